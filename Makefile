@@ -1,0 +1,177 @@
+# ddm_gpu — build.
+#
+#   make            ./ddm_gpu (CPU backend always; CUDA backend too when nvcc is found)
+#   make CUDA=0     CPU backend only, even where nvcc exists
+#   make CUDA=1     require the CUDA backend (error without nvcc)
+#   make deps       install the Debian packages the build, tests and plots need (root)
+#   make test       build and run the Criterion tests
+#   make bench      build and run the benchmarks (separate from the tests)
+#   make info       what was found, and how the build is configured
+#   make format     clang-format every source; make format-check fails on a diff
+#
+# Variables: CC, CUDA (auto|0|1), CUDA_HOME, CUDA_ARCH (e.g. sm_90), OPT (default -O3).
+
+VERSION   := 0.1.0
+CC        ?= gcc
+OPT       ?= -O3
+CUDA      ?= auto
+CUDA_HOME ?= /usr/local/cuda
+CUDA_ARCH ?= sm_90
+BUILD     := build
+
+PKGS      := hdf5 inih lapacke openblas sleef
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+
+CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Werror -fopenmp -Iinclude $(PKG_CFLAGS) \
+           -D_GNU_SOURCE -DDDM_VERSION='"$(VERSION)"' -DDDM_GIT_COMMIT='"$(GIT_COMMIT)"'
+LDLIBS  := $(PKG_LIBS) -lm -lgomp
+LDFLAGS := -fopenmp
+
+# --- CUDA detection (STYLE rule 9): the CPU backend is always built ---------------------------
+NVCC := $(shell command -v nvcc 2>/dev/null || ls $(CUDA_HOME)/bin/nvcc 2>/dev/null)
+ifeq ($(CUDA),auto)
+  ifneq ($(NVCC),)
+    WITH_CUDA := 1
+  else
+    WITH_CUDA := 0
+  endif
+else ifeq ($(CUDA),1)
+  ifeq ($(NVCC),)
+    $(error CUDA=1 but nvcc was not found on PATH or in CUDA_HOME=$(CUDA_HOME); install the CUDA toolkit or build with CUDA=0)
+  endif
+  WITH_CUDA := 1
+else
+  WITH_CUDA := 0
+endif
+
+# --- sources ---------------------------------------------------------------------------------
+SIMD_SRC := $(wildcard host/cpu/*_simd.c)
+HOST_SRC := $(filter-out host/main.c,$(wildcard host/*.c)) \
+            $(filter-out $(SIMD_SRC),$(wildcard host/cpu/*.c))
+HOST_OBJ := $(HOST_SRC:%.c=$(BUILD)/%.o)
+
+# Each vectorised CPU path (host/cpu/*_simd.c) is one source compiled once per instruction set and
+# chosen at run time (host/cpu/backend_cpu.c), so one binary runs on any x86-64 machine of a cluster.
+ARCH := $(shell uname -m)
+ifeq ($(ARCH),x86_64)
+  SIMD_OBJ := $(SIMD_SRC:%.c=$(BUILD)/%_avx512.o) $(SIMD_SRC:%.c=$(BUILD)/%_avx2.o)
+  CFLAGS   += -DDDM_HAVE_SIMD=1
+else
+  SIMD_OBJ :=
+endif
+
+CUDA_SRC := $(wildcard kernels/*.cu)
+CUDA_DEV := $(wildcard kernels/dev/*.cu)
+ifeq ($(CUDA_SRC),)
+  WITH_CUDA := 0
+endif
+ifeq ($(WITH_CUDA),1)
+  CUDA_OBJ := $(CUDA_SRC:%.cu=$(BUILD)/%.o)
+  CFLAGS   += -DDDM_WITH_CUDA=1 -I$(CUDA_HOME)/include
+  LDLIBS   += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 \
+              -lcusolver -lcublas -lcurand -lcudart -lstdc++
+  NVFLAGS  := -O3 -std=c++17 -Iinclude $(PKG_CFLAGS) \
+              -gencode arch=compute_$(CUDA_ARCH:sm_%=%),code=$(CUDA_ARCH) \
+              -gencode arch=compute_$(CUDA_ARCH:sm_%=%),code=compute_$(CUDA_ARCH:sm_%=%) \
+              -Xcompiler -Wall,-Wextra,-Werror -Werror all-warnings
+else
+  CUDA_OBJ :=
+endif
+
+LIB := $(BUILD)/libddm.a
+BIN := ddm_gpu
+
+TEST_SRC := $(wildcard tests/*.c)
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+TEST_BIN := $(BUILD)/ddm_tests
+
+BENCH_SRC := $(wildcard scripts/bench/*.c)
+BENCH_BIN := $(BENCH_SRC:scripts/bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps info test bench format format-check clean
+all: $(BIN) info-line
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "CC    $<"
+	@$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/%_avx512.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "CC    $< (AVX-512)"
+	@$(CC) $(CFLAGS) -mavx512f -mavx512dq -mfma -DDDM_SIMD_AVX512=1 -MMD -MP -c $< -o $@
+
+$(BUILD)/%_avx2.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "CC    $< (AVX2)"
+	@$(CC) $(CFLAGS) -mavx2 -mfma -DDDM_SIMD_AVX2=1 -MMD -MP -c $< -o $@
+
+$(BUILD)/kernels/%.o: kernels/%.cu
+	@mkdir -p $(dir $@)
+	@echo "NVCC  $<"
+	@$(NVCC) $(NVFLAGS) -c $< -o $@
+
+$(LIB): $(HOST_OBJ) $(SIMD_OBJ) $(CUDA_OBJ)
+	@rm -f $@
+	@echo "AR    $@"
+	@ar rcs $@ $^
+
+$(BIN): $(BUILD)/host/main.o $(LIB)
+	@echo "LD    $@"
+	@$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(TEST_BIN): $(TEST_OBJ) $(LIB)
+	@echo "LD    $@"
+	@$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcriterion
+
+$(BUILD)/bench/%: scripts/bench/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "CC    $<"
+	@$(CC) $(CFLAGS) $< -o $@ $(LIB) $(LDLIBS)
+
+# Kernel experiments (STYLE rule 8) are compiled, never run, by CI.
+$(BUILD)/kernels/dev/%: kernels/dev/%.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVFLAGS) $< -o $@
+
+test: $(TEST_BIN) $(BIN)
+	$(TEST_BIN) -j2
+
+bench: $(BENCH_BIN) $(BIN)
+	@for b in $(BENCH_BIN); do $$b || exit 1; done
+
+info-line:
+	@printf 'ddm_gpu %s: CPU backend ✓' '$(VERSION)'; \
+	 if [ '$(SIMD_OBJ)' ]; then printf ', SIMD (AVX2/AVX-512, run-time choice) ✓'; else printf ', SIMD ✗ (not x86-64)'; fi; \
+	 if [ '$(WITH_CUDA)' = 1 ]; then printf ', CUDA backend ✓ (%s)\n' '$(CUDA_ARCH)'; \
+	 else printf ', CUDA backend ✗ (%s)\n' '$(if $(NVCC),CUDA=0,nvcc not found)'; fi
+
+info: info-line
+	@echo "CC        = $(CC) ($(shell $(CC) -dumpversion))"
+	@echo "NVCC      = $(or $(NVCC),not found)"
+	@echo "CUDA_ARCH = $(CUDA_ARCH)"
+	@for p in $(PKGS) criterion; do \
+	   if pkg-config --exists $$p; then echo "  ✓ $$p $$(pkg-config --modversion $$p)"; \
+	   else echo "  ✗ $$p (run: make deps)"; fi; done
+
+# Debian packages: compilers and libraries for the build, Criterion for the tests, h5py and
+# matplotlib for scripts/plot.py, hdf5-tools for h5dump.
+DEB_PKGS := build-essential pkg-config libhdf5-dev hdf5-tools libinih-dev libopenblas-dev \
+            liblapacke-dev libsleef-dev libcriterion-dev python3-h5py python3-numpy \
+            python3-matplotlib clang-format
+deps:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PKGS)
+
+FORMAT_SRC = $(wildcard include/ddm/*.h host/*.c host/cpu/*.c kernels/*.cu kernels/*.cuh \
+                        kernels/dev/*.cu tests/*.c tests/*.h scripts/bench/*.c)
+format:
+	clang-format -i $(FORMAT_SRC)
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_SRC)
+
+clean:
+	rm -rf $(BUILD) $(BIN)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,161 @@
+/* cli.c — parsing the command line and the --help text (DESIGN §7).
+ *
+ * Options take their value as "--opt value" or "--opt=value"; an unknown option is answered with
+ * the nearest known one. The help teaches: usage, a worked example, every option, and the INI
+ * keys from the same table the loader uses.
+ */
+#include "ddm/cli.h"
+
+#include <string.h>
+
+#include "ddm/config.h"
+#include "ddm/expr.h"
+#include "ddm/system.h"
+
+static const char *const options[] = {"--set",   "--backend", "--output", "--stages",
+                                      "--model", "--quiet",   "--help",   "--version"};
+static const int option_count = sizeof options / sizeof options[0];
+
+void cli_print_help(FILE *out) {
+    fprintf(
+        out,
+        "ddm_gpu %s — drift–diffusion matching: train a low-rank recurrent network of n tanh\n"
+        "neurons to carry a given stochastic dynamics dz = f(z) dt + σ(z) dB in a k-dimensional\n"
+        "subspace, simulate noisy network trajectories beside the target, write one HDF5 file.\n"
+        "\n"
+        "usage: ddm_gpu CONFIG.ini [options]\n"
+        "       ddm_gpu --help | --version\n"
+        "\n"
+        "example:\n"
+        "  ddm_gpu experiments/lorenz.ini --set network.neurons=256 --output lorenz256.h5\n"
+        "  python3 scripts/plot.py lorenz256.h5        # figures next to the file\n"
+        "\n"
+        "options:\n"
+        "  --set section.key=value  override one INI key (repeatable), e.g. --set train.epochs=50\n"
+        "  --backend auto|cpu|cuda  override [run] backend\n"
+        "  --output PATH            override [output] path\n"
+        "  --stages LIST            stages to run, comma-separated: train,simulate (default "
+        "both);\n"
+        "                           simulate alone needs --model\n"
+        "  --model FILE.h5          take /model from an earlier run file instead of training\n"
+        "  --quiet                  no progress and no summary (errors still go to stderr)\n"
+        "  --help, --version\n"
+        "\n"
+        "exit status: 0 success, 1 run-time failure (I/O, numerical blow-up), 2 usage or\n"
+        "configuration error. Errors are one line on stderr naming the file:line or option.\n"
+        "\n"
+        "built-in systems: %s\n"
+        "expressions: + - * / ^, unary -, parentheses, numbers, pi, the variables and\n"
+        "parameters, and sin cos tan exp log sqrt tanh abs pow min max.\n"
+        "INI comments: lines starting with ';' or '#', and '#' after white space at the end\n"
+        "of a line (';' separates expressions). An indented line continues the value above.\n"
+        "\n"
+        "configuration keys ([section] key = default   meaning):\n",
+        DDM_VERSION, system_builtin_list());
+    config_print_help(out);
+    fprintf(out, "\nOutput layout (HDF5): /system, /model, /train, /simulate — see README.md.\n");
+}
+
+/* Splits "--opt=value" or takes the next argument as the value. */
+static int option_value(int argc, char **argv, int *i, const char *name, const char **value,
+                        struct ddm_error *err) {
+    const char *arg = argv[*i];
+    size_t len = strlen(name);
+    if (arg[len] == '=') {
+        *value = arg + len + 1;
+        return DDM_OK;
+    }
+    if (*i + 1 >= argc) return ddm_fail(err, DDM_EUSAGE, "%s needs a value (see --help)", name);
+    *value = argv[++*i];
+    return DDM_OK;
+}
+
+static int matches(const char *arg, const char *name) {
+    size_t len = strlen(name);
+    return !strncmp(arg, name, len) && (arg[len] == 0 || arg[len] == '=');
+}
+
+static int parse_stages(const char *text, struct ddm_cli *cli, struct ddm_error *err) {
+    char storage[256], *parts[8];
+    int count = expr_split(text, ',', parts, 8, storage, sizeof storage);
+    cli->stage_train = cli->stage_simulate = 0;
+    for (int i = 0; i < count; i++) {
+        if (!strcmp(parts[i], "train"))
+            cli->stage_train = 1;
+        else if (!strcmp(parts[i], "simulate"))
+            cli->stage_simulate = 1;
+        else
+            return ddm_fail(err, DDM_EUSAGE,
+                            "--stages: unknown stage '%s' (stages: train, simulate)", parts[i]);
+    }
+    if (count < 1 || (!cli->stage_train && !cli->stage_simulate))
+        return ddm_fail(err, DDM_EUSAGE, "--stages: name at least one of train, simulate");
+    return DDM_OK;
+}
+
+int cli_parse(int argc, char **argv, struct ddm_cli *cli, struct ddm_error *err) {
+    memset(cli, 0, sizeof *cli);
+    cli->stage_train = cli->stage_simulate = 1;
+    for (int i = 0; i < argc; i++) {
+        size_t used = strlen(cli->command_line);
+        snprintf(cli->command_line + used, sizeof cli->command_line - used, "%s%s", i ? " " : "",
+                 argv[i]);
+    }
+    const char *stages = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i], *value = NULL;
+        int code = DDM_OK;
+        if (matches(arg, "--help") || !strcmp(arg, "-h")) {
+            cli->help = 1;
+        } else if (matches(arg, "--version")) {
+            cli->version = 1;
+        } else if (matches(arg, "--quiet") || !strcmp(arg, "-q")) {
+            cli->quiet = 1;
+        } else if (matches(arg, "--set")) {
+            if (!(code = option_value(argc, argv, &i, "--set", &value, err))) {
+                if (cli->nsets == CLI_MAX_SETS)
+                    return ddm_fail(err, DDM_EUSAGE, "too many --set options (at most %d)",
+                                    CLI_MAX_SETS);
+                cli->sets[cli->nsets++] = value;
+            }
+        } else if (matches(arg, "--backend")) {
+            code = option_value(argc, argv, &i, "--backend", &cli->backend, err);
+        } else if (matches(arg, "--output")) {
+            code = option_value(argc, argv, &i, "--output", &cli->output, err);
+        } else if (matches(arg, "--model")) {
+            code = option_value(argc, argv, &i, "--model", &cli->model_path, err);
+        } else if (matches(arg, "--stages")) {
+            code = option_value(argc, argv, &i, "--stages", &stages, err);
+        } else if (arg[0] == '-' && arg[1]) {
+            char word[64];
+            snprintf(word, sizeof word, "%.*s", (int)strcspn(arg, "="), arg);
+            int near = nearest_name(word, options, option_count);
+            return ddm_fail(err, DDM_EUSAGE, "unknown option '%s'%s%s%s (see --help)", word,
+                            near >= 0 ? " (did you mean '" : "", near >= 0 ? options[near] : "",
+                            near >= 0 ? "'?)" : "");
+        } else if (cli->config_path) {
+            return ddm_fail(err, DDM_EUSAGE,
+                            "more than one config file ('%s' and '%s'); give one CONFIG.ini",
+                            cli->config_path, arg);
+        } else {
+            cli->config_path = arg;
+        }
+        if (code) return code;
+    }
+    if (cli->help || cli->version) return DDM_OK;
+    if (stages) {
+        int code = parse_stages(stages, cli, err);
+        if (code) return code;
+    }
+    if (!cli->config_path)
+        return ddm_fail(err, DDM_EUSAGE,
+                        "no config file given; usage: ddm_gpu CONFIG.ini [options] (see --help; "
+                        "examples are in experiments/)");
+    if (!cli->stage_train && !cli->model_path)
+        return ddm_fail(err, DDM_EUSAGE,
+                        "--stages without train needs --model FILE.h5 (a run file with /model)");
+    if (cli->stage_train && cli->model_path)
+        return ddm_fail(err, DDM_EUSAGE,
+                        "--model replaces training: use it with --stages simulate");
+    return DDM_OK;
+}

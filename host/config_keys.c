@@ -1,0 +1,113 @@
+/* config_keys.c — every INI key of the engine, once: default, range and help (DESIGN §7).
+ *
+ * Adding a key means adding a row here and a field in struct ddm_config; loading, --set, --help
+ * and the configuration written into the HDF5 file follow from the table.
+ */
+#include "config_keys.h"
+
+#include <stddef.h>
+
+#include "ddm/config.h"
+
+#define FIELD(f) offsetof(struct ddm_config, f)
+#define BIG      1e300
+
+const char *const config_sections[] = {"system", "network", "train", "simulate", "output", "run"};
+const int config_section_count = sizeof config_sections / sizeof config_sections[0];
+
+const struct config_key config_keys[] = {
+    /* [system] */
+    {"system", "name", KEY_STRING, FIELD(system_name), "", 0, 0, NULL,
+     "built-in system (vdp, lorenz, dadras, double_well, ou) or a label for your own"},
+    {"system", "vars", KEY_STRING, FIELD(vars), "", 0, 0, NULL,
+     "latent variable names, e.g. 'x, y, z' (own system; k = their number, 1..8)"},
+    {"system", "drift", KEY_STRING, FIELD(drift), "", 0, 0, NULL,
+     "k drift expressions f(z) separated by ';', e.g. 'y; mu*(1 - x^2)*y - x'"},
+    {"system", "params", KEY_STRING, FIELD(params), "", 0, 0, NULL,
+     "parameters 'a=1, b=8/3' (values may be constant expressions); override a built-in's"},
+    {"system", "diffusion", KEY_STRING, FIELD(diffusion), "", 0, 0, NULL,
+     "noise σ: one scalar (σI) or k expressions (diagonal σ(z)); default: the built-in's"},
+    {"system", "diffusion_matrix", KEY_STRING, FIELD(diffusion_matrix), "", 0, 0, NULL,
+     "full σ(z), k rows separated by ';' of m entries separated by ',' (m noise dimensions)"},
+
+    /* [network] */
+    {"network", "neurons", KEY_INT, FIELD(neurons), "256", 1, 1 << 20, NULL,
+     "n, the number of tanh neurons"},
+    {"network", "tau", KEY_REAL, FIELD(tau), "1", 1e-9, BIG, NULL,
+     "neuron time constant τ, in the target's time units"},
+    {"network", "seed", KEY_SEED, FIELD(seed), "1", 0, 0, NULL,
+     "seed of all randomness (initialisation, training points, noise)"},
+    {"network", "init_gain", KEY_REAL, FIELD(init_gain), "1.5", 0, BIG, NULL,
+     "g: initial Γ̂ ~ N(0, g²/k)"},
+    {"network", "init_bias", KEY_REAL, FIELD(init_bias), "1", 0, BIG, NULL,
+     "g_b: initial b ~ U(-g_b, g_b)"},
+
+    /* [train] */
+    {"train", "samples", KEY_INT, FIELD(samples), "20000", 16, 1 << 26, NULL,
+     "M, number of training + held-out points"},
+    {"train", "sampling", KEY_CHOICE, FIELD(sampling), "paths", 0, 0, "paths|box|both",
+     "points along target paths (with jitter), uniform in a box, or half of each"},
+    {"train", "epochs", KEY_INT, FIELD(epochs), "200", 0, 1 << 24, NULL,
+     "Adam epochs after the closed-form ridge start (0: ridge start only)"},
+    {"train", "batch", KEY_INT, FIELD(batch), "1024", 1, 1 << 26, NULL, "mini-batch size"},
+    {"train", "lr", KEY_REAL, FIELD(lr), "1e-3", 0, 10, NULL, "peak Adam learning rate"},
+    {"train", "schedule", KEY_CHOICE, FIELD(schedule), "cosine", 0, 0, "cosine|step|constant",
+     "learning-rate schedule over the epochs (step: x0.1 at 50% and 75%)"},
+    {"train", "weight_decay", KEY_REAL, FIELD(weight_decay), "0", 0, 1, NULL,
+     "decoupled (AdamW) weight decay per step, relative to lr"},
+    {"train", "ridge", KEY_REAL, FIELD(ridge), "1e-10", 0, 1e-3, NULL,
+     "λ of the ridge readout W_s = Y Hᵀ(HHᵀ + λ·mean(diag HHᵀ) I)⁻¹ (raised if singular)"},
+    {"train", "target_loss", KEY_REAL, FIELD(target_loss), "0", 0, BIG, NULL,
+     "stop Adam once the epoch's training loss is below this (0: run all epochs)"},
+    {"train", "jitter", KEY_REAL, FIELD(jitter), "0.1", 0, 10, NULL,
+     "Gaussian jitter of path points, as a fraction of each coordinate's std"},
+    {"train", "test_fraction", KEY_REAL, FIELD(test_fraction), "0.1", 0.001, 0.9, NULL,
+     "share of the points held out for the drift error ε_f"},
+    {"train", "paths", KEY_INT, FIELD(paths), "16", 1, 1 << 20, NULL,
+     "number of independent target paths sampled"},
+    {"train", "path_dt", KEY_REAL, FIELD(path_dt), "1e-3", 1e-12, BIG, NULL,
+     "Euler–Maruyama step of the target paths"},
+    {"train", "path_time", KEY_REAL, FIELD(path_time), "100", 1e-12, BIG, NULL,
+     "time recorded per path, after its burn-in"},
+    {"train", "path_burn_in", KEY_REAL, FIELD(path_burn_in), "10", 0, BIG, NULL,
+     "time dropped at the start of each path (paths start at N(0, I))"},
+    {"train", "path_bound", KEY_REAL, FIELD(path_bound), "1e4", 1e-12, BIG, NULL,
+     "a path with some |z_i| above this has escaped and is dropped"},
+    {"train", "box", KEY_STRING, FIELD(box), "", 0, 0, NULL,
+     "box for box sampling, 'lo:hi' per coordinate separated by ','; empty: path range + 10%"},
+
+    /* [simulate] */
+    {"simulate", "trajectories", KEY_INT, FIELD(trajectories), "256", 1, 1 << 26, NULL,
+     "B, noisy network trajectories"},
+    {"simulate", "dt", KEY_REAL, FIELD(dt), "1e-3", 1e-12, BIG, NULL,
+     "Euler–Maruyama step (stable for dt < 2τ; accurate for dt << τ)"},
+    {"simulate", "steps", KEY_LONG, FIELD(steps), "10000", 1, 1e15, NULL,
+     "steps recorded after the burn-in"},
+    {"simulate", "record_every", KEY_INT, FIELD(record_every), "10", 1, 1 << 30, NULL,
+     "r: keep every r-th step (T = steps/r + 1 recorded times, t = 0 included)"},
+    {"simulate", "burn_in", KEY_LONG, FIELD(burn_in), "0", 0, 1e15, NULL,
+     "steps run before recording starts"},
+    {"simulate", "trace_trajectories", KEY_INT, FIELD(trace_trajectories), "4", 0, 1 << 20, NULL,
+     "Bt, trajectories whose neuron traces are kept"},
+    {"simulate", "trace_neurons", KEY_INT, FIELD(trace_neurons), "16", 0, 1 << 20, NULL,
+     "nt, neurons traced (evenly spaced indices)"},
+    {"simulate", "init", KEY_CHOICE, FIELD(init), "manifold", 0, 0, "manifold|off_manifold",
+     "start on the manifold x = Γ̂ẑ + b, or displaced off it (orthogonally to range Γ̂)"},
+    {"simulate", "init_offset", KEY_REAL, FIELD(init_offset), "1", 0, BIG, NULL,
+     "std per neuron of the off-manifold displacement (init = off_manifold)"},
+    {"simulate", "start", KEY_STRING, FIELD(start), "", 0, 0, NULL,
+     "latent start point 'z1, z2, ...' for every trajectory; empty: random attractor points"},
+    {"simulate", "neuron_noise", KEY_REAL, FIELD(neuron_noise), "0", 0, BIG, NULL,
+     "σ_n, independent per-neuron noise (off-manifold perturbations)"},
+
+    /* [output] */
+    {"output", "path", KEY_STRING, FIELD(output_path), "ddm_{name}.h5", 0, 0, NULL,
+     "HDF5 file to write; {name} is replaced by the system name"},
+
+    /* [run] */
+    {"run", "backend", KEY_CHOICE, FIELD(backend), "auto", 0, 0, "auto|cpu|cuda",
+     "auto picks CUDA when a GPU is present, else the CPU"},
+    {"run", "threads", KEY_INT, FIELD(threads), "0", 0, 4096, NULL, "CPU threads (0: all cores)"},
+    {"run", "device", KEY_INT, FIELD(device), "0", 0, 64, NULL, "CUDA device index"},
+};
+const int config_key_count = sizeof config_keys / sizeof config_keys[0];

@@ -1,0 +1,146 @@
+/* mlp_grad_simd.c — the vectorised perceptron forward/backward (DESIGN §3), twin of mlp_grad_cpu.
+ *
+ * Per tile of MLP_TILE points: forward h = tanh(Γ̂ẑ + b) across neurons (16 or 8 lanes, SLEEF
+ * tanh), out = Ŵ_s h, r = out − y; backward with the tile's h kept (MLP_TILE × n floats, never the
+ * whole n×M matrix): ∂Ŵ_s += r hᵀ, g = (Ŵ_sᵀ r)(1 − h²), ∂Γ̂ += g ẑᵀ, ∂b += g. One tanh per point
+ * and neuron (the twin computes it twice). Compiled once per instruction set.
+ */
+#include <string.h>
+
+#include "mlp_fast.h"
+#include "simd.h"
+
+#if defined(DDM_SIMD_AVX512)
+#define MLP_GRAD mlp_grad_avx512
+#else
+#define MLP_GRAD mlp_grad_avx2
+#endif
+
+/* Forward and backward of one tile into the slot's partial sums; k constant after inlining. */
+static inline __attribute__((always_inline)) double
+tile_pass(const struct mlp_workspace *ws, int slot, int first, int count, const float *Z,
+          const float *Y, const int *index, float *residual, const int k) {
+    const int n_pad = ws->n_pad;
+    float *hidden = ws->hidden + (size_t)slot * MLP_TILE * n_pad;
+    float *partial = ws->partial + (size_t)slot * (2 * k + 1) * n_pad;
+    float r[MLP_TILE][8], z[MLP_TILE][8];
+    double loss = 0;
+    for (int s = 0; s < count; s++) {
+        const int p = index ? index[first + s] : first + s;
+        vec zv[8], acc[8];
+        for (int c = 0; c < k; c++) {
+            z[s][c] = Z[(size_t)p * k + c];
+            zv[c] = vec_set1(z[s][c]);
+            acc[c] = vec_zero();
+        }
+        float *h_row = hidden + (size_t)s * n_pad;
+        for (int i = 0; i < n_pad; i += LANES) {
+            vec pre = vec_load(ws->bias + i);
+            for (int c = 0; c < k; c++)
+                pre = vec_fma(vec_load(ws->gamma_t + (size_t)c * n_pad + i), zv[c], pre);
+            vec h = vec_tanh(pre);
+            vec_store(h_row + i, h);
+            for (int c = 0; c < k; c++)
+                acc[c] = vec_fma(vec_load(ws->ws + (size_t)c * n_pad + i), h, acc[c]);
+        }
+        for (int c = 0; c < k; c++) {
+            r[s][c] = vec_sum(acc[c]) - Y[(size_t)p * k + c];
+            residual[(size_t)(first + s) * k + c] = r[s][c];
+            loss += (double)r[s][c] * r[s][c];
+        }
+    }
+    /* padded neurons have h = tanh(0) = 0 and Ŵ_s = 0: their sums stay 0 and are never read */
+    const vec one = vec_set1(1.0f);
+    for (int i = 0; i < n_pad; i += LANES) {
+        vec w[8], g_ws[8], g_gamma[8];
+        for (int c = 0; c < k; c++) {
+            w[c] = vec_load(ws->ws + (size_t)c * n_pad + i);
+            g_ws[c] = vec_load(partial + (size_t)c * n_pad + i);
+            g_gamma[c] = vec_load(partial + (size_t)(k + c) * n_pad + i);
+        }
+        vec g_b = vec_load(partial + (size_t)2 * k * n_pad + i);
+        for (int s = 0; s < count; s++) {
+            vec h = vec_load(hidden + (size_t)s * n_pad + i);
+            vec back = vec_zero();
+            for (int c = 0; c < k; c++) {
+                vec rc = vec_set1(r[s][c]);
+                g_ws[c] = vec_fma(rc, h, g_ws[c]);
+                back = vec_fma(w[c], rc, back);
+            }
+            vec slope = vec_fma(vec_set1(-1.0f), vec_mul(h, h), one);
+            vec g_pre = vec_mul(back, slope);
+            for (int c = 0; c < k; c++) g_gamma[c] = vec_fma(g_pre, vec_set1(z[s][c]), g_gamma[c]);
+            g_b = vec_add(g_b, g_pre);
+        }
+        for (int c = 0; c < k; c++) {
+            vec_store(partial + (size_t)c * n_pad + i, g_ws[c]);
+            vec_store(partial + (size_t)(k + c) * n_pad + i, g_gamma[c]);
+        }
+        vec_store(partial + (size_t)2 * k * n_pad + i, g_b);
+    }
+    return loss;
+}
+
+static double tile_pass_any(const struct mlp_workspace *ws, int slot, int first, int count,
+                            const float *Z, const float *Y, const int *index, float *residual) {
+    switch (ws->k) {
+    case 1:
+        return tile_pass(ws, slot, first, count, Z, Y, index, residual, 1);
+    case 2:
+        return tile_pass(ws, slot, first, count, Z, Y, index, residual, 2);
+    case 3:
+        return tile_pass(ws, slot, first, count, Z, Y, index, residual, 3);
+    case 4:
+        return tile_pass(ws, slot, first, count, Z, Y, index, residual, 4);
+    case 5:
+        return tile_pass(ws, slot, first, count, Z, Y, index, residual, 5);
+    case 6:
+        return tile_pass(ws, slot, first, count, Z, Y, index, residual, 6);
+    case 7:
+        return tile_pass(ws, slot, first, count, Z, Y, index, residual, 7);
+    default:
+        return tile_pass(ws, slot, first, count, Z, Y, index, residual, 8);
+    }
+}
+
+void MLP_GRAD(struct mlp_workspace *ws, int M, const float *Gamma, const float *b, const float *Ws,
+              const float *Z, const float *Y, const int *index, float *residual, float *grad_Gamma,
+              float *grad_b, float *grad_Ws, double *loss) {
+    const int n = ws->n, n_pad = ws->n_pad, k = ws->k, rows = 2 * k + 1;
+    for (int i = 0; i < n; i++) {
+        for (int c = 0; c < k; c++) {
+            ws->gamma_t[(size_t)c * n_pad + i] = Gamma[(size_t)i * k + c];
+            ws->ws[(size_t)c * n_pad + i] = Ws[(size_t)c * n + i];
+        }
+        ws->bias[i] = b[i];
+    }
+    const int tiles = (M + MLP_TILE - 1) / MLP_TILE;
+    const int slots = tiles < MLP_SLOTS ? tiles : MLP_SLOTS;
+    memset(ws->partial, 0, sizeof(float) * (size_t)slots * rows * n_pad);
+#pragma omp parallel for schedule(static, 1)
+    for (int slot = 0; slot < slots; slot++) {
+        ws->loss[slot] = 0;
+        for (int tile = slot; tile < tiles; tile += MLP_SLOTS) {
+            int first = tile * MLP_TILE, count = M - first < MLP_TILE ? M - first : MLP_TILE;
+            ws->loss[slot] += tile_pass_any(ws, slot, first, count, Z, Y, index, residual);
+        }
+    }
+    /* sum the slots in order and scale: ∂L/∂θ = (2/M) Σ */
+    double total = 0;
+    for (int slot = 0; slot < slots; slot++) total += ws->loss[slot];
+    *loss = total / M;
+    const float scale = 2.0f / M;
+    for (int row = 0; row < rows; row++)
+        for (int i = 0; i < n; i++) {
+            float sum = 0;
+            for (int slot = 0; slot < slots; slot++)
+                sum += ws->partial[((size_t)slot * rows + row) * n_pad + i];
+            sum *= scale;
+            if (row < k)
+                grad_Ws[(size_t)row * n + i] = sum;
+            else if (row < 2 * k)
+                grad_Gamma[(size_t)i * k + (row - k)] = sum;
+            else
+                grad_b[i] = sum;
+        }
+}

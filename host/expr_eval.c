@@ -1,0 +1,205 @@
+/* expr_eval.c — runs a compiled expression tape (expr_tape.h), its values and its exact Jacobian.
+ *
+ * Evaluation is one switch per instruction over a register file on the stack, so it is
+ * allocation-free and thread-safe; it runs millions of times per second inside target-SDE
+ * simulations. The Jacobian is forward-mode differentiation of the same tape: each register also
+ * carries its partial derivatives with respect to every input, so the Lyapunov spectra (DESIGN §5)
+ * get derivatives exact to rounding. Also the text helpers the config reader shares with it.
+ */
+#include "expr_tape.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void expr_free(struct expr_program *program) {
+    free(program);
+}
+
+int expr_outputs(const struct expr_program *program) {
+    return program->noutputs;
+}
+
+int expr_inputs(const struct expr_program *program) {
+    return program->nvars;
+}
+
+/* The compiler folds every variable-free subexpression into a constant register, so an output
+ * held anywhere below the constants is a variable or a computed, variable-dependent temporary. */
+bool expr_depends_on_vars(const struct expr_program *program, int index) {
+    return program->output_reg[index] < EXPR_MAX_REGISTERS - program->nconst;
+}
+
+void expr_eval(const struct expr_program *program, const double *vars, double *out) {
+    double regs[EXPR_MAX_REGISTERS];
+    int first_constant = EXPR_MAX_REGISTERS - program->nconst;
+    memcpy(regs, vars, sizeof(double) * (size_t)program->nvars);
+    memcpy(regs + first_constant, program->constants + first_constant,
+           sizeof(double) * (size_t)program->nconst);
+    for (int i = 0; i < program->ninstr; i++) {
+        const struct expr_instr in = program->code[i];
+        regs[in.dst] = expr_apply((enum expr_op)in.op, regs[in.a], regs[in.b]);
+    }
+    for (int k = 0; k < program->noutputs; k++) out[k] = regs[program->output_reg[k]];
+}
+
+/* Every instruction r = f(a, b) has partials dr = (df/da) a' + (df/db) b' (one-argument ones have
+ * df/db = 0), so one loop over the inputs serves all operations once the two scalars are known. */
+void expr_eval_jacobian(const struct expr_program *program, const double *vars, double *out,
+                        double *jac) {
+    double val[EXPR_MAX_REGISTERS];
+    double grad[EXPR_MAX_REGISTERS][EXPR_MAX_VARS]; /* grad[r][j] = d val[r] / d var_j */
+    int nvars = program->nvars, first_constant = EXPR_MAX_REGISTERS - program->nconst;
+    for (int r = 0; r < nvars; r++) {
+        val[r] = vars[r];
+        for (int j = 0; j < nvars; j++) grad[r][j] = r == j;
+    }
+    for (int r = first_constant; r < EXPR_MAX_REGISTERS; r++) {
+        val[r] = program->constants[r];
+        for (int j = 0; j < nvars; j++) grad[r][j] = 0;
+    }
+    for (int i = 0; i < program->ninstr; i++) {
+        const struct expr_instr in = program->code[i];
+        double a = val[in.a], b = val[in.b];
+        double r = expr_apply((enum expr_op)in.op, a, b);
+        double da = 0, db = 0;
+        switch ((enum expr_op)in.op) {
+        case EXPR_NEG:
+            da = -1;
+            break;
+        case EXPR_SIN:
+            da = cos(a);
+            break;
+        case EXPR_COS:
+            da = -sin(a);
+            break;
+        case EXPR_TAN:
+            da = 1 + r * r;
+            break;
+        case EXPR_EXP:
+            da = r;
+            break;
+        case EXPR_LOG:
+            da = 1 / a;
+            break;
+        case EXPR_SQRT:
+            da = 0.5 / r;
+            break;
+        case EXPR_TANH:
+            da = 1 - r * r;
+            break;
+        case EXPR_ABS:
+            da = (a > 0) - (a < 0);
+            break; /* the kink at 0 gets slope 0 */
+        case EXPR_ADD:
+            da = 1;
+            db = 1;
+            break;
+        case EXPR_SUB:
+            da = 1;
+            db = -1;
+            break;
+        case EXPR_MUL:
+            da = b;
+            db = a;
+            break;
+        case EXPR_DIV: /* (a'b - ab')/b^2 = (a' - r b')/b */
+            da = 1 / b;
+            db = -r / b;
+            break;
+        case EXPR_POW: /* d a^b = b a^(b-1) a' + a^b log(a) b'; the second term tends to 0 as
+                          a^b -> 0, where log a alone would make it 0 * -inf */
+            da = b * pow(a, b - 1);
+            db = r == 0 ? 0 : r * log(a);
+            break;
+        case EXPR_POW_CONST:
+            da = b * pow(a, b - 1);
+            break;
+        case EXPR_MIN: /* the derivative of whichever argument was selected */
+            da = expr_min_picks_first(a, b);
+            db = 1 - da;
+            break;
+        case EXPR_MAX:
+            da = expr_max_picks_first(a, b);
+            db = 1 - da;
+            break;
+        }
+        val[in.dst] = r;
+        for (int j = 0; j < nvars; j++) grad[in.dst][j] = da * grad[in.a][j] + db * grad[in.b][j];
+    }
+    for (int k = 0; k < program->noutputs; k++) {
+        int reg = program->output_reg[k];
+        out[k] = val[reg];
+        for (int j = 0; j < nvars; j++) jac[k * nvars + j] = grad[reg][j];
+    }
+}
+
+static bool is_blank(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+int expr_split(const char *text, char separator, char **parts, int max_parts, char *storage,
+               int storage_size) {
+    if (!text || max_parts < 1) return -1;
+    int nparts = 0, used = 0, depth = 0;
+    const char *start = text;
+    for (const char *c = text;; c++) {
+        if (*c == '(')
+            depth++;
+        else if (*c == ')' && depth > 0)
+            depth--; /* a stray ')' is left for the parser to report */
+        if (*c != '\0' && (*c != separator || depth > 0)) continue;
+        const char *first = start, *last = c;
+        while (first < last && is_blank(*first)) first++;
+        while (last > first && is_blank(last[-1])) last--;
+        int length = (int)(last - first);
+        if (nparts == max_parts || storage_size - used < length + 1) return -1;
+        memcpy(storage + used, first, (size_t)length);
+        storage[used + length] = '\0';
+        parts[nparts++] = storage + used;
+        used += length + 1;
+        if (*c == '\0') return nparts;
+        start = c + 1;
+    }
+}
+
+static int lower(int c) {
+    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/* Case-insensitive Levenshtein distance by the one-row dynamic programme. Names longer than the
+ * row are never suggested (nearest_name skips them), which keeps the row on the stack. */
+#define LONGEST_SUGGESTED 255
+static int edit_distance(const char *word, int word_len, const char *name, int name_len) {
+    int row[LONGEST_SUGGESTED + 1]; /* row[j] = distance(word[0..i), name[0..j)) */
+    for (int j = 0; j <= name_len; j++) row[j] = j;
+    for (int i = 1; i <= word_len; i++) {
+        int diagonal = row[0];
+        row[0] = i;
+        for (int j = 1; j <= name_len; j++) {
+            int substitute =
+                diagonal + (lower((unsigned char)word[i - 1]) != lower((unsigned char)name[j - 1]));
+            int best = row[j] + 1 < row[j - 1] + 1 ? row[j] + 1 : row[j - 1] + 1;
+            diagonal = row[j];
+            row[j] = substitute < best ? substitute : best;
+        }
+    }
+    return row[name_len];
+}
+
+/* A suggestion helps when a third of the word or less is wrong (one edit for short words) and it
+ * keeps at least one character: for the one-letter "q", the one-letter "x" is no hint. */
+int nearest_name(const char *word, const char *const *names, int count) {
+    int word_len = (int)strlen(word), limit = word_len / 3 > 1 ? word_len / 3 : 1;
+    int best = -1, best_distance = limit + 1;
+    for (int i = 0; i < count; i++) {
+        int name_len = (int)strlen(names[i]);
+        if (name_len > LONGEST_SUGGESTED || abs(name_len - word_len) > limit) continue;
+        int distance = edit_distance(word, word_len, names[i], name_len);
+        int longer = name_len > word_len ? name_len : word_len;
+        if (distance < best_distance && distance < longer) {
+            best = i;
+            best_distance = distance;
+        }
+    }
+    return best;
+}

@@ -1,0 +1,196 @@
+/* h5io.c — HDF5 helpers: one-line errors, attributes, datasets, streamed appends. */
+#include "ddm/h5io.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void h5_quiet(void) {
+    static int done = 0;
+    if (!done) H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    done = 1;
+}
+
+/* H5Ewalk visitor keeping the innermost description (the most specific reason) */
+static herr_t innermost(unsigned depth, const H5E_error2_t *entry, void *data) {
+    char *out = data;
+    if (depth == 0 && entry->desc) snprintf(out, 256, "%s", entry->desc);
+    return 0;
+}
+
+int h5_check(long long status, const char *what, const char *file, int line,
+             struct ddm_error *err) {
+    if (status >= 0) return DDM_OK;
+    char reason[256] = "no reason given";
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, reason);
+    H5Eclear2(H5E_DEFAULT);
+    return ddm_fail(err, DDM_ERUNTIME, "HDF5: %s failed (%s) [%s:%d]", what, reason, file, line);
+}
+
+static int write_attr(hid_t obj, const char *name, hid_t type, const void *value,
+                      struct ddm_error *err) {
+    if (H5Aexists(obj, name) > 0) H5Adelete(obj, name);
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t attr = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    int code = H5_CHECK(attr, name, err);
+    if (!code) code = H5_CHECK(H5Awrite(attr, type, value), name, err);
+    if (attr >= 0) H5Aclose(attr);
+    H5Sclose(space);
+    return code;
+}
+
+int h5_attr_string(hid_t obj, const char *name, const char *value, struct ddm_error *err) {
+    /* variable-length UTF-8: h5py gives str, MATLAB and HDFView show the text */
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, H5T_VARIABLE);
+    H5Tset_cset(type, H5T_CSET_UTF8);
+    int code = write_attr(obj, name, type, &value, err);
+    H5Tclose(type);
+    return code;
+}
+
+int h5_attr_double(hid_t obj, const char *name, double value, struct ddm_error *err) {
+    return write_attr(obj, name, H5T_NATIVE_DOUBLE, &value, err);
+}
+
+int h5_attr_int(hid_t obj, const char *name, long long value, struct ddm_error *err) {
+    return write_attr(obj, name, H5T_NATIVE_LLONG, &value, err);
+}
+
+int h5_attr_uint64(hid_t obj, const char *name, uint64_t value, struct ddm_error *err) {
+    return write_attr(obj, name, H5T_NATIVE_UINT64, &value, err);
+}
+
+int h5_read_attr_double(hid_t obj, const char *name, double *value, struct ddm_error *err) {
+    hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
+    int code = H5_CHECK(attr, name, err);
+    if (!code) code = H5_CHECK(H5Aread(attr, H5T_NATIVE_DOUBLE, value), name, err);
+    if (attr >= 0) H5Aclose(attr);
+    return code;
+}
+
+int h5_read_attr_string(hid_t obj, const char *name, char *buf, size_t len, struct ddm_error *err) {
+    hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
+    int code = H5_CHECK(attr, name, err);
+    if (code) return code;
+    hid_t type = H5Aget_type(attr);
+    if (H5Tget_class(type) != H5T_STRING) {
+        code = ddm_fail(err, DDM_ERUNTIME, "attribute '%s' is not a string", name);
+    } else if (H5Tis_variable_str(type) > 0) {
+        char *value = NULL;
+        hid_t mem = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mem, H5T_VARIABLE);
+        code = H5_CHECK(H5Aread(attr, mem, &value), name, err);
+        if (!code) snprintf(buf, len, "%s", value ? value : "");
+        if (value) H5free_memory(value);
+        H5Tclose(mem);
+    } else {
+        size_t size = H5Tget_size(type);
+        char *value = calloc(size + 1, 1);
+        code = value ? H5_CHECK(H5Aread(attr, type, value), name, err)
+                     : ddm_fail(err, DDM_ERUNTIME, "out of memory");
+        if (!code) snprintf(buf, len, "%s", value);
+        free(value);
+    }
+    H5Tclose(type);
+    H5Aclose(attr);
+    return code;
+}
+
+int h5_write(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, int rank,
+             const hsize_t *dims, const void *data, const char *shape, struct ddm_error *err) {
+    hid_t space = H5Screate_simple(rank, dims, NULL);
+    hid_t dataset = H5Dcreate2(loc, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    int code = H5_CHECK(dataset, name, err);
+    if (!code)
+        code =
+            H5_CHECK(H5Dwrite(dataset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), name, err);
+    if (!code && shape) code = h5_attr_string(dataset, "shape", shape, err);
+    if (dataset >= 0) H5Dclose(dataset);
+    H5Sclose(space);
+    return code;
+}
+
+int h5_read(hid_t loc, const char *name, hid_t mem_type, int rank, const hsize_t *dims, void *data,
+            struct ddm_error *err) {
+    hid_t dataset = H5Dopen2(loc, name, H5P_DEFAULT);
+    int code = H5_CHECK(dataset, name, err);
+    if (code) return code;
+    hid_t space = H5Dget_space(dataset);
+    hsize_t found[8] = {0};
+    int found_rank = H5Sget_simple_extent_dims(space, found, NULL);
+    int same = found_rank == rank;
+    for (int d = 0; same && d < rank; d++) same = found[d] == dims[d];
+    if (!same) {
+        char want[96] = "", got[96] = "";
+        for (int d = 0; d < rank; d++)
+            snprintf(want + strlen(want), sizeof want - strlen(want), "%s%llu", d ? "," : "",
+                     (unsigned long long)dims[d]);
+        for (int d = 0; d < found_rank && d < 8; d++)
+            snprintf(got + strlen(got), sizeof got - strlen(got), "%s%llu", d ? "," : "",
+                     (unsigned long long)found[d]);
+        code = ddm_fail(err, DDM_ERUNTIME, "dataset '%s' has shape (%s), expected (%s)", name, got,
+                        want);
+    } else {
+        code = H5_CHECK(H5Dread(dataset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), name, err);
+    }
+    H5Sclose(space);
+    H5Dclose(dataset);
+    return code;
+}
+
+int h5_stream_create(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, int rank,
+                     const hsize_t *dims, int axis, const hsize_t *chunk, const char *shape,
+                     struct h5_stream *stream, struct ddm_error *err) {
+    memset(stream, 0, sizeof *stream);
+    stream->dataset = -1;
+    stream->mem_type = mem_type;
+    stream->rank = rank;
+    stream->axis = axis;
+    hsize_t maxdims[4];
+    for (int d = 0; d < rank; d++) {
+        stream->dims[d] = d == axis ? 0 : dims[d];
+        maxdims[d] = d == axis ? H5S_UNLIMITED : dims[d];
+    }
+    hid_t space = H5Screate_simple(rank, stream->dims, maxdims);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    int code = H5_CHECK(H5Pset_chunk(dcpl, rank, chunk), name, err);
+    if (!code) code = H5_CHECK(H5Pset_shuffle(dcpl), name, err);
+    if (!code) code = H5_CHECK(H5Pset_deflate(dcpl, 4), name, err);
+    if (!code) {
+        stream->dataset = H5Dcreate2(loc, name, file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+        code = H5_CHECK(stream->dataset, name, err);
+    }
+    if (!code && shape) code = h5_attr_string(stream->dataset, "shape", shape, err);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    return code;
+}
+
+int h5_stream_append(struct h5_stream *stream, hsize_t count, const void *data,
+                     struct ddm_error *err) {
+    if (count == 0) return DDM_OK;
+    hsize_t start[4] = {0}, block[4];
+    for (int d = 0; d < stream->rank; d++) block[d] = stream->dims[d];
+    start[stream->axis] = stream->dims[stream->axis];
+    block[stream->axis] = count;
+    stream->dims[stream->axis] += count;
+    int code = H5_CHECK(H5Dset_extent(stream->dataset, stream->dims), "extending a dataset", err);
+    if (code) return code;
+    hid_t file_space = H5Dget_space(stream->dataset);
+    hid_t mem_space = H5Screate_simple(stream->rank, block, NULL);
+    code = H5_CHECK(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, NULL, block, NULL),
+                    "selecting a slab", err);
+    if (!code)
+        code = H5_CHECK(
+            H5Dwrite(stream->dataset, stream->mem_type, mem_space, file_space, H5P_DEFAULT, data),
+            "appending to a dataset", err);
+    H5Sclose(mem_space);
+    H5Sclose(file_space);
+    return code;
+}
+
+void h5_stream_close(struct h5_stream *stream) {
+    if (stream->dataset >= 0) H5Dclose(stream->dataset);
+    stream->dataset = -1;
+}

@@ -1,0 +1,22 @@
+/* main.c — the ddm_gpu program: parse the command line, run, print the one-line error.
+ * Exit status: 0 success, 1 run-time failure, 2 usage or configuration error (DESIGN §7). */
+#include <stdio.h>
+
+#include "ddm/cli.h"
+
+int main(int argc, char **argv) {
+    struct ddm_cli cli;
+    struct ddm_error err = {0};
+    int code = cli_parse(argc, argv, &cli, &err);
+    if (!code && cli.help) {
+        cli_print_help(stdout);
+        return 0;
+    }
+    if (!code && cli.version) {
+        printf("ddm_gpu %s (%s)\n", DDM_VERSION, DDM_GIT_COMMIT);
+        return 0;
+    }
+    if (!code) code = ddm_run(&cli, &err);
+    if (code) fprintf(stderr, "ddm_gpu: error: %s\n", err.message);
+    return code;
+}

@@ -1,0 +1,259 @@
+/* runfile.c — writing (and reading back the model of) the HDF5 file of a run, DESIGN §7. */
+#include "ddm/runfile.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define F32 H5T_IEEE_F32LE
+#define F64 H5T_IEEE_F64LE
+
+int runfile_create(struct ddm_runfile *rf, const char *path, const struct ddm_config *cfg,
+                   const char *command_line, const struct ddm_backend *backend,
+                   struct ddm_error *err) {
+    h5_quiet();
+    memset(rf, 0, sizeof *rf);
+    rf->t.dataset = rf->latent.dataset = rf->target.dataset = rf->traces.dataset = -1;
+    rf->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (rf->file < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return ddm_fail(err, DDM_ERUNTIME,
+                        "cannot create the output file '%s' (does its directory exist and is it "
+                        "writable? set [output] path or --output)",
+                        path);
+    }
+    char created[64];
+    time_t now = time(NULL);
+    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%S%z", localtime(&now));
+    char *ini = config_to_ini(cfg);
+    if (!ini) return ddm_fail(err, DDM_ERUNTIME, "out of memory");
+    int code = h5_attr_string(rf->file, "ddm_version", DDM_VERSION, err);
+    if (!code) code = h5_attr_string(rf->file, "git_commit", DDM_GIT_COMMIT, err);
+    if (!code) code = h5_attr_string(rf->file, "created", created, err);
+    if (!code) code = h5_attr_string(rf->file, "backend", backend->name, err);
+    if (!code) code = h5_attr_string(rf->file, "device", backend->device, err);
+    if (!code) code = h5_attr_uint64(rf->file, "seed", cfg->seed, err);
+    if (!code) code = h5_attr_string(rf->file, "config", ini, err);
+    if (!code) code = h5_attr_string(rf->file, "config_file", cfg->source_path, err);
+    if (!code) code = h5_attr_string(rf->file, "command_line", command_line, err);
+    if (!code) code = h5_attr_int(rf->file, "complete", 0, err);
+    if (!code) code = H5_CHECK(H5Fflush(rf->file, H5F_SCOPE_LOCAL), "flushing", err);
+    free(ini);
+    return code;
+}
+
+static hid_t make_group(hid_t file, const char *name, struct ddm_error *err) {
+    hid_t group = H5Gcreate2(file, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (H5_CHECK(group, name, err)) return -1;
+    return group;
+}
+
+int runfile_write_system(struct ddm_runfile *rf, const struct ddm_system *sys,
+                         struct ddm_error *err) {
+    hid_t group = make_group(rf->file, "system", err);
+    if (group < 0) return DDM_ERUNTIME;
+    int code = h5_attr_string(group, "name", sys->name, err);
+    if (!code) code = h5_attr_string(group, "vars", sys->vars_text, err);
+    if (!code) code = h5_attr_string(group, "drift", sys->drift_text, err);
+    if (!code) code = h5_attr_string(group, "diffusion", sys->diffusion_text, err);
+    if (!code) code = h5_attr_int(group, "k", sys->k, err);
+    if (!code) code = h5_attr_int(group, "m", sys->m, err);
+    for (int p = 0; p < sys->nparams && !code; p++)
+        code = h5_attr_double(group, sys->param_names[p], sys->param_values[p], err);
+    H5Gclose(group);
+    return code;
+}
+
+int runfile_write_model(struct ddm_runfile *rf, const struct ddm_model *model,
+                        struct ddm_error *err) {
+    hid_t group = make_group(rf->file, "model", err);
+    if (group < 0) return DDM_ERUNTIME;
+    const hsize_t n = model->n, k = model->k, km = (hsize_t)model->k * model->m;
+    hsize_t nk[2] = {n, k}, kn[2] = {k, n}, km2[2] = {k, (hsize_t)model->m}, vn[2] = {km, n};
+    int code = h5_write(group, "Gamma", F32, H5T_NATIVE_FLOAT, 2, nk, model->Gamma, "(n,k)", err);
+    if (!code) code = h5_write(group, "Ws", F32, H5T_NATIVE_FLOAT, 2, kn, model->Ws, "(k,n)", err);
+    if (!code) code = h5_write(group, "b", F32, H5T_NATIVE_FLOAT, 1, &n, model->b, "(n)", err);
+    if (!code && model->S)
+        code = h5_write(group, "S", F32, H5T_NATIVE_FLOAT, 2, km2, model->S, "(k,m)", err);
+    if (!code && model->V) {
+        code = h5_write(group, "V", F32, H5T_NATIVE_FLOAT, 2, vn, model->V, "(k*m,n)", err);
+        if (!code)
+            code = h5_write(group, "c", F32, H5T_NATIVE_FLOAT, 1, &km, model->c, "(k*m)", err);
+    }
+    if (!code)
+        code = h5_write(group, "latent_mean", F64, H5T_NATIVE_DOUBLE, 1, &k, model->latent_mean,
+                        "(k)", err);
+    if (!code)
+        code = h5_write(group, "latent_scale", F64, H5T_NATIVE_DOUBLE, 1, &k, model->latent_scale,
+                        "(k)", err);
+    if (!code) code = h5_attr_double(group, "tau", model->tau, err);
+    if (!code) code = h5_attr_int(group, "n", model->n, err);
+    if (!code) code = h5_attr_int(group, "k", model->k, err);
+    if (!code) code = h5_attr_int(group, "m", model->m, err);
+    if (!code)
+        code = h5_attr_string(group, "readout",
+                              "z = latent_mean + latent_scale * pinv(Gamma) (x - b)", err);
+    H5Gclose(group);
+    if (!code) code = H5_CHECK(H5Fflush(rf->file, H5F_SCOPE_LOCAL), "flushing", err);
+    return code;
+}
+
+int runfile_write_train(struct ddm_runfile *rf, const struct ddm_train_report *report,
+                        struct ddm_error *err) {
+    hid_t group = make_group(rf->file, "train", err);
+    if (group < 0) return DDM_ERUNTIME;
+    hsize_t epochs = report->epochs_run;
+    int code =
+        h5_write(group, "loss", F64, H5T_NATIVE_DOUBLE, 1, &epochs, report->loss, "(epochs)", err);
+    if (!code) code = h5_attr_double(group, "drift_rel_err", report->drift_rel_err, err);
+    if (!code) code = h5_attr_double(group, "final_loss", report->final_loss, err);
+    if (!code) code = h5_attr_double(group, "seconds", report->seconds, err);
+    if (!code) code = h5_attr_double(group, "ridge_drift_rel_err", report->ridge_rel_err, err);
+    if (!code) code = h5_attr_double(group, "diffusion_rel_err", report->diffusion_rel_err, err);
+    if (!code) code = h5_attr_int(group, "train_points", report->M_train, err);
+    if (!code) code = h5_attr_int(group, "test_points", report->M_test, err);
+    if (!code) code = h5_attr_int(group, "paths_dropped", report->paths_dropped, err);
+    H5Gclose(group);
+    if (!code) code = H5_CHECK(H5Fflush(rf->file, H5F_SCOPE_LOCAL), "flushing", err);
+    return code;
+}
+
+int runfile_simulate_begin(struct ddm_runfile *rf, const struct ddm_config *cfg,
+                           const struct ddm_sim_layout *layout, struct ddm_error *err) {
+    hid_t group = make_group(rf->file, "simulate", err);
+    if (group < 0) return DDM_ERUNTIME;
+    const hsize_t B = layout->B, k = layout->k, Bt = layout->trace_B, nt = layout->trace_n;
+    /* chunks of up to 64 trajectories × 256 times: reading one trajectory or one time slice
+     * touches few chunks either way */
+    const hsize_t chunk_B = B < 64 ? B : 64, chunk_T = 256;
+    hsize_t dims3[3] = {B, 0, k}, chunk3[3] = {chunk_B, chunk_T, k};
+    hsize_t dims_t[1] = {0}, chunk_t[1] = {4096};
+    int code = h5_stream_create(group, "t", F64, H5T_NATIVE_DOUBLE, 1, dims_t, 0, chunk_t, "(T)",
+                                &rf->t, err);
+    if (!code)
+        code = h5_stream_create(group, "latent", F32, H5T_NATIVE_FLOAT, 3, dims3, 1, chunk3,
+                                "(B,T,k)", &rf->latent, err);
+    if (!code)
+        code = h5_stream_create(group, "target_latent", F32, H5T_NATIVE_FLOAT, 3, dims3, 1, chunk3,
+                                "(B,T,k)", &rf->target, err);
+    if (!code) {
+        hsize_t tdims[3] = {Bt, 0, nt};
+        hsize_t tchunk[3] = {Bt ? Bt : 1, chunk_T, nt ? nt : 1};
+        code = h5_stream_create(group, "traces", F32, H5T_NATIVE_FLOAT, 3, tdims, 1, tchunk,
+                                "(Bt,T,nt)", &rf->traces, err);
+    }
+    if (!code) {
+        hsize_t nt_dims = nt;
+        code = h5_write(group, "trace_neurons", H5T_STD_I32LE, H5T_NATIVE_INT, 1, &nt_dims,
+                        layout->trace_neurons, "(nt)", err);
+    }
+    if (!code) code = h5_attr_double(group, "dt", cfg->dt, err);
+    if (!code) code = h5_attr_int(group, "steps", cfg->steps, err);
+    if (!code) code = h5_attr_int(group, "record_every", cfg->record_every, err);
+    if (!code) code = h5_attr_int(group, "burn_in", cfg->burn_in, err);
+    if (!code) code = h5_attr_int(group, "nonfinite", 0, err);
+    if (!code)
+        code =
+            h5_attr_string(group, "traces_quantity", "x, the neuron state (rates: tanh(x))", err);
+    H5Gclose(group);
+    rf->streaming = !code;
+    return code;
+}
+
+int runfile_simulate_append(void *user, const struct sim_chunk *chunk, struct ddm_error *err) {
+    struct ddm_runfile *rf = user;
+    int code = h5_stream_append(&rf->t, chunk->count, chunk->t, err);
+    if (!code) code = h5_stream_append(&rf->latent, chunk->count, chunk->latent, err);
+    if (!code) code = h5_stream_append(&rf->target, chunk->count, chunk->target, err);
+    if (!code && chunk->trace_B > 0 && chunk->trace_n > 0)
+        code = h5_stream_append(&rf->traces, chunk->count, chunk->traces, err);
+    if (!code) code = H5_CHECK(H5Fflush(rf->file, H5F_SCOPE_LOCAL), "flushing", err);
+    return code;
+}
+
+int runfile_simulate_end(struct ddm_runfile *rf, const struct ddm_sim_report *report,
+                         struct ddm_error *err) {
+    hid_t group = H5Gopen2(rf->file, "simulate", H5P_DEFAULT);
+    int code = H5_CHECK(group, "/simulate", err);
+    if (!code) code = h5_attr_int(group, "nonfinite", report->nonfinite, err);
+    if (!code && report->nonfinite) {
+        code = h5_attr_int(group, "nonfinite_trajectory", report->nonfinite_trajectory, err);
+        if (!code) code = h5_attr_uint64(group, "nonfinite_step", report->nonfinite_step, err);
+    }
+    if (!code) code = h5_attr_int(group, "target_nonfinite", report->target_nonfinite, err);
+    if (!code) code = h5_attr_double(group, "seconds", report->seconds, err);
+    if (!code)
+        code =
+            h5_attr_double(group, "neuron_steps_per_second", report->neuron_steps_per_second, err);
+    if (group >= 0) H5Gclose(group);
+    return code;
+}
+
+int runfile_close(struct ddm_runfile *rf, int complete, struct ddm_error *err) {
+    if (rf->file < 0) return DDM_OK;
+    h5_stream_close(&rf->t);
+    h5_stream_close(&rf->latent);
+    h5_stream_close(&rf->target);
+    h5_stream_close(&rf->traces);
+    int code = h5_attr_int(rf->file, "complete", complete, err);
+    int closed = H5_CHECK(H5Fclose(rf->file), "closing the output file", code ? NULL : err);
+    rf->file = -1;
+    return code ? code : closed;
+}
+
+int runfile_read_model(const char *path, struct ddm_model *model, struct ddm_error *err) {
+    h5_quiet();
+    memset(model, 0, sizeof *model);
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return ddm_fail(err, DDM_EUSAGE, "cannot open model file '%s' (missing, or not HDF5)",
+                        path);
+    }
+    hid_t group = H5Gopen2(file, "model", H5P_DEFAULT);
+    if (group < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        H5Fclose(file);
+        return ddm_fail(err, DDM_EUSAGE,
+                        "'%s' has no /model group: not a ddm_gpu run file, or "
+                        "its run stopped before training ended",
+                        path);
+    }
+    double n = 0, k = 0, m = 0, tau = 0;
+    int code = h5_read_attr_double(group, "n", &n, err);
+    if (!code) code = h5_read_attr_double(group, "k", &k, err);
+    if (!code) code = h5_read_attr_double(group, "m", &m, err);
+    if (!code) code = h5_read_attr_double(group, "tau", &tau, err);
+    if (!code && (n < 1 || k < 1 || k > DDM_MAX_K || m < 1 || m > DDM_MAX_M || !(tau > 0)))
+        code = ddm_fail(err, DDM_EUSAGE, "'%s': /model has invalid sizes n=%g k=%g m=%g tau=%g",
+                        path, n, k, m, tau);
+    int state_dependent = !code && H5Lexists(group, "V", H5P_DEFAULT) > 0;
+    if (!code) code = model_alloc(model, (int)n, (int)k, (int)m, state_dependent, err);
+    if (!code) {
+        model->tau = tau;
+        hsize_t nn = model->n, kk = model->k, km = (hsize_t)model->k * model->m;
+        hsize_t nk[2] = {nn, kk}, kn[2] = {kk, nn}, kmd[2] = {kk, (hsize_t)model->m};
+        hsize_t vn[2] = {km, nn};
+        code = h5_read(group, "Gamma", H5T_NATIVE_FLOAT, 2, nk, model->Gamma, err);
+        if (!code) code = h5_read(group, "Ws", H5T_NATIVE_FLOAT, 2, kn, model->Ws, err);
+        if (!code) code = h5_read(group, "b", H5T_NATIVE_FLOAT, 1, &nn, model->b, err);
+        if (!code && model->S) code = h5_read(group, "S", H5T_NATIVE_FLOAT, 2, kmd, model->S, err);
+        if (!code && model->V) code = h5_read(group, "V", H5T_NATIVE_FLOAT, 2, vn, model->V, err);
+        if (!code && model->c) code = h5_read(group, "c", H5T_NATIVE_FLOAT, 1, &km, model->c, err);
+        if (!code)
+            code =
+                h5_read(group, "latent_mean", H5T_NATIVE_DOUBLE, 1, &kk, model->latent_mean, err);
+        if (!code)
+            code =
+                h5_read(group, "latent_scale", H5T_NATIVE_DOUBLE, 1, &kk, model->latent_scale, err);
+        if (!code) code = model_update_pinv(model, err);
+    }
+    H5Gclose(group);
+    H5Fclose(file);
+    if (code) {
+        ddm_error_prefix(err, "reading the model from '%s'", path);
+        model_free(model);
+    }
+    return code;
+}

@@ -1,0 +1,340 @@
+/* simulate.c — the simulation stage: starts, burn-in, blocks of steps, the coupled target,
+ * statistics and the hand-over of each recorded chunk to the sink (DESIGN §4).
+ *
+ * Time runs in blocks of recorded times; for each block the backend advances all network
+ * trajectories, the host advances the target paths with the same noise, and the chunk goes to
+ * the sink (the HDF5 writer appends and flushes it). A network blow-up (NaN/Inf) stops the run
+ * after the block that saw it and is reported with its trajectory and step.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ddm/philox.h"
+#include "ddm/progress.h"
+#include "ddm/simulate.h"
+
+int simulate_layout(const struct ddm_config *cfg, const struct ddm_model *model,
+                    struct ddm_sim_layout *layout, struct ddm_error *err) {
+    memset(layout, 0, sizeof *layout);
+    if (cfg->steps % cfg->record_every) {
+        char at[1200];
+        config_where(cfg, "simulate", "steps", at, sizeof at);
+        return ddm_fail(err, DDM_EUSAGE,
+                        "%s = %ld is not a multiple of record_every = %d (the last steps would "
+                        "not be recorded); use e.g. steps = %ld",
+                        at, cfg->steps, cfg->record_every,
+                        (cfg->steps / cfg->record_every + 1) * cfg->record_every);
+    }
+    layout->B = cfg->trajectories;
+    layout->k = model->k;
+    long T = cfg->steps / cfg->record_every + 1;
+    if (T > (1L << 31) - 1)
+        return ddm_fail(err, DDM_EUSAGE,
+                        "[simulate] steps/record_every = %ld recorded times is "
+                        "too many; raise record_every",
+                        T - 1);
+    layout->T = (int)T;
+    layout->trace_B =
+        cfg->trace_trajectories < cfg->trajectories ? cfg->trace_trajectories : cfg->trajectories;
+    layout->trace_n = cfg->trace_neurons < model->n ? cfg->trace_neurons : model->n;
+    if (layout->trace_B == 0) layout->trace_n = 0;
+    layout->trace_neurons = ddm_calloc(layout->trace_n, sizeof(int), "trace neurons", err);
+    if (!layout->trace_neurons) return DDM_ERUNTIME;
+    for (int j = 0; j < layout->trace_n; j++)
+        layout->trace_neurons[j] = (int)(((long)j * model->n + model->n / 2) / layout->trace_n);
+    return DDM_OK;
+}
+
+void simulate_layout_free(struct ddm_sim_layout *layout) {
+    free(layout->trace_neurons);
+    layout->trace_neurons = NULL;
+}
+
+/* Parses [simulate] start "z1, z2, ..." into z (k). */
+static int parse_start(const struct ddm_config *cfg, int k, double *z, struct ddm_error *err) {
+    char at[1200], storage[1024], *parts[DDM_MAX_K + 1];
+    config_where(cfg, "simulate", "start", at, sizeof at);
+    int count = expr_split(cfg->start, ',', parts, DDM_MAX_K + 1, storage, sizeof storage);
+    if (count != k)
+        return ddm_fail(err, DDM_EUSAGE,
+                        "%s: expected %d numbers separated by ',' (one per "
+                        "variable), got %d",
+                        at, k, count < 0 ? DDM_MAX_K + 1 : count);
+    for (int c = 0; c < k; c++) {
+        struct expr_error e;
+        if (expr_constant(parts[c], NULL, &z[c], &e))
+            return ddm_fail(err, DDM_EUSAGE, "%s: entry %d '%s', column %d: %s", at, c + 1,
+                            parts[c], e.column, e.message);
+    }
+    return DDM_OK;
+}
+
+int simulate_starts(const struct ddm_system *sys, const struct ddm_model *model,
+                    const struct ddm_config *cfg, int B, double *z0, struct ddm_error *err) {
+    const int k = sys->k;
+    if (cfg->start[0]) {
+        double z[DDM_MAX_K];
+        int code = parse_start(cfg, k, z, err);
+        if (code) return code;
+        for (int j = 0; j < B; j++) memcpy(z0 + (size_t)j * k, z, sizeof z[0] * k);
+        return DDM_OK;
+    }
+    /* Each start runs the target from N(μ, diag s²) for path_burn_in, so it lies on the attractor
+     * the network was trained on; the stream is keyed by the trajectory, so shards agree. */
+    const uint64_t seed = ddm_stream_seed(cfg->seed, DDM_STREAM_SIM_START);
+    const long burn_steps = (long)ceil(cfg->path_burn_in / cfg->path_dt);
+    long escaped = 0;
+#pragma omp parallel for schedule(static) reduction(+ : escaped)
+    for (int j = 0; j < B; j++) {
+        double *z = z0 + (size_t)j * k;
+        for (int attempt = 0; attempt < 8; attempt++) {
+            uint64_t stream = (uint64_t)j + ((uint64_t)attempt << 40);
+            for (int c = 0; c < k; c++)
+                z[c] = model->latent_mean[c] +
+                       model->latent_scale[c] * philox_gaussian(seed, stream, (1ull << 62) + c);
+            int dead = 0;
+            struct target_paths path = {1, z, &dead, seed, stream};
+            for (long done = 0; done < burn_steps && !dead; done += 1000) {
+                int chunk = burn_steps - done < 1000 ? (int)(burn_steps - done) : 1000;
+                target_advance(sys, &path, (uint64_t)done, 1, chunk, cfg->path_dt, NULL, NULL);
+            }
+            if (!dead) break;
+            if (attempt == 7) escaped++;
+        }
+    }
+    if (escaped)
+        return ddm_fail(err, DDM_ERUNTIME,
+                        "%ld starting points escaped to infinity while settling on the "
+                        "attractor; set [simulate] start to a latent point",
+                        escaped);
+    return DDM_OK;
+}
+
+/* Initial neuron states (B,n): on the manifold, or displaced by Pη, P = I − Γ̂Γ̂⁺ (so the
+ * latent read-out is still z₀ and only the off-manifold distance is set). */
+static void initial_states(const struct ddm_model *model, const struct ddm_config *cfg, int B,
+                           const double *z0, float *x0) {
+    const int n = model->n, k = model->k;
+    const uint64_t seed = ddm_stream_seed(cfg->seed, DDM_STREAM_SIM_START);
+#pragma omp parallel for schedule(static)
+    for (int j = 0; j < B; j++) {
+        float *x = x0 + (size_t)j * n;
+        model_embed(model, z0 + (size_t)j * k, x);
+        if (cfg->init != INIT_OFF_MANIFOLD) continue;
+        double proj[DDM_MAX_K] = {0};
+        double *eta = malloc(sizeof(double) * n);
+        if (!eta) continue;
+        for (int i = 0; i < n; i++)
+            eta[i] = cfg->init_offset * philox_gaussian(seed, (1ull << 48) + j, (uint64_t)i);
+        for (int c = 0; c < k; c++)
+            for (int i = 0; i < n; i++)
+                proj[c] += (double)model->Gamma_pinv[(size_t)c * n + i] * eta[i];
+        for (int i = 0; i < n; i++) {
+            double along = 0;
+            for (int c = 0; c < k; c++) along += (double)model->Gamma[(size_t)i * k + c] * proj[c];
+            x[i] += (float)(eta[i] - along);
+        }
+        free(eta);
+    }
+}
+
+/* Running sums for the stationary statistics of network and target. */
+struct moments {
+    double sum[DDM_MAX_K], sum2[DDM_MAX_K];
+    long count[DDM_MAX_K];
+};
+
+static void moments_add(struct moments *mo, const float *values, size_t rows, int k) {
+    for (size_t r = 0; r < rows; r++)
+        for (int c = 0; c < k; c++) {
+            double v = values[r * k + c];
+            if (!isfinite(v)) continue;
+            mo->sum[c] += v;
+            mo->sum2[c] += v * v;
+            mo->count[c]++;
+        }
+}
+
+static void moments_final(const struct moments *mo, int k, double *mean, double *var) {
+    for (int c = 0; c < k; c++) {
+        long count = mo->count[c] ? mo->count[c] : 1;
+        mean[c] = mo->sum[c] / count;
+        var[c] = mo->sum2[c] / count - mean[c] * mean[c];
+    }
+}
+
+struct sim_buffers {
+    float *x, *latent, *target, *traces;
+    double *z0, *t;
+    int *dead;
+};
+
+static void buffers_free(struct sim_buffers *b) {
+    free(b->x);
+    free(b->latent);
+    free(b->target);
+    free(b->traces);
+    free(b->z0);
+    free(b->t);
+    free(b->dead);
+}
+
+int simulate_run(const struct ddm_backend *backend, const struct ddm_system *sys,
+                 const struct ddm_model *model, const struct ddm_config *cfg,
+                 const struct ddm_sim_layout *layout, sim_sink_fn sink, void *sink_user,
+                 struct ddm_sim_report *report, int quiet, struct ddm_error *err) {
+    const double t_start = now_seconds();
+    const int B = layout->B, n = model->n, k = model->k, re = cfg->record_every;
+    memset(report, 0, sizeof *report);
+    /* records per block: about 4 MB of latent read-out, at least 1 */
+    long per_block = (1L << 20) / ((long)B * k);
+    if (per_block < 1) per_block = 1;
+    if (per_block > layout->T - 1) per_block = layout->T - 1 > 0 ? layout->T - 1 : 1;
+    struct sim_buffers buf = {0};
+    buf.x = ddm_alloc(sizeof(float) * B * n, "initial states", err);
+    buf.z0 = ddm_alloc(sizeof(double) * B * k, "starting points", err);
+    buf.latent = ddm_alloc(sizeof(float) * B * k * per_block, "latent block", err);
+    buf.target = ddm_alloc(sizeof(float) * B * k * per_block, "target block", err);
+    buf.traces = ddm_calloc((size_t)layout->trace_B * layout->trace_n * per_block + 1,
+                            sizeof(float), "trace block", err);
+    buf.t = ddm_alloc(sizeof(double) * per_block, "times", err);
+    buf.dead = ddm_calloc(B, sizeof(int), "target flags", err);
+    if (!buf.x || !buf.z0 || !buf.latent || !buf.target || !buf.traces || !buf.t || !buf.dead) {
+        buffers_free(&buf);
+        return DDM_ERUNTIME;
+    }
+    int code = simulate_starts(sys, model, cfg, B, buf.z0, err);
+    if (code) {
+        buffers_free(&buf);
+        return code;
+    }
+    initial_states(model, cfg, B, buf.z0, buf.x);
+
+    struct ddm_sim_setup setup = {
+        .model = model,
+        .B = B,
+        .first_trajectory = 0,
+        .noise_seed = ddm_stream_seed(cfg->seed, DDM_STREAM_LATENT_NOISE),
+        .neuron_seed = ddm_stream_seed(cfg->seed, DDM_STREAM_NEURON_NOISE),
+        .dt = cfg->dt,
+        .neuron_noise = cfg->neuron_noise,
+        .trace_B = layout->trace_B,
+        .trace_n = layout->trace_n,
+        .trace_neurons = layout->trace_neurons,
+        .x0 = buf.x,
+    };
+    struct target_paths target = {B, buf.z0, buf.dead, setup.noise_seed, 0};
+    void *ctx = NULL;
+    if ((code = backend->sim_create(&setup, &ctx, err))) {
+        buffers_free(&buf);
+        return code;
+    }
+
+    struct moments net_mo = {0}, tgt_mo = {0};
+    struct ddm_progress progress;
+    progress_begin(&progress, "simulate", "steps", (double)(cfg->burn_in + cfg->steps), quiet);
+    uint64_t step = 0;
+
+    /* burn-in: advance without keeping anything */
+    while (!code && step < (uint64_t)cfg->burn_in) {
+        long chunk = cfg->burn_in - (long)step < 10000 ? cfg->burn_in - (long)step : 10000;
+        struct ddm_sim_block block = {step, 1, (int)chunk, NULL, buf.latent, NULL, -1, 0};
+        double t0 = now_seconds();
+        code = backend->sim_advance(ctx, &block, err);
+        report->network_seconds += now_seconds() - t0;
+        t0 = now_seconds();
+        report->target_nonfinite +=
+            target_advance(sys, &target, step, 1, (int)chunk, cfg->dt, NULL, NULL);
+        report->target_seconds += now_seconds() - t0;
+        if (!code && block.nonfinite_trajectory >= 0) {
+            report->nonfinite = 1;
+            report->nonfinite_trajectory = block.nonfinite_trajectory;
+            report->nonfinite_step = block.nonfinite_step;
+        }
+        step += (uint64_t)chunk;
+        progress_update(&progress, (double)step, "burn-in");
+        if (report->nonfinite) break;
+    }
+
+    /* t = 0: the state after the burn-in */
+    if (!code && !report->nonfinite) code = backend->sim_state(ctx, buf.x, err);
+    if (!code && !report->nonfinite) {
+        for (int j = 0; j < B; j++) {
+            double z[DDM_MAX_K];
+            model_readout(model, buf.x + (size_t)j * n, z);
+            for (int c = 0; c < k; c++) {
+                buf.latent[(size_t)j * k + c] = (float)z[c];
+                buf.target[(size_t)j * k + c] = (float)buf.z0[(size_t)j * k + c];
+            }
+            if (j < layout->trace_B)
+                for (int q = 0; q < layout->trace_n; q++)
+                    buf.traces[(size_t)j * layout->trace_n + q] =
+                        buf.x[(size_t)j * n + layout->trace_neurons[q]];
+        }
+        buf.t[0] = 0;
+        struct sim_chunk chunk = {
+            0,     1,          B,          k,         layout->trace_B, layout->trace_n,
+            buf.t, buf.latent, buf.target, buf.traces};
+        moments_add(&net_mo, buf.latent, B, k);
+        moments_add(&tgt_mo, buf.target, B, k);
+        double t0 = now_seconds();
+        code = sink ? sink(sink_user, &chunk, err) : DDM_OK;
+        report->output_seconds += now_seconds() - t0;
+    }
+
+    /* recorded blocks */
+    long recorded = 1;
+    while (!code && !report->nonfinite && recorded < layout->T) {
+        int records = (int)(layout->T - recorded < per_block ? layout->T - recorded : per_block);
+        struct ddm_sim_block block = {
+            step, records, re, NULL, buf.latent, layout->trace_B > 0 ? buf.traces : NULL, -1, 0};
+        double t0 = now_seconds();
+        code = backend->sim_advance(ctx, &block, err);
+        report->network_seconds += now_seconds() - t0;
+        if (code) break;
+        t0 = now_seconds();
+        report->target_nonfinite +=
+            target_advance(sys, &target, step, records, re, cfg->dt, NULL, buf.target);
+        report->target_seconds += now_seconds() - t0;
+        for (int r = 0; r < records; r++) buf.t[r] = (double)(recorded + r) * re * cfg->dt;
+        /* per-trajectory rows are (B, records, k): the moments need all rows alike */
+        moments_add(&net_mo, buf.latent, (size_t)B * records, k);
+        moments_add(&tgt_mo, buf.target, (size_t)B * records, k);
+        struct sim_chunk chunk = {recorded,        records, B,          k,          layout->trace_B,
+                                  layout->trace_n, buf.t,   buf.latent, buf.target, buf.traces};
+        t0 = now_seconds();
+        code = sink ? sink(sink_user, &chunk, err) : DDM_OK;
+        report->output_seconds += now_seconds() - t0;
+        recorded += records;
+        step += (uint64_t)records * re;
+        report->steps_done = (long)step - cfg->burn_in;
+        if (block.nonfinite_trajectory >= 0) {
+            report->nonfinite = 1;
+            report->nonfinite_trajectory = block.nonfinite_trajectory;
+            report->nonfinite_step = block.nonfinite_step;
+        }
+        progress_update(&progress, (double)step, NULL);
+    }
+    progress_end(&progress);
+    backend->sim_destroy(ctx);
+
+    moments_final(&net_mo, k, report->latent_mean, report->latent_var);
+    moments_final(&tgt_mo, k, report->target_mean, report->target_var);
+    report->seconds = now_seconds() - t_start;
+    double total_steps = (double)step;
+    report->neuron_steps_per_second =
+        report->network_seconds > 0 ? (double)B * n * total_steps / report->network_seconds : 0;
+    buffers_free(&buf);
+    if (!code && report->nonfinite) {
+        double tau = model->tau;
+        code = ddm_fail(err, DDM_ERUNTIME,
+                        "the network state became non-finite (NaN/Inf) in trajectory %ld at step "
+                        "%llu (t = %g)%s; the file keeps everything recorded before it",
+                        report->nonfinite_trajectory, (unsigned long long)report->nonfinite_step,
+                        ((double)report->nonfinite_step + 1 - cfg->burn_in) * cfg->dt,
+                        cfg->dt >= 2 * tau ? ": [simulate] dt must be below 2τ for stability" : "");
+    }
+    return code;
+}

@@ -1,0 +1,334 @@
+/* system.c — building the target SDE from [system]: built-ins and user expressions.
+ *
+ * The built-ins are written in the same expression language a user would use, so there is one
+ * path for both: parameters are parsed ("a=1, b=8/3", later ones may use earlier ones), the k
+ * drift expressions and the diffusion are compiled over the variables, and every problem is
+ * reported with the file, line, expression number and column.
+ */
+#include "ddm/system.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct builtin {
+    const char *name, *vars, *drift, *params, *diffusion, *about;
+};
+
+/* dz = f(z) dt + σ dB; diffusion is the default σ (one scalar: σI). */
+static const struct builtin builtins[] = {
+    {"vdp", "x, y", "y; mu*(1 - x^2)*y - x", "mu=1", "0.2", "van der Pol oscillator"},
+    {"lorenz", "x, y, z", "sigma*(y - x); x*(rho - z) - y; x*y - beta*z",
+     "sigma=10, rho=28, beta=8/3", "1", "Lorenz attractor"},
+    {"dadras", "x, y, z", "y - a*x + b*y*z; c*y - x*z + z; d*x*y - e*z",
+     "a=3, b=2.7, c=1.7, d=2, e=9", "0.5", "Dadras attractor"},
+    {"double_well", "x, y", "a*x - x^3; -y", "a=1", "0.5", "double well in x, OU in y"},
+    {"ou", "x, y", "-(a11*x + a12*y); -(a21*x + a22*y)", "a11=1, a12=-1, a21=1, a22=1", "1",
+     "Ornstein–Uhlenbeck dz = -Az dt + σ dB"},
+};
+static const int builtin_count = sizeof builtins / sizeof builtins[0];
+
+const char *system_builtin_list(void) {
+    return "vdp (mu), lorenz (sigma, rho, beta), dadras (a..e), double_well (a), "
+           "ou (a11, a12, a21, a22: dz = -Az dt + σ dB)";
+}
+
+static char *text_copy(const char *s) {
+    size_t len = strlen(s);
+    char *copy = malloc(len + 1);
+    if (copy) memcpy(copy, s, len + 1);
+    return copy;
+}
+
+static int is_identifier(const char *s) {
+    if (!isalpha((unsigned char)*s) && *s != '_') return 0;
+    for (s++; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_') return 0;
+    return 1;
+}
+
+/* Message prefix "file:line: [system] key" for a value checked after loading. */
+static void where(const struct ddm_config *cfg, const char *key, int from_builtin, char *buf,
+                  size_t len) {
+    if (from_builtin)
+        snprintf(buf, len, "[system] %s of built-in '%s'", key, cfg->system_name);
+    else
+        config_where(cfg, "system", key, buf, len);
+}
+
+static int parse_vars(struct ddm_system *sys, const char *text, const char *at,
+                      struct ddm_error *err) {
+    char storage[512], *parts[DDM_MAX_K + 1];
+    int count = expr_split(text, ',', parts, DDM_MAX_K + 1, storage, sizeof storage);
+    if (count < 1 || count > DDM_MAX_K)
+        return ddm_fail(err, DDM_EUSAGE, "%s: expected 1 to %d variable names separated by ','", at,
+                        DDM_MAX_K);
+    for (int i = 0; i < count; i++) {
+        if (!is_identifier(parts[i]) || strlen(parts[i]) >= sizeof sys->var_names[i])
+            return ddm_fail(err, DDM_EUSAGE,
+                            "%s: '%s' is not a valid variable name (letters, digits, '_'; not "
+                            "starting with a digit)",
+                            at, parts[i]);
+        for (int j = 0; j < i; j++)
+            if (!strcmp(parts[j], parts[i]))
+                return ddm_fail(err, DDM_EUSAGE, "%s: variable '%s' is named twice", at, parts[i]);
+        strcpy(sys->var_names[i], parts[i]);
+    }
+    sys->k = count;
+    return DDM_OK;
+}
+
+static void symbols_of(const struct ddm_system *sys, struct expr_symbols *symbols,
+                       const char **var_ptrs, const char **param_ptrs) {
+    for (int i = 0; i < sys->k; i++) var_ptrs[i] = sys->var_names[i];
+    for (int i = 0; i < sys->nparams; i++) param_ptrs[i] = sys->param_names[i];
+    symbols->nvars = sys->k;
+    symbols->vars = var_ptrs;
+    symbols->nparams = sys->nparams;
+    symbols->param_names = param_ptrs;
+    symbols->param_values = sys->param_values;
+}
+
+/* Parses "a=1, b=8/3" into (name, value) pairs; a name already present is overwritten (a user
+ * overriding a built-in's parameter), unless `must_exist` requires it to be known already. */
+static int parse_params(struct ddm_system *sys, const char *text, const char *at, int must_exist,
+                        struct ddm_error *err) {
+    char storage[4096], *parts[DDM_MAX_PARAMS];
+    int count = expr_split(text, ',', parts, DDM_MAX_PARAMS, storage, sizeof storage);
+    if (count < 0)
+        return ddm_fail(err, DDM_EUSAGE, "%s: too many parameters (at most %d)", at,
+                        DDM_MAX_PARAMS);
+    if (count == 1 && !parts[0][0]) return DDM_OK; /* empty */
+    for (int p = 0; p < count; p++) {
+        char *eq = strchr(parts[p], '=');
+        if (!eq)
+            return ddm_fail(err, DDM_EUSAGE, "%s: '%s' should be name=value, e.g. 'mu=1.5'", at,
+                            parts[p]);
+        *eq = 0;
+        char *name = parts[p], *value_text = eq + 1;
+        for (char *e = name + strlen(name); e > name && isspace((unsigned char)e[-1]);) *--e = 0;
+        if (!is_identifier(name) || strlen(name) >= sizeof sys->param_names[0])
+            return ddm_fail(err, DDM_EUSAGE, "%s: '%s' is not a valid parameter name", at, name);
+        for (int v = 0; v < sys->k; v++)
+            if (!strcmp(sys->var_names[v], name))
+                return ddm_fail(err, DDM_EUSAGE, "%s: parameter '%s' has the name of a variable",
+                                at, name);
+        struct expr_symbols symbols;
+        const char *var_ptrs[DDM_MAX_K], *param_ptrs[DDM_MAX_PARAMS];
+        symbols_of(sys, &symbols, var_ptrs, param_ptrs);
+        struct expr_error e = {0};
+        double value;
+        if (expr_constant(value_text, &symbols, &value, &e))
+            return ddm_fail(err, DDM_EUSAGE, "%s: parameter '%s' = '%s', column %d: %s", at, name,
+                            value_text, e.column, e.message);
+        int slot = -1;
+        for (int i = 0; i < sys->nparams; i++)
+            if (!strcmp(sys->param_names[i], name)) slot = i;
+        if (slot < 0 && must_exist) {
+            int near = nearest_name(name, param_ptrs, sys->nparams);
+            char known[512] = "";
+            for (int i = 0; i < sys->nparams; i++) {
+                strncat(known, i ? ", " : "", sizeof known - strlen(known) - 1);
+                strncat(known, sys->param_names[i], sizeof known - strlen(known) - 1);
+            }
+            return ddm_fail(err, DDM_EUSAGE,
+                            "%s: '%s' is not a parameter of '%s'%s%s%s (its parameters: %s)", at,
+                            name, sys->name, near >= 0 ? " (did you mean '" : "",
+                            near >= 0 ? sys->param_names[near] : "", near >= 0 ? "'?)" : "", known);
+        }
+        if (slot < 0) {
+            if (sys->nparams == DDM_MAX_PARAMS)
+                return ddm_fail(err, DDM_EUSAGE, "%s: too many parameters", at);
+            slot = sys->nparams++;
+            strcpy(sys->param_names[slot], name);
+        }
+        sys->param_values[slot] = value;
+    }
+    return DDM_OK;
+}
+
+/* Compiles `count` expressions of `parts` into *program, with errors placed at `at`. */
+static int compile(struct ddm_system *sys, char **parts, int count, const char *at,
+                   struct expr_program **program, struct ddm_error *err) {
+    struct expr_symbols symbols;
+    const char *var_ptrs[DDM_MAX_K], *param_ptrs[DDM_MAX_PARAMS];
+    symbols_of(sys, &symbols, var_ptrs, param_ptrs);
+    struct expr_error e = {0};
+    *program = expr_compile((const char *const *)parts, count, &symbols, &e);
+    if (!*program) {
+        if (count == 1)
+            return ddm_fail(err, DDM_EUSAGE, "%s: '%s', column %d: %s", at, parts[0], e.column,
+                            e.message);
+        return ddm_fail(err, DDM_EUSAGE, "%s: expression %d '%s', column %d: %s", at, e.index + 1,
+                        parts[e.index], e.column, e.message);
+    }
+    return DDM_OK;
+}
+
+static int build_drift(struct ddm_system *sys, const char *text, const char *at,
+                       struct ddm_error *err) {
+    char storage[16384], *parts[DDM_MAX_K + 1];
+    int count = expr_split(text, ';', parts, DDM_MAX_K + 1, storage, sizeof storage);
+    if (count != sys->k)
+        return ddm_fail(err, DDM_EUSAGE,
+                        "%s: %s%d expressions for %d variables (write one per variable, "
+                        "separated by ';')",
+                        at, count < 0 ? "more than " : "", count < 0 ? DDM_MAX_K : count, sys->k);
+    return compile(sys, parts, count, at, &sys->drift, err);
+}
+
+/* Diffusion: "s" (σ = sI), "s1; ...; sk" (diagonal), or a matrix "a, b; c, d" (k rows of m). */
+static int build_diffusion(struct ddm_system *sys, const char *text, int matrix, const char *at,
+                           struct ddm_error *err) {
+    char row_storage[16384], *rows[DDM_MAX_K + 1];
+    int nrows = expr_split(text, ';', rows, DDM_MAX_K + 1, row_storage, sizeof row_storage);
+    char *entries[DDM_MAX_K * DDM_MAX_M];
+    char entry_storage[DDM_MAX_K][4096];
+    if (matrix) {
+        if (nrows != sys->k)
+            return ddm_fail(err, DDM_EUSAGE,
+                            "%s: %d rows for k = %d variables (rows are separated by ';')", at,
+                            nrows < 0 ? DDM_MAX_K + 1 : nrows, sys->k);
+        sys->m = -1;
+        for (int r = 0; r < nrows; r++) {
+            char *cols[DDM_MAX_M + 1];
+            int ncols = expr_split(rows[r], ',', cols, DDM_MAX_M + 1, entry_storage[r],
+                                   sizeof entry_storage[r]);
+            if (ncols < 1 || ncols > DDM_MAX_M)
+                return ddm_fail(err, DDM_EUSAGE, "%s: row %d must have 1 to %d entries", at, r + 1,
+                                DDM_MAX_M);
+            if (sys->m >= 0 && ncols != sys->m)
+                return ddm_fail(err, DDM_EUSAGE,
+                                "%s: row %d has %d entries but row 1 has %d (every row needs m "
+                                "entries separated by ',')",
+                                at, r + 1, ncols, sys->m);
+            sys->m = ncols;
+            for (int c = 0; c < ncols; c++) entries[r * ncols + c] = cols[c];
+        }
+    } else {
+        if (nrows != 1 && nrows != sys->k)
+            return ddm_fail(err, DDM_EUSAGE,
+                            "%s: %d expressions; give one (σ = s·I) or k = %d (diagonal σ), "
+                            "separated by ';'",
+                            at, nrows < 0 ? DDM_MAX_K + 1 : nrows, sys->k);
+        sys->m = sys->k;
+        static char zero[] = "0";
+        for (int r = 0; r < sys->k; r++)
+            for (int c = 0; c < sys->k; c++)
+                entries[r * sys->k + c] = r == c ? rows[nrows == 1 ? 0 : r] : zero;
+    }
+    int count = sys->k * sys->m;
+    struct expr_program *program;
+    int code = compile(sys, entries, count, at, &program, err);
+    if (code) return code;
+    sys->diffusion_constant = true;
+    for (int i = 0; i < count; i++)
+        if (expr_depends_on_vars(program, i)) sys->diffusion_constant = false;
+    if (sys->diffusion_constant) {
+        double origin[DDM_MAX_K] = {0};
+        expr_eval(program, origin, sys->sigma_const);
+        expr_free(program);
+    } else {
+        sys->diffusion = program;
+    }
+    return DDM_OK;
+}
+
+static const struct builtin *find_builtin(const char *name) {
+    for (int i = 0; i < builtin_count; i++)
+        if (!strcmp(builtins[i].name, name)) return &builtins[i];
+    return NULL;
+}
+
+int system_build(struct ddm_system *sys, const struct ddm_config *cfg, struct ddm_error *err) {
+    memset(sys, 0, sizeof *sys);
+    const struct builtin *builtin = find_builtin(cfg->system_name);
+    char at[1200];
+    int own = cfg->drift[0] || cfg->vars[0];
+    if (builtin && own) {
+        where(cfg, cfg->drift[0] ? "drift" : "vars", 0, at, sizeof at);
+        return ddm_fail(err, DDM_EUSAGE,
+                        "%s: given together with the built-in name = %s; to change a built-in "
+                        "set its params, to write your own system choose another name",
+                        at, builtin->name);
+    }
+    if (!builtin && !own) {
+        where(cfg, "name", 0, at, sizeof at);
+        const char *names[16];
+        for (int i = 0; i < builtin_count; i++) names[i] = builtins[i].name;
+        int near = nearest_name(cfg->system_name, names, builtin_count);
+        if (!cfg->system_name[0])
+            return ddm_fail(err, DDM_EUSAGE,
+                            "no target system: set [system] name to a built-in (vdp, lorenz, "
+                            "dadras, double_well, ou) or give vars and drift");
+        return ddm_fail(err, DDM_EUSAGE,
+                        "%s: '%s' is not a built-in%s%s%s (built-ins: vdp, lorenz, dadras, "
+                        "double_well, ou); to define your own system give vars and drift",
+                        at, cfg->system_name, near >= 0 ? " (did you mean '" : "",
+                        near >= 0 ? names[near] : "", near >= 0 ? "'?)" : "");
+    }
+    if (!builtin && !(cfg->drift[0] && cfg->vars[0])) {
+        where(cfg, cfg->drift[0] ? "drift" : "vars", 0, at, sizeof at);
+        return ddm_fail(err, DDM_EUSAGE, "%s: a system of your own needs both vars and drift", at);
+    }
+    snprintf(sys->name, sizeof sys->name, "%s", cfg->system_name[0] ? cfg->system_name : "custom");
+    const char *vars = builtin ? builtin->vars : cfg->vars;
+    const char *drift = builtin ? builtin->drift : cfg->drift;
+    int code;
+    where(cfg, "vars", builtin != NULL, at, sizeof at);
+    if ((code = parse_vars(sys, vars, at, err))) return code;
+    if (builtin) {
+        where(cfg, "params", 1, at, sizeof at);
+        if ((code = parse_params(sys, builtin->params, at, 0, err))) return code;
+    }
+    where(cfg, "params", 0, at, sizeof at);
+    if ((code = parse_params(sys, cfg->params, at, builtin != NULL, err))) return code;
+    where(cfg, "drift", builtin != NULL, at, sizeof at);
+    if ((code = build_drift(sys, drift, at, err))) return code;
+
+    if (cfg->diffusion[0] && cfg->diffusion_matrix[0]) {
+        where(cfg, "diffusion_matrix", 0, at, sizeof at);
+        return ddm_fail(err, DDM_EUSAGE, "%s: give either diffusion or diffusion_matrix, not both",
+                        at);
+    }
+    const char *diffusion = cfg->diffusion_matrix[0] ? cfg->diffusion_matrix
+                            : cfg->diffusion[0]      ? cfg->diffusion
+                            : builtin                ? builtin->diffusion
+                                                     : "0";
+    int from_builtin = !cfg->diffusion_matrix[0] && !cfg->diffusion[0];
+    where(cfg, cfg->diffusion_matrix[0] ? "diffusion_matrix" : "diffusion", from_builtin, at,
+          sizeof at);
+    if ((code = build_diffusion(sys, diffusion, cfg->diffusion_matrix[0] != 0, at, err)))
+        return code;
+
+    sys->vars_text = text_copy(vars);
+    sys->drift_text = text_copy(drift);
+    sys->diffusion_text = text_copy(diffusion);
+    if (!sys->vars_text || !sys->drift_text || !sys->diffusion_text)
+        return ddm_fail(err, DDM_ERUNTIME, "out of memory");
+    return DDM_OK;
+}
+
+void system_free(struct ddm_system *sys) {
+    expr_free(sys->drift);
+    expr_free(sys->diffusion);
+    free(sys->vars_text);
+    free(sys->drift_text);
+    free(sys->diffusion_text);
+    memset(sys, 0, sizeof *sys);
+}
+
+void system_drift(const struct ddm_system *sys, const double *z, double *f) {
+    expr_eval(sys->drift, z, f);
+}
+
+void system_drift_jacobian(const struct ddm_system *sys, const double *z, double *f, double *jac) {
+    expr_eval_jacobian(sys->drift, z, f, jac);
+}
+
+void system_diffusion(const struct ddm_system *sys, const double *z, double *sigma) {
+    if (sys->diffusion_constant)
+        memcpy(sigma, sys->sigma_const, sizeof(double) * sys->k * sys->m);
+    else
+        expr_eval(sys->diffusion, z, sigma);
+}

@@ -1,0 +1,112 @@
+/* config.h — the run configuration: every INI key of DESIGN §7, with its default and range.
+ *
+ * One table (host/config_keys.c) lists each key once: section, name, type, default, range and
+ * the help line. Loading, `--set section.key=value`, `--help`, the README key list and the
+ * effective configuration stored in the HDF5 file all come from that table, so they cannot drift
+ * apart. Errors name the file and line (or the --set argument) and the nearest valid key.
+ */
+#ifndef DDM_CONFIG_H
+#define DDM_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ddm/error.h"
+
+enum sampling_mode { SAMPLING_PATHS, SAMPLING_BOX, SAMPLING_BOTH };
+enum lr_schedule { SCHEDULE_COSINE, SCHEDULE_STEP, SCHEDULE_CONSTANT };
+enum sim_init { INIT_MANIFOLD, INIT_OFF_MANIFOLD };
+enum backend_choice { BACKEND_AUTO, BACKEND_CPU, BACKEND_CUDA };
+
+struct ddm_config {
+    /* [system] the target SDE dz = f(z) dt + σ(z) dB */
+    char *system_name;      /* built-in name, or a label for an expression system */
+    char *vars;             /* "x, y, z" */
+    char *drift;            /* k expressions separated by ';' */
+    char *params;           /* "a=1, b=2" */
+    char *diffusion;        /* one scalar, or k expressions (diagonal σ) */
+    char *diffusion_matrix; /* k rows separated by ';', m entries each separated by ',' */
+
+    /* [network] */
+    int neurons;      /* n */
+    double tau;       /* time constant, in the target's time units */
+    uint64_t seed;    /* seeds everything (streams derived per use) */
+    double init_gain; /* g: Γ̂ ~ N(0, g²/k) */
+    double init_bias; /* g_b: b ~ U(-g_b, g_b) */
+
+    /* [train] */
+    int samples;          /* M, training + test points */
+    int sampling;         /* enum sampling_mode */
+    int epochs;           /* Adam epochs after the ridge start (0: ridge only) */
+    int batch;            /* mini-batch size */
+    double lr;            /* peak Adam learning rate */
+    int schedule;         /* enum lr_schedule */
+    double weight_decay;  /* decoupled (AdamW) weight decay */
+    double ridge;         /* λ of the ridge start, relative to the mean Gram diagonal */
+    double target_loss;   /* stop early when the training loss falls below this */
+    double jitter;        /* Gaussian jitter of path points, as a fraction of the scale s */
+    double test_fraction; /* held-out share of the points */
+    int paths;            /* number of target paths */
+    double path_dt;       /* Euler–Maruyama step of the target paths */
+    double path_time;     /* recorded time per path */
+    double path_burn_in;  /* time dropped at the start of each path */
+    double path_bound;    /* a path leaving |z_i| <= bound is dropped */
+    char *box;            /* "lo:hi, lo:hi, ..." for box sampling; empty: padded path range */
+
+    /* [simulate] */
+    int trajectories;       /* B */
+    double dt;              /* Euler–Maruyama step */
+    long steps;             /* recorded steps after the burn-in */
+    int record_every;       /* r */
+    long burn_in;           /* unrecorded steps first */
+    int trace_trajectories; /* Bt */
+    int trace_neurons;      /* nt */
+    int init;               /* enum sim_init */
+    double init_offset;     /* size of the off-manifold displacement */
+    char *start;            /* latent start point "z1, z2, ..."; empty: points of the attractor */
+    double neuron_noise;    /* σ_n of independent per-neuron noise */
+
+    /* [output] */
+    char *output_path;
+
+    /* [run] */
+    int backend; /* enum backend_choice */
+    int threads; /* OpenMP threads, 0 = all cores */
+    int device;  /* CUDA device index */
+
+    /* Where the values came from, for messages and for the HDF5 file. */
+    char *source_path; /* the INI file */
+    char *source_text; /* its full text */
+    int *key_lines;    /* (number of keys) line of each key in the file; 0: not there */
+};
+
+/* Sets every key to its default (strings allocated). */
+int config_defaults(struct ddm_config *cfg, struct ddm_error *err);
+
+/* Loads an INI file on top of the defaults. */
+int config_load(struct ddm_config *cfg, const char *path, struct ddm_error *err);
+
+/* Parses INI text (from a file named `label`, for messages) on top of the current values. */
+int config_load_text(struct ddm_config *cfg, const char *text, const char *label,
+                     struct ddm_error *err);
+
+/* Applies "section.key=value" (the --set option). */
+int config_set(struct ddm_config *cfg, const char *assignment, struct ddm_error *err);
+
+/* Line of `section.key` in the loaded file, or 0 when the key was not in the file. */
+int config_line(const struct ddm_config *cfg, const char *section, const char *key);
+
+/* "lorenz.ini:7" when the key is in the file, "--set/default" otherwise: for messages about
+ * values that are checked after loading (expressions, dimensions). */
+void config_where(const struct ddm_config *cfg, const char *section, const char *key, char *buf,
+                  size_t len);
+
+/* Writes the effective configuration (every key with its value) as INI text. */
+char *config_to_ini(const struct ddm_config *cfg);
+
+/* Prints the key reference (the part of --help about the INI file). */
+void config_print_help(FILE *out);
+
+void config_free(struct ddm_config *cfg);
+
+#endif

@@ -1,0 +1,74 @@
+/* expr.h — user-written expressions compiled once into a flat instruction tape.
+ *
+ * A target system can be written in the INI file as k drift expressions in the variables (e.g.
+ * `x, y, z`) and named parameters. They are parsed once (recursive descent, with column-exact
+ * error messages), parameters and constants are folded, and the result is a tape of simple
+ * register instructions evaluated in double precision. The Jacobian comes from forward-mode
+ * differentiation of the same tape, so it is exact to rounding (needed by the Lyapunov spectra).
+ *
+ * Grammar (DESIGN §7): + - * / ^ (right associative, binds tighter than unary minus: -x^2 =
+ * -(x^2)), unary -, parentheses, numbers (1, 2.5, 1e-3), `pi`, variables, parameters, and the
+ * functions sin cos tan exp log sqrt tanh abs (one argument), pow min max (two arguments).
+ */
+#ifndef DDM_EXPR_H
+#define DDM_EXPR_H
+
+#include <stdbool.h>
+
+/* Upper bounds that keep evaluation allocation-free and re-entrant (scratch on the stack). */
+#define EXPR_MAX_VARS      8
+#define EXPR_MAX_REGISTERS 512
+
+struct expr_symbols {
+    int nvars;
+    const char *const *vars; /* (nvars) variable names, the inputs of the program */
+    int nparams;
+    const char *const *param_names; /* (nparams) */
+    const double *param_values;     /* (nparams) folded in as constants at compile time */
+};
+
+struct expr_error {
+    int index;  /* which of the sources (0-based) */
+    int column; /* 1-based column in that source; 0 when not about a position */
+    char message[256];
+};
+
+struct expr_program;
+
+/* Compiles `count` expressions (one output each) over the symbols. Returns NULL and fills err on
+ * a syntax error, an unknown name (with the nearest known name suggested), a wrong number of
+ * function arguments, or a tape longer than EXPR_MAX_REGISTERS. */
+struct expr_program *expr_compile(const char *const *sources, int count,
+                                  const struct expr_symbols *symbols, struct expr_error *err);
+void expr_free(struct expr_program *program);
+
+int expr_outputs(const struct expr_program *program);
+int expr_inputs(const struct expr_program *program);
+
+/* True when output `index` depends on at least one variable (false: a constant). */
+bool expr_depends_on_vars(const struct expr_program *program, int index);
+
+/* out (outputs) = the expressions at vars (inputs). Thread-safe. */
+void expr_eval(const struct expr_program *program, const double *vars, double *out);
+
+/* out (outputs) and jac (outputs, inputs), row-major: jac[i*inputs + j] = d out_i / d var_j. */
+void expr_eval_jacobian(const struct expr_program *program, const double *vars, double *out,
+                        double *jac);
+
+/* Evaluates one constant expression (no variables; parameters allowed), e.g. "8/3" or "2*pi".
+ * Returns 0 on success, -1 with err filled otherwise. */
+int expr_constant(const char *source, const struct expr_symbols *symbols, double *value,
+                  struct expr_error *err);
+
+/* Splits `text` at top-level occurrences of `separator` (not inside parentheses) into at most
+ * max_parts parts, trimmed of white space, written as NUL-terminated strings into storage
+ * (capacity storage_size). Returns the number of parts, or -1 when there are more than max_parts
+ * or storage is too small. Empty parts are kept (so "a;;b" has 3 parts, one empty). */
+int expr_split(const char *text, char separator, char **parts, int max_parts, char *storage,
+               int storage_size);
+
+/* Index of the name in `names` nearest to `word` (Levenshtein distance, case-insensitive), or -1
+ * when none is within a distance that makes a useful suggestion. */
+int nearest_name(const char *word, const char *const *names, int count);
+
+#endif

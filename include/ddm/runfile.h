@@ -1,0 +1,54 @@
+/* runfile.h — the HDF5 file of one run, exactly in the layout of DESIGN §7:
+ *
+ *   /          attrs ddm_version, git_commit, created, backend, device, seed, config, complete
+ *   /system    attrs name, vars, drift, diffusion, k, m, and each parameter
+ *   /model     Gamma (n,k), Ws (k,n), b (n), S (k,m), latent_mean (k), latent_scale (k);
+ *              attrs tau, n, k [, V (k*m,n), c (k*m) for a state-dependent diffusion]
+ *   /train     loss (epochs); attrs drift_rel_err, final_loss, seconds, ...
+ *   /simulate  t (T), latent (B,T,k), target_latent (B,T,k), traces (Bt,T,nt),
+ *              trace_neurons (nt); attrs dt, steps, record_every, nonfinite
+ *
+ * The root attribute `complete` is 0 until the run ends cleanly, so a file from a killed or
+ * failed run is never taken for a finished one; the /simulate datasets grow as the run goes.
+ */
+#ifndef DDM_RUNFILE_H
+#define DDM_RUNFILE_H
+
+#include <hdf5.h>
+
+#include "ddm/h5io.h"
+#include "ddm/simulate.h"
+#include "ddm/train.h"
+
+struct ddm_runfile {
+    hid_t file;
+    struct h5_stream t, latent, target, traces;
+    int streaming;
+};
+
+/* Creates (truncates) the file and writes the root attributes. */
+int runfile_create(struct ddm_runfile *rf, const char *path, const struct ddm_config *cfg,
+                   const char *command_line, const struct ddm_backend *backend,
+                   struct ddm_error *err);
+int runfile_write_system(struct ddm_runfile *rf, const struct ddm_system *sys,
+                         struct ddm_error *err);
+int runfile_write_model(struct ddm_runfile *rf, const struct ddm_model *model,
+                        struct ddm_error *err);
+int runfile_write_train(struct ddm_runfile *rf, const struct ddm_train_report *report,
+                        struct ddm_error *err);
+
+/* Creates the /simulate group and its growing datasets. */
+int runfile_simulate_begin(struct ddm_runfile *rf, const struct ddm_config *cfg,
+                           const struct ddm_sim_layout *layout, struct ddm_error *err);
+/* A sim_sink_fn: appends a chunk to every /simulate dataset and flushes the file. */
+int runfile_simulate_append(void *rf, const struct sim_chunk *chunk, struct ddm_error *err);
+int runfile_simulate_end(struct ddm_runfile *rf, const struct ddm_sim_report *report,
+                         struct ddm_error *err);
+
+/* Sets `complete` and closes. */
+int runfile_close(struct ddm_runfile *rf, int complete, struct ddm_error *err);
+
+/* Reads /model of a run file into a model (for --model and --stages without train). */
+int runfile_read_model(const char *path, struct ddm_model *model, struct ddm_error *err);
+
+#endif

@@ -1,0 +1,51 @@
+/* system.h — the target latent SDE dz = f(z) dt + σ(z) dB that the network must carry.
+ *
+ * A system is a built-in (vdp, lorenz, dadras, double_well, ou) or written by the user as
+ * expressions; both go through the expression compiler, so every system has an exact Jacobian.
+ * The diffusion σ is k×m: one scalar (σI, m = k), k expressions (a diagonal), or a full matrix.
+ * When σ does not depend on z it is evaluated once and stored as a constant.
+ */
+#ifndef DDM_SYSTEM_H
+#define DDM_SYSTEM_H
+
+#include <stdbool.h>
+
+#include "ddm/config.h"
+#include "ddm/expr.h"
+
+#define DDM_MAX_K      EXPR_MAX_VARS
+#define DDM_MAX_M      EXPR_MAX_VARS
+#define DDM_MAX_PARAMS 64
+
+struct ddm_system {
+    char name[64];
+    int k; /* latent dimension */
+    int m; /* noise dimension */
+    char var_names[DDM_MAX_K][32];
+    int nparams;
+    char param_names[DDM_MAX_PARAMS][32];
+    double param_values[DDM_MAX_PARAMS];
+    struct expr_program *drift;                /* k outputs */
+    struct expr_program *diffusion;            /* k*m outputs, σ row-major; NULL when constant */
+    double sigma_const[DDM_MAX_K * DDM_MAX_M]; /* (k,m) when constant */
+    bool diffusion_constant;
+    char *vars_text; /* as written, for the HDF5 attributes */
+    char *drift_text;
+    char *diffusion_text;
+};
+
+/* Builds the system from [system] of the configuration (built-in or expressions). */
+int system_build(struct ddm_system *sys, const struct ddm_config *cfg, struct ddm_error *err);
+void system_free(struct ddm_system *sys);
+
+/* f (k) at z (k). */
+void system_drift(const struct ddm_system *sys, const double *z, double *f);
+/* f (k) and its Jacobian (k,k), row-major: jac[i*k + j] = ∂f_i/∂z_j. */
+void system_drift_jacobian(const struct ddm_system *sys, const double *z, double *f, double *jac);
+/* σ (k,m) at z. */
+void system_diffusion(const struct ddm_system *sys, const double *z, double *sigma);
+
+/* Names of the built-ins, for --help. */
+const char *system_builtin_list(void);
+
+#endif

@@ -1,0 +1,54 @@
+/* train.h — drift–diffusion matching: the training points and the fit of the network (DESIGN §3).
+ *
+ * Points z are taken along simulated target paths (with jitter, so the drift is right near the
+ * attractor too) and/or uniformly in a box; f(z) is evaluated there. In normalised coordinates
+ * ẑ = (z − μ) ⊘ s the perceptron F̂(ẑ) = Ŵ_s tanh(Γ̂ẑ + b) is fitted to τ f̂ + ẑ: first Ŵ_s in
+ * closed form (ridge), then all of (Γ̂, b, Ŵ_s) with Adam. The diffusion is set exactly when σ is
+ * constant, and fitted as a second readout of the hidden layer when it depends on z.
+ */
+#ifndef DDM_TRAIN_H
+#define DDM_TRAIN_H
+
+#include "ddm/backend.h"
+#include "ddm/config.h"
+#include "ddm/model.h"
+#include "ddm/progress.h"
+#include "ddm/system.h"
+
+struct ddm_points {
+    int M, k;
+    double *z; /* (M,k) original coordinates */
+    double *f; /* (M,k) drift f(z) */
+    int paths_used, paths_dropped;
+};
+
+/* Samples the M = [train] samples points of the configuration. */
+int sample_points(const struct ddm_system *sys, const struct ddm_config *cfg,
+                  struct ddm_points *points, struct ddm_error *err);
+void points_free(struct ddm_points *points);
+
+struct ddm_train_report {
+    int M_train, M_test;
+    int paths_used, paths_dropped;
+    double ridge_rel_err;     /* ε_f on the held-out points after the ridge start */
+    double drift_rel_err;     /* ε_f on the held-out points at the end */
+    double diffusion_rel_err; /* ‖σ_RNN − σ‖/‖σ‖ on held-out points (0 for constant σ) */
+    double final_loss;        /* training loss of the final network */
+    double ridge_used;        /* λ of the last ridge solve (raised when ill-conditioned) */
+    int epochs_run;
+    double *loss; /* (epochs_run) training loss per epoch */
+    double seconds, sampling_seconds, ridge_seconds, adam_seconds;
+    double point_neurons_per_second; /* Adam throughput: points × neurons per second */
+};
+
+/* Trains `model` (allocated here) for the system; fills the report. */
+int train_model(const struct ddm_backend *backend, const struct ddm_system *sys,
+                const struct ddm_config *cfg, struct ddm_model *model,
+                struct ddm_train_report *report, int quiet, struct ddm_error *err);
+void train_report_free(struct ddm_train_report *report);
+
+/* ε_f = ‖f_RNN − f‖ / ‖f‖ over points (aggregate L2, original coordinates). */
+double drift_relative_error(const struct ddm_model *model, const double *z, const double *f,
+                            int count);
+
+#endif

@@ -1,0 +1,271 @@
+/* test_h5.c — the HDF5 run file (DESIGN §7): the model survives a write/read round trip exactly,
+ * a whole run writes every dataset with its shape, the same seed reproduces the file's data bit
+ * for bit (whatever the thread count), a failed run is marked complete = 0, and a run killed
+ * part-way leaves a readable file holding what was flushed.
+ */
+#include <criterion/criterion.h>
+#include <hdf5.h>
+#include <omp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ddm/cli.h"
+#include "ddm/runfile.h"
+#include "test_util.h"
+
+static char dir[64];
+
+static void make_dir(void) {
+    strcpy(dir, "/tmp/ddm_test_h5_XXXXXX");
+    cr_assert(mkdtemp(dir));
+}
+
+static void write_file(const char *name, const char *text) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    cr_assert(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Runs ddm_gpu in-process on dir/config with extra arguments; returns the exit code. */
+static int run(const char *config, const char *output, const char *extra) {
+    char cfg_path[256], out_path[256], argbuf[512];
+    snprintf(cfg_path, sizeof cfg_path, "%s/%s", dir, config);
+    snprintf(out_path, sizeof out_path, "%s/%s", dir, output);
+    char *argv[16] = {"ddm_gpu", cfg_path, "--quiet", "--output", out_path};
+    int argc = 5;
+    if (extra) {
+        snprintf(argbuf, sizeof argbuf, "%s", extra);
+        for (char *tok = strtok(argbuf, " "); tok && argc < 15; tok = strtok(NULL, " "))
+            argv[argc++] = tok;
+    }
+    struct ddm_cli cli;
+    struct ddm_error err = {0};
+    int code = cli_parse(argc, argv, &cli, &err);
+    if (!code) code = ddm_run(&cli, &err);
+    return code;
+}
+
+static hid_t open_output(const char *output) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, output);
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert(file >= 0, "cannot open %s", path);
+    return file;
+}
+
+static long long int_attr(hid_t obj, const char *name) {
+    long long value = -1;
+    hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
+    cr_assert(attr >= 0, "no attribute %s", name);
+    H5Aread(attr, H5T_NATIVE_LLONG, &value);
+    H5Aclose(attr);
+    return value;
+}
+
+/* Reads a whole float dataset; returns its element count (dims into dims). */
+static float *read_floats(hid_t file, const char *name, hsize_t *dims, int *rank) {
+    hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
+    cr_assert(ds >= 0, "no dataset %s", name);
+    hid_t space = H5Dget_space(ds);
+    *rank = H5Sget_simple_extent_dims(space, dims, NULL);
+    hsize_t count = H5Sget_simple_extent_npoints(space);
+    float *data = malloc(sizeof(float) * (count ? count : 1));
+    cr_assert(H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0);
+    H5Sclose(space);
+    H5Dclose(ds);
+    return data;
+}
+
+static const char *small_run = "[system]\nname = vdp\n"
+                               "[network]\nneurons = 40\nseed = 5\n"
+                               "[train]\nsamples = 2000\nepochs = 3\n"
+                               "[simulate]\ntrajectories = 10\nsteps = 400\nrecord_every = 10\n"
+                               "trace_trajectories = 2\ntrace_neurons = 3\n";
+
+Test(h5, model_round_trip_is_exact) {
+    make_dir();
+    struct ddm_model model, back;
+    random_model(&model, 37, 3, 2, 1, 9); /* state-dependent: V and c are written too */
+    model.tau = 0.37;
+    char path[256];
+    snprintf(path, sizeof path, "%s/model.h5", dir);
+    struct ddm_config cfg;
+    config_from_text(&cfg, "");
+    struct ddm_runfile rf;
+    struct ddm_error err = {0};
+    cr_assert_eq(runfile_create(&rf, path, &cfg, "test", backend_cpu(0), &err), 0, "%s",
+                 err.message);
+    cr_assert_eq(runfile_write_model(&rf, &model, &err), 0, "%s", err.message);
+    cr_assert_eq(runfile_close(&rf, 1, &err), 0);
+    cr_assert_eq(runfile_read_model(path, &back, &err), 0, "%s", err.message);
+    cr_assert_eq(back.n, 37);
+    cr_assert_eq(back.k, 3);
+    cr_assert_eq(back.m, 2);
+    cr_assert_eq(back.tau, 0.37);
+    cr_assert_eq(memcmp(back.Gamma, model.Gamma, sizeof(float) * 37 * 3), 0);
+    cr_assert_eq(memcmp(back.Ws, model.Ws, sizeof(float) * 37 * 3), 0);
+    cr_assert_eq(memcmp(back.b, model.b, sizeof(float) * 37), 0);
+    cr_assert_eq(memcmp(back.V, model.V, sizeof(float) * 6 * 37), 0);
+    cr_assert_eq(memcmp(back.c, model.c, sizeof(float) * 6), 0);
+    cr_assert_eq(memcmp(back.latent_scale, model.latent_scale, sizeof(double) * 3), 0);
+    cr_assert_eq(memcmp(back.Gamma_pinv, model.Gamma_pinv, sizeof(float) * 3 * 37), 0);
+    model_free(&model);
+    model_free(&back);
+    config_free(&cfg);
+}
+
+Test(h5, missing_model_file_is_a_clear_error) {
+    struct ddm_model model;
+    struct ddm_error err = {0};
+    cr_assert_eq(runfile_read_model("/nonexistent/x.h5", &model, &err), DDM_EUSAGE);
+    cr_assert(strstr(err.message, "cannot open model file '/nonexistent/x.h5'"), "%s", err.message);
+}
+
+Test(h5, run_writes_the_design_layout) {
+    make_dir();
+    write_file("run.ini", small_run);
+    cr_assert_eq(run("run.ini", "out.h5", NULL), 0);
+    hid_t file = open_output("out.h5");
+    cr_assert_eq(int_attr(file, "complete"), 1);
+    cr_assert_eq(int_attr(file, "seed"), 5);
+    const char *must[] = {"/model/Gamma",
+                          "/model/Ws",
+                          "/model/b",
+                          "/model/S",
+                          "/train/loss",
+                          "/simulate/t",
+                          "/simulate/latent",
+                          "/simulate/traces",
+                          "/simulate/target_latent",
+                          "/simulate/trace_neurons",
+                          "/model/latent_mean",
+                          "/model/latent_scale"};
+    for (size_t i = 0; i < sizeof must / sizeof must[0]; i++)
+        cr_assert(H5Lexists(file, must[i] + 1, H5P_DEFAULT) > 0 ||
+                      H5Oexists_by_name(file, must[i], H5P_DEFAULT) > 0,
+                  "missing %s", must[i]);
+    hsize_t dims[4];
+    int rank;
+    float *latent = read_floats(file, "/simulate/latent", dims, &rank);
+    cr_assert_eq(rank, 3);
+    cr_assert_eq(dims[0], 10);
+    cr_assert_eq(dims[1], 400 / 10 + 1, "T = steps/record_every + 1");
+    cr_assert_eq(dims[2], 2);
+    free(latent);
+    float *traces = read_floats(file, "/simulate/traces", dims, &rank);
+    cr_assert(dims[0] == 2 && dims[1] == 41 && dims[2] == 3);
+    free(traces);
+    hid_t group = H5Gopen2(file, "simulate", H5P_DEFAULT);
+    cr_assert_eq(int_attr(group, "record_every"), 10);
+    cr_assert_eq(int_attr(group, "nonfinite"), 0);
+    H5Gclose(group);
+    H5Fclose(file);
+}
+
+static void compare_dataset(const char *a, const char *b, const char *name) {
+    hid_t fa = open_output(a), fb = open_output(b);
+    hsize_t da[4], db[4];
+    int ra, rb;
+    float *x = read_floats(fa, name, da, &ra), *y = read_floats(fb, name, db, &rb);
+    cr_assert_eq(ra, rb);
+    hsize_t count = 1;
+    for (int d = 0; d < ra; d++) {
+        cr_assert_eq(da[d], db[d]);
+        count *= da[d];
+    }
+    cr_assert_eq(memcmp(x, y, sizeof(float) * count), 0, "%s differs between %s and %s", name, a,
+                 b);
+    free(x), free(y);
+    H5Fclose(fa), H5Fclose(fb);
+}
+
+Test(h5, same_seed_gives_identical_data) {
+    make_dir();
+    write_file("run.ini", small_run);
+    cr_assert_eq(run("run.ini", "a.h5", NULL), 0);
+    cr_assert_eq(run("run.ini", "b.h5", "--set run.threads=1"), 0);
+    omp_set_num_threads(2);
+    cr_assert_eq(run("run.ini", "c.h5", "--set network.seed=6"), 0);
+    const char *names[] = {
+        "/model/Gamma",    "/model/Ws", "/model/b", "/simulate/latent", "/simulate/target_latent",
+        "/simulate/traces"};
+    for (int i = 0; i < 6; i++) compare_dataset("a.h5", "b.h5", names[i]);
+    /* and a different seed gives different numbers (the comparison is not vacuous) */
+    hid_t fa = open_output("a.h5"), fc = open_output("c.h5");
+    hsize_t d[4];
+    int r;
+    float *x = read_floats(fa, "/simulate/latent", d, &r),
+          *y = read_floats(fc, "/simulate/latent", d, &r);
+    cr_assert_neq(memcmp(x, y, sizeof(float) * d[0] * d[1] * d[2]), 0);
+    free(x), free(y);
+    H5Fclose(fa), H5Fclose(fc);
+}
+
+Test(h5, failed_run_is_marked_incomplete) {
+    make_dir();
+    /* τ far below dt/2: Euler–Maruyama blows up, the run stops with exit 1 */
+    write_file("bad.ini", "[system]\nname = vdp\n[network]\nneurons = 16\ntau = 0.001\n"
+                          "[train]\nsamples = 500\nepochs = 0\n"
+                          "[simulate]\ntrajectories = 4\ndt = 0.01\nsteps = 1000\n"
+                          "record_every = 10\n");
+    cr_assert_eq(run("bad.ini", "bad.h5", NULL), DDM_ERUNTIME);
+    hid_t file = open_output("bad.h5");
+    cr_assert_eq(int_attr(file, "complete"), 0);
+    hid_t group = H5Gopen2(file, "simulate", H5P_DEFAULT);
+    cr_assert_eq(int_attr(group, "nonfinite"), 1);
+    cr_assert(int_attr(group, "nonfinite_step") > 0);
+    H5Gclose(group);
+    cr_assert(H5Lexists(file, "model", H5P_DEFAULT) > 0, "the trained model is kept");
+    H5Fclose(file);
+}
+
+Test(h5, killed_run_leaves_a_readable_file, .timeout = 60) {
+    make_dir();
+    write_file("long.ini", "[system]\nname = vdp\n[network]\nneurons = 64\n"
+                           "[train]\nsamples = 1000\nepochs = 0\n"
+                           "[simulate]\ntrajectories = 256\ndt = 0.001\nsteps = 100000000\n"
+                           "record_every = 10\n");
+    pid_t child = fork();
+    cr_assert(child >= 0);
+    if (child == 0) {
+        int code = run("long.ini", "long.h5", "--set run.threads=1");
+        _exit(code);
+    }
+    /* wait until the first block is being written, give it time to be flushed and the next one
+     * to start, then kill without warning (a kill in the middle of a write is the hard case) */
+    char path[256];
+    snprintf(path, sizeof path, "%s/long.h5", dir);
+    for (int i = 0; i < 400; i++) {
+        FILE *f = fopen(path, "rb");
+        long size = 0;
+        if (f) {
+            fseek(f, 0, SEEK_END);
+            size = ftell(f);
+            fclose(f);
+        }
+        if (size > 3000000) break;
+        usleep(50000);
+    }
+    usleep(1500000);
+    kill(child, SIGKILL);
+    int status;
+    waitpid(child, &status, 0);
+    cr_assert(WIFSIGNALED(status), "the run should have been killed, not finished");
+    hid_t file = open_output("long.h5");
+    cr_assert_eq(int_attr(file, "complete"), 0);
+    hsize_t dims[4];
+    int rank;
+    float *latent = read_floats(file, "/simulate/latent", dims, &rank);
+    cr_assert(dims[1] > 1, "recorded times kept: %llu", (unsigned long long)dims[1]);
+    for (hsize_t q = 0; q < dims[0] * dims[1] * dims[2]; q++)
+        cr_assert(isfinite(latent[q]), "element %llu is not finite", (unsigned long long)q);
+    free(latent);
+    H5Fclose(file);
+}
