@@ -129,9 +129,11 @@ static int skip_digits(const char *s, int i) {
     return i;
 }
 
-/* A number is digits [. digits] | . digits, then optionally e|E [+|-] digits. Anything glued to
+/* A number is digits [. [digits]] | . digits, then optionally e|E [+|-] digits: the decimal
+ * subset of strtod's syntax (its hex, inf and nan forms are not numbers here). Anything glued to
  * it that could continue a number or a name ("2e", "1.2.3", "3x") makes the whole run invalid,
- * rather than silently ending the number there. */
+ * rather than silently ending the number there. strtod must then stop exactly at the end (it
+ * would not in a locale whose decimal point is not '.', which is then an error, not a misread). */
 static void lex_number(struct parser *p, int start) {
     const char *s = p->src;
     int end = skip_digits(s, start);
@@ -260,27 +262,30 @@ static int find_function(const struct parser *p, const struct token *name) {
     return -1;
 }
 
-/* What the name denotes as a value: "variable", "parameter", "constant", or NULL (nothing). */
-static const char *name_kind(const struct parser *p, const struct token *name, int *var,
-                             double *value) {
+enum name_kind { NAME_UNKNOWN, NAME_VARIABLE, NAME_PARAMETER, NAME_CONSTANT };
+static const char *const name_kind_words[] = {"", "variable", "parameter", "constant"};
+
+/* What the name denotes as a value, with its register (variable) or value (otherwise). */
+static enum name_kind lookup_name(const struct parser *p, const struct token *name, int *var,
+                                  double *value) {
     const struct expr_symbols *sym = p->symbols;
     for (int i = 0; i < sym->nvars; i++) {
         if (token_is(p, name, sym->vars[i])) {
             *var = i;
-            return "variable";
+            return NAME_VARIABLE;
         }
     }
     for (int i = 0; i < sym->nparams; i++) {
         if (token_is(p, name, sym->param_names[i])) {
             *value = sym->param_values[i];
-            return "parameter";
+            return NAME_PARAMETER;
         }
     }
     if (token_is(p, name, "pi")) {
         *value = M_PI;
-        return "constant";
+        return NAME_CONSTANT;
     }
-    return NULL;
+    return NAME_UNKNOWN;
 }
 
 /* "(did you mean 'sigma'?)" when a candidate is close enough. */
@@ -356,11 +361,11 @@ static struct operand parse_call(struct parser *p) {
     double value;
     int f = find_function(p, &name);
     if (f < 0) {
-        const char *kind = name_kind(p, &name, &var, &value);
+        enum name_kind kind = lookup_name(p, &name, &var, &value);
         char shown[64];
-        if (kind)
+        if (kind != NAME_UNKNOWN)
             fail(p, column, "%s is a %s, not a function (missing '*' before '('?)",
-                 quoted(p, &name, shown), kind);
+                 quoted(p, &name, shown), name_kind_words[kind]);
         else
             fail_unknown_function(p, &name);
         return constant(0);
@@ -396,19 +401,18 @@ static struct operand parse_name(struct parser *p) {
     while (after < p->len && is_space((unsigned char)p->src[after])) after++;
     if (p->src[after] == '(') return parse_call(p);
     double value = 0;
-    const char *kind = name_kind(p, &name, &var, &value);
+    enum name_kind kind = lookup_name(p, &name, &var, &value);
     char shown[64];
-    if (!kind && find_function(p, &name) >= 0)
+    if (kind == NAME_UNKNOWN && find_function(p, &name) >= 0)
         fail(p, column, "%s is a function: call it as %.*s(...)", quoted(p, &name, shown),
              name.length, p->src + name.start);
-    else if (!kind)
+    else if (kind == NAME_UNKNOWN)
         fail_unknown_name(p, &name);
-    else if (kind[0] == 'v' && p->constants_only)
+    else if (kind == NAME_VARIABLE && p->constants_only)
         fail(p, column, "%s is a variable; a constant may use only numbers, parameters and pi",
              quoted(p, &name, shown));
     advance(p);
-    if (kind && kind[0] == 'v') return (struct operand){.reg = var};
-    return constant(value);
+    return kind == NAME_VARIABLE ? (struct operand){.reg = var} : constant(value);
 }
 
 /* primary := number | name | name '(' args ')' | '(' expr ')' */
@@ -430,12 +434,15 @@ static struct operand parse_primary(struct parser *p) {
     case TOK_END:
         fail(p, column, "unexpected end of expression (expected a number, a name or '(')");
         return value;
-    default:
-        fail(p, column, "unexpected '%c' (expected a number, a name or '(')%s", t.kind,
-             t.kind == '*' && t.start > 0 && p->src[t.start - 1] == '*' ? "; write x^2 for a power"
-             : t.kind == '+'                                            ? "; there is no unary '+'"
-                                                                        : "");
+    default: {
+        const char *hint = "";
+        if (t.kind == '*' && t.start > 0 && p->src[t.start - 1] == '*')
+            hint = "; write x^2 for a power";
+        else if (t.kind == '+')
+            hint = "; there is no unary '+'";
+        fail(p, column, "unexpected '%c' (expected a number, a name or '(')%s", t.kind, hint);
         return value;
+    }
     }
 }
 

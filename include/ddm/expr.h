@@ -37,7 +37,11 @@ struct expr_program;
 
 /* Compiles `count` expressions (one output each) over the symbols. Returns NULL and fills err on
  * a syntax error, an unknown name (with the nearest known name suggested), a wrong number of
- * function arguments, or a tape longer than EXPR_MAX_REGISTERS. */
+ * function arguments, or a tape longer than EXPR_MAX_REGISTERS. err is left untouched on success;
+ * an error about no source in particular (count, nvars > EXPR_MAX_VARS, memory) has index 0 and
+ * column 0. A name is looked up as a variable, then a parameter, then `pi`; followed by '(' it
+ * is a function. x^n with a constant integer |n| <= 4 is computed by multiplications (within a
+ * few ulp of pow; x^0 = 1 for every x, as pow has it). min and max propagate a NaN argument. */
 struct expr_program *expr_compile(const char *const *sources, int count,
                                   const struct expr_symbols *symbols, struct expr_error *err);
 void expr_free(struct expr_program *program);
@@ -56,19 +60,23 @@ void expr_eval_jacobian(const struct expr_program *program, const double *vars, 
                         double *jac);
 
 /* Evaluates one constant expression (no variables; parameters allowed), e.g. "8/3" or "2*pi".
- * Returns 0 on success, -1 with err filled otherwise. */
+ * Returns 0 on success, -1 with err filled otherwise: a variable is an error at its column, and
+ * so is a value that is not finite ("1/0"). symbols may be NULL (numbers and pi only). */
 int expr_constant(const char *source, const struct expr_symbols *symbols, double *value,
                   struct expr_error *err);
 
 /* Splits `text` at top-level occurrences of `separator` (not inside parentheses) into at most
  * max_parts parts, trimmed of white space, written as NUL-terminated strings into storage
  * (capacity storage_size). Returns the number of parts, or -1 when there are more than max_parts
- * or storage is too small. Empty parts are kept (so "a;;b" has 3 parts, one empty). */
+ * or storage is too small. Empty parts are kept (so "a;;b" has 3 parts, one empty, and "" has one
+ * empty part). A ')' with no '(' open is kept in its part and opens nothing. */
 int expr_split(const char *text, char separator, char **parts, int max_parts, char *storage,
                int storage_size);
 
 /* Index of the name in `names` nearest to `word` (Levenshtein distance, case-insensitive), or -1
- * when none is within a distance that makes a useful suggestion. */
+ * when none is within a distance that makes a useful suggestion: at most max(1, strlen(word)/3)
+ * edits, and fewer than the longer of the two lengths (one letter for another is no hint); the
+ * first of equally near names wins. */
 int nearest_name(const char *word, const char *const *names, int count);
 
 #endif
