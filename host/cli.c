@@ -93,6 +93,18 @@ static int parse_stages(const char *text, struct ddm_cli *cli, struct ddm_error 
     return DDM_OK;
 }
 
+/* Checked here rather than when run.c turns it into run.backend=..., so that the message names
+ * the option the user typed and not a --set they never wrote. */
+static int check_backend(const char *value, struct ddm_error *err) {
+    static const char *const backends[] = {"auto", "cpu", "cuda"};
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(value, backends[i])) return DDM_OK;
+    int near = nearest_name(value, backends, 3);
+    return ddm_fail(err, DDM_EUSAGE, "--backend '%s' is not valid%s%s%s (valid: auto, cpu, cuda)",
+                    value, near >= 0 ? " (did you mean '" : "", near >= 0 ? backends[near] : "",
+                    near >= 0 ? "'?)" : "");
+}
+
 int cli_parse(int argc, char **argv, struct ddm_cli *cli, struct ddm_error *err) {
     memset(cli, 0, sizeof *cli);
     cli->stage_train = cli->stage_simulate = 1;
@@ -120,6 +132,7 @@ int cli_parse(int argc, char **argv, struct ddm_cli *cli, struct ddm_error *err)
             }
         } else if (matches(arg, "--backend")) {
             code = option_value(argc, argv, &i, "--backend", &cli->backend, err);
+            if (!code) code = check_backend(cli->backend, err);
         } else if (matches(arg, "--output")) {
             code = option_value(argc, argv, &i, "--output", &cli->output, err);
         } else if (matches(arg, "--model")) {

@@ -39,8 +39,10 @@ static int find_section(const char *section) {
     return -1;
 }
 
-/* "unknown section [x] (did you mean [y]? sections: ...)" */
-static int unknown_section(const char *where, const char *section, struct ddm_error *err) {
+/* "unknown section [x] (did you mean [y]? sections: ...)"; `name` is the key, for a key above
+ * the first [section]. */
+static int unknown_section(const char *where, const char *section, const char *name,
+                           struct ddm_error *err) {
     int near = nearest_name(section, config_sections, config_section_count);
     char list[256] = "";
     for (int i = 0; i < config_section_count; i++) {
@@ -48,8 +50,9 @@ static int unknown_section(const char *where, const char *section, struct ddm_er
         strcat(list, config_sections[i]);
     }
     if (!*section)
-        return ddm_fail(err, DDM_EUSAGE, "%s: key outside any section (put it under one of: %s)",
-                        where, list);
+        return ddm_fail(err, DDM_EUSAGE,
+                        "%s: key '%s' is outside any section (put it under one of: %s)", where,
+                        name, list);
     if (near >= 0)
         return ddm_fail(err, DDM_EUSAGE,
                         "%s: unknown section [%s] (did you mean [%s]? sections: %s)", where,
@@ -89,11 +92,12 @@ static int parse_number(const char *text, double *value) {
     return (*end || errno == ERANGE || !isfinite(*value)) ? -1 : 0;
 }
 
+/* %.15g, not %g: a limit such as 1 << 20 must read 1048576, not 1.04858e+06. */
 static void format_range(const struct config_key *key, char *buf, size_t len) {
     if (key->max >= 1e299)
-        snprintf(buf, len, ">= %g", key->min);
+        snprintf(buf, len, ">= %.15g", key->min);
     else
-        snprintf(buf, len, "%g to %g", key->min, key->max);
+        snprintf(buf, len, "%.15g to %.15g", key->min, key->max);
 }
 
 /* Sets one key from its text. `where` is "file:line" or "--set ..." for messages; `append`
@@ -143,18 +147,26 @@ static int set_value(struct ddm_config *cfg, const struct config_key *key, const
         return ddm_fail(err, DDM_EUSAGE, "%s: [%s] %s = '%s' is not valid (valid: %s)", where,
                         key->section, key->name, t, valid);
     }
-    case KEY_SEED:
-        if (parse_number(value, &number) || number < 0 || number != floor(number) ||
-            number >= 18446744073709551616.0)
+    case KEY_SEED: {
+        /* Plain digits go through strtoull, which keeps all 64 bits that a double would round
+         * (2^64 - 1 as a double is 2^64, out of range); other forms (1e6) through the double. */
+        const char *digits = value;
+        while (isspace((unsigned char)*digits)) digits++;
+        size_t ndigits = strspn(digits, "0123456789"), nword = strcspn(digits, " \t\r\n");
+        int plain =
+            ndigits && ndigits == nword && !digits[nword + strspn(digits + nword, " \t\r\n")];
+        errno = 0;
+        unsigned long long whole = plain ? strtoull(digits, NULL, 10) : 0;
+        if (plain ? errno == ERANGE
+                  : parse_number(value, &number) || number < 0 || number != floor(number) ||
+                        number >= 18446744073709551616.0)
             return ddm_fail(err, DDM_EUSAGE,
-                            "%s: [%s] %s = '%s' is not a valid seed (expected a whole number >= 0)",
+                            "%s: [%s] %s = '%s' is not a valid seed (expected a whole number 0 to "
+                            "18446744073709551615)",
                             where, key->section, key->name, value);
-        /* plain digits go through strtoull, which keeps all 64 bits that a double would round */
-        while (isspace((unsigned char)*value)) value++;
-        *(uint64_t *)field = strspn(value, "0123456789") == strcspn(value, " \t\r\n")
-                                 ? strtoull(value, NULL, 10)
-                                 : (uint64_t)number;
+        *(uint64_t *)field = plain ? (uint64_t)whole : (uint64_t)number;
         return DDM_OK;
+    }
     case KEY_INT:
     case KEY_LONG:
     case KEY_REAL:
@@ -178,41 +190,54 @@ static int set_value(struct ddm_config *cfg, const struct config_key *key, const
     return DDM_OK;
 }
 
-/* Finds the line of `name = ...` under [section] in INI text; counts how many there are. */
-static int locate_key(const char *text, const char *section, const char *name, int *occurrences) {
-    int line = 0, first = 0, in_section = 0;
-    *occurrences = 0;
-    size_t name_len = strlen(name), section_len = strlen(section);
-    for (const char *p = text; p && *p;) {
-        line++;
-        const char *eol = strchr(p, '\n');
-        size_t len = eol ? (size_t)(eol - p) : strlen(p);
-        if (*p == '[') {
-            const char *s = p + 1;
-            while (isspace((unsigned char)*s)) s++;
-            in_section = !strncmp(s, section, section_len) &&
-                         (s[section_len] == ']' || isspace((unsigned char)s[section_len]));
-        } else if (in_section && len > name_len && !strncmp(p, name, name_len)) {
-            const char *q = p + name_len;
-            while (*q == ' ' || *q == '\t') q++;
-            if (*q == '=' || *q == ':') {
-                if (!first) first = line;
-                (*occurrences)++;
-            }
-        }
-        p = eol ? eol + 1 : NULL;
-    }
-    return first;
-}
-
+/* State of one load. inih reads the text through read_line() below, which counts lines: Debian's
+ * inih is built without INI_HANDLER_LINENO, and every message must name the line of the entry it
+ * is about (the second of a key given twice, the indented line of a continuation). */
 struct load_state {
     struct ddm_config *cfg;
     const char *label;
-    const char *text;
     struct ddm_error *err;
-    int failed;
-    const struct config_key *previous; /* key of the previous handler call */
+    const char *next;                  /* text not yet handed to inih */
+    int line;                          /* line inih is reading */
+    int at_line_start;                 /* the next piece starts a new line */
+    int indented;                      /* that line starts with white space */
+    int failed;                        /* the handler has filled err */
+    const struct config_key *previous; /* key of the last entry; NULL after a [section] line */
 };
+
+/* Trims white space at both ends, in place. */
+static char *trim(char *s) {
+    while (isspace((unsigned char)*s)) s++;
+    for (char *e = s + strlen(s); e > s && isspace((unsigned char)e[-1]);) *--e = 0;
+    return s;
+}
+
+static int is_blank(char c) {
+    return c != '\n' && isspace((unsigned char)c);
+}
+
+/* fgets() over the text for ini_parse_stream. inih may ask for a long line in several pieces;
+ * only the first piece starts a line. Like inih, a [section] line ends the previous entry, so
+ * an indented line after it is a new key rather than a continuation. */
+static char *read_line(char *str, int num, void *stream) {
+    struct load_state *st = stream;
+    if (!*st->next || num < 2) return NULL;
+    if (st->at_line_start) {
+        st->line++;
+        const char *s = st->next;
+        st->indented = is_blank(*s);
+        while (is_blank(*s)) s++;
+        if (*s == '[') st->previous = NULL;
+    }
+    int n = 0;
+    while (n < num - 1 && st->next[n])
+        if (st->next[n++] == '\n') break;
+    memcpy(str, st->next, (size_t)n);
+    str[n] = 0;
+    st->next += n;
+    st->at_line_start = str[n - 1] == '\n';
+    return str;
+}
 
 static int key_index(const struct config_key *key) {
     return (int)(key - config_keys);
@@ -220,39 +245,50 @@ static int key_index(const struct config_key *key) {
 
 static int on_ini_entry(void *user, const char *section, const char *name, const char *value) {
     struct load_state *st = user;
-    if (st->failed) return 1; /* report only the first error */
-    int count;
     char where[600];
+    snprintf(where, sizeof where, "%s:%d", st->label, st->line);
     const struct config_key *key = find_key(section, name);
-    int line = key ? locate_key(st->text, section, name, &count) : 0;
-    snprintf(where, sizeof where, "%s:%d", st->label, line);
+    /* inih passes any indented line after an entry as more of that entry's value */
+    int continuation = st->indented && st->previous;
+    int *first_line = key ? &st->cfg->key_lines[key_index(key)] : NULL;
     int code = DDM_OK;
     if (find_section(section) < 0) {
-        /* inih returns the line number; leave it out of `where` and add it below */
-        code = unknown_section("", section, st->err);
+        code = unknown_section(where, section, name, st->err);
     } else if (!key) {
-        code = unknown_key("", section, name, st->err);
+        code = unknown_key(where, section, name, st->err);
+    } else if (continuation && key->type != KEY_STRING) {
+        code = ddm_fail(st->err, DDM_EUSAGE,
+                        "%s: [%s] %s: this line starts with white space, so it continues the "
+                        "value of line %d, which makes no sense for a number; remove the "
+                        "indentation",
+                        where, section, name, *first_line);
+    } else if (!continuation && *first_line) {
+        code = ddm_fail(st->err, DDM_EUSAGE,
+                        "%s: [%s] %s is given more than once (first on line %d; keep one; lines "
+                        "starting with white space continue the value above)",
+                        where, section, name, *first_line);
     } else {
-        int continuation = st->previous == key && count == 1;
-        if (st->cfg->key_lines[key_index(key)] && !continuation) {
-            code = ddm_fail(st->err, DDM_EUSAGE,
-                            "%s: [%s] %s is given more than once (keep one; lines starting with "
-                            "white space continue the value above)",
-                            where, section, name);
-        } else if (continuation && key->type != KEY_STRING) {
-            code = ddm_fail(st->err, DDM_EUSAGE,
-                            "%s: [%s] %s: a line starting with white space continues the value "
-                            "above, which makes no sense for a number; remove the indentation",
-                            where, section, name);
-        } else {
-            code = set_value(st->cfg, key, value, where, continuation, st->err);
-            st->cfg->key_lines[key_index(key)] = line ? line : 1;
+        /* inih (r55) strips ' # comment' from the first line of a value but not from an
+         * indented continuation line; do it here so both read the same */
+        char *copy = continuation ? text_copy(value) : NULL;
+        if (continuation && copy) {
+            for (char *c = copy; *c; c++)
+                if (*c == '#' && c > copy && isspace((unsigned char)c[-1])) {
+                    *c = 0;
+                    break;
+                }
+            value = trim(copy);
         }
+        code = continuation && !copy
+                   ? ddm_fail(st->err, DDM_ERUNTIME, "out of memory reading the configuration")
+                   : set_value(st->cfg, key, value, where, continuation, st->err);
+        free(copy);
+        if (!continuation) *first_line = st->line;
     }
     st->previous = key;
     if (code) {
         st->failed = 1;
-        return 0; /* inih then returns the line of this entry */
+        return 0; /* inih stops here (ini_stop_on_first_error) */
     }
     return 1;
 }
@@ -270,34 +306,47 @@ int config_defaults(struct ddm_config *cfg, struct ddm_error *err) {
 
 int config_load_text(struct ddm_config *cfg, const char *text, const char *label,
                      struct ddm_error *err) {
-    /* Debian's inih reads these at run time: long lines, and '#' only for inline comments */
+    /* Debian's inih reads these at run time: long lines, '#' only for inline comments, and stop
+     * at the first mistake, so that the one reported is the first in the file */
     ini_use_stack = false;
     ini_allow_realloc = true;
     ini_max_line = 1 << 20;
     ini_inline_comment_prefixes = "#";
     ini_allow_multiline = true;
+    ini_stop_on_first_error = true;
 
-    struct load_state st = {cfg, label, text, err, 0, NULL};
     free(cfg->source_text);
     cfg->source_text = text_copy(text);
     free(cfg->source_path);
     cfg->source_path = text_copy(label);
     if (!cfg->source_text || !cfg->source_path)
         return ddm_fail(err, DDM_ERUNTIME, "out of memory reading the configuration");
-    int result = ini_parse_string(text, on_ini_entry, &st);
-    if (st.failed) {
-        if (err->message[0] == ':') { /* unknown section/key: add the line inih reported */
-            char rest[sizeof err->message];
-            snprintf(rest, sizeof rest, "%s", err->message);
-            ddm_fail(err, DDM_EUSAGE, "%s:%d%s", label, result, rest);
+    /* the lines of keys are those of this text, whatever an earlier load had */
+    memset(cfg->key_lines, 0, sizeof *cfg->key_lines * (size_t)config_key_count);
+    struct load_state st = {
+        .cfg = cfg, .label = label, .err = err, .next = text, .at_line_start = 1};
+    int result = ini_parse_stream(read_line, &st, on_ini_entry, &st);
+    if (st.failed) return DDM_EUSAGE;
+    if (result > 0) {
+        /* show the offending line (up to 60 characters) */
+        const char *line = text;
+        for (int i = 1; i < result && line; i++) {
+            line = strchr(line, '\n');
+            if (line) line++;
         }
-        return DDM_EUSAGE;
-    }
-    if (result > 0)
+        if (!line) line = "";
+        while (is_blank(*line)) line++;
+        int len = (int)strcspn(line, "\r\n");
+        if (*line == '[')
+            return ddm_fail(err, DDM_EUSAGE,
+                            "%s:%d: syntax error: '%.*s%s' has no closing ']' (a section is "
+                            "written [name])",
+                            label, result, len > 60 ? 60 : len, line, len > 60 ? "..." : "");
         return ddm_fail(err, DDM_EUSAGE,
-                        "%s:%d: syntax error (expected 'key = value', '[section]' or a comment "
-                        "starting with ';' or '#')",
-                        label, result);
+                        "%s:%d: syntax error: '%.*s%s' is not 'key = value', a [section] or a "
+                        "comment (lines starting with ';' or '#')",
+                        label, result, len > 60 ? 60 : len, line, len > 60 ? "..." : "");
+    }
     if (result < 0) return ddm_fail(err, DDM_ERUNTIME, "%s: out of memory while parsing", label);
     return DDM_OK;
 }
@@ -329,10 +378,12 @@ int config_load(struct ddm_config *cfg, const char *path, struct ddm_error *err)
         free(text);
         return ddm_fail(err, DDM_EUSAGE, "cannot read config '%s'", path);
     }
-    if (strlen(text) != size) {
+    if (strlen(text) != size) { /* inih would stop reading at the NUL without a word */
+        int line = 1;
+        for (const char *c = text; *c; c++) line += *c == '\n';
         free(text);
-        return ddm_fail(err, DDM_EUSAGE, "config '%s' contains a NUL byte; is it a text file?",
-                        path);
+        return ddm_fail(err, DDM_EUSAGE, "%s:%d: contains a NUL byte; is it a text file?", path,
+                        line);
     }
     int code = config_load_text(cfg, text, path, err);
     free(text);
@@ -351,8 +402,12 @@ int config_set(struct ddm_config *cfg, const char *assignment, struct ddm_error 
                         where);
     *eq = 0;
     *dot = 0;
-    const char *section = buf, *name = dot + 1, *value = eq + 1;
-    if (find_section(section) < 0) return unknown_section(where, section, err);
+    /* trimmed as inih trims a file's line, so 'network.neurons = 512' works too */
+    const char *section = trim(buf), *name = trim(dot + 1), *value = trim(eq + 1);
+    if (!*section || !*name)
+        return ddm_fail(err, DDM_EUSAGE, "%s: expected section.key=value, e.g. network.neurons=512",
+                        where);
+    if (find_section(section) < 0) return unknown_section(where, section, name, err);
     const struct config_key *key = find_key(section, name);
     if (!key) return unknown_key(where, section, name, err);
     int code = set_value(cfg, key, value, where, 0, err);
@@ -459,12 +514,16 @@ void config_print_help(FILE *out) {
         for (int i = 0; i < config_key_count; i++) {
             const struct config_key *key = &config_keys[i];
             if (strcmp(key->section, config_sections[s])) continue;
-            char fallback[64];
-            if (key->type == KEY_CHOICE)
-                snprintf(fallback, sizeof fallback, "%s", key->choices);
-            else
-                snprintf(fallback, sizeof fallback, "%s", *key->fallback ? key->fallback : "\"\"");
-            fprintf(out, "    %-18s = %-16s %s\n", key->name, fallback, key->help);
+            fprintf(out, "    %-18s = %-12s %s", key->name, *key->fallback ? key->fallback : "\"\"",
+                    key->help);
+            if (key->type == KEY_CHOICE) {
+                char valid[128];
+                snprintf(valid, sizeof valid, "%s", key->choices);
+                for (char *c = valid; *c; c++)
+                    if (*c == '|') *c = '/';
+                fprintf(out, " [%s]", valid);
+            }
+            fputc('\n', out);
         }
     }
 }
