@@ -47,6 +47,18 @@ static int is_identifier(const char *s) {
     return 1;
 }
 
+/* Names the expressions already give a meaning: a variable or parameter called 'pi' would
+ * silently shadow the constant (the compiler takes the variable), and one called 'sin' reads as
+ * the function in 'sin(x)' but as the variable elsewhere. */
+static const char *reserved(const char *name) {
+    static const char *const functions[] = {"sin",  "cos", "tan", "exp", "log", "sqrt",
+                                            "tanh", "abs", "pow", "min", "max"};
+    if (!strcmp(name, "pi")) return "the constant pi";
+    for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++)
+        if (!strcmp(name, functions[i])) return "a function";
+    return NULL;
+}
+
 /* Message prefix "file:line: [system] key" for a value checked after loading. */
 static void where(const struct ddm_config *cfg, const char *key, int from_builtin, char *buf,
                   size_t len) {
@@ -69,6 +81,10 @@ static int parse_vars(struct ddm_system *sys, const char *text, const char *at,
                             "%s: '%s' is not a valid variable name (letters, digits, '_'; not "
                             "starting with a digit)",
                             at, parts[i]);
+        if (reserved(parts[i]))
+            return ddm_fail(err, DDM_EUSAGE,
+                            "%s: '%s' cannot be a variable name: it is %s in expressions", at,
+                            parts[i], reserved(parts[i]));
         for (int j = 0; j < i; j++)
             if (!strcmp(parts[j], parts[i]))
                 return ddm_fail(err, DDM_EUSAGE, "%s: variable '%s' is named twice", at, parts[i]);
@@ -90,7 +106,8 @@ static void symbols_of(const struct ddm_system *sys, struct expr_symbols *symbol
 }
 
 /* Parses "a=1, b=8/3" into (name, value) pairs; a name already present is overwritten (a user
- * overriding a built-in's parameter), unless `must_exist` requires it to be known already. */
+ * overriding a built-in's parameter), unless `must_exist` requires it to be known already. A
+ * name given twice in the same text is an error: which value was meant cannot be known. */
 static int parse_params(struct ddm_system *sys, const char *text, const char *at, int must_exist,
                         struct ddm_error *err) {
     char storage[4096], *parts[DDM_MAX_PARAMS];
@@ -99,6 +116,7 @@ static int parse_params(struct ddm_system *sys, const char *text, const char *at
         return ddm_fail(err, DDM_EUSAGE, "%s: too many parameters (at most %d)", at,
                         DDM_MAX_PARAMS);
     if (count == 1 && !parts[0][0]) return DDM_OK; /* empty */
+    char seen[DDM_MAX_PARAMS][32];
     for (int p = 0; p < count; p++) {
         char *eq = strchr(parts[p], '=');
         if (!eq)
@@ -107,8 +125,17 @@ static int parse_params(struct ddm_system *sys, const char *text, const char *at
         *eq = 0;
         char *name = parts[p], *value_text = eq + 1;
         for (char *e = name + strlen(name); e > name && isspace((unsigned char)e[-1]);) *--e = 0;
+        while (isspace((unsigned char)*value_text)) value_text++; /* columns count from here */
         if (!is_identifier(name) || strlen(name) >= sizeof sys->param_names[0])
             return ddm_fail(err, DDM_EUSAGE, "%s: '%s' is not a valid parameter name", at, name);
+        if (reserved(name))
+            return ddm_fail(err, DDM_EUSAGE,
+                            "%s: '%s' cannot be a parameter name: it is %s in expressions", at,
+                            name, reserved(name));
+        for (int q = 0; q < p; q++)
+            if (!strcmp(seen[q], name))
+                return ddm_fail(err, DDM_EUSAGE, "%s: parameter '%s' is given twice", at, name);
+        strcpy(seen[p], name);
         for (int v = 0; v < sys->k; v++)
             if (!strcmp(sys->var_names[v], name))
                 return ddm_fail(err, DDM_EUSAGE, "%s: parameter '%s' has the name of a variable",
@@ -171,9 +198,10 @@ static int build_drift(struct ddm_system *sys, const char *text, const char *at,
     int count = expr_split(text, ';', parts, DDM_MAX_K + 1, storage, sizeof storage);
     if (count != sys->k)
         return ddm_fail(err, DDM_EUSAGE,
-                        "%s: %s%d expressions for %d variables (write one per variable, "
+                        "%s: %s%d expression%s for %d variable%s (write one per variable, "
                         "separated by ';')",
-                        at, count < 0 ? "more than " : "", count < 0 ? DDM_MAX_K : count, sys->k);
+                        at, count < 0 ? "more than " : "", count < 0 ? DDM_MAX_K : count,
+                        count == 1 ? "" : "s", sys->k, sys->k == 1 ? "" : "s");
     return compile(sys, parts, count, at, &sys->drift, err);
 }
 
@@ -187,8 +215,8 @@ static int build_diffusion(struct ddm_system *sys, const char *text, int matrix,
     if (matrix) {
         if (nrows != sys->k)
             return ddm_fail(err, DDM_EUSAGE,
-                            "%s: %d rows for k = %d variables (rows are separated by ';')", at,
-                            nrows < 0 ? DDM_MAX_K + 1 : nrows, sys->k);
+                            "%s: %s%d rows for k = %d variables (rows are separated by ';')", at,
+                            nrows < 0 ? "more than " : "", nrows < 0 ? DDM_MAX_K : nrows, sys->k);
         sys->m = -1;
         for (int r = 0; r < nrows; r++) {
             char *cols[DDM_MAX_M + 1];
@@ -208,9 +236,10 @@ static int build_diffusion(struct ddm_system *sys, const char *text, int matrix,
     } else {
         if (nrows != 1 && nrows != sys->k)
             return ddm_fail(err, DDM_EUSAGE,
-                            "%s: %d expressions; give one (σ = s·I) or k = %d (diagonal σ), "
+                            "%s: %s%d expressions; give one (σ = s·I) or k = %d (diagonal σ), "
                             "separated by ';'",
-                            at, nrows < 0 ? DDM_MAX_K + 1 : nrows, sys->k);
+                            at, nrows < 0 ? "more than " : "", nrows < 0 ? DDM_MAX_K : nrows,
+                            sys->k);
         sys->m = sys->k;
         static char zero[] = "0";
         for (int r = 0; r < sys->k; r++)
