@@ -170,20 +170,25 @@ static int lower(int c) {
  * row are never suggested (nearest_name skips them), which keeps the row on the stack. */
 #define LONGEST_SUGGESTED 255
 static int edit_distance(const char *word, int word_len, const char *name, int name_len) {
-    int row[LONGEST_SUGGESTED + 1]; /* row[j] = distance(word[0..i), name[0..j)) */
-    for (int j = 0; j <= name_len; j++) row[j] = j;
+    /* optimal string alignment: insertions, deletions, substitutions, and a swap of two
+     * neighbouring letters ("trian" → "train") as one edit; rows i-2, i-1, i */
+    int rows[3][LONGEST_SUGGESTED + 1];
+    for (int j = 0; j <= name_len; j++) rows[0][j] = j;
     for (int i = 1; i <= word_len; i++) {
-        int diagonal = row[0];
+        int *row = rows[i % 3], *up = rows[(i + 2) % 3], *up2 = rows[(i + 1) % 3];
         row[0] = i;
         for (int j = 1; j <= name_len; j++) {
-            int substitute =
-                diagonal + (lower((unsigned char)word[i - 1]) != lower((unsigned char)name[j - 1]));
-            int best = row[j] + 1 < row[j - 1] + 1 ? row[j] + 1 : row[j - 1] + 1;
-            diagonal = row[j];
-            row[j] = substitute < best ? substitute : best;
+            int a = lower((unsigned char)word[i - 1]), b = lower((unsigned char)name[j - 1]);
+            int best = up[j - 1] + (a != b);
+            if (up[j] + 1 < best) best = up[j] + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            if (i > 1 && j > 1 && a == lower((unsigned char)name[j - 2]) &&
+                lower((unsigned char)word[i - 2]) == b && up2[j - 2] + 1 < best)
+                best = up2[j - 2] + 1;
+            row[j] = best;
         }
     }
-    return row[name_len];
+    return rows[word_len % 3][name_len];
 }
 
 /* A suggestion helps when a third of the word or less is wrong (one edit for short words) and it
