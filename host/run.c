@@ -105,6 +105,9 @@ int ddm_run(const struct ddm_cli *cli, struct ddm_error *err) {
         backend = backend_select(cfg.backend, cfg.device, cfg.threads, cli->quiet, err);
         if (!backend) code = err->code;
     }
+    /* keys whose check needs the system: before the output file and hours of training */
+    if (!code && cli->stage_train) code = sample_check(&cfg, sys.k, err);
+    if (!code && cli->stage_simulate) code = simulate_check(&cfg, sys.k, err);
     if (!code && cli->model_path) {
         code = runfile_read_model(cli->model_path, &model, err);
         if (!code && (model.k != sys.k || model.m != sys.m))

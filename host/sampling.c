@@ -133,6 +133,18 @@ static int parse_box(const struct ddm_config *cfg, int k, double *lo, double *hi
     return DDM_OK;
 }
 
+int sample_check(const struct ddm_config *cfg, int k, struct ddm_error *err) {
+    double lo[DDM_MAX_K], hi[DDM_MAX_K];
+    if (cfg->box[0]) return parse_box(cfg, k, lo, hi, err);
+    if (cfg->sampling == SAMPLING_BOX) {
+        char at[1200];
+        config_where(cfg, "train", "sampling", at, sizeof at);
+        return ddm_fail(err, DDM_EUSAGE,
+                        "%s = box needs [train] box = 'lo:hi, ...' (one range per variable)", at);
+    }
+    return DDM_OK;
+}
+
 int sample_points(const struct ddm_system *sys, const struct ddm_config *cfg,
                   struct ddm_points *points, struct ddm_error *err) {
     const int k = sys->k, M = cfg->samples;

@@ -15,9 +15,10 @@
 #include "ddm/progress.h"
 #include "ddm/simulate.h"
 
-int simulate_layout(const struct ddm_config *cfg, const struct ddm_model *model,
-                    struct ddm_sim_layout *layout, struct ddm_error *err) {
-    memset(layout, 0, sizeof *layout);
+/* Parses [simulate] start "z1, z2, ..." into z (k). */
+static int parse_start(const struct ddm_config *cfg, int k, double *z, struct ddm_error *err);
+
+int simulate_check(const struct ddm_config *cfg, int k, struct ddm_error *err) {
     if (cfg->steps % cfg->record_every) {
         char at[1200];
         config_where(cfg, "simulate", "steps", at, sizeof at);
@@ -27,6 +28,20 @@ int simulate_layout(const struct ddm_config *cfg, const struct ddm_model *model,
                         at, cfg->steps, cfg->record_every,
                         (cfg->steps / cfg->record_every + 1) * cfg->record_every);
     }
+    if ((cfg->steps / cfg->record_every + 1) > (1L << 31) - 1)
+        return ddm_fail(err, DDM_EUSAGE,
+                        "[simulate] steps/record_every = %ld recorded times is "
+                        "too many; raise record_every",
+                        cfg->steps / cfg->record_every);
+    double z[DDM_MAX_K];
+    return cfg->start[0] ? parse_start(cfg, k, z, err) : DDM_OK;
+}
+
+int simulate_layout(const struct ddm_config *cfg, const struct ddm_model *model,
+                    struct ddm_sim_layout *layout, struct ddm_error *err) {
+    memset(layout, 0, sizeof *layout);
+    int code = simulate_check(cfg, model->k, err);
+    if (code) return code;
     layout->B = cfg->trajectories;
     layout->k = model->k;
     long T = cfg->steps / cfg->record_every + 1;
@@ -52,7 +67,6 @@ void simulate_layout_free(struct ddm_sim_layout *layout) {
     layout->trace_neurons = NULL;
 }
 
-/* Parses [simulate] start "z1, z2, ..." into z (k). */
 static int parse_start(const struct ddm_config *cfg, int k, double *z, struct ddm_error *err) {
     char at[1200], storage[1024], *parts[DDM_MAX_K + 1];
     config_where(cfg, "simulate", "start", at, sizeof at);

@@ -45,6 +45,9 @@ struct ddm_sim_report {
     double target_mean[DDM_MAX_K], target_var[DDM_MAX_K];
 };
 
+/* Checks the [simulate] keys that depend on the system (k) before any work is done. */
+int simulate_check(const struct ddm_config *cfg, int k, struct ddm_error *err);
+
 /* Fills the layout from the configuration (trace neurons evenly spaced). */
 int simulate_layout(const struct ddm_config *cfg, const struct ddm_model *model,
                     struct ddm_sim_layout *layout, struct ddm_error *err);

@@ -22,6 +22,9 @@ struct ddm_points {
     int paths_used, paths_dropped;
 };
 
+/* Checks the sampling keys ([train] box) before any work is done. */
+int sample_check(const struct ddm_config *cfg, int k, struct ddm_error *err);
+
 /* Samples the M = [train] samples points of the configuration. */
 int sample_points(const struct ddm_system *sys, const struct ddm_config *cfg,
                   struct ddm_points *points, struct ddm_error *err);
