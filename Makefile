@@ -90,7 +90,7 @@ TEST_BIN := $(BUILD)/ddm_tests
 BENCH_SRC := $(wildcard scripts/bench/*.c)
 BENCH_BIN := $(BENCH_SRC:scripts/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps info test bench format format-check clean
+.PHONY: all deps info test bench fuzz format format-check clean
 all: $(BIN) info-line
 
 $(BUILD)/%.o: %.c
@@ -156,11 +156,41 @@ info: info-line
 	   if pkg-config --exists $$p; then echo "  ✓ $$p $$(pkg-config --modversion $$p)"; \
 	   else echo "  ✗ $$p (run: make deps)"; fi; done
 
+# libFuzzer targets (clang, ASan + UBSan) for the expression compiler and the configuration loader.
+# The working corpus lives in build/fuzz/ (seeded from experiments/, tests/bad_inputs/ and
+# tests/fuzz/seeds/); FUZZ_SECONDS bounds each target's run.
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_FLAGS   := -std=c11 -g -O1 -D_GNU_SOURCE -Iinclude $(shell pkg-config --cflags inih) \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_EXPR    := host/expr_parse.c host/expr_eval.c
+FUZZ_CONFIG  := $(FUZZ_EXPR) host/config.c host/config_keys.c host/system.c host/error.c
+
+$(BUILD)/fuzz/fuzz_expr: tests/fuzz/fuzz_expr.c $(FUZZ_EXPR)
+	@mkdir -p $(dir $@)
+	@echo "FUZZ  $@"
+	@$(FUZZ_CC) $(FUZZ_FLAGS) $^ -o $@ -lm
+
+$(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(FUZZ_CONFIG)
+	@mkdir -p $(dir $@)
+	@echo "FUZZ  $@"
+	@$(FUZZ_CC) $(FUZZ_FLAGS) $^ -o $@ -linih -lm
+
+fuzz: $(BUILD)/fuzz/fuzz_expr $(BUILD)/fuzz/fuzz_config
+	@mkdir -p $(BUILD)/fuzz/corpus_expr $(BUILD)/fuzz/corpus_config
+	@cp tests/fuzz/seeds/expr/* $(BUILD)/fuzz/corpus_expr/
+	@cp experiments/*.ini tests/bad_inputs/*.ini tests/fuzz/seeds/config/* $(BUILD)/fuzz/corpus_config/
+	cd $(BUILD)/fuzz && ./fuzz_expr -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=crash_expr_ corpus_expr 2>&1 | grep -E '^(stat::number_of_executed_units|Done|==)'
+	cd $(BUILD)/fuzz && ./fuzz_config -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=crash_config_ corpus_config 2>&1 | grep -E '^(stat::number_of_executed_units|Done|==)'
+	@! ls $(BUILD)/fuzz/crash_* 2>/dev/null || { echo "fuzzing found crashes (above)"; exit 1; }
+
 # Debian packages: compilers and libraries for the build, Criterion for the tests, h5py and
 # matplotlib for scripts/plot.py, hdf5-tools for h5dump.
 DEB_PKGS := build-essential pkg-config libhdf5-dev hdf5-tools libinih-dev libopenblas-dev \
             liblapacke-dev libsleef-dev libcriterion-dev python3-h5py python3-numpy \
-            python3-matplotlib clang-format
+            python3-matplotlib clang-format clang libclang-rt-14-dev
 deps:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PKGS)
 
