@@ -29,6 +29,14 @@ CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Werror -fopenmp -Iinclude $(PKG_CFL
 LDLIBS  := $(PKG_LIBS) -lm -lgomp
 LDFLAGS := -fopenmp
 
+# SANITIZE=1 builds everything with ASan + UBSan (used by `make test` for its second pass)
+SANITIZE_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+                  -fno-omit-frame-pointer
+ifeq ($(SANITIZE),1)
+  CFLAGS  += $(SANITIZE_FLAGS)
+  LDFLAGS += $(SANITIZE_FLAGS)
+endif
+
 # --- CUDA detection (STYLE rule 9): the CPU backend is always built ---------------------------
 NVCC := $(shell command -v nvcc 2>/dev/null || ls $(CUDA_HOME)/bin/nvcc 2>/dev/null)
 ifeq ($(CUDA),auto)
@@ -90,7 +98,7 @@ TEST_BIN := $(BUILD)/ddm_tests
 BENCH_SRC := $(wildcard scripts/bench/*.c)
 BENCH_BIN := $(BENCH_SRC:scripts/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps info test bench fuzz format format-check clean
+.PHONY: all deps info test test-sanitize bench fuzz format format-check clean
 all: $(BIN) info-line
 
 $(BUILD)/%.o: %.c
@@ -136,8 +144,25 @@ $(BUILD)/kernels/dev/%: kernels/dev/%.cu
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVFLAGS) $< -o $@
 
+# The tests run twice: as built, then once more under ASan + UBSan (LeakSanitizer included), on
+# the CPU backend, in build/sanitize. A sanitizer report or a leak fails the target. The second
+# pass alone: make test-sanitize.
 test: $(TEST_BIN) $(BIN)
 	$(TEST_BIN) -j2
+	@$(MAKE) --no-print-directory test-sanitize
+
+SANITIZE_LOGS := $(BUILD)/sanitize-logs
+test-sanitize:
+	@$(MAKE) --no-print-directory BUILD=build/sanitize SANITIZE=1 CUDA=0 OPT=-O1 \
+	    build/sanitize/ddm_tests
+	@rm -rf $(SANITIZE_LOGS) && mkdir -p $(SANITIZE_LOGS)
+	@start=$$(date +%s); \
+	 ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/$(SANITIZE_LOGS)/asan \
+	 UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/$(SANITIZE_LOGS)/ubsan \
+	 build/sanitize/ddm_tests -j2 || exit 1; \
+	 echo "sanitizer pass: $$(( $$(date +%s) - start )) s"
+	@if ls $(SANITIZE_LOGS)/* >/dev/null 2>&1; then \
+	   echo "sanitizer reports:"; cat $(SANITIZE_LOGS)/*; exit 1; fi
 
 bench: $(BENCH_BIN) $(BIN)
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
