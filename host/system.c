@@ -8,29 +8,43 @@
 #include "ddm/system.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct builtin {
     const char *name, *vars, *drift, *params, *diffusion, *about;
+    int native_wells; /* the drift is wells.c's, and vars may choose k */
 };
 
 /* dz = f(z) dt + σ dB; diffusion is the default σ (one scalar: σI). */
 static const struct builtin builtins[] = {
-    {"vdp", "x, y", "y; mu*(1 - x^2)*y - x", "mu=1", "0.2", "van der Pol oscillator"},
+    {"vdp", "x, y", "y; mu*(1 - x^2)*y - x", "mu=1", "0.2", "van der Pol oscillator", 0},
     {"lorenz", "x, y, z", "sigma*(y - x); x*(rho - z) - y; x*y - beta*z",
-     "sigma=10, rho=28, beta=8/3", "1", "Lorenz attractor"},
+     "sigma=10, rho=28, beta=8/3", "1", "Lorenz attractor", 0},
     {"dadras", "x, y, z", "y - a*x + b*y*z; c*y - x*z + z; d*x*y - e*z",
-     "a=3, b=2.7, c=1.7, d=2, e=9", "0.5", "Dadras attractor"},
-    {"double_well", "x, y", "a*x - x^3; -y", "a=1", "0.5", "double well in x, OU in y"},
+     "a=3, b=2.7, c=1.7, d=2, e=9", "0.5", "Dadras attractor", 0},
+    {"double_well", "x, y", "a*x - x^3; -y", "a=1", "0.5", "double well in x, OU in y", 0},
     {"ou", "x, y", "-(a11*x + a12*y); -(a21*x + a22*y)", "a11=1, a12=-1, a21=1, a22=1", "1",
-     "Ornstein–Uhlenbeck dz = -Az dt + σ dB"},
+     "Ornstein–Uhlenbeck dz = -Az dt + σ dB", 0},
+    {"wells", "x, y",
+     "-(I + alpha*R) grad V, V = -depth*log(sum_j exp(-|z - p_j|^2/(2*width^2))), p_j = count "
+     "patterns on a circle of the given radius in the first two coordinates",
+     "width=0.4, depth=1, alpha=0, count=4, radius=1", "0.5", "multi-well memory landscape", 1},
 };
 static const int builtin_count = sizeof builtins / sizeof builtins[0];
 
 const char *system_builtin_list(void) {
     return "vdp (mu), lorenz (sigma, rho, beta), dadras (a..e), double_well (a), "
-           "ou (a11, a12, a21, a22: dz = -Az dt + σ dB)";
+           "ou (a11, a12, a21, a22: dz = -Az dt + σ dB), wells (width, depth, alpha, count, "
+           "radius; vars may set k)";
+}
+
+/* "vdp, lorenz, ..." for messages */
+static void builtin_names(char *buf, size_t len) {
+    buf[0] = 0;
+    for (int i = 0; i < builtin_count; i++)
+        snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", i ? ", " : "", builtins[i].name);
 }
 
 static char *text_copy(const char *s) {
@@ -269,11 +283,50 @@ static const struct builtin *find_builtin(const char *name) {
     return NULL;
 }
 
+/* The wells built-in: parameters → struct wells, patterns on a circle in the first plane. */
+static int build_wells(struct ddm_system *sys, const char *at, struct ddm_error *err) {
+    double width = 0, depth = 0, alpha = 0, count = 0, radius = 0;
+    for (int p = 0; p < sys->nparams; p++) {
+        const char *name = sys->param_names[p];
+        double value = sys->param_values[p];
+        if (!strcmp(name, "width")) width = value;
+        if (!strcmp(name, "depth")) depth = value;
+        if (!strcmp(name, "alpha")) alpha = value;
+        if (!strcmp(name, "count")) count = value;
+        if (!strcmp(name, "radius")) radius = value;
+    }
+    if (!(width > 0) || !(depth > 0) || !(radius >= 0))
+        return ddm_fail(err, DDM_EUSAGE, "%s: wells need width > 0, depth > 0 and radius >= 0", at);
+    if (count != floor(count) || count < 1 || count > DDM_MAX_WELLS)
+        return ddm_fail(err, DDM_EUSAGE, "%s: count = %g wells; give a whole number 1 to %d", at,
+                        count, DDM_MAX_WELLS);
+    if (sys->k < 2 && alpha != 0)
+        return ddm_fail(err, DDM_EUSAGE,
+                        "%s: alpha = %g rotates the plane of the first two coordinates, which "
+                        "needs at least 2 variables",
+                        at, alpha);
+    struct wells *w = &sys->wells;
+    w->K = (int)count;
+    w->k = sys->k;
+    w->width = width;
+    w->depth = depth;
+    w->alpha = alpha;
+    for (int j = 0; j < w->K; j++) {
+        double angle = 2 * M_PI * j / w->K;
+        for (int c = 0; c < w->k; c++) w->patterns[j][c] = 0;
+        w->patterns[j][0] = radius * cos(angle);
+        if (w->k > 1) w->patterns[j][1] = radius * sin(angle);
+    }
+    sys->native_wells = true;
+    return DDM_OK;
+}
+
 int system_build(struct ddm_system *sys, const struct ddm_config *cfg, struct ddm_error *err) {
     memset(sys, 0, sizeof *sys);
     const struct builtin *builtin = find_builtin(cfg->system_name);
-    char at[1200];
-    int own = cfg->drift[0] || cfg->vars[0];
+    char at[1200], names[256];
+    builtin_names(names, sizeof names);
+    int own = cfg->drift[0] || (cfg->vars[0] && !(builtin && builtin->native_wells));
     if (builtin && own) {
         where(cfg, cfg->drift[0] ? "drift" : "vars", 0, at, sizeof at);
         return ddm_fail(err, DDM_EUSAGE,
@@ -283,28 +336,30 @@ int system_build(struct ddm_system *sys, const struct ddm_config *cfg, struct dd
     }
     if (!builtin && !own) {
         where(cfg, "name", 0, at, sizeof at);
-        const char *names[16];
-        for (int i = 0; i < builtin_count; i++) names[i] = builtins[i].name;
-        int near = nearest_name(cfg->system_name, names, builtin_count);
+        const char *list[16];
+        for (int i = 0; i < builtin_count; i++) list[i] = builtins[i].name;
+        int near = nearest_name(cfg->system_name, list, builtin_count);
         if (!cfg->system_name[0])
             return ddm_fail(err, DDM_EUSAGE,
-                            "no target system: set [system] name to a built-in (vdp, lorenz, "
-                            "dadras, double_well, ou) or give vars and drift");
+                            "no target system: set [system] name to a built-in (%s) or give vars "
+                            "and drift",
+                            names);
         return ddm_fail(err, DDM_EUSAGE,
-                        "%s: '%s' is not a built-in%s%s%s (built-ins: vdp, lorenz, dadras, "
-                        "double_well, ou); to define your own system give vars and drift",
+                        "%s: '%s' is not a built-in%s%s%s (built-ins: %s); to define your own "
+                        "system give vars and drift",
                         at, cfg->system_name, near >= 0 ? " (did you mean '" : "",
-                        near >= 0 ? names[near] : "", near >= 0 ? "'?)" : "");
+                        near >= 0 ? builtins[near].name : "", near >= 0 ? "'?)" : "", names);
     }
     if (!builtin && !(cfg->drift[0] && cfg->vars[0])) {
         where(cfg, cfg->drift[0] ? "drift" : "vars", 0, at, sizeof at);
         return ddm_fail(err, DDM_EUSAGE, "%s: a system of your own needs both vars and drift", at);
     }
     snprintf(sys->name, sizeof sys->name, "%s", cfg->system_name[0] ? cfg->system_name : "custom");
-    const char *vars = builtin ? builtin->vars : cfg->vars;
+    const char *vars =
+        builtin && !(builtin->native_wells && cfg->vars[0]) ? builtin->vars : cfg->vars;
     const char *drift = builtin ? builtin->drift : cfg->drift;
     int code;
-    where(cfg, "vars", builtin != NULL, at, sizeof at);
+    where(cfg, "vars", vars != cfg->vars, at, sizeof at);
     if ((code = parse_vars(sys, vars, at, err))) return code;
     if (builtin) {
         where(cfg, "params", 1, at, sizeof at);
@@ -312,8 +367,11 @@ int system_build(struct ddm_system *sys, const struct ddm_config *cfg, struct dd
     }
     where(cfg, "params", 0, at, sizeof at);
     if ((code = parse_params(sys, cfg->params, at, builtin != NULL, err))) return code;
-    where(cfg, "drift", builtin != NULL, at, sizeof at);
-    if ((code = build_drift(sys, drift, at, err))) return code;
+    where(cfg, builtin && builtin->native_wells ? "params" : "drift", builtin != NULL, at,
+          sizeof at);
+    code = builtin && builtin->native_wells ? build_wells(sys, at, err)
+                                            : build_drift(sys, drift, at, err);
+    if (code) return code;
 
     if (cfg->diffusion[0] && cfg->diffusion_matrix[0]) {
         where(cfg, "diffusion_matrix", 0, at, sizeof at);
@@ -348,11 +406,17 @@ void system_free(struct ddm_system *sys) {
 }
 
 void system_drift(const struct ddm_system *sys, const double *z, double *f) {
-    expr_eval(sys->drift, z, f);
+    if (sys->native_wells)
+        wells_drift(&sys->wells, z, f, NULL);
+    else
+        expr_eval(sys->drift, z, f);
 }
 
 void system_drift_jacobian(const struct ddm_system *sys, const double *z, double *f, double *jac) {
-    expr_eval_jacobian(sys->drift, z, f, jac);
+    if (sys->native_wells)
+        wells_drift(&sys->wells, z, f, jac);
+    else
+        expr_eval_jacobian(sys->drift, z, f, jac);
 }
 
 void system_diffusion(const struct ddm_system *sys, const double *z, double *sigma) {

@@ -1,7 +1,8 @@
 /* system.h — the target latent SDE dz = f(z) dt + σ(z) dB that the network must carry.
  *
- * A system is a built-in (vdp, lorenz, dadras, double_well, ou) or written by the user as
- * expressions; both go through the expression compiler, so every system has an exact Jacobian.
+ * A system is a built-in (vdp, lorenz, dadras, double_well, ou, wells) or written by the user as
+ * expressions; all but the multi-well landscape (wells.c, native) go through the expression
+ * compiler, and every system has an exact Jacobian.
  * The diffusion σ is k×m: one scalar (σI, m = k), k expressions (a diagonal), or a full matrix.
  * When σ does not depend on z it is evaluated once and stored as a constant.
  */
@@ -12,6 +13,7 @@
 
 #include "ddm/config.h"
 #include "ddm/expr.h"
+#include "ddm/wells.h"
 
 #define DDM_MAX_K      EXPR_MAX_VARS
 #define DDM_MAX_M      EXPR_MAX_VARS
@@ -25,7 +27,9 @@ struct ddm_system {
     int nparams;
     char param_names[DDM_MAX_PARAMS][32];
     double param_values[DDM_MAX_PARAMS];
-    struct expr_program *drift;                /* k outputs */
+    struct expr_program *drift; /* k outputs; NULL for the native wells */
+    bool native_wells;          /* drift from `wells` (wells.c) */
+    struct wells wells;
     struct expr_program *diffusion;            /* k*m outputs, σ row-major; NULL when constant */
     double sigma_const[DDM_MAX_K * DDM_MAX_M]; /* (k,m) when constant */
     bool diffusion_constant;
