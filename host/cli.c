@@ -21,23 +21,29 @@ void cli_print_help(FILE *out) {
         out,
         "ddm_gpu %s — drift–diffusion matching: train a low-rank recurrent network of n tanh\n"
         "neurons to carry a given stochastic dynamics dz = f(z) dt + σ(z) dB in a k-dimensional\n"
-        "subspace, simulate noisy network trajectories beside the target, write one HDF5 file.\n"
+        "subspace, simulate noisy network trajectories beside the target, analyse how the\n"
+        "network carries them (PCA, energy, entropy production, Lyapunov spectra), write one\n"
+        "HDF5 file.\n"
         "\n"
         "usage: ddm_gpu CONFIG.ini [options]\n"
         "       ddm_gpu --help | --version\n"
         "\n"
         "example:\n"
         "  ddm_gpu experiments/lorenz.ini --set network.neurons=256 --output lorenz256.h5\n"
+        "  ddm_gpu experiments/lorenz.ini --stages analyze --model lorenz256.h5 \\\n"
+        "          --set analysis.hhd_grid=48      # analyse again, into the same file\n"
         "  python3 scripts/plot.py lorenz256.h5        # figures next to the file\n"
         "\n"
         "options:\n"
         "  --set section.key=value  override one INI key (repeatable), e.g. --set train.epochs=50\n"
         "  --backend auto|cpu|cuda  override [run] backend\n"
         "  --output PATH            override [output] path\n"
-        "  --stages LIST            stages to run, comma-separated: train,simulate (default "
-        "both);\n"
-        "                           simulate alone needs --model\n"
-        "  --model FILE.h5          take /model from an earlier run file instead of training\n"
+        "  --stages LIST            stages to run, comma-separated: train,simulate,analyze\n"
+        "                           (default all three); without train they need --model;\n"
+        "                           analyze alone writes /analysis into the --model file\n"
+        "                           (replacing an older one) and takes no --output\n"
+        "  --model FILE.h5          take /model (and, for analyze alone, /simulate) from an\n"
+        "                           earlier run file instead of training\n"
         "  --quiet                  no progress and no summary (errors still go to stderr)\n"
         "  --help, --version\n"
         "\n"
@@ -53,7 +59,8 @@ void cli_print_help(FILE *out) {
         "configuration keys ([section] key = default   meaning):\n",
         DDM_VERSION, system_builtin_list());
     config_print_help(out);
-    fprintf(out, "\nOutput layout (HDF5): /system, /model, /train, /simulate — see README.md.\n");
+    fprintf(out, "\nOutput layout (HDF5): /system, /model, /train, /simulate, /analysis — see "
+                 "README.md.\n");
 }
 
 /* Splits "--opt=value" or takes the next argument as the value. */
@@ -76,20 +83,24 @@ static int matches(const char *arg, const char *name) {
 }
 
 static int parse_stages(const char *text, struct ddm_cli *cli, struct ddm_error *err) {
+    static const char *const stages[] = {"train", "simulate", "analyze"};
+    int *flags[] = {&cli->stage_train, &cli->stage_simulate, &cli->stage_analyze};
     char storage[256], *parts[8];
     int count = expr_split(text, ',', parts, 8, storage, sizeof storage);
-    cli->stage_train = cli->stage_simulate = 0;
+    cli->stage_train = cli->stage_simulate = cli->stage_analyze = 0;
     for (int i = 0; i < count; i++) {
-        if (!strcmp(parts[i], "train"))
-            cli->stage_train = 1;
-        else if (!strcmp(parts[i], "simulate"))
-            cli->stage_simulate = 1;
-        else
-            return ddm_fail(err, DDM_EUSAGE,
-                            "--stages: unknown stage '%s' (stages: train, simulate)", parts[i]);
+        int known = 0;
+        for (int s = 0; s < 3; s++)
+            if (!strcmp(parts[i], stages[s])) known = *flags[s] = 1;
+        if (known) continue;
+        int near = nearest_name(parts[i], stages, 3);
+        return ddm_fail(err, DDM_EUSAGE,
+                        "--stages: unknown stage '%s'%s%s%s (stages: train, simulate, analyze)",
+                        parts[i], near >= 0 ? " (did you mean '" : "",
+                        near >= 0 ? stages[near] : "", near >= 0 ? "'?)" : "");
     }
-    if (count < 1 || (!cli->stage_train && !cli->stage_simulate))
-        return ddm_fail(err, DDM_EUSAGE, "--stages: name at least one of train, simulate");
+    if (count < 1 || (!cli->stage_train && !cli->stage_simulate && !cli->stage_analyze))
+        return ddm_fail(err, DDM_EUSAGE, "--stages: name at least one of train, simulate, analyze");
     return DDM_OK;
 }
 
@@ -107,7 +118,7 @@ static int check_backend(const char *value, struct ddm_error *err) {
 
 int cli_parse(int argc, char **argv, struct ddm_cli *cli, struct ddm_error *err) {
     memset(cli, 0, sizeof *cli);
-    cli->stage_train = cli->stage_simulate = 1;
+    cli->stage_train = cli->stage_simulate = cli->stage_analyze = 1;
     for (int i = 0; i < argc; i++) {
         size_t used = strlen(cli->command_line);
         snprintf(cli->command_line + used, sizeof cli->command_line - used, "%s%s", i ? " " : "",
@@ -169,6 +180,10 @@ int cli_parse(int argc, char **argv, struct ddm_cli *cli, struct ddm_error *err)
                         "--stages without train needs --model FILE.h5 (a run file with /model)");
     if (cli->stage_train && cli->model_path)
         return ddm_fail(err, DDM_EUSAGE,
-                        "--model replaces training: use it with --stages simulate");
+                        "--model replaces training: use it with --stages simulate and/or analyze");
+    if (cli->stage_analyze && !cli->stage_train && !cli->stage_simulate && cli->output)
+        return ddm_fail(err, DDM_EUSAGE,
+                        "--stages analyze alone writes /analysis into the --model file; "
+                        "--output does not apply");
     return DDM_OK;
 }

@@ -12,7 +12,8 @@
 #define FIELD(f) offsetof(struct ddm_config, f)
 #define BIG      1e300
 
-const char *const config_sections[] = {"system", "network", "train", "simulate", "output", "run"};
+const char *const config_sections[] = {"system",   "network", "train", "simulate",
+                                       "analysis", "output",  "run"};
 const int config_section_count = sizeof config_sections / sizeof config_sections[0];
 
 const struct config_key config_keys[] = {
@@ -99,6 +100,46 @@ const struct config_key config_keys[] = {
      "latent start point 'z1, z2, ...' for every trajectory; empty: random attractor points"},
     {"simulate", "neuron_noise", KEY_REAL, FIELD(neuron_noise), "0", 0, BIG, NULL,
      "σ_n, independent per-neuron noise (off-manifold perturbations)"},
+
+    /* [analysis] */
+    {"analysis", "pca", KEY_INT, FIELD(pca), "20", 0, 1 << 16, NULL,
+     "leading explained-variance ratios of the neuron-space PCA kept (0: no PCA)"},
+    {"analysis", "pca_trajectories", KEY_INT, FIELD(pca_trajectories), "16", 1, 1 << 16, NULL,
+     "network trajectories simulated for the PCA ([simulate] dt, init, neuron_noise apply)"},
+    {"analysis", "pca_samples", KEY_INT, FIELD(pca_samples), "256", 2, 1 << 20, NULL,
+     "neuron states kept per PCA trajectory, the start included"},
+    {"analysis", "pca_every", KEY_INT, FIELD(pca_every), "20", 1, 1 << 30, NULL,
+     "steps between the kept PCA states"},
+    {"analysis", "bounds", KEY_STRING, FIELD(bounds), "", 0, 0, NULL,
+     "grid bounds 'lo:hi' per coordinate separated by ','; empty: visited region + 5%"},
+    {"analysis", "decomposition_grid", KEY_INT, FIELD(decomposition_grid), "41", 0, 4096, NULL,
+     "points per axis of the symmetric/asymmetric split and energy grid (0: off)"},
+    {"analysis", "decomposition_axes", KEY_STRING, FIELD(decomposition_axes), "", 0, 0, NULL,
+     "1 to 3 variables spanning that grid, e.g. 'x, z'; empty: all if k <= 3, else the first two"},
+    {"analysis", "decomposition_at", KEY_STRING, FIELD(decomposition_at), "", 0, 0, NULL,
+     "'z1, ..., zk': where the other variables are held; empty: mean of the visited region"},
+    {"analysis", "hhd_grid", KEY_INT, FIELD(hhd_grid), "64", 0, 4096, NULL,
+     "points per axis of the stationary-density grid of the Helmholtz–Hodge split (0: off)"},
+    {"analysis", "hhd_bandwidth", KEY_REAL, FIELD(hhd_bandwidth), "0", 0, 10, NULL,
+     "KDE kernel std / each coordinate's std (0: chosen by held-out score matching)"},
+    {"analysis", "hhd_cut", KEY_REAL, FIELD(hhd_cut), "1e-3", 0, 1, NULL,
+     "f_rev, f_irr and the grid Φ use the cells with density >= hhd_cut × its maximum"},
+    {"analysis", "burn_in_fraction", KEY_REAL, FIELD(burn_in_fraction), "0.1", 0, 0.99, NULL,
+     "share of each recorded trajectory dropped before the stationary statistics"},
+    {"analysis", "batches", KEY_INT, FIELD(batches), "8", 2, 1 << 16, NULL,
+     "independent batches of trajectories for the error bars (std/sqrt(batches))"},
+    {"analysis", "max_samples", KEY_INT, FIELD(max_samples), "65536", 1, 1 << 30, NULL,
+     "recorded samples per process at which f and div f are evaluated for Φ (evenly strided)"},
+    {"analysis", "lyapunov_steps", KEY_LONG, FIELD(lyapunov_steps), "20000", 0, 1e12, NULL,
+     "RK4 steps of the noise-free latent flow averaged per start (0: no Lyapunov spectra)"},
+    {"analysis", "lyapunov_transient", KEY_LONG, FIELD(lyapunov_transient), "1000", 0, 1e12, NULL,
+     "RK4 steps run and discarded before averaging"},
+    {"analysis", "lyapunov_dt", KEY_REAL, FIELD(lyapunov_dt), "0.01", 1e-9, BIG, NULL,
+     "RK4 step of the flow and of its variational equation"},
+    {"analysis", "lyapunov_starts", KEY_INT, FIELD(lyapunov_starts), "4", 1, 4096, NULL,
+     "starting points on the attractor, for network and target each"},
+    {"analysis", "stats_bins", KEY_INT, FIELD(stats_bins), "100", 2, 1 << 20, NULL,
+     "bins of the stored marginal histograms (W1 uses 64 times finer bins)"},
 
     /* [output] */
     {"output", "path", KEY_STRING, FIELD(output_path), "ddm_{name}.h5", 0, 0, NULL,

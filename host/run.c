@@ -3,13 +3,17 @@
  *
  * The output file is created before the first stage and gets each result as soon as it exists,
  * with the root attribute complete = 0 until everything has been written; a failure part-way
- * closes it cleanly with what it has and says so.
+ * closes it cleanly with what it has and says so. `--stages analyze` alone opens the --model
+ * file instead and writes /analysis into it (the run's own attributes are left as they are).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ddm/analysis.h"
+#include "ddm/analysis_pca.h"
 #include "ddm/backend.h"
 #include "ddm/cli.h"
 #include "ddm/progress.h"
@@ -48,10 +52,64 @@ static void output_path(const struct ddm_config *cfg, const struct ddm_system *s
         snprintf(buf, len, "%s", template);
 }
 
+/* "a ± e" with the error's precision, or "a" when e is not finite */
+static void with_error(char *buf, size_t len, double value, double error) {
+    if (isfinite(error))
+        snprintf(buf, len, "%.4g ± %.2g", value, error);
+    else
+        snprintf(buf, len, "%.4g", value);
+}
+
+static void print_analysis(const struct ddm_system *sys, const struct ddm_analysis_report *a) {
+    const int k = sys->k;
+    char net[64], tgt[64];
+    printf(
+        "analyze   %.2f s (PCA %.2f s, split %.2f s, HHD + statistics %.2f s, Lyapunov %.2f s)\n",
+        a->seconds, a->pca_seconds, a->split_seconds, a->hhd_seconds, a->lyapunov_seconds);
+    if (a->pca_done)
+        printf("          PCA of %ld states: %d components above %g of the variance · largest "
+               "angle to range Γ̂ %.3g° · recovery R² %.6f\n",
+               a->pca_states, a->pca_significant, PCA_SIGNIFICANT, a->pca_angle_deg, a->pca_r2);
+    if (a->split_done)
+        printf("          split W = W_S + W_A: max |f_sym + f_asym − f| / max |f| = %.2g\n",
+               a->split_residual);
+    if (a->hhd_done) {
+        with_error(net, sizeof net, a->phi[0], a->phi_err[0]);
+        with_error(tgt, sizeof tgt, a->phi[1], a->phi_err[1]);
+        printf("          entropy production Φ = ⟨fᵀD⁻¹f + ∇·f⟩: network %s vs target %s "
+               "(nats/time)\n",
+               net, tgt);
+        with_error(net, sizeof net, a->phi_grid[0], a->phi_grid_err[0]);
+        with_error(tgt, sizeof tgt, a->phi_grid[1], a->phi_grid_err[1]);
+        printf("          Φ on the density grid (kernel-smoothed): network %s vs target %s\n", net,
+               tgt);
+    }
+    if (a->lyapunov_done) {
+        with_error(net, sizeof net, a->lyapunov[0][0], a->lyapunov_err[0][0]);
+        with_error(tgt, sizeof tgt, a->lyapunov[1][0], a->lyapunov_err[1][0]);
+        printf("          Lyapunov λ_max: network %s vs target %s · spectra:", net, tgt);
+        for (int p = 0; p < 2; p++) {
+            printf(p ? " vs (" : " (");
+            for (int c = 0; c < k; c++) printf("%s%.3g", c ? ", " : "", a->lyapunov[p][c]);
+            printf(")");
+        }
+        printf(" · D_KY %.3g vs %.3g\n", a->kaplan_yorke[0], a->kaplan_yorke[1]);
+    }
+    if (a->stats_done) {
+        printf("          Wasserstein W₁ of the marginals, network vs target:");
+        for (int c = 0; c < k; c++)
+            printf("%s %s %.3g", c ? "," : "", sys->var_names[c], a->wasserstein[c]);
+        printf("\n");
+    }
+    if (a->notes[0]) printf("          notes: %s\n", a->notes);
+}
+
 static void print_summary(const struct ddm_config *cfg, const struct ddm_system *sys,
                           const struct ddm_model *model, const struct ddm_backend *backend,
                           const struct ddm_train_report *train, const struct ddm_sim_report *sim,
-                          int trained, int simulated, const char *path, double seconds) {
+                          const struct ddm_analysis_report *analysis, const struct ddm_cli *cli,
+                          const char *path, double seconds) {
+    const int trained = cli->stage_train, simulated = cli->stage_simulate;
     printf("ddm_gpu %s · %s (k=%d, m=%d) · n=%d · backend %s (%s)\n", DDM_VERSION, sys->name,
            sys->k, sys->m, model->n, backend->name, backend->device);
     if (trained) {
@@ -81,9 +139,29 @@ static void print_summary(const struct ddm_config *cfg, const struct ddm_system 
                    sim->latent_mean[c], sim->latent_var[c], sim->target_mean[c],
                    sim->target_var[c]);
     }
+    if (cli->stage_analyze) print_analysis(sys, analysis);
     struct stat st;
     if (stat(path, &st) == 0) printf("output    %s (%.1f MB)\n", path, st.st_size / 1e6);
     printf("total     %.2f s\n", seconds);
+}
+
+/* --stages analyze alone: /analysis goes into the --model file, which is opened read-write. */
+static int analyze_in_place(const struct ddm_cli *cli, const struct ddm_backend *backend,
+                            const struct ddm_system *sys, const struct ddm_model *model,
+                            const struct ddm_config *cfg, struct ddm_analysis_report *report,
+                            struct ddm_error *err) {
+    hid_t file = H5Fopen(cli->model_path, H5F_ACC_RDWR, H5P_DEFAULT);
+    if (file < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return ddm_fail(err, DDM_ERUNTIME,
+                        "cannot open '%s' for writing /analysis (is it writable, and not open "
+                        "in another program?)",
+                        cli->model_path);
+    }
+    int code = analysis_run(backend, sys, model, cfg, file, report, cli->quiet, err);
+    if (H5Fclose(file) < 0 && !code)
+        code = ddm_fail(err, DDM_ERUNTIME, "closing '%s' failed", cli->model_path);
+    return code;
 }
 
 int ddm_run(const struct ddm_cli *cli, struct ddm_error *err) {
@@ -93,6 +171,7 @@ int ddm_run(const struct ddm_cli *cli, struct ddm_error *err) {
     struct ddm_model model = {0};
     struct ddm_train_report train = {0};
     struct ddm_sim_report sim = {0};
+    struct ddm_analysis_report analysis = {0};
     struct ddm_sim_layout layout = {0};
     struct ddm_runfile rf = {.file = -1};
     char path[4096];
@@ -108,6 +187,8 @@ int ddm_run(const struct ddm_cli *cli, struct ddm_error *err) {
     /* keys whose check needs the system: before the output file and hours of training */
     if (!code && cli->stage_train) code = sample_check(&cfg, sys.k, err);
     if (!code && cli->stage_simulate) code = simulate_check(&cfg, sys.k, err);
+    if (!code && cli->stage_analyze) code = analysis_check(&cfg, &sys, err);
+    const int in_place = cli->stage_analyze && !cli->stage_train && !cli->stage_simulate;
     if (!code && cli->model_path) {
         code = runfile_read_model(cli->model_path, &model, err);
         if (!code && (model.k != sys.k || model.m != sys.m))
@@ -116,16 +197,19 @@ int ddm_run(const struct ddm_cli *cli, struct ddm_error *err) {
                             "m=%d",
                             cli->model_path, model.k, model.m, sys.name, sys.k, sys.m);
     }
-    if (!code) {
+    if (!code && in_place) {
+        snprintf(path, sizeof path, "%s", cli->model_path);
+        code = analyze_in_place(cli, backend, &sys, &model, &cfg, &analysis, err);
+    } else if (!code) {
         output_path(&cfg, &sys, path, sizeof path);
         code = runfile_create(&rf, path, &cfg, cli->command_line, backend, err);
     }
-    if (!code) code = runfile_write_system(&rf, &sys, err);
+    if (!code && !in_place) code = runfile_write_system(&rf, &sys, err);
     if (!code && cli->stage_train) {
         code = train_model(backend, &sys, &cfg, &model, &train, cli->quiet, err);
         if (!code) code = runfile_write_train(&rf, &train, err);
     }
-    if (!code) code = runfile_write_model(&rf, &model, err);
+    if (!code && !in_place) code = runfile_write_model(&rf, &model, err);
     if (!code && cli->stage_simulate) {
         code = simulate_layout(&cfg, &model, &layout, err);
         if (!code) code = runfile_simulate_begin(&rf, &cfg, &layout, err);
@@ -140,6 +224,8 @@ int ddm_run(const struct ddm_cli *cli, struct ddm_error *err) {
             }
         }
     }
+    if (!code && cli->stage_analyze && !in_place)
+        code = analysis_run(backend, &sys, &model, &cfg, rf.file, &analysis, cli->quiet, err);
     if (rf.file >= 0) {
         struct ddm_error close_err = {0};
         int closed = runfile_close(&rf, code == DDM_OK, &close_err);
@@ -154,8 +240,8 @@ int ddm_run(const struct ddm_cli *cli, struct ddm_error *err) {
         }
     }
     if (!code && !cli->quiet)
-        print_summary(&cfg, &sys, &model, backend, &train, &sim, cli->stage_train,
-                      cli->stage_simulate, path, now_seconds() - t_start);
+        print_summary(&cfg, &sys, &model, backend, &train, &sim, &analysis, cli, path,
+                      now_seconds() - t_start);
     simulate_layout_free(&layout);
     train_report_free(&train);
     model_free(&model);

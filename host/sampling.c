@@ -6,7 +6,6 @@
  * to infinity) is dropped and replaced by a fresh one, up to four times the requested number.
  * Box: uniform points in [lo, hi] per coordinate. Every draw comes from a keyed Philox stream.
  */
-#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,32 +104,10 @@ static int sample_paths(const struct ddm_system *sys, const struct ddm_config *c
     return DDM_OK;
 }
 
-/* Parses "lo:hi, lo:hi, ..." (k pairs). */
+/* Parses [train] box, "lo:hi, lo:hi, ..." (k pairs). */
 static int parse_box(const struct ddm_config *cfg, int k, double *lo, double *hi,
                      struct ddm_error *err) {
-    char at[1200];
-    config_where(cfg, "train", "box", at, sizeof at);
-    char storage[1024], *parts[DDM_MAX_K + 1];
-    int count = expr_split(cfg->box, ',', parts, DDM_MAX_K + 1, storage, sizeof storage);
-    if (count != k)
-        return ddm_fail(err, DDM_EUSAGE, "%s: expected %d ranges 'lo:hi' separated by ',', got %d",
-                        at, k, count < 0 ? DDM_MAX_K + 1 : count);
-    for (int c = 0; c < k; c++) {
-        char *end;
-        lo[c] = strtod(parts[c], &end);
-        while (isspace((unsigned char)*end)) end++;
-        if (end == parts[c] || *end != ':')
-            return ddm_fail(err, DDM_EUSAGE, "%s: range %d '%s' should be 'lo:hi', e.g. -3:3", at,
-                            c + 1, parts[c]);
-        char *rest = end + 1;
-        hi[c] = strtod(rest, &end);
-        while (isspace((unsigned char)*end)) end++;
-        if (end == rest || *end || !(hi[c] > lo[c]) || !isfinite(lo[c]) || !isfinite(hi[c]))
-            return ddm_fail(err, DDM_EUSAGE,
-                            "%s: range %d '%s' should be 'lo:hi' with finite lo < hi", at, c + 1,
-                            parts[c]);
-    }
-    return DDM_OK;
+    return config_ranges(cfg, "train", "box", cfg->box, k, lo, hi, err);
 }
 
 int sample_check(const struct ddm_config *cfg, int k, struct ddm_error *err) {

@@ -36,11 +36,12 @@ static void expect_error(int code, const char *message) {
     cr_assert_str_eq(err.message, message);
 }
 
-Test(cli, config_alone_runs_both_stages) {
+Test(cli, config_alone_runs_all_stages) {
     cr_assert_eq(parse("run.ini"), DDM_OK, "%s", err.message);
     cr_assert_str_eq(cli.config_path, "run.ini");
     cr_assert_eq(cli.stage_train, 1);
     cr_assert_eq(cli.stage_simulate, 1);
+    cr_assert_eq(cli.stage_analyze, 1);
     cr_assert_eq(cli.nsets, 0);
     cr_assert_null(cli.backend);
     cr_assert_null(cli.output);
@@ -79,15 +80,33 @@ Test(cli, stages_and_model) {
                  err.message);
     cr_assert_eq(cli.stage_train, 0);
     cr_assert_eq(cli.stage_simulate, 1);
+    cr_assert_eq(cli.stage_analyze, 0);
     cr_assert_str_eq(cli.model_path, "trained.h5");
     cr_assert_eq(parse("run.ini", "--stages=train"), DDM_OK, "%s", err.message);
     cr_assert_eq(cli.stage_train, 1);
     cr_assert_eq(cli.stage_simulate, 0);
+    cr_assert_eq(cli.stage_analyze, 0);
     cr_assert_eq(parse("--model=m.h5", "--stages=simulate", "run.ini"), DDM_OK, "%s", err.message);
     cr_assert_str_eq(cli.model_path, "m.h5");
     cr_assert_eq(parse("run.ini", "--stages", "train, simulate"), DDM_OK, "%s", err.message);
     cr_assert_eq(cli.stage_train, 1);
     cr_assert_eq(cli.stage_simulate, 1);
+    cr_assert_eq(cli.stage_analyze, 0);
+    cr_assert_eq(parse("run.ini", "--stages", "analyze", "--model", "run.h5"), DDM_OK, "%s",
+                 err.message);
+    cr_assert_eq(cli.stage_train + cli.stage_simulate, 0);
+    cr_assert_eq(cli.stage_analyze, 1);
+    cr_assert_eq(parse("run.ini", "--stages=simulate,analyze", "--model=m.h5", "--output=o.h5"),
+                 DDM_OK, "%s", err.message);
+    cr_assert_eq(cli.stage_simulate + cli.stage_analyze, 2);
+}
+
+Test(cli, analyze_alone_writes_into_the_model_file) {
+    expect_error(parse("run.ini", "--stages", "analyze", "--model", "run.h5", "--output", "o.h5"),
+                 "--stages analyze alone writes /analysis into the --model file; --output does "
+                 "not apply");
+    expect_error(parse("run.ini", "--stages", "analyze"),
+                 "--stages without train needs --model FILE.h5 (a run file with /model)");
 }
 
 Test(cli, command_line_is_recorded) {
@@ -134,14 +153,17 @@ Test(cli, simulate_without_model) {
 
 Test(cli, model_with_training) {
     expect_error(parse("run.ini", "--model", "m.h5"),
-                 "--model replaces training: use it with --stages simulate");
+                 "--model replaces training: use it with --stages simulate and/or analyze");
     expect_error(parse("run.ini", "--model", "m.h5", "--stages", "train,simulate"),
-                 "--model replaces training: use it with --stages simulate");
+                 "--model replaces training: use it with --stages simulate and/or analyze");
 }
 
 Test(cli, unknown_stage) {
     expect_error(parse("run.ini", "--stages", "train,analyse"),
-                 "--stages: unknown stage 'analyse' (stages: train, simulate)");
+                 "--stages: unknown stage 'analyse' (did you mean 'analyze'?) (stages: train, "
+                 "simulate, analyze)");
+    expect_error(parse("run.ini", "--stages", "plot"),
+                 "--stages: unknown stage 'plot' (stages: train, simulate, analyze)");
 }
 
 Test(cli, bad_backend_names_the_option) {

@@ -64,6 +64,11 @@ Test(config, defaults_of_design_section_7) {
     cr_assert_str_eq(cfg.system_name, "");
     cr_assert_str_eq(cfg.drift, "");
     cr_assert_str_eq(cfg.box, "");
+    cr_assert_eq(cfg.pca, 20);
+    cr_assert_eq(cfg.decomposition_grid, 41);
+    cr_assert_eq(cfg.hhd_grid, 64);
+    cr_assert_eq(cfg.lyapunov_steps, 20000);
+    cr_assert_str_eq(cfg.bounds, "", "the grids cover the visited region by default");
     cr_assert_eq(config_line(&cfg, "network", "neurons"), 0, "a default has no line");
 }
 
@@ -147,13 +152,13 @@ Test(config, unknown_key_far_from_all) {
 Test(config, unknown_section_suggests) {
     expect_error("[network]\nneurons = 8\n[tran]\nepochs = 3\n",
                  "t.ini:4: unknown section [tran] (did you mean [train]? sections: system, "
-                 "network, train, simulate, output, run)");
+                 "network, train, simulate, analysis, output, run)");
 }
 
 Test(config, key_outside_any_section) {
     expect_error("# settings\nneurons = 64\n[network]\n",
                  "t.ini:2: key 'neurons' is outside any section (put it under one of: system, "
-                 "network, train, simulate, output, run)");
+                 "network, train, simulate, analysis, output, run)");
 }
 
 /* ---- bad values ---------------------------------------------------------------------------- */
@@ -355,9 +360,10 @@ Test(config, set_without_dot) {
 
 Test(config, set_unknown_section) {
     cr_assert_eq(config_set(&cfg, "netwrk.neurons=5", &err), DDM_EUSAGE);
-    cr_assert_str_eq(err.message, "--set netwrk.neurons=5: unknown section [netwrk] (did you mean "
-                                  "[network]? sections: system, network, train, simulate, output, "
-                                  "run)");
+    cr_assert_str_eq(err.message,
+                     "--set netwrk.neurons=5: unknown section [netwrk] (did you mean "
+                     "[network]? sections: system, network, train, simulate, analysis, "
+                     "output, run)");
 }
 
 Test(config, set_unknown_key) {
@@ -389,6 +395,11 @@ static const char *every_key =
     "[simulate]\ntrajectories = 17\ndt = 0.005\nsteps = 300\nrecord_every = 3\nburn_in = 30\n"
     "trace_trajectories = 2\ntrace_neurons = 5\ninit = off_manifold\ninit_offset = 0.7\n"
     "start = 1, -1\nneuron_noise = 0.05\n"
+    "[analysis]\npca = 7\npca_trajectories = 3\npca_samples = 40\npca_every = 5\n"
+    "bounds = -4:4, -5:5\ndecomposition_grid = 21\ndecomposition_axes = y\n"
+    "decomposition_at = 0.5, 0.25\nhhd_grid = 33\nhhd_bandwidth = 0.2\nhhd_cut = 0.01\n"
+    "burn_in_fraction = 0.2\nbatches = 4\nmax_samples = 1000\nlyapunov_steps = 500\n"
+    "lyapunov_transient = 50\nlyapunov_dt = 0.005\nlyapunov_starts = 2\nstats_bins = 50\n"
     "[output]\npath = out/{name}_x.h5\n"
     "[run]\nbackend = cuda\nthreads = 3\ndevice = 1\n";
 
@@ -461,6 +472,8 @@ Test(config, help_lists_every_section_and_defaults) {
     fclose(out);
     assert_has(text, "  [system]\n");
     assert_has(text, "  [run]\n");
+    assert_has(text, "  [analysis]\n");
+    assert_has(help_line(text, "hhd_grid", line, sizeof line), "= 64 ");
     assert_has(help_line(text, "neurons", line, sizeof line), "= 256 ");
     help_line(text, "sampling", line, sizeof line);
     assert_has(line, "= paths ");

@@ -1,7 +1,7 @@
 /* cli.h — the command line of DESIGN §7 and the run it drives.
  *
  *   ddm_gpu CONFIG.ini [--set section.key=value]... [--backend B] [--output PATH]
- *           [--stages train,simulate] [--model FILE.h5] [--quiet]
+ *           [--stages train,simulate,analyze] [--model FILE.h5] [--quiet]
  *   ddm_gpu --help | --version
  */
 #ifndef DDM_CLI_H
@@ -20,7 +20,7 @@ struct ddm_cli {
     const char *backend;    /* overrides [run] backend */
     const char *output;     /* overrides [output] path */
     const char *model_path; /* a run file whose /model is used instead of training */
-    int stage_train, stage_simulate;
+    int stage_train, stage_simulate, stage_analyze;
     int quiet;
     int help, version;
     char command_line[4096]; /* as typed, for the HDF5 file */

@@ -66,6 +66,27 @@ struct ddm_config {
     char *start;            /* latent start point "z1, z2, ..."; empty: points of the attractor */
     double neuron_noise;    /* σ_n of independent per-neuron noise */
 
+    /* [analysis] (DESIGN §5) */
+    int pca;                  /* leading explained-variance ratios kept (0: no PCA) */
+    int pca_trajectories;     /* network trajectories simulated for the PCA */
+    int pca_samples;          /* states kept per PCA trajectory */
+    int pca_every;            /* steps between kept states */
+    char *bounds;             /* "lo:hi, ..." per coordinate for the grids; empty: visited region */
+    int decomposition_grid;   /* points per axis of the symmetric/asymmetric split (0: off) */
+    char *decomposition_axes; /* names of the 1..3 variables spanning it; empty: automatic */
+    char *decomposition_at;   /* "z1, ..., zk": values of the other variables; empty: the mean */
+    int hhd_grid;             /* points per axis of the density grid (0: off) */
+    double hhd_bandwidth;     /* KDE kernel std / coordinate std (0: held-out choice) */
+    double hhd_cut;           /* fields and grid Φ where p >= cut * max p */
+    double burn_in_fraction;  /* share of each recorded trajectory dropped first */
+    int batches;              /* G independent batches for the error bars */
+    int max_samples;          /* samples per process at which f and ∇·f are evaluated for Φ */
+    long lyapunov_steps;      /* RK4 steps averaged per start (0: off) */
+    long lyapunov_transient;  /* RK4 steps discarded first */
+    double lyapunov_dt;       /* RK4 step */
+    int lyapunov_starts;      /* starts per process */
+    int stats_bins;           /* bins of the stored marginal histograms */
+
     /* [output] */
     char *output_path;
 
@@ -100,6 +121,15 @@ int config_line(const struct ddm_config *cfg, const char *section, const char *k
  * values that are checked after loading (expressions, dimensions). */
 void config_where(const struct ddm_config *cfg, const char *section, const char *key, char *buf,
                   size_t len);
+
+/* Parses `text`, the value of [section] key, as k ranges "lo:hi, lo:hi, ..." with finite
+ * lo < hi (a box, grid bounds). Errors name the key's file and line. */
+int config_ranges(const struct ddm_config *cfg, const char *section, const char *key,
+                  const char *text, int k, double *lo, double *hi, struct ddm_error *err);
+
+/* Parses `text`, the value of [section] key, as k constant expressions "v1, ..., vk". */
+int config_numbers(const struct ddm_config *cfg, const char *section, const char *key,
+                   const char *text, int k, double *values, struct ddm_error *err);
 
 /* Writes the effective configuration (every key with its value) as INI text. */
 char *config_to_ini(const struct ddm_config *cfg);

@@ -117,6 +117,7 @@ enum ddm_stream {
     DDM_STREAM_TRAIN_PATHS = 4,  /* target paths that give the training points */
     DDM_STREAM_TRAIN_POINTS = 5, /* jitter, box points, test split, mini-batch order */
     DDM_STREAM_SIM_START = 6,    /* starting points of the simulated trajectories */
+    DDM_STREAM_ANALYSIS = 7,     /* the analysis' own simulations (PCA states) */
 };
 
 DDM_HD uint64_t ddm_stream_seed(uint64_t seed, enum ddm_stream stream) {

@@ -1,0 +1,373 @@
+/* analysis.c — the analyze stage: which parts run, on what data, in what order (DESIGN §5).
+ *
+ * Two passes over /simulate (after the burn-in fraction): the first gives the moments (bounds of
+ * the visited region, kernel widths), the second bins densities and marginals and averages the
+ * entropy-production identity. The PCA simulates its own states through the backend; the split
+ * and the Lyapunov spectra need only the model and the system. Each part writes its group as soon
+ * as it is done.
+ */
+#include "ddm/analysis.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ddm/analysis_h5.h"
+#include "ddm/simulate.h"
+
+void analysis_tick(const struct analysis_tick *tick, double fraction) {
+    if (tick && tick->bar)
+        progress_update(tick->bar, 100 * (tick->from + tick->span * fraction), tick->part);
+}
+
+/* Appends "; text" to the report's notes. */
+static void note(struct ddm_analysis_report *report, const char *fmt, ...) {
+    size_t used = strlen(report->notes);
+    if (used && used + 2 < sizeof report->notes) used += snprintf(report->notes + used, 3, "; ");
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(report->notes + used, sizeof report->notes - used, fmt, args);
+    va_end(args);
+}
+
+/* The latent coordinates spanning the split's grid: [analysis] decomposition_axes, or all of
+ * them when k ≤ 3, else the first two. */
+static int decomposition_axes(const struct ddm_config *cfg, const struct ddm_system *sys, int *axis,
+                              int *d, struct ddm_error *err) {
+    if (!cfg->decomposition_axes[0]) {
+        *d = sys->k <= 3 ? sys->k : 2;
+        for (int a = 0; a < *d; a++) axis[a] = a;
+        return DDM_OK;
+    }
+    char at[1200], storage[512], *parts[4];
+    config_where(cfg, "analysis", "decomposition_axes", at, sizeof at);
+    int count = expr_split(cfg->decomposition_axes, ',', parts, 4, storage, sizeof storage);
+    if (count < 1 || count > 3 || count > sys->k)
+        return ddm_fail(err, DDM_EUSAGE, "%s: name 1 to %d of the variables (%s), separated by ','",
+                        at, sys->k < 3 ? sys->k : 3, sys->vars_text);
+    const char *names[DDM_MAX_K];
+    for (int c = 0; c < sys->k; c++) names[c] = sys->var_names[c];
+    for (int a = 0; a < count; a++) {
+        axis[a] = -1;
+        for (int c = 0; c < sys->k; c++)
+            if (!strcmp(parts[a], sys->var_names[c])) axis[a] = c;
+        if (axis[a] < 0) {
+            int near = nearest_name(parts[a], names, sys->k);
+            return ddm_fail(err, DDM_EUSAGE, "%s: '%s' is not a variable%s%s%s (variables: %s)", at,
+                            parts[a], near >= 0 ? " (did you mean '" : "",
+                            near >= 0 ? names[near] : "", near >= 0 ? "'?)" : "", sys->vars_text);
+        }
+        for (int b = 0; b < a; b++)
+            if (axis[b] == axis[a])
+                return ddm_fail(err, DDM_EUSAGE, "%s: '%s' is named twice", at, parts[a]);
+    }
+    *d = count;
+    return DDM_OK;
+}
+
+static int check_grid_size(const struct ddm_config *cfg, const char *key, int size, int least,
+                           struct ddm_error *err) {
+    if (size == 0 || size >= least) return DDM_OK;
+    char at[1200];
+    config_where(cfg, "analysis", key, at, sizeof at);
+    return ddm_fail(err, DDM_EUSAGE, "%s = %d: use 0 (off) or at least %d points per axis", at,
+                    size, least);
+}
+
+int analysis_check(const struct ddm_config *cfg, const struct ddm_system *sys,
+                   struct ddm_error *err) {
+    double lo[DDM_MAX_K], hi[DDM_MAX_K], at[DDM_MAX_K];
+    int axis[3], d, code = DDM_OK;
+    if (cfg->bounds[0])
+        code = config_ranges(cfg, "analysis", "bounds", cfg->bounds, sys->k, lo, hi, err);
+    if (!code) code = decomposition_axes(cfg, sys, axis, &d, err);
+    if (!code && cfg->decomposition_at[0])
+        code = config_numbers(cfg, "analysis", "decomposition_at", cfg->decomposition_at, sys->k,
+                              at, err);
+    if (!code) code = check_grid_size(cfg, "decomposition_grid", cfg->decomposition_grid, 2, err);
+    if (!code) code = check_grid_size(cfg, "hhd_grid", cfg->hhd_grid, 5, err);
+    if (!code && cfg->pca && (long)cfg->pca_trajectories * cfg->pca_samples <= sys->k)
+        code = ddm_fail(err, DDM_EUSAGE,
+                        "[analysis] pca_trajectories × pca_samples = %ld states cannot show %d "
+                        "components; raise pca_samples",
+                        (long)cfg->pca_trajectories * cfg->pca_samples, sys->k);
+    return code;
+}
+
+/* What the stage knows about /simulate. */
+struct recorded {
+    int present, B;
+    long T, first; /* recorded times, and the first one used (after the burn-in fraction) */
+    struct stats_moments moments[2]; /* [0] network, [1] target */
+};
+
+static const char *const datasets[2] = {"latent", "target_latent"};
+
+/* Pass 1: moments of one process; slabs are (B,count,k). */
+struct moments_pass {
+    struct stats_moments *moments;
+    int B;
+};
+
+static void add_moments(void *user, const float *z, int count, long t) {
+    (void)t;
+    struct moments_pass *pass = user;
+    stats_moments_add(pass->moments, z, (long)pass->B * count);
+}
+
+static int read_recorded(hid_t file, const struct ddm_config *cfg, int k, struct recorded *rec,
+                         struct ddm_error *err) {
+    int file_k = k;
+    memset(rec, 0, sizeof *rec);
+    int code = analysis_h5_simulate_shape(file, &rec->present, &rec->B, &rec->T, &file_k, err);
+    if (!code && rec->present && file_k != k)
+        code = ddm_fail(err, DDM_EUSAGE, "/simulate/latent has k = %d but the system has k = %d",
+                        file_k, k);
+    if (code || !rec->present) return code;
+    rec->first = (long)floor(cfg->burn_in_fraction * rec->T);
+    if (rec->first >= rec->T) rec->first = rec->T - 1;
+    for (int p = 0; p < 2 && !code; p++) {
+        stats_moments_init(&rec->moments[p], k);
+        struct moments_pass pass = {&rec->moments[p], rec->B};
+        code = analysis_h5_scan(file, datasets[p], rec->first, add_moments, &pass, err);
+    }
+    if (!code && (rec->moments[0].count < 2 || rec->moments[1].count < 2))
+        rec->present = 0; /* nothing finite was recorded */
+    return code;
+}
+
+/* Grid bounds: [analysis] bounds, or the visited region of network and target padded by 5 %, or
+ * (without /simulate) μ ± 3.5 s of the training points. */
+static void grid_bounds(const struct ddm_config *cfg, const struct ddm_model *model,
+                        const struct recorded *rec, double *lo, double *hi) {
+    const int k = model->k;
+    struct ddm_error ignored;
+    if (cfg->bounds[0] &&
+        !config_ranges(cfg, "analysis", "bounds", cfg->bounds, k, lo, hi, &ignored))
+        return;
+    for (int c = 0; c < k; c++) {
+        if (rec->present) {
+            lo[c] = fmin(rec->moments[0].min[c], rec->moments[1].min[c]);
+            hi[c] = fmax(rec->moments[0].max[c], rec->moments[1].max[c]);
+        } else {
+            lo[c] = model->latent_mean[c] - 3.5 * model->latent_scale[c];
+            hi[c] = model->latent_mean[c] + 3.5 * model->latent_scale[c];
+        }
+        double pad = 0.05 * (hi[c] - lo[c]);
+        if (!(pad > 0)) pad = 0.5;
+        lo[c] -= pad;
+        hi[c] += pad;
+    }
+}
+
+static int run_pca(const struct ddm_backend *backend, const struct ddm_system *sys,
+                   const struct ddm_model *model, const struct ddm_config *cfg, hid_t group,
+                   const struct analysis_tick *tick, struct ddm_analysis_report *report,
+                   struct ddm_error *err) {
+    struct pca_result pca;
+    int code = analysis_pca(backend, sys, model, cfg, tick, &pca, err);
+    if (!code) code = analysis_h5_pca(group, &pca, model->k, err);
+    if (!code) {
+        report->pca_done = 1;
+        report->pca_states = pca.states;
+        report->pca_significant = pca.significant;
+        report->pca_angle_deg = pca.angles_deg[model->k - 1];
+        report->pca_r2 = INFINITY;
+        for (int c = 0; c < model->k; c++) report->pca_r2 = fmin(report->pca_r2, pca.r2[c]);
+        report->pca_seconds = pca.seconds;
+    }
+    pca_result_free(&pca);
+    return code;
+}
+
+static int run_split(const struct ddm_system *sys, const struct ddm_model *model,
+                     const struct ddm_config *cfg, const struct recorded *rec, const double *lo,
+                     const double *hi, hid_t group, struct ddm_analysis_report *report,
+                     struct ddm_error *err) {
+    const double t0 = now_seconds();
+    struct latent_grid grid = {.k = model->k};
+    int code = decomposition_axes(cfg, sys, grid.axis, &grid.d, err);
+    double mean[DDM_MAX_K], cov[DDM_MAX_K * DDM_MAX_K];
+    stats_moments_result(&rec->moments[0], mean, cov);
+    for (int c = 0; c < model->k; c++) {
+        grid.lo[c] = lo[c];
+        grid.hi[c] = hi[c];
+        grid.at[c] = rec->present ? mean[c] : model->latent_mean[c];
+    }
+    if (!code && cfg->decomposition_at[0])
+        code = config_numbers(cfg, "analysis", "decomposition_at", cfg->decomposition_at, model->k,
+                              grid.at, err);
+    for (int a = 0; a < grid.d; a++) grid.size[a] = cfg->decomposition_grid;
+    struct split_grid split = {0};
+    if (!code) code = split_on_grid(model, &grid, &split, err);
+    if (!code) code = analysis_h5_split(group, &split, sys, err);
+    if (!code) {
+        report->split_done = 1;
+        report->split_residual = split.residual;
+    }
+    split_grid_free(&split);
+    report->split_seconds = now_seconds() - t0;
+    return code;
+}
+
+/* Pass 2: densities, the entropy-production identity and the marginals of one process. */
+struct density_pass {
+    struct hhd_accumulator *hhd;
+    struct stats_marginals *marginals;
+    int B;
+    long T_used;
+    const struct analysis_tick *tick;
+    double from, span; /* this process' share of the part */
+};
+
+static void add_samples(void *user, const float *z, int count, long t) {
+    struct density_pass *pass = user;
+    hhd_add(pass->hhd, z, count, t);
+    stats_marginals_add(pass->marginals, z, (long)pass->B * count);
+    analysis_tick(pass->tick, pass->from + pass->span * (double)(t + count) / pass->T_used);
+}
+
+static int run_hhd_stats(const struct ddm_system *sys, const struct ddm_model *model,
+                         const struct ddm_config *cfg, hid_t file, const struct recorded *rec,
+                         const double *lo, const double *hi, hid_t group,
+                         const struct analysis_tick *tick, struct ddm_analysis_report *report,
+                         struct ddm_error *err) {
+    const double t0 = now_seconds();
+    const int k = model->k;
+    const struct latent_process processes[2] = {latent_process_network(model),
+                                                latent_process_target(sys)};
+    const long T_used = rec->T - rec->first, total = (long)rec->B * T_used;
+    const long stride = (total + cfg->max_samples - 1) / cfg->max_samples;
+    struct latent_grid grid = {.k = k, .d = k};
+    const int grid_on = cfg->hhd_grid > 0 && k <= 3;
+    for (int c = 0; c < k; c++) {
+        grid.axis[c] = c;
+        grid.size[c] = cfg->hhd_grid;
+        grid.lo[c] = lo[c];
+        grid.hi[c] = hi[c];
+    }
+    if (cfg->hhd_grid > 0 && k > 3)
+        note(report, "no HHD grid for k = %d > 3 (Φ from the sample identity only)", k);
+    double hist_lo[DDM_MAX_K], hist_hi[DDM_MAX_K];
+    for (int c = 0; c < k; c++) {
+        hist_lo[c] = fmin(rec->moments[0].min[c], rec->moments[1].min[c]);
+        hist_hi[c] = fmax(rec->moments[0].max[c], rec->moments[1].max[c]);
+    }
+    struct stats_marginals marginals[2] = {0};
+    int code = DDM_OK;
+    for (int p = 0; p < 2 && !code; p++) {
+        code = stats_marginals_init(&marginals[p], k, hist_lo, hist_hi, cfg->stats_bins, err);
+        struct hhd_accumulator acc;
+        if (!code)
+            code = hhd_init(&acc, &processes[p], grid_on ? &grid : NULL, rec->B, cfg->batches,
+                            stride, err);
+        if (code) break;
+        struct density_pass pass = {&acc, &marginals[p], rec->B, T_used, tick, 0.5 * p, 0.45};
+        code = analysis_h5_scan(file, datasets[p], rec->first, add_samples, &pass, err);
+        double mean[DDM_MAX_K], cov[DDM_MAX_K * DDM_MAX_K], std[DDM_MAX_K];
+        stats_moments_result(&rec->moments[p], mean, cov);
+        for (int c = 0; c < k; c++) std[c] = sqrt(cov[c * k + c]);
+        struct hhd_result hhd = {0};
+        if (!code) code = hhd_finish(&acc, std, cfg->hhd_bandwidth, cfg->hhd_cut, &hhd, err);
+        if (!code) code = analysis_h5_hhd(group, processes[p].name, &hhd, cfg->hhd_cut, sys, err);
+        if (!code) {
+            report->phi[p] = hhd.phi;
+            report->phi_err[p] = hhd.phi_err;
+            report->phi_grid[p] = hhd.phi_grid;
+            report->phi_grid_err[p] = hhd.phi_grid_err;
+            report->samples[p] = rec->moments[p].count;
+            if (hhd.note[0]) note(report, "Φ %s: %s", processes[p].name, hhd.note);
+        }
+        analysis_tick(tick, 0.5 * p + 0.5);
+        hhd_result_free(&hhd);
+        hhd_free(&acc);
+    }
+    for (int c = 0; c < k && !code; c++)
+        report->wasserstein[c] = stats_wasserstein(&marginals[0], &marginals[1], c);
+    if (!code)
+        code = analysis_h5_stats(group, rec->moments, marginals, report->wasserstein,
+                                 cfg->burn_in_fraction, rec->first, err);
+    if (!code) report->hhd_done = report->stats_done = 1;
+    stats_marginals_free(&marginals[0]);
+    stats_marginals_free(&marginals[1]);
+    report->hhd_seconds = now_seconds() - t0;
+    return code;
+}
+
+static int run_lyapunov(const struct ddm_system *sys, const struct ddm_model *model,
+                        const struct ddm_config *cfg, hid_t group, const struct analysis_tick *tick,
+                        struct ddm_analysis_report *report, struct ddm_error *err) {
+    const double t0 = now_seconds();
+    const int S = cfg->lyapunov_starts, k = model->k;
+    const struct latent_process processes[2] = {latent_process_network(model),
+                                                latent_process_target(sys)};
+    struct lyapunov_result results[2] = {0};
+    double *z0 = ddm_alloc(sizeof(double) * S * k, "Lyapunov starts", err);
+    int code = z0 ? simulate_starts(sys, model, cfg, S, z0, err) : DDM_ERUNTIME;
+    for (int p = 0; p < 2 && !code; p++) {
+        struct analysis_tick half = {tick->bar, tick->from + 0.5 * p * tick->span, 0.5 * tick->span,
+                                     tick->part};
+        code = analysis_lyapunov(&processes[p], z0, S, cfg->lyapunov_dt, cfg->lyapunov_transient,
+                                 cfg->lyapunov_steps, &half, &results[p], err);
+        if (!code) {
+            memcpy(report->lyapunov[p], results[p].mean, sizeof(double) * k);
+            memcpy(report->lyapunov_err[p], results[p].error, sizeof(double) * k);
+            report->kaplan_yorke[p] = results[p].kaplan_yorke;
+            report->lyapunov_starts[p] = results[p].finite;
+            if (results[p].finite < S)
+                note(report, "Lyapunov %s: the flow left the finite range from %d of %d starts",
+                     processes[p].name, S - results[p].finite, S);
+        }
+    }
+    if (!code) code = analysis_h5_lyapunov(group, &results[0], &results[1], cfg, err);
+    if (!code) report->lyapunov_done = 1;
+    lyapunov_result_free(&results[0]);
+    lyapunov_result_free(&results[1]);
+    free(z0);
+    report->lyapunov_seconds = now_seconds() - t0;
+    return code;
+}
+
+int analysis_run(const struct ddm_backend *backend, const struct ddm_system *sys,
+                 const struct ddm_model *model, const struct ddm_config *cfg, hid_t file,
+                 struct ddm_analysis_report *report, int quiet, struct ddm_error *err) {
+    const double t0 = now_seconds();
+    memset(report, 0, sizeof *report);
+    report->k = model->k;
+    struct ddm_progress bar;
+    progress_begin(&bar, "analyze", "%", 100, quiet);
+    hid_t group = -1;
+    struct recorded rec;
+    double lo[DDM_MAX_K], hi[DDM_MAX_K];
+    int code = analysis_check(cfg, sys, err);
+    if (!code) code = analysis_h5_begin(file, cfg, &group, err);
+    if (!code) code = read_recorded(file, cfg, model->k, &rec, err);
+    if (!code) grid_bounds(cfg, model, &rec, lo, hi);
+    /* shares of the progress bar, roughly as the parts take time */
+    struct analysis_tick pca_tick = {&bar, 0.0, 0.2, "PCA"}, hhd_tick = {&bar, 0.25, 0.4, "HHD"},
+                         lyapunov_tick = {&bar, 0.65, 0.35, "Lyapunov"};
+    if (!code && cfg->pca) code = run_pca(backend, sys, model, cfg, group, &pca_tick, report, err);
+    analysis_tick(&pca_tick, 1);
+    if (!code && cfg->decomposition_grid)
+        code = run_split(sys, model, cfg, &rec, lo, hi, group, report, err);
+    if (!code && rec.present)
+        code = run_hhd_stats(sys, model, cfg, file, &rec, lo, hi, group, &hhd_tick, report, err);
+    else if (!code)
+        note(report, "no /simulate in the file: no density, Φ or statistics");
+    if (!code && cfg->lyapunov_steps)
+        code = run_lyapunov(sys, model, cfg, group, &lyapunov_tick, report, err);
+    progress_end(&bar);
+    report->seconds = now_seconds() - t0;
+    if (group >= 0) {
+        struct ddm_error end_err;
+        int end = code ? (H5Gclose(group), DDM_OK) : analysis_h5_end(file, group, report, &end_err);
+        if (!code && end) {
+            code = end;
+            *err = end_err;
+        }
+    }
+    if (code) ddm_error_prefix(err, "analyze");
+    return code;
+}

@@ -1,0 +1,363 @@
+/* analysis_h5.c — writing /analysis (DESIGN §7) and reading /simulate back in slabs.
+ *
+ * Every dataset carries a `shape` attribute naming its axes. Grids are float32 (NaN marks the
+ * cells outside the density's support), spectra and small matrices float64. /analysis is marked
+ * complete = 0 until the stage ends, so a half-written analysis is never taken for a finished one.
+ */
+#include "ddm/analysis_h5.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ddm/h5io.h"
+
+#define F32 H5T_IEEE_F32LE
+#define F64 H5T_IEEE_F64LE
+
+int analysis_h5_simulate_shape(hid_t file, int *present, int *B, long *T, int *k,
+                               struct ddm_error *err) {
+    *present = 0;
+    if (H5Lexists(file, "simulate", H5P_DEFAULT) <= 0 ||
+        H5Lexists(file, "simulate/latent", H5P_DEFAULT) <= 0 ||
+        H5Lexists(file, "simulate/target_latent", H5P_DEFAULT) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return DDM_OK;
+    }
+    hid_t dataset = H5Dopen2(file, "simulate/latent", H5P_DEFAULT);
+    int code = H5_CHECK(dataset, "/simulate/latent", err);
+    if (code) return code;
+    hid_t space = H5Dget_space(dataset);
+    hsize_t dims[3] = {0};
+    int rank = H5Sget_simple_extent_dims(space, dims, NULL);
+    H5Sclose(space);
+    H5Dclose(dataset);
+    if (rank != 3)
+        return ddm_fail(err, DDM_ERUNTIME, "/simulate/latent has rank %d, expected (B,T,k)", rank);
+    *present = dims[1] > 0;
+    *B = (int)dims[0];
+    *T = (long)dims[1];
+    *k = (int)dims[2];
+    return DDM_OK;
+}
+
+int analysis_h5_scan(hid_t file, const char *dataset, long first, analysis_slab_fn fn, void *user,
+                     struct ddm_error *err) {
+    char path[64];
+    snprintf(path, sizeof path, "simulate/%s", dataset);
+    hid_t ds = H5Dopen2(file, path, H5P_DEFAULT);
+    int code = H5_CHECK(ds, path, err);
+    if (code) return code;
+    hid_t space = H5Dget_space(ds);
+    hsize_t dims[3] = {0};
+    H5Sget_simple_extent_dims(space, dims, NULL);
+    const hsize_t B = dims[0], T = dims[1], k = dims[2];
+    /* about 4 MB per slab, in whole chunks of 256 times */
+    hsize_t per_slab = ((1u << 20) / (B * k) / 256) * 256;
+    if (per_slab < 256) per_slab = 256;
+    float *buffer = ddm_alloc(sizeof(float) * B * per_slab * k, "slab of /simulate", err);
+    if (!buffer) code = DDM_ERUNTIME;
+    for (hsize_t t = (hsize_t)first; !code && t < T; t += per_slab) {
+        hsize_t count = T - t < per_slab ? T - t : per_slab;
+        hsize_t start[3] = {0, t, 0}, block[3] = {B, count, k};
+        hid_t memory = H5Screate_simple(3, block, NULL);
+        code = H5_CHECK(H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, block, NULL),
+                        "selecting a slab of /simulate", err);
+        if (!code)
+            code = H5_CHECK(H5Dread(ds, H5T_NATIVE_FLOAT, memory, space, H5P_DEFAULT, buffer), path,
+                            err);
+        H5Sclose(memory);
+        if (!code) fn(user, buffer, (int)count, (long)(t - first));
+    }
+    free(buffer);
+    H5Sclose(space);
+    H5Dclose(ds);
+    return code;
+}
+
+static hid_t make_group(hid_t parent, const char *name, struct ddm_error *err) {
+    hid_t group = H5Gcreate2(parent, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (H5_CHECK(group, name, err)) return -1;
+    return group;
+}
+
+static int write_f64(hid_t loc, const char *name, int rank, const hsize_t *dims, const double *data,
+                     const char *shape, struct ddm_error *err) {
+    return h5_write(loc, name, F64, H5T_NATIVE_DOUBLE, rank, dims, data, shape, err);
+}
+
+static int write_f32(hid_t loc, const char *name, int rank, const hsize_t *dims, const float *data,
+                     const char *shape, struct ddm_error *err) {
+    return h5_write(loc, name, F32, H5T_NATIVE_FLOAT, rank, dims, data, shape, err);
+}
+
+/* A grid field, chunked (about 1 MB, split along the first axis), shuffled and deflated: the
+ * fields are NaN outside the density's support and compress well. */
+static int write_grid(hid_t loc, const char *name, int rank, const hsize_t *dims, const float *data,
+                      const char *shape, struct ddm_error *err) {
+    hsize_t chunk[4], row = sizeof(float);
+    for (int d = 1; d < rank; d++) row *= dims[d];
+    chunk[0] = (1u << 20) / row > 0 ? (1u << 20) / row : 1;
+    if (chunk[0] > dims[0]) chunk[0] = dims[0];
+    for (int d = 1; d < rank; d++) chunk[d] = dims[d];
+    hid_t space = H5Screate_simple(rank, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    int code = H5_CHECK(H5Pset_chunk(dcpl, rank, chunk), name, err);
+    if (!code) code = H5_CHECK(H5Pset_shuffle(dcpl), name, err);
+    if (!code) code = H5_CHECK(H5Pset_deflate(dcpl, 4), name, err);
+    hid_t dataset = code ? -1 : H5Dcreate2(loc, name, F32, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (!code) code = H5_CHECK(dataset, name, err);
+    if (!code)
+        code = H5_CHECK(H5Dwrite(dataset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data),
+                        name, err);
+    if (!code) code = h5_attr_string(dataset, "shape", shape, err);
+    if (dataset >= 0) H5Dclose(dataset);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    return code;
+}
+
+int analysis_h5_begin(hid_t file, const struct ddm_config *cfg, hid_t *group,
+                      struct ddm_error *err) {
+    *group = -1;
+    if (H5Lexists(file, "analysis", H5P_DEFAULT) > 0) {
+        int code =
+            H5_CHECK(H5Ldelete(file, "analysis", H5P_DEFAULT), "removing the older /analysis", err);
+        if (code) return code;
+    }
+    H5Eclear2(H5E_DEFAULT);
+    *group = make_group(file, "analysis", err);
+    if (*group < 0) return DDM_ERUNTIME;
+    char created[64];
+    time_t now = time(NULL);
+    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%S%z", localtime(&now));
+    char *ini = config_to_ini(cfg);
+    if (!ini) return ddm_fail(err, DDM_ERUNTIME, "out of memory");
+    int code = h5_attr_int(*group, "complete", 0, err);
+    if (!code) code = h5_attr_string(*group, "created", created, err);
+    if (!code) code = h5_attr_string(*group, "ddm_version", DDM_VERSION, err);
+    if (!code) code = h5_attr_string(*group, "config", ini, err);
+    free(ini);
+    return code;
+}
+
+int analysis_h5_pca(hid_t group, const struct pca_result *pca, int k, struct ddm_error *err) {
+    hid_t g = make_group(group, "pca", err);
+    if (g < 0) return DDM_ERUNTIME;
+    const hsize_t kept = pca->kept, kk = k, kk2[2] = {kk, kk};
+    const hsize_t coords[3] = {(hsize_t)pca->B, (hsize_t)pca->S, kk};
+    double r2_min = INFINITY;
+    for (int c = 0; c < k; c++) r2_min = fmin(r2_min, pca->r2[c]);
+    int code = write_f64(g, "explained_variance", 1, &kept, pca->explained, "(components)", err);
+    if (!code) code = write_f64(g, "principal_angles_deg", 1, &kk, pca->angles_deg, "(k)", err);
+    if (!code) code = write_f64(g, "map_A", 2, kk2, pca->map_A, "(k,k)", err);
+    if (!code) code = write_f64(g, "map_c", 1, &kk, pca->map_c, "(k)", err);
+    if (!code) code = write_f64(g, "recovery_r2_coordinates", 1, &kk, pca->r2, "(k)", err);
+    if (!code) code = write_f32(g, "pc_coordinates", 3, coords, pca->pc, "(B,S,k)", err);
+    if (!code) code = write_f32(g, "latent", 3, coords, pca->latent, "(B,S,k)", err);
+    if (!code) code = write_f32(g, "recovered", 3, coords, pca->recovered, "(B,S,k)", err);
+    if (!code) code = h5_attr_double(g, "recovery_r2", r2_min, err);
+    if (!code) code = h5_attr_double(g, "total_variance", pca->total_variance, err);
+    if (!code) code = h5_attr_int(g, "significant_components", pca->significant, err);
+    if (!code) code = h5_attr_double(g, "significant_threshold", PCA_SIGNIFICANT, err);
+    if (!code) code = h5_attr_int(g, "states", pca->states, err);
+    if (!code)
+        code = h5_attr_string(g, "recovery",
+                              "z = latent_mean + latent_scale * (map_A @ y + map_c), "
+                              "y = pc_coordinates",
+                              err);
+    H5Gclose(g);
+    return code;
+}
+
+/* axis0, axis1, ... of a grid, each naming its variable */
+static int write_axes(hid_t g, const struct latent_grid *grid, const struct ddm_system *sys,
+                      struct ddm_error *err) {
+    int code = DDM_OK;
+    for (int a = 0; a < grid->d && !code; a++) {
+        char name[16];
+        double values[4096];
+        hsize_t size = grid->size[a];
+        for (int i = 0; i < grid->size[a]; i++) values[i] = grid_coord(grid, a, i);
+        snprintf(name, sizeof name, "axis%d", a);
+        code = write_f64(g, name, 1, &size, values, "(G)", err);
+        if (!code) {
+            hid_t ds = H5Dopen2(g, name, H5P_DEFAULT);
+            code = h5_attr_string(ds, "variable", sys->var_names[grid->axis[a]], err);
+            if (!code) code = h5_attr_int(ds, "coordinate", grid->axis[a], err);
+            H5Dclose(ds);
+        }
+    }
+    return code;
+}
+
+/* dims (d [+1]) and the shape text "(G0,G1[,G2][,k])" of a grid field */
+static int grid_dims(const struct latent_grid *grid, int k, hsize_t *dims, char *shape,
+                     size_t len) {
+    int rank = 0;
+    snprintf(shape, len, "(");
+    for (int a = 0; a < grid->d; a++) {
+        dims[rank++] = grid->size[a];
+        snprintf(shape + strlen(shape), len - strlen(shape), "%sG%d", a ? "," : "", a);
+    }
+    if (k) dims[rank++] = k;
+    snprintf(shape + strlen(shape), len - strlen(shape), "%s)", k ? ",k" : "");
+    return rank;
+}
+
+int analysis_h5_split(hid_t group, const struct split_grid *split, const struct ddm_system *sys,
+                      struct ddm_error *err) {
+    hid_t g = make_group(group, "decomposition", err);
+    if (g < 0) return DDM_ERUNTIME;
+    const struct latent_grid *grid = &split->grid;
+    hsize_t dims[4], kk = grid->k;
+    char shape[32], vector_shape[32];
+    int rank = grid_dims(grid, 0, dims, shape, sizeof shape);
+    int vector_rank = grid_dims(grid, grid->k, dims, vector_shape, sizeof vector_shape);
+    int code = write_axes(g, grid, sys, err);
+    if (!code) code = write_grid(g, "energy", rank, dims, split->energy, shape, err);
+    if (!code) code = write_grid(g, "f", vector_rank, dims, split->f, vector_shape, err);
+    if (!code) code = write_grid(g, "f_sym", vector_rank, dims, split->f_sym, vector_shape, err);
+    if (!code) code = write_grid(g, "f_asym", vector_rank, dims, split->f_asym, vector_shape, err);
+    if (!code) code = write_f64(g, "at", 1, &kk, grid->at, "(k)", err);
+    if (!code) code = h5_attr_double(g, "split_residual", split->residual, err);
+    if (!code)
+        code = h5_attr_string(g, "fields",
+                              "latent drift f = f_sym + f_asym at z (original coordinates) on the "
+                              "manifold; energy E(Gamma z_hat + b) of the symmetric network",
+                              err);
+    H5Gclose(g);
+    return code;
+}
+
+int analysis_h5_hhd(hid_t group, const char *name, const struct hhd_result *hhd, double cut,
+                    const struct ddm_system *sys, struct ddm_error *err) {
+    hid_t parent = H5Lexists(group, "hhd", H5P_DEFAULT) > 0 ? H5Gopen2(group, "hhd", H5P_DEFAULT)
+                                                            : make_group(group, "hhd", err);
+    if (parent < 0) return DDM_ERUNTIME;
+    hid_t g = make_group(parent, name, err);
+    H5Gclose(parent);
+    if (g < 0) return DDM_ERUNTIME;
+    int code = h5_attr_double(g, "entropy_production", hhd->phi, err);
+    if (!code) code = h5_attr_double(g, "entropy_production_error", hhd->phi_err, err);
+    if (!code) code = h5_attr_double(g, "entropy_production_grid", hhd->phi_grid, err);
+    if (!code) code = h5_attr_double(g, "entropy_production_grid_error", hhd->phi_grid_err, err);
+    if (!code) code = h5_attr_int(g, "batches", hhd->batches, err);
+    if (!code) code = h5_attr_int(g, "identity_samples", hhd->identity_samples, err);
+    if (!code) code = h5_attr_string(g, "note", hhd->note, err);
+    if (!code && hhd->grid_on) {
+        const struct latent_grid *grid = &hhd->grid;
+        hsize_t dims[4], kk = grid->k;
+        char shape[32], vector_shape[32];
+        int rank = grid_dims(grid, 0, dims, shape, sizeof shape);
+        int vector_rank = grid_dims(grid, grid->k, dims, vector_shape, sizeof vector_shape);
+        code = write_axes(g, grid, sys, err);
+        if (!code) code = write_grid(g, "density", rank, dims, hhd->density, shape, err);
+        if (!code) code = write_grid(g, "f_rev", vector_rank, dims, hhd->f_rev, vector_shape, err);
+        if (!code) code = write_grid(g, "f_irr", vector_rank, dims, hhd->f_irr, vector_shape, err);
+        if (!code) code = write_f64(g, "bandwidth", 1, &kk, hhd->bandwidth, "(k)", err);
+        if (!code) code = h5_attr_double(g, "bandwidth_fraction", hhd->bandwidth_fraction, err);
+        if (!code) code = h5_attr_double(g, "mass", hhd->mass, err);
+        if (!code) code = h5_attr_double(g, "cut", cut, err);
+        if (!code) code = h5_attr_int(g, "samples", hhd->samples, err);
+    }
+    H5Gclose(g);
+    return code;
+}
+
+static int write_spectrum(hid_t g, const char *name, const struct lyapunov_result *r,
+                          struct ddm_error *err) {
+    const int k = r->k;
+    char label[32];
+    hsize_t kk = k, per_start[2] = {(hsize_t)r->starts, (hsize_t)k};
+    double sum = 0;
+    for (int i = 0; i < k; i++) sum += r->mean[i];
+    int code = write_f64(g, name, 1, &kk, r->mean, "(k)", err);
+    snprintf(label, sizeof label, "%s_error", name);
+    if (!code) code = write_f64(g, label, 1, &kk, r->error, "(k)", err);
+    snprintf(label, sizeof label, "%s_starts", name);
+    if (!code) code = write_f64(g, label, 2, per_start, r->per_start, "(starts,k)", err);
+    hid_t ds = code ? -1 : H5Dopen2(g, name, H5P_DEFAULT);
+    if (!code) code = h5_attr_double(ds, "kaplan_yorke_dimension", r->kaplan_yorke, err);
+    if (!code) code = h5_attr_double(ds, "lambda_max_error", r->error[0], err);
+    if (!code) code = h5_attr_double(ds, "sum", sum, err);
+    if (!code) code = h5_attr_int(ds, "finite_starts", r->finite, err);
+    if (ds >= 0) H5Dclose(ds);
+    return code;
+}
+
+int analysis_h5_lyapunov(hid_t group, const struct lyapunov_result *rnn,
+                         const struct lyapunov_result *target, const struct ddm_config *cfg,
+                         struct ddm_error *err) {
+    hid_t g = make_group(group, "lyapunov", err);
+    if (g < 0) return DDM_ERUNTIME;
+    int code = write_spectrum(g, "rnn", rnn, err);
+    if (!code) code = write_spectrum(g, "target", target, err);
+    if (!code) code = h5_attr_double(g, "dt", cfg->lyapunov_dt, err);
+    if (!code) code = h5_attr_int(g, "steps", cfg->lyapunov_steps, err);
+    if (!code) code = h5_attr_int(g, "transient", cfg->lyapunov_transient, err);
+    if (!code)
+        code = h5_attr_string(g, "method",
+                              "Benettin: RK4 of the noise-free latent flow and its variational "
+                              "equation (exact Jacobian), Gram-Schmidt every step",
+                              err);
+    H5Gclose(g);
+    return code;
+}
+
+int analysis_h5_stats(hid_t group, const struct stats_moments *moments,
+                      const struct stats_marginals *marginals, const double *wasserstein,
+                      double burn_in_fraction, long first, struct ddm_error *err) {
+    hid_t g = make_group(group, "stats", err);
+    if (g < 0) return DDM_ERUNTIME;
+    const int k = moments[0].k, bins = marginals[0].bins;
+    const hsize_t kk = k, kk2[2] = {kk, kk}, edge_dims[2] = {kk, (hsize_t)bins + 1};
+    const hsize_t marginal_dims[2] = {kk, (hsize_t)bins};
+    double *edges = ddm_alloc(sizeof(double) * k * (bins + 1), "histogram edges", err);
+    double *density = ddm_alloc(sizeof(double) * k * bins, "marginals", err);
+    int code = edges && density ? DDM_OK : DDM_ERUNTIME;
+    for (int c = 0; !code && c < k; c++)
+        for (int b = 0; b <= bins; b++)
+            edges[c * (bins + 1) + b] =
+                marginals[0].lo[c] + (marginals[0].hi[c] - marginals[0].lo[c]) * b / bins;
+    if (!code) code = write_f64(g, "edges", 2, edge_dims, edges, "(k,bins+1)", err);
+    if (!code) code = write_f64(g, "wasserstein", 1, &kk, wasserstein, "(k)", err);
+    static const char *const names[2] = {"rnn", "target"};
+    for (int p = 0; p < 2 && !code; p++) {
+        hid_t sub = make_group(g, names[p], err);
+        if (sub < 0) {
+            code = DDM_ERUNTIME;
+            break;
+        }
+        double mean[DDM_MAX_K], cov[DDM_MAX_K * DDM_MAX_K];
+        stats_moments_result(&moments[p], mean, cov);
+        stats_marginals_density(&marginals[p], density);
+        code = write_f64(sub, "mean", 1, &kk, mean, "(k)", err);
+        if (!code) code = write_f64(sub, "covariance", 2, kk2, cov, "(k,k)", err);
+        if (!code) code = write_f64(sub, "marginal", 2, marginal_dims, density, "(k,bins)", err);
+        if (!code) code = h5_attr_int(sub, "samples", moments[p].count, err);
+        H5Gclose(sub);
+    }
+    if (!code) code = h5_attr_double(g, "burn_in_fraction", burn_in_fraction, err);
+    if (!code) code = h5_attr_int(g, "first_time_index", first, err);
+    if (!code)
+        code = h5_attr_string(g, "wasserstein_method",
+                              "W1 = integral |F_rnn - F_target| of the marginal CDFs, from "
+                              "histograms 64 times finer than 'marginal'",
+                              err);
+    free(edges);
+    free(density);
+    H5Gclose(g);
+    return code;
+}
+
+int analysis_h5_end(hid_t file, hid_t group, const struct ddm_analysis_report *report,
+                    struct ddm_error *err) {
+    int code = h5_attr_double(group, "seconds", report->seconds, err);
+    if (!code) code = h5_attr_string(group, "notes", report->notes, err);
+    if (!code) code = h5_attr_int(group, "complete", 1, err);
+    H5Gclose(group);
+    if (!code) code = H5_CHECK(H5Fflush(file, H5F_SCOPE_LOCAL), "flushing /analysis", err);
+    return code;
+}

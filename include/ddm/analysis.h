@@ -1,0 +1,65 @@
+/* analysis.h — the analyze stage (DESIGN §5): how the trained network carries the dynamics.
+ *
+ *   PCA        neuron-space states → explained variance, principal angles to range Γ̂, recovery
+ *   split      W = W_S + W_A on a latent grid → f, f_sym, f_asym and the Hopfield energy
+ *   HHD        stationary density of /simulate → f_rev, f_irr, entropy production Φ ± error
+ *   Lyapunov   Benettin spectra of the noise-free latent flows of network and target
+ *   stats      means, covariances, marginals, Wasserstein distances network vs target
+ * It reads /simulate back from the run file and writes /analysis into it (DESIGN §7); it runs on
+ * the host except the PCA's short simulation, which goes through the backend.
+ */
+#ifndef DDM_ANALYSIS_H
+#define DDM_ANALYSIS_H
+
+#include <hdf5.h>
+
+#include "ddm/backend.h"
+#include "ddm/config.h"
+#include "ddm/model.h"
+#include "ddm/progress.h"
+#include "ddm/system.h"
+
+/* A part's share [from, from + span) of the stage's progress bar. */
+struct analysis_tick {
+    struct ddm_progress *bar; /* NULL: no progress */
+    double from, span;
+    const char *part;
+};
+/* Reports that the part has done `fraction` (0..1) of its work. */
+void analysis_tick(const struct analysis_tick *tick, double fraction);
+
+/* What the closing summary prints; [0] the network, [1] the target. */
+struct ddm_analysis_report {
+    int k;
+    int pca_done, split_done, hhd_done, lyapunov_done, stats_done;
+    /* PCA */
+    long pca_states;
+    int pca_significant;
+    double pca_angle_deg; /* largest principal angle */
+    double pca_r2;        /* smallest recovery R² over the coordinates */
+    /* split */
+    double split_residual;
+    /* HHD: the sample identity and the grid estimate */
+    double phi[2], phi_err[2], phi_grid[2], phi_grid_err[2];
+    /* Lyapunov */
+    double lyapunov[2][DDM_MAX_K], lyapunov_err[2][DDM_MAX_K], kaplan_yorke[2];
+    int lyapunov_starts[2]; /* starts that stayed finite */
+    /* stats */
+    long samples[2];
+    double wasserstein[DDM_MAX_K];
+    double seconds, pca_seconds, split_seconds, hhd_seconds, lyapunov_seconds;
+    char notes[1024]; /* parts left out and why, "; "-separated */
+};
+
+/* Checks the [analysis] keys that depend on the system (bounds, axes, slice) before any work. */
+int analysis_check(const struct ddm_config *cfg, const struct ddm_system *sys,
+                   struct ddm_error *err);
+
+/* Runs every part the configuration enables on the run file `file` (open read-write, with
+ * /model written, and /simulate when the stage ran or the file has one), replacing any older
+ * /analysis group. */
+int analysis_run(const struct ddm_backend *backend, const struct ddm_system *sys,
+                 const struct ddm_model *model, const struct ddm_config *cfg, hid_t file,
+                 struct ddm_analysis_report *report, int quiet, struct ddm_error *err);
+
+#endif

@@ -1,0 +1,57 @@
+/* analysis_h5.h — the /analysis group of the run file (DESIGN §7), and /simulate read back.
+ *
+ *   /analysis                      attrs complete, seconds, created, config (the INI analysed)
+ *   /analysis/pca/{explained_variance, principal_angles_deg, map_A, map_c, recovery_r2_coordinates,
+ *                  pc_coordinates, latent, recovered}                attrs recovery_r2, ...
+ *   /analysis/decomposition/{axis0, axis1[, axis2], energy, f, f_sym, f_asym, at}
+ *   /analysis/hhd/{rnn,target}/{axis0…, density, f_rev, f_irr, bandwidth}
+ *                                            attrs entropy_production(_error), ..._grid(_error)
+ *   /analysis/lyapunov/{rnn, target, rnn_starts, target_starts, rnn_error, target_error}
+ *   /analysis/stats/{edges, wasserstein, rnn/{mean, covariance, marginal}, target/…}
+ * The recorded latent samples are read in slabs of all B trajectories × a run of times, so a
+ * /simulate far larger than memory streams through.
+ */
+#ifndef DDM_ANALYSIS_H5_H
+#define DDM_ANALYSIS_H5_H
+
+#include <hdf5.h>
+
+#include "ddm/analysis.h"
+#include "ddm/analysis_hhd.h"
+#include "ddm/analysis_lyapunov.h"
+#include "ddm/analysis_pca.h"
+#include "ddm/analysis_split.h"
+#include "ddm/analysis_stats.h"
+
+/* Shape of /simulate/latent (B,T,k); *present = 0 when the file has no /simulate. */
+int analysis_h5_simulate_shape(hid_t file, int *present, int *B, long *T, int *k,
+                               struct ddm_error *err);
+
+/* Receives times [t, t + count) (t counted from `first`) of all trajectories: z (B,count,k). */
+typedef void (*analysis_slab_fn)(void *user, const float *z, int count, long t);
+
+/* Streams /simulate/<dataset> ("latent" or "target_latent") from recorded time `first` on. */
+int analysis_h5_scan(hid_t file, const char *dataset, long first, analysis_slab_fn fn, void *user,
+                     struct ddm_error *err);
+
+/* Replaces any /analysis by a new group marked complete = 0; *group is left open. */
+int analysis_h5_begin(hid_t file, const struct ddm_config *cfg, hid_t *group,
+                      struct ddm_error *err);
+int analysis_h5_pca(hid_t group, const struct pca_result *pca, int k, struct ddm_error *err);
+int analysis_h5_split(hid_t group, const struct split_grid *split, const struct ddm_system *sys,
+                      struct ddm_error *err);
+/* /analysis/hhd/<name>, for the process `name` ("rnn" or "target"). */
+int analysis_h5_hhd(hid_t group, const char *name, const struct hhd_result *hhd, double cut,
+                    const struct ddm_system *sys, struct ddm_error *err);
+int analysis_h5_lyapunov(hid_t group, const struct lyapunov_result *rnn,
+                         const struct lyapunov_result *target, const struct ddm_config *cfg,
+                         struct ddm_error *err);
+/* Moments and marginals of [0] the network and [1] the target, W₁ (k). */
+int analysis_h5_stats(hid_t group, const struct stats_moments *moments,
+                      const struct stats_marginals *marginals, const double *wasserstein,
+                      double burn_in_fraction, long first, struct ddm_error *err);
+/* Marks /analysis complete, writes the stage time, closes the group and flushes. */
+int analysis_h5_end(hid_t file, hid_t group, const struct ddm_analysis_report *report,
+                    struct ddm_error *err);
+
+#endif
