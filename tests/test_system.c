@@ -326,10 +326,11 @@ Test(system, builtin_name_with_drift) {
 }
 
 Test(system, unknown_name_without_drift) {
-    build_fails("[system]\nname = lorenzz\n",
-                "t.ini:2: [system] name: 'lorenzz' is not a built-in (did you mean 'lorenz'?) "
-                "(built-ins: vdp, lorenz, dadras, double_well, ou); to define your own system give "
-                "vars and drift");
+    build_fails(
+        "[system]\nname = lorenzz\n",
+        "t.ini:2: [system] name: 'lorenzz' is not a built-in (did you mean 'lorenz'?) "
+        "(built-ins: vdp, lorenz, dadras, double_well, ou, wells); to define your own system "
+        "give vars and drift");
 }
 
 Test(system, empty_system) {
