@@ -83,9 +83,12 @@ ifeq ($(WITH_CUDA),1)
   NVFLAGS  := -O3 -std=c++17 -Iinclude $(PKG_CFLAGS) \
               -gencode arch=compute_$(CUDA_ARCH:sm_%=%),code=$(CUDA_ARCH) \
               -gencode arch=compute_$(CUDA_ARCH:sm_%=%),code=compute_$(CUDA_ARCH:sm_%=%) \
-              -Xcompiler -Wall,-Wextra,-Werror -Werror all-warnings
+              -DDDM_CUDA_ARCH=$(CUDA_ARCH:sm_%=%) -Xcompiler -Wall,-Wextra,-Werror \
+              -Werror all-warnings
+  DEV_BIN  := $(CUDA_DEV:kernels/dev/%.cu=$(BUILD)/kernels/dev/%)
 else
   CUDA_OBJ :=
+  DEV_BIN  :=
 endif
 
 LIB := $(BUILD)/libddm.a
@@ -98,7 +101,7 @@ TEST_BIN := $(BUILD)/ddm_tests
 BENCH_SRC := $(wildcard scripts/bench/*.c)
 BENCH_BIN := $(BENCH_SRC:scripts/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps info test test-sanitize bench fuzz format format-check clean
+.PHONY: all deps info test test-sanitize bench dev fuzz format format-check clean
 all: $(BIN) info-line
 
 $(BUILD)/%.o: %.c
@@ -119,7 +122,7 @@ $(BUILD)/%_avx2.o: %.c
 $(BUILD)/kernels/%.o: kernels/%.cu
 	@mkdir -p $(dir $@)
 	@echo "NVCC  $<"
-	@$(NVCC) $(NVFLAGS) -c $< -o $@
+	@$(NVCC) $(NVFLAGS) -MMD -MP -c $< -o $@
 
 $(LIB): $(HOST_OBJ) $(SIMD_OBJ) $(CUDA_OBJ)
 	@rm -f $@
@@ -139,15 +142,20 @@ $(BUILD)/bench/%: scripts/bench/%.c $(LIB)
 	@echo "CC    $<"
 	@$(CC) $(CFLAGS) $< -o $@ $(LIB) $(LDLIBS)
 
-# Kernel experiments (STYLE rule 8) are compiled, never run, by CI.
-$(BUILD)/kernels/dev/%: kernels/dev/%.cu
+# Kernel experiments (STYLE rule 8) are compiled, never run, by CI (make test builds them): each
+# validates its versions against the CPU twins of libddm.a, then times them, on a GPU machine.
+$(BUILD)/kernels/dev/%: kernels/dev/%.cu $(LIB)
 	@mkdir -p $(dir $@)
-	$(NVCC) $(NVFLAGS) $< -o $@
+	@echo "NVCC  $< (kernel experiment)"
+	@$(NVCC) $(NVFLAGS) -c $< -o $@.o
+	@$(CC) $(LDFLAGS) $@.o $(LIB) -o $@ $(LDLIBS)
+
+dev: $(DEV_BIN)
 
 # The tests run twice: as built, then once more under ASan + UBSan (LeakSanitizer included), on
 # the CPU backend, in build/sanitize. A sanitizer report or a leak fails the target. The second
 # pass alone: make test-sanitize.
-test: $(TEST_BIN) $(BIN)
+test: $(TEST_BIN) $(BIN) $(DEV_BIN)
 	$(TEST_BIN) -j2
 	@$(MAKE) --no-print-directory test-sanitize
 
@@ -164,8 +172,11 @@ test-sanitize:
 	@if ls $(SANITIZE_LOGS)/* >/dev/null 2>&1; then \
 	   echo "sanitizer reports:"; cat $(SANITIZE_LOGS)/*; exit 1; fi
 
+# bench_cpu: the CPU backend against its twin; run_bench.py: every backend of this build and the
+# PyTorch / JAX peers (skipped when not installed) in one table. BENCH_ARGS=--quick for small sizes.
 bench: $(BENCH_BIN) $(BIN)
-	@for b in $(BENCH_BIN); do $$b || exit 1; done
+	$(BUILD)/bench/bench_cpu
+	python3 scripts/bench/run_bench.py --ddm $(BUILD)/bench/bench_ddm $(BENCH_ARGS)
 
 info-line:
 	@printf 'ddm_gpu %s: CPU backend ✓' '$(VERSION)'; \
@@ -220,6 +231,7 @@ deps:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PKGS)
 
 FORMAT_SRC = $(wildcard include/ddm/*.h host/*.c host/*.h host/cpu/*.c host/cpu/*.h kernels/*.cu kernels/*.cuh \
+                        kernels/*.h \
                         kernels/dev/*.cu tests/*.c tests/*.h scripts/bench/*.c)
 format:
 	clang-format -i $(FORMAT_SRC)

@@ -23,7 +23,11 @@ const struct ddm_backend *backend_select(int choice, int device, int threads, in
     if (choice == BACKEND_CPU) return backend_cpu(threads);
     struct ddm_error why = {0};
     const struct ddm_backend *cuda = backend_cuda(device, &why);
-    if (cuda) return cuda;
+    if (cuda) {
+        if (choice != BACKEND_CUDA && !quiet)
+            fprintf(stderr, "backend auto: CUDA (%s)\n", cuda->device);
+        return cuda;
+    }
     if (choice == BACKEND_CUDA) {
         ddm_fail(err, DDM_ERUNTIME, "[run] backend = cuda: %s", why.message);
         return NULL;

@@ -251,17 +251,27 @@ int simulate_run(const struct ddm_backend *backend, const struct ddm_system *sys
     progress_begin(&progress, "simulate", "steps", (double)(cfg->burn_in + cfg->steps), quiet);
     uint64_t step = 0;
 
+    /* A backend with the asynchronous pair (the GPU) runs each block while the host advances the
+     * target and writes the block before; its network time is then its own (device) time. */
+    const int async = backend->sim_launch && backend->sim_collect;
+
     /* burn-in: advance without keeping anything */
     while (!code && step < (uint64_t)cfg->burn_in) {
         long chunk = cfg->burn_in - (long)step < 10000 ? cfg->burn_in - (long)step : 10000;
         struct ddm_sim_block block = {step, 1, (int)chunk, NULL, buf.latent, NULL, -1, 0};
         double t0 = now_seconds();
-        code = backend->sim_advance(ctx, &block, err);
-        report->network_seconds += now_seconds() - t0;
+        code =
+            async ? backend->sim_launch(ctx, &block, err) : backend->sim_advance(ctx, &block, err);
+        if (!async) report->network_seconds += now_seconds() - t0;
         t0 = now_seconds();
         report->target_nonfinite +=
             target_advance(sys, &target, step, 1, (int)chunk, cfg->dt, NULL, NULL);
         report->target_seconds += now_seconds() - t0;
+        if (async && !code) {
+            double device_seconds = 0;
+            code = backend->sim_collect(ctx, &block, &device_seconds, err);
+            report->network_seconds += device_seconds;
+        }
         if (!code && block.nonfinite_trajectory >= 0) {
             report->nonfinite = 1;
             report->nonfinite_trajectory = block.nonfinite_trajectory;
@@ -298,15 +308,35 @@ int simulate_run(const struct ddm_backend *backend, const struct ddm_system *sys
         report->output_seconds += now_seconds() - t0;
     }
 
-    /* recorded blocks */
+    /* recorded blocks; asynchronously, block i+1 is queued before block i goes to the sink */
     long recorded = 1;
+    float *traces = layout->trace_B > 0 ? buf.traces : NULL;
+    if (async && !code && !report->nonfinite && recorded < layout->T) {
+        int records = (int)(layout->T - recorded < per_block ? layout->T - recorded : per_block);
+        struct ddm_sim_block first = {step, records, re, NULL, buf.latent, traces, -1, 0};
+        code = backend->sim_launch(ctx, &first, err);
+    }
     while (!code && !report->nonfinite && recorded < layout->T) {
         int records = (int)(layout->T - recorded < per_block ? layout->T - recorded : per_block);
-        struct ddm_sim_block block = {
-            step, records, re, NULL, buf.latent, layout->trace_B > 0 ? buf.traces : NULL, -1, 0};
+        struct ddm_sim_block block = {step, records, re, NULL, buf.latent, traces, -1, 0};
         double t0 = now_seconds();
-        code = backend->sim_advance(ctx, &block, err);
-        report->network_seconds += now_seconds() - t0;
+        if (async) {
+            long after = recorded + records;
+            if (after < layout->T) {
+                int next_records =
+                    (int)(layout->T - after < per_block ? layout->T - after : per_block);
+                struct ddm_sim_block next = block; /* (an input û must be its own steps') */
+                next.step0 = step + (uint64_t)records * re;
+                next.records = next_records;
+                code = backend->sim_launch(ctx, &next, err);
+            }
+            double device_seconds = 0;
+            if (!code) code = backend->sim_collect(ctx, &block, &device_seconds, err);
+            report->network_seconds += device_seconds;
+        } else {
+            code = backend->sim_advance(ctx, &block, err);
+            report->network_seconds += now_seconds() - t0;
+        }
         if (code) break;
         t0 = now_seconds();
         report->target_nonfinite +=

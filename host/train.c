@@ -80,12 +80,14 @@ static void permutation(int *order, int count, uint64_t seed, uint64_t subsequen
     }
 }
 
-/* Solves (G + λ̄I) W = C for the first `features` features, W (features, width), in place of C.
+/* Solves (G + λ̄I) W = C for the first `features` features, W (features, width), in place of C
+ * (on the device when the backend has train_solve, from the G, C of its last train_gram).
  * λ̄ = ridge · mean(diag G) makes λ independent of the number of points and of the scale. When G
  * is too ill-conditioned for the Cholesky factorisation, λ is raised ×100 until it succeeds (up
  * to 1e-3), and *ridge_used says which λ gave the solution. G and C are copied, not consumed. */
-static int ridge_solve(const double *gram, int stride, int features, const double *cross, int width,
-                       double ridge, double *solution, double *ridge_used, struct ddm_error *err) {
+static int ridge_solve(const struct ddm_backend *backend, void *ctx, const double *gram, int stride,
+                       int features, const double *cross, int width, double ridge, double *solution,
+                       double *ridge_used, struct ddm_error *err) {
     double mean_diag = 0;
     for (int i = 0; i < features; i++) mean_diag += gram[(size_t)i * stride + i] / features;
     double *factor = ddm_alloc(sizeof(double) * features * features, "ridge system", err);
@@ -93,6 +95,16 @@ static int ridge_solve(const double *gram, int stride, int features, const doubl
     int info = -1;
     for (double lambda = ridge; info != 0 && lambda <= 1e-3 * (1 + 1e-9);
          lambda = lambda > 0 ? lambda * 100 : 1e-12) {
+        *ridge_used = lambda;
+        if (backend->train_solve) { /* on the device, from the Gram matrix it kept */
+            int code =
+                backend->train_solve(ctx, features, lambda * mean_diag, solution, &info, err);
+            if (code) {
+                free(factor);
+                return code;
+            }
+            continue;
+        }
         for (int i = 0; i < features; i++) {
             memcpy(factor + (size_t)i * features, gram + (size_t)i * stride,
                    sizeof(double) * features);
@@ -101,7 +113,6 @@ static int ridge_solve(const double *gram, int stride, int features, const doubl
         }
         info = LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', features, width, factor, features, solution,
                              width);
-        *ridge_used = lambda;
     }
     free(factor);
     if (info != 0)
@@ -118,7 +129,9 @@ static int ridge_readout(const struct ddm_backend *backend, void *ctx, struct dd
                          double *ridge_used, struct ddm_error *err) {
     const int n = model->n, k = model->k;
     int code = backend->train_gram(ctx, NULL, k, gram, cross, err);
-    if (!code) code = ridge_solve(gram, n + 1, n, cross, k, ridge, solution, ridge_used, err);
+    if (!code)
+        code =
+            ridge_solve(backend, ctx, gram, n + 1, n, cross, k, ridge, solution, ridge_used, err);
     if (code) return code;
     for (int i = 0; i < n; i++)
         for (int c = 0; c < k; c++)
@@ -170,8 +183,8 @@ static int fit_diffusion(const struct ddm_backend *backend, void *ctx, const str
         double ridge_used;
         code = backend->train_gram(ctx, targets, km, gram, cross, err);
         if (!code)
-            code = ridge_solve(gram, features, features, cross, km, cfg->ridge, solution,
-                               &ridge_used, err);
+            code = ridge_solve(backend, ctx, gram, features, features, cross, km, cfg->ridge,
+                               solution, &ridge_used, err);
         if (!code)
             for (int q = 0; q < km; q++) {
                 for (int i = 0; i < n; i++)

@@ -82,6 +82,21 @@ struct ddm_backend {
     /* Copies the current states (B,n) out, for checkpoints and tests. */
     int (*sim_state)(void *ctx, float *x, struct ddm_error *err);
     void (*sim_destroy)(void *ctx);
+
+    /* Optional members: NULL where a backend has none (the CPU backend has none). */
+    /* Asynchronous simulation, for double-buffered recording: sim_launch queues the steps of a
+     * block (at most two in flight; input is copied at once, no output is written yet) and returns;
+     * sim_collect waits for the oldest queued block and writes its latent, traces and nonfinite_*
+     * into `block` (the same block description) and the device's own time for it into
+     * *device_seconds. launch + collect = advance. */
+    int (*sim_launch)(void *ctx, const struct ddm_sim_block *block, struct ddm_error *err);
+    int (*sim_collect)(void *ctx, struct ddm_sim_block *block, double *device_seconds,
+                       struct ddm_error *err);
+    /* Solves (G + shift I) X = C where the backend keeps G, C of its last train_gram: the leading
+     * `features` rows and columns of G, the first `features` rows of C; solution (features,width)
+     * row-major; *info = 0, or > 0 when G + shift I is not positive definite (as LAPACK's). */
+    int (*train_solve)(void *ctx, int features, double shift, double *solution, int *info,
+                       struct ddm_error *err);
 };
 
 /* The CPU backend: always built. `threads` = 0 uses all cores. */
