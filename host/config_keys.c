@@ -12,8 +12,8 @@
 #define FIELD(f) offsetof(struct ddm_config, f)
 #define BIG      1e300
 
-const char *const config_sections[] = {"system",   "network", "train", "simulate",
-                                       "analysis", "output",  "run"};
+const char *const config_sections[] = {"system", "network",  "train",  "simulate",
+                                       "input",  "analysis", "output", "run"};
 const int config_section_count = sizeof config_sections / sizeof config_sections[0];
 
 const struct config_key config_keys[] = {
@@ -30,6 +30,10 @@ const struct config_key config_keys[] = {
      "noise σ: one scalar (σI) or k expressions (diagonal σ(z)); default: the built-in's"},
     {"system", "diffusion_matrix", KEY_STRING, FIELD(diffusion_matrix), "", 0, 0, NULL,
      "full σ(z), k rows separated by ';' of m entries separated by ',' (m noise dimensions)"},
+
+    {"system", "patterns", KEY_STRING, FIELD(patterns), "", 0, 0, NULL,
+     "wells only: the K well centres, ';'-separated rows of k numbers (default: count on a "
+     "circle)"},
 
     /* [network] */
     {"network", "neurons", KEY_INT, FIELD(neurons), "256", 1, 1 << 20, NULL,
@@ -140,6 +144,19 @@ const struct config_key config_keys[] = {
      "starting points on the attractor, for network and target each"},
     {"analysis", "stats_bins", KEY_INT, FIELD(stats_bins), "100", 2, 1 << 20, NULL,
      "bins of the stored marginal histograms (W1 uses 64 times finer bins)"},
+    {"analysis", "recall_delay", KEY_REAL, FIELD(recall_delay), "2", 0, BIG, NULL,
+     "memory: time after a cue ends at which recall is scored (the state must be in the cued "
+     "well)"},
+    {"analysis", "well_radius", KEY_REAL, FIELD(well_radius), "0", 0, BIG, NULL,
+     "memory: a state is in a well within this distance of its pattern (0: 1/3 of the closest "
+     "two patterns' distance)"},
+
+    /* [input] */
+    {"input", "cues", KEY_STRING, FIELD(cues), "", 0, 0, NULL,
+     "cue schedule 'START:END pattern J [strength S]; START:END vector v1, v2 ...' (times after "
+     "the burn-in; patterns count from 0)"},
+    {"input", "strength", KEY_REAL, FIELD(cue_strength), "1", 0, BIG, NULL,
+     "default strength of a cue: |u| of the tilt V - u·z"},
 
     /* [output] */
     {"output", "path", KEY_STRING, FIELD(output_path), "ddm_{name}.h5", 0, 0, NULL,

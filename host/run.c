@@ -16,6 +16,7 @@
 #include "ddm/analysis_pca.h"
 #include "ddm/backend.h"
 #include "ddm/cli.h"
+#include "ddm/input.h"
 #include "ddm/progress.h"
 #include "ddm/runfile.h"
 #include "ddm/simulate.h"
@@ -187,6 +188,12 @@ int ddm_run(const struct ddm_cli *cli, struct ddm_error *err) {
     /* keys whose check needs the system: before the output file and hours of training */
     if (!code && cli->stage_train) code = sample_check(&cfg, sys.k, err);
     if (!code && cli->stage_simulate) code = simulate_check(&cfg, sys.k, err);
+    if (!code && cli->stage_simulate) {
+        struct ddm_input cues;
+        char at[1200];
+        config_where(&cfg, "input", "cues", at, sizeof at);
+        code = input_parse(cfg.cues, cfg.cue_strength, &sys, at, &cues, err);
+    }
     if (!code && cli->stage_analyze) code = analysis_check(&cfg, &sys, err);
     const int in_place = cli->stage_analyze && !cli->stage_train && !cli->stage_simulate;
     if (!code && cli->model_path) {

@@ -15,6 +15,7 @@ int runfile_create(struct ddm_runfile *rf, const char *path, const struct ddm_co
     h5_quiet();
     memset(rf, 0, sizeof *rf);
     rf->t.dataset = rf->latent.dataset = rf->target.dataset = rf->traces.dataset = -1;
+    rf->input.dataset = -1;
     rf->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (rf->file < 0) {
         H5Eclear2(H5E_DEFAULT);
@@ -143,6 +144,12 @@ int runfile_simulate_begin(struct ddm_runfile *rf, const struct ddm_config *cfg,
         code = h5_stream_create(group, "traces", F32, H5T_NATIVE_FLOAT, 3, tdims, 1, tchunk,
                                 "(Bt,T,nt)", &rf->traces, err);
     }
+    if (!code && cfg->cues[0]) {
+        hsize_t idims[2] = {0, k}, ichunk[2] = {chunk_T * 16, k};
+        code = h5_stream_create(group, "input", F32, H5T_NATIVE_FLOAT, 2, idims, 0, ichunk, "(T,k)",
+                                &rf->input, err);
+        if (!code) code = h5_attr_string(rf->input.dataset, "cues", cfg->cues, err);
+    }
     if (!code) {
         hsize_t nt_dims = nt;
         code = h5_write(group, "trace_neurons", H5T_STD_I32LE, H5T_NATIVE_INT, 1, &nt_dims,
@@ -168,6 +175,8 @@ int runfile_simulate_append(void *user, const struct sim_chunk *chunk, struct dd
     if (!code) code = h5_stream_append(&rf->target, chunk->count, chunk->target, err);
     if (!code && chunk->trace_B > 0 && chunk->trace_n > 0)
         code = h5_stream_append(&rf->traces, chunk->count, chunk->traces, err);
+    if (!code && chunk->input && rf->input.dataset >= 0)
+        code = h5_stream_append(&rf->input, chunk->count, chunk->input, err);
     if (!code) code = H5_CHECK(H5Fflush(rf->file, H5F_SCOPE_LOCAL), "flushing", err);
     return code;
 }
@@ -196,6 +205,7 @@ int runfile_close(struct ddm_runfile *rf, int complete, struct ddm_error *err) {
     h5_stream_close(&rf->latent);
     h5_stream_close(&rf->target);
     h5_stream_close(&rf->traces);
+    h5_stream_close(&rf->input);
     int code = h5_attr_int(rf->file, "complete", complete, err);
     int closed = H5_CHECK(H5Fclose(rf->file), "closing the output file", code ? NULL : err);
     rf->file = -1;

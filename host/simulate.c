@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ddm/input.h"
 #include "ddm/philox.h"
 #include "ddm/progress.h"
 #include "ddm/simulate.h"
@@ -181,11 +182,15 @@ static void moments_final(const struct moments *mo, int k, double *mean, double 
 
 struct sim_buffers {
     float *x, *latent, *target, *traces;
+    float *u, *u_hat, *u_recorded; /* inputs of a block: (steps,k) target, network; (records,k) */
     double *z0, *t;
     int *dead;
 };
 
 static void buffers_free(struct sim_buffers *b) {
+    free(b->u);
+    free(b->u_hat);
+    free(b->u_recorded);
     free(b->x);
     free(b->latent);
     free(b->target);
@@ -193,6 +198,23 @@ static void buffers_free(struct sim_buffers *b) {
     free(b->z0);
     free(b->t);
     free(b->dead);
+}
+
+/* Inputs of `count` steps from global step `step`: u (target units) or û (network) into `out`;
+ * NULL when no cue touches these steps, so the backends take their input-free path. */
+static const float *block_inputs(const struct ddm_input *input, const struct ddm_model *model,
+                                 const struct ddm_config *cfg, uint64_t step, long count, float *u,
+                                 float *u_hat) {
+    if (!input->count) return NULL;
+    double t0 = ((double)step - (double)cfg->burn_in) * cfg->dt;
+    int any = input_fill(input, model, t0, cfg->dt, (int)count, u, u_hat);
+    return any ? (u ? u : u_hat) : NULL;
+}
+
+static void input_at_floats(const struct ddm_input *input, double t, int k, float *out) {
+    double here[DDM_MAX_K];
+    input_at(input, t, here);
+    for (int c = 0; c < k; c++) out[c] = (float)here[c];
 }
 
 int simulate_run(const struct ddm_backend *backend, const struct ddm_system *sys,
@@ -219,7 +241,26 @@ int simulate_run(const struct ddm_backend *backend, const struct ddm_system *sys
         buffers_free(&buf);
         return DDM_ERUNTIME;
     }
-    int code = simulate_starts(sys, model, cfg, B, buf.z0, err);
+    /* the cue schedule: per-step inputs of each block, for the target and the network */
+    struct ddm_input input;
+    char at[1200];
+    config_where(cfg, "input", "cues", at, sizeof at);
+    int code = input_parse(cfg->cues, cfg->cue_strength, sys, at, &input, err);
+    if (code) {
+        buffers_free(&buf);
+        return code;
+    }
+    const long block_steps = per_block * re > 10000 ? per_block * re : 10000;
+    if (input.count) {
+        buf.u = ddm_alloc(sizeof(float) * block_steps * k, "inputs", err);
+        buf.u_hat = ddm_alloc(sizeof(float) * block_steps * k, "inputs", err);
+        buf.u_recorded = ddm_alloc(sizeof(float) * per_block * k, "inputs", err);
+        if (!buf.u || !buf.u_hat || !buf.u_recorded) {
+            buffers_free(&buf);
+            return DDM_ERUNTIME;
+        }
+    }
+    code = simulate_starts(sys, model, cfg, B, buf.z0, err);
     if (code) {
         buffers_free(&buf);
         return code;
@@ -298,9 +339,18 @@ int simulate_run(const struct ddm_backend *backend, const struct ddm_system *sys
                         buf.x[(size_t)j * n + layout->trace_neurons[q]];
         }
         buf.t[0] = 0;
-        struct sim_chunk chunk = {
-            0,     1,          B,          k,         layout->trace_B, layout->trace_n,
-            buf.t, buf.latent, buf.target, buf.traces};
+        if (input.count) input_at_floats(&input, 0, k, buf.u_recorded);
+        struct sim_chunk chunk = {0,
+                                  1,
+                                  B,
+                                  k,
+                                  layout->trace_B,
+                                  layout->trace_n,
+                                  buf.t,
+                                  buf.latent,
+                                  buf.target,
+                                  buf.traces,
+                                  input.count ? buf.u_recorded : NULL};
         moments_add(&net_mo, buf.latent, B, k);
         moments_add(&tgt_mo, buf.target, B, k);
         double t0 = now_seconds();
@@ -308,12 +358,14 @@ int simulate_run(const struct ddm_backend *backend, const struct ddm_system *sys
         report->output_seconds += now_seconds() - t0;
     }
 
-    /* recorded blocks; asynchronously, block i+1 is queued before block i goes to the sink */
+    /* recorded blocks; asynchronously, block i+1 is queued before block i goes to the sink.
+     * Inputs are per step, at times (step − burn_in)·dt; a launch copies its û at once. */
     long recorded = 1;
     float *traces = layout->trace_B > 0 ? buf.traces : NULL;
     if (async && !code && !report->nonfinite && recorded < layout->T) {
         int records = (int)(layout->T - recorded < per_block ? layout->T - recorded : per_block);
         struct ddm_sim_block first = {step, records, re, NULL, buf.latent, traces, -1, 0};
+        first.input = block_inputs(&input, model, cfg, step, records * re, NULL, buf.u_hat);
         code = backend->sim_launch(ctx, &first, err);
     }
     while (!code && !report->nonfinite && recorded < layout->T) {
@@ -325,29 +377,45 @@ int simulate_run(const struct ddm_backend *backend, const struct ddm_system *sys
             if (after < layout->T) {
                 int next_records =
                     (int)(layout->T - after < per_block ? layout->T - after : per_block);
-                struct ddm_sim_block next = block; /* (an input û must be its own steps') */
+                struct ddm_sim_block next = block;
                 next.step0 = step + (uint64_t)records * re;
                 next.records = next_records;
+                next.input = block_inputs(&input, model, cfg, next.step0, next_records * re, NULL,
+                                          buf.u_hat);
                 code = backend->sim_launch(ctx, &next, err);
             }
             double device_seconds = 0;
             if (!code) code = backend->sim_collect(ctx, &block, &device_seconds, err);
             report->network_seconds += device_seconds;
         } else {
+            block.input = block_inputs(&input, model, cfg, step, records * re, NULL, buf.u_hat);
             code = backend->sim_advance(ctx, &block, err);
             report->network_seconds += now_seconds() - t0;
         }
         if (code) break;
         t0 = now_seconds();
+        const float *u = block_inputs(&input, model, cfg, step, records * re, buf.u, NULL);
         report->target_nonfinite +=
-            target_advance(sys, &target, step, records, re, cfg->dt, NULL, buf.target);
+            target_advance(sys, &target, step, records, re, cfg->dt, u, buf.target);
         report->target_seconds += now_seconds() - t0;
-        for (int r = 0; r < records; r++) buf.t[r] = (double)(recorded + r) * re * cfg->dt;
+        for (int r = 0; r < records; r++) {
+            buf.t[r] = (double)(recorded + r) * re * cfg->dt;
+            if (input.count) input_at_floats(&input, buf.t[r], k, buf.u_recorded + (size_t)r * k);
+        }
         /* per-trajectory rows are (B, records, k): the moments need all rows alike */
         moments_add(&net_mo, buf.latent, (size_t)B * records, k);
         moments_add(&tgt_mo, buf.target, (size_t)B * records, k);
-        struct sim_chunk chunk = {recorded,        records, B,          k,          layout->trace_B,
-                                  layout->trace_n, buf.t,   buf.latent, buf.target, buf.traces};
+        struct sim_chunk chunk = {recorded,
+                                  records,
+                                  B,
+                                  k,
+                                  layout->trace_B,
+                                  layout->trace_n,
+                                  buf.t,
+                                  buf.latent,
+                                  buf.target,
+                                  buf.traces,
+                                  input.count ? buf.u_recorded : NULL};
         t0 = now_seconds();
         code = sink ? sink(sink_user, &chunk, err) : DDM_OK;
         report->output_seconds += now_seconds() - t0;

@@ -283,8 +283,39 @@ static const struct builtin *find_builtin(const char *name) {
     return NULL;
 }
 
-/* The wells built-in: parameters → struct wells, patterns on a circle in the first plane. */
-static int build_wells(struct ddm_system *sys, const char *at, struct ddm_error *err) {
+/* [system] patterns: K rows of k numbers separated by ';' → the well centres. */
+static int parse_patterns(struct ddm_system *sys, const struct ddm_config *cfg,
+                          struct ddm_error *err) {
+    char at[1200], rows_storage[8192], *rows[DDM_MAX_WELLS + 1];
+    config_where(cfg, "system", "patterns", at, sizeof at);
+    int count =
+        expr_split(cfg->patterns, ';', rows, DDM_MAX_WELLS + 1, rows_storage, sizeof rows_storage);
+    if (count < 1 || count > DDM_MAX_WELLS)
+        return ddm_fail(err, DDM_EUSAGE, "%s: give 1 to %d patterns separated by ';'", at,
+                        DDM_MAX_WELLS);
+    for (int j = 0; j < count; j++) {
+        char storage[1024], *parts[DDM_MAX_K + 1];
+        int entries = expr_split(rows[j], ',', parts, DDM_MAX_K + 1, storage, sizeof storage);
+        if (entries != sys->k)
+            return ddm_fail(err, DDM_EUSAGE,
+                            "%s: pattern %d '%s' has %d entries; each needs k = %d numbers "
+                            "separated by ','",
+                            at, j, rows[j], entries < 0 ? DDM_MAX_K + 1 : entries, sys->k);
+        for (int c = 0; c < sys->k; c++) {
+            struct expr_error e = {0};
+            if (expr_constant(parts[c], NULL, &sys->wells.patterns[j][c], &e))
+                return ddm_fail(err, DDM_EUSAGE, "%s: pattern %d, entry %d '%s': %s", at, j, c + 1,
+                                parts[c], e.message);
+        }
+    }
+    sys->wells.K = count;
+    return DDM_OK;
+}
+
+/* The wells built-in: parameters → struct wells; the patterns from [system] patterns, or
+ * `count` of them on a circle of `radius` in the plane of the first two coordinates. */
+static int build_wells(struct ddm_system *sys, const struct ddm_config *cfg, const char *at,
+                       struct ddm_error *err) {
     double width = 0, depth = 0, alpha = 0, count = 0, radius = 0;
     for (int p = 0; p < sys->nparams; p++) {
         const char *name = sys->param_names[p];
@@ -311,13 +342,14 @@ static int build_wells(struct ddm_system *sys, const char *at, struct ddm_error 
     w->width = width;
     w->depth = depth;
     w->alpha = alpha;
+    sys->native_wells = true;
+    if (cfg->patterns[0]) return parse_patterns(sys, cfg, err);
     for (int j = 0; j < w->K; j++) {
         double angle = 2 * M_PI * j / w->K;
         for (int c = 0; c < w->k; c++) w->patterns[j][c] = 0;
         w->patterns[j][0] = radius * cos(angle);
         if (w->k > 1) w->patterns[j][1] = radius * sin(angle);
     }
-    sys->native_wells = true;
     return DDM_OK;
 }
 
@@ -369,9 +401,14 @@ int system_build(struct ddm_system *sys, const struct ddm_config *cfg, struct dd
     if ((code = parse_params(sys, cfg->params, at, builtin != NULL, err))) return code;
     where(cfg, builtin && builtin->native_wells ? "params" : "drift", builtin != NULL, at,
           sizeof at);
-    code = builtin && builtin->native_wells ? build_wells(sys, at, err)
+    code = builtin && builtin->native_wells ? build_wells(sys, cfg, at, err)
                                             : build_drift(sys, drift, at, err);
     if (code) return code;
+    if (cfg->patterns[0] && !sys->native_wells) {
+        where(cfg, "patterns", 0, at, sizeof at);
+        return ddm_fail(err, DDM_EUSAGE, "%s: only the wells system has patterns (name = wells)",
+                        at);
+    }
 
     if (cfg->diffusion[0] && cfg->diffusion_matrix[0]) {
         where(cfg, "diffusion_matrix", 0, at, sizeof at);

@@ -152,13 +152,13 @@ Test(config, unknown_key_far_from_all) {
 Test(config, unknown_section_suggests) {
     expect_error("[network]\nneurons = 8\n[tran]\nepochs = 3\n",
                  "t.ini:4: unknown section [tran] (did you mean [train]? sections: system, "
-                 "network, train, simulate, analysis, output, run)");
+                 "network, train, simulate, input, analysis, output, run)");
 }
 
 Test(config, key_outside_any_section) {
     expect_error("# settings\nneurons = 64\n[network]\n",
                  "t.ini:2: key 'neurons' is outside any section (put it under one of: system, "
-                 "network, train, simulate, analysis, output, run)");
+                 "network, train, simulate, input, analysis, output, run)");
 }
 
 /* ---- bad values ---------------------------------------------------------------------------- */
@@ -360,10 +360,9 @@ Test(config, set_without_dot) {
 
 Test(config, set_unknown_section) {
     cr_assert_eq(config_set(&cfg, "netwrk.neurons=5", &err), DDM_EUSAGE);
-    cr_assert_str_eq(err.message,
-                     "--set netwrk.neurons=5: unknown section [netwrk] (did you mean "
-                     "[network]? sections: system, network, train, simulate, analysis, "
-                     "output, run)");
+    cr_assert_str_eq(err.message, "--set netwrk.neurons=5: unknown section [netwrk] (did you mean "
+                                  "[network]? sections: system, network, train, simulate, input, "
+                                  "analysis, output, run)");
 }
 
 Test(config, set_unknown_key) {
@@ -385,7 +384,7 @@ Test(config, set_out_of_range) {
 /* Every key, none at its default. */
 static const char *every_key =
     "[system]\nname = mine\nvars = x, y\ndrift = y; -a*x\nparams = a=2\ndiffusion = 0.5\n"
-    "diffusion_matrix = 1, 0; 0, 1\n"
+    "diffusion_matrix = 1, 0; 0, 1\npatterns = 1, 0; 0, 1\n"
     "[network]\nneurons = 33\ntau = 0.1\nseed = 18446744073709551615\ninit_gain = 1.25\n"
     "init_bias = 0.3\n"
     "[train]\nsamples = 1234\nsampling = both\nepochs = 7\nbatch = 99\nlr = 3e-3\n"
@@ -395,11 +394,13 @@ static const char *every_key =
     "[simulate]\ntrajectories = 17\ndt = 0.005\nsteps = 300\nrecord_every = 3\nburn_in = 30\n"
     "trace_trajectories = 2\ntrace_neurons = 5\ninit = off_manifold\ninit_offset = 0.7\n"
     "start = 1, -1\nneuron_noise = 0.05\n"
+    "[input]\ncues = 1:2 vector 1, 0\nstrength = 2\n"
     "[analysis]\npca = 7\npca_trajectories = 3\npca_samples = 40\npca_every = 5\n"
     "bounds = -4:4, -5:5\ndecomposition_grid = 21\ndecomposition_axes = y\n"
     "decomposition_at = 0.5, 0.25\nhhd_grid = 33\nhhd_bandwidth = 0.2\nhhd_cut = 0.01\n"
     "burn_in_fraction = 0.2\nbatches = 4\nmax_samples = 1000\nlyapunov_steps = 500\n"
     "lyapunov_transient = 50\nlyapunov_dt = 0.005\nlyapunov_starts = 2\nstats_bins = 50\n"
+    "recall_delay = 3\nwell_radius = 0.2\n"
     "[output]\npath = out/{name}_x.h5\n"
     "[run]\nbackend = cuda\nthreads = 3\ndevice = 1\n";
 

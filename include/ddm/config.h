@@ -26,6 +26,7 @@ struct ddm_config {
     char *params;           /* "a=1, b=2" */
     char *diffusion;        /* one scalar, or k expressions (diagonal σ) */
     char *diffusion_matrix; /* k rows separated by ';', m entries each separated by ',' */
+    char *patterns;         /* wells: K rows of k numbers separated by ';' */
 
     /* [network] */
     int neurons;      /* n */
@@ -86,6 +87,12 @@ struct ddm_config {
     double lyapunov_dt;       /* RK4 step */
     int lyapunov_starts;      /* starts per process */
     int stats_bins;           /* bins of the stored marginal histograms */
+    double recall_delay;      /* memory: recall scored this long after a cue ends */
+    double well_radius;       /* memory: capture radius of a well (0: automatic) */
+
+    /* [input] */
+    char *cues;          /* cue schedule, see include/ddm/input.h */
+    double cue_strength; /* default strength of a cue */
 
     /* [output] */
     char *output_path;

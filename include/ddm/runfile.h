@@ -6,7 +6,8 @@
  *              attrs tau, n, k [, V (k*m,n), c (k*m) for a state-dependent diffusion]
  *   /train     loss (epochs); attrs drift_rel_err, final_loss, seconds, ...
  *   /simulate  t (T), latent (B,T,k), target_latent (B,T,k), traces (Bt,T,nt),
- *              trace_neurons (nt); attrs dt, steps, record_every, nonfinite
+ *              trace_neurons (nt) [, input (T,k) when [input] cues are given];
+ *              attrs dt, steps, record_every, nonfinite
  *
  * The root attribute `complete` is 0 until the run ends cleanly, so a file from a killed or
  * failed run is never taken for a finished one; the /simulate datasets grow as the run goes.
@@ -22,7 +23,7 @@
 
 struct ddm_runfile {
     hid_t file;
-    struct h5_stream t, latent, target, traces;
+    struct h5_stream t, latent, target, traces, input;
     int streaming;
 };
 

@@ -23,6 +23,7 @@ struct sim_chunk {
     const float *latent; /* (B,count,k) network read-out z */
     const float *target; /* (B,count,k) coupled target z */
     const float *traces; /* (trace_B,count,trace_n) x of the traced neurons */
+    const float *input;  /* (count,k) the input u at the recorded times, or NULL (no cues) */
 };
 
 typedef int (*sim_sink_fn)(void *user, const struct sim_chunk *chunk, struct ddm_error *err);
