@@ -168,7 +168,7 @@ static int simulate_states(const struct ddm_backend *backend, const struct ddm_s
     own.record_every = cfg->pca_every;
     own.steps = (long)(S - 1) * cfg->pca_every;
     own.burn_in = 0;
-    struct ddm_sim_layout layout = {B, model->k, S, B, n, NULL};
+    struct ddm_sim_layout layout = {.B = B, .k = model->k, .T = S, .trace_B = B, .trace_n = n};
     layout.trace_neurons = ddm_alloc(sizeof(int) * n, "PCA neurons", err);
     if (!layout.trace_neurons) return DDM_ERUNTIME;
     for (int i = 0; i < n; i++) layout.trace_neurons[i] = i;

@@ -28,16 +28,19 @@ static const struct builtin builtins[] = {
     {"ou", "x, y", "-(a11*x + a12*y); -(a21*x + a22*y)", "a11=1, a12=-1, a21=1, a22=1", "1",
      "Ornstein–Uhlenbeck dz = -Az dt + σ dB", 0},
     {"wells", "x, y",
-     "-(I + alpha*R) grad V, V = -depth*log(sum_j exp(-|z - p_j|^2/(2*width^2))), p_j = count "
-     "patterns on a circle of the given radius in the first two coordinates",
-     "width=0.4, depth=1, alpha=0, count=4, radius=1", "0.5", "multi-well memory landscape", 1},
+     "-(I + alpha*R) grad V, V = -depth*log(sum_j exp(-|z - p_j|^2/(2*width^2))) + wall/2*max(0, "
+     "|z - c| - rho)^2, p_j = count patterns clockwise on a circle of the given radius in the "
+     "first two coordinates (or [system] patterns), c their centroid, rho their largest distance "
+     "from it",
+     "width=0.4, depth=1, alpha=0, count=4, radius=1, wall=0", "0.5", "multi-well memory landscape",
+     1},
 };
 static const int builtin_count = sizeof builtins / sizeof builtins[0];
 
 const char *system_builtin_list(void) {
     return "vdp (mu), lorenz (sigma, rho, beta), dadras (a..e), double_well (a), "
            "ou (a11, a12, a21, a22: dz = -Az dt + σ dB), wells (width, depth, alpha, count, "
-           "radius; vars may set k)";
+           "radius, wall; vars may set k)";
 }
 
 /* "vdp, lorenz, ..." for messages */
@@ -316,7 +319,7 @@ static int parse_patterns(struct ddm_system *sys, const struct ddm_config *cfg,
  * `count` of them on a circle of `radius` in the plane of the first two coordinates. */
 static int build_wells(struct ddm_system *sys, const struct ddm_config *cfg, const char *at,
                        struct ddm_error *err) {
-    double width = 0, depth = 0, alpha = 0, count = 0, radius = 0;
+    double width = 0, depth = 0, alpha = 0, count = 0, radius = 0, wall = 0;
     for (int p = 0; p < sys->nparams; p++) {
         const char *name = sys->param_names[p];
         double value = sys->param_values[p];
@@ -325,6 +328,7 @@ static int build_wells(struct ddm_system *sys, const struct ddm_config *cfg, con
         if (!strcmp(name, "alpha")) alpha = value;
         if (!strcmp(name, "count")) count = value;
         if (!strcmp(name, "radius")) radius = value;
+        if (!strcmp(name, "wall")) wall = value;
     }
     if (!(width > 0) || !(depth > 0) || !(radius >= 0))
         return ddm_fail(err, DDM_EUSAGE, "%s: wells need width > 0, depth > 0 and radius >= 0", at);
@@ -342,13 +346,31 @@ static int build_wells(struct ddm_system *sys, const struct ddm_config *cfg, con
     w->width = width;
     w->depth = depth;
     w->alpha = alpha;
+    w->wall = wall;
     sys->native_wells = true;
-    if (cfg->patterns[0]) return parse_patterns(sys, cfg, err);
+    if (cfg->patterns[0]) {
+        int code = parse_patterns(sys, cfg, err);
+        if (code) return code;
+    } else {
+        /* clockwise, so that α > 0 carries the state from pattern j to pattern j + 1 */
+        for (int j = 0; j < w->K; j++) {
+            double angle = -2 * M_PI * j / w->K;
+            for (int c = 0; c < w->k; c++) w->patterns[j][c] = 0;
+            w->patterns[j][0] = radius * cos(angle);
+            if (w->k > 1) w->patterns[j][1] = radius * sin(angle);
+        }
+    }
+    /* the wall sits at the patterns' largest distance from their centroid */
+    for (int c = 0; c < w->k; c++) {
+        w->centre[c] = 0;
+        for (int j = 0; j < w->K; j++) w->centre[c] += w->patterns[j][c] / w->K;
+    }
+    w->wall_radius = 0;
     for (int j = 0; j < w->K; j++) {
-        double angle = 2 * M_PI * j / w->K;
-        for (int c = 0; c < w->k; c++) w->patterns[j][c] = 0;
-        w->patterns[j][0] = radius * cos(angle);
-        if (w->k > 1) w->patterns[j][1] = radius * sin(angle);
+        double r2 = 0;
+        for (int c = 0; c < w->k; c++)
+            r2 += (w->patterns[j][c] - w->centre[c]) * (w->patterns[j][c] - w->centre[c]);
+        if (sqrt(r2) > w->wall_radius) w->wall_radius = sqrt(r2);
     }
     return DDM_OK;
 }

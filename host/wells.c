@@ -32,14 +32,24 @@ static void rotate(const struct wells *w, const double *v, double *y, int stride
     }
 }
 
+/* The wall: distance r = ‖z − c‖ and how far beyond ρ it is (0 inside). */
+static double beyond_wall(const struct wells *w, const double *z, double *r) {
+    double r2 = 0;
+    for (int c = 0; c < w->k; c++) r2 += (z[c] - w->centre[c]) * (z[c] - w->centre[c]);
+    *r = sqrt(r2);
+    return w->wall > 0 && *r > w->wall_radius ? *r - w->wall_radius : 0;
+}
+
 void wells_drift(const struct wells *w, const double *z, double *f, double *jac) {
     const int k = w->k;
     const double gain = w->depth / (w->width * w->width);
-    double pi[DDM_MAX_WELLS], mean[8] = {0}, g[8];
+    double pi[DDM_MAX_WELLS], mean[8] = {0}, g[8], r;
     weights(w, z, pi);
     for (int j = 0; j < w->K; j++)
         for (int c = 0; c < k; c++) mean[c] += pi[j] * w->patterns[j][c];
-    for (int c = 0; c < k; c++) g[c] = -gain * (z[c] - mean[c]);
+    /* −∇V: the wells' pull, and the wall's, wall (r − ρ)/r (z − c) beyond ρ */
+    const double out = beyond_wall(w, z, &r), push = out > 0 ? w->wall * out / r : 0;
+    for (int c = 0; c < k; c++) g[c] = -gain * (z[c] - mean[c]) - push * (z[c] - w->centre[c]);
     rotate(w, g, f, 1);
     if (!jac) return;
     /* ∂(z − m)/∂z = I − C/w², C = Σ_j π_j (p_j − m)(p_j − m)ᵀ; then −gain (I + αR) times it */
@@ -50,13 +60,19 @@ void wells_drift(const struct wells *w, const double *z, double *f, double *jac)
             for (int j = 0; j < w->K; j++)
                 cov += pi[j] * (w->patterns[j][c] - mean[c]) * (w->patterns[j][d] - mean[d]);
             dg[c * k + d] = -gain * ((c == d) - cov / (w->width * w->width));
+            /* ∂/∂z of wall (1 − ρ/r)(z − c): wall[(1 − ρ/r) I + (ρ/r³)(z − c)(z − c)ᵀ] */
+            if (out > 0)
+                dg[c * k + d] -= w->wall * ((c == d) * out / r + w->wall_radius / (r * r * r) *
+                                                                     (z[c] - w->centre[c]) *
+                                                                     (z[d] - w->centre[d]));
         }
     for (int d = 0; d < k; d++) rotate(w, dg + d, jac + d, k);
 }
 
 double wells_potential(const struct wells *w, const double *z) {
-    double pi[DDM_MAX_WELLS];
-    return -w->depth * weights(w, z, pi);
+    double pi[DDM_MAX_WELLS], r;
+    const double out = beyond_wall(w, z, &r);
+    return -w->depth * weights(w, z, pi) + 0.5 * w->wall * out * out;
 }
 
 int wells_nearest(const struct wells *w, const double *z, double *distance) {
