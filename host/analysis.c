@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include "ddm/analysis_h5.h"
+#include "ddm/analysis_memory.h"
+#include "ddm/input.h"
 #include "ddm/simulate.h"
 
 void analysis_tick(const struct analysis_tick *tick, double fraction) {
@@ -330,6 +332,73 @@ static int run_lyapunov(const struct ddm_system *sys, const struct ddm_model *mo
     return code;
 }
 
+/* Occupancy of one process' recorded paths, in slabs. */
+struct occupancy_pass {
+    const struct wells *wells;
+    double radius;
+    signed char *occupancy; /* (B,T) */
+    long B, T;
+};
+
+static void add_occupancy(void *user, const float *z, int count, long t) {
+    struct occupancy_pass *pass = user;
+    signed char *slab = malloc((size_t)pass->B * count);
+    if (!slab) return; /* the codes stay -1 (transit): counted as no transition */
+    memory_occupancy(pass->wells, pass->radius, z, pass->B, count, slab);
+    for (long b = 0; b < pass->B; b++)
+        memcpy(pass->occupancy + b * pass->T + t, slab + b * count, (size_t)count);
+    free(slab);
+}
+
+static int run_memory(const struct ddm_system *sys, const struct ddm_config *cfg, hid_t file,
+                      const struct recorded *rec, const double *lo, const double *hi, hid_t group,
+                      struct ddm_analysis_report *report, struct ddm_error *err) {
+    const double t0 = now_seconds();
+    const long B = rec->B;
+    double *t = NULL;
+    long T = 0;
+    struct ddm_input input;
+    char at[1200];
+    config_where(cfg, "input", "cues", at, sizeof at);
+    int code = input_parse(cfg->cues, cfg->cue_strength, sys, at, &input, err);
+    if (!code) code = analysis_h5_times(file, &t, &T, err);
+    const double radius = memory_radius(&sys->wells, cfg->well_radius);
+    signed char *occupancy[2] = {NULL, NULL};
+    struct memory_result result[2] = {0};
+    for (int p = 0; p < 2 && !code; p++) {
+        occupancy[p] = ddm_alloc((size_t)B * T, "occupancy", err);
+        if (!occupancy[p]) {
+            code = DDM_ERUNTIME;
+            break;
+        }
+        memset(occupancy[p], -1, (size_t)B * T);
+        struct occupancy_pass pass = {&sys->wells, radius, occupancy[p], B, T};
+        code = analysis_h5_scan(file, datasets[p], 0, add_occupancy, &pass, err);
+        if (!code)
+            code = memory_metrics(occupancy[p], t, B, T, sys->wells.K, &input, cfg->recall_delay,
+                                  &result[p], err);
+        if (!code) {
+            report->recall[p] = result[p].recall_accuracy;
+            report->switch_rate[p] = result[p].spontaneous_rate;
+            report->forward_backward[p] = result[p].forward_backward;
+            report->forward_backward_err[p] = result[p].forward_backward_err;
+            report->memory_cues = result[p].cues;
+        }
+    }
+    if (!code)
+        code = analysis_h5_memory(group, result, (const signed char *const *)occupancy, B, T,
+                                  radius, err);
+    if (!code) code = analysis_h5_landscape(group, &sys->wells, &input, lo, hi, err);
+    if (!code) report->memory_done = 1;
+    for (int p = 0; p < 2; p++) {
+        memory_result_free(&result[p]);
+        free(occupancy[p]);
+    }
+    free(t);
+    report->memory_seconds = now_seconds() - t0;
+    return code;
+}
+
 int analysis_run(const struct ddm_backend *backend, const struct ddm_system *sys,
                  const struct ddm_model *model, const struct ddm_config *cfg, hid_t file,
                  struct ddm_analysis_report *report, int quiet, struct ddm_error *err) {
@@ -358,6 +427,8 @@ int analysis_run(const struct ddm_backend *backend, const struct ddm_system *sys
         note(report, "no /simulate in the file: no density, Φ or statistics");
     if (!code && cfg->lyapunov_steps)
         code = run_lyapunov(sys, model, cfg, group, &lyapunov_tick, report, err);
+    if (!code && rec.present && sys->native_wells)
+        code = run_memory(sys, cfg, file, &rec, lo, hi, group, report, err);
     progress_end(&bar);
     report->seconds = now_seconds() - t0;
     if (group >= 0) {

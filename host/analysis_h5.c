@@ -361,3 +361,112 @@ int analysis_h5_end(hid_t file, hid_t group, const struct ddm_analysis_report *r
     if (!code) code = H5_CHECK(H5Fflush(file, H5F_SCOPE_LOCAL), "flushing /analysis", err);
     return code;
 }
+
+int analysis_h5_times(hid_t file, double **t, long *T, struct ddm_error *err) {
+    hid_t ds = H5Dopen2(file, "simulate/t", H5P_DEFAULT);
+    int code = H5_CHECK(ds, "simulate/t", err);
+    if (code) return code;
+    hid_t space = H5Dget_space(ds);
+    hsize_t count = 0;
+    H5Sget_simple_extent_dims(space, &count, NULL);
+    *T = (long)count;
+    *t = ddm_alloc(sizeof(double) * (count ? count : 1), "recorded times", err);
+    code = *t ? H5_CHECK(H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, *t),
+                         "simulate/t", err)
+              : DDM_ERUNTIME;
+    H5Sclose(space);
+    H5Dclose(ds);
+    return code;
+}
+
+/* The metrics of one process into group g. */
+static int write_memory(hid_t g, const struct memory_result *r, const signed char *occupancy,
+                        long B, long T, struct ddm_error *err) {
+    const hsize_t occ_dims[2] = {(hsize_t)B, (hsize_t)T}, kk[2] = {(hsize_t)r->K, (hsize_t)r->K};
+    const hsize_t dwell = (hsize_t)r->dwell_count, cues = (hsize_t)r->cues;
+    int code = h5_write(g, "occupancy", H5T_STD_I8LE, H5T_NATIVE_SCHAR, 2, occ_dims, occupancy,
+                        "(B,T)", err);
+    if (!code)
+        code =
+            h5_attr_string(g, "occupancy_meaning",
+                           "index of the well within well_radius of the state, -1 in transit", err);
+    if (!code)
+        code = h5_write(g, "transitions", H5T_STD_I64LE, H5T_NATIVE_LONG, 2, kk, r->transitions,
+                        "(K,K)", err);
+    if (!code) code = write_f64(g, "dwell_times", 1, &dwell, r->dwell, "(dwells)", err);
+    if (!code) code = write_f64(g, "recall_per_cue", 1, &cues, r->recall_per_cue, "(cues)", err);
+    if (!code)
+        code = h5_write(g, "cue_pattern", H5T_STD_I32LE, H5T_NATIVE_INT, 1, &cues, r->cue_pattern,
+                        "(cues)", err);
+    if (!code) code = h5_attr_double(g, "recall_accuracy", r->recall_accuracy, err);
+    if (!code) code = h5_attr_double(g, "spontaneous_switch_rate", r->spontaneous_rate, err);
+    if (!code) code = h5_attr_double(g, "forward_backward_ratio", r->forward_backward, err);
+    if (!code)
+        code = h5_attr_double(g, "forward_backward_ratio_error", r->forward_backward_err, err);
+    if (!code) code = h5_attr_double(g, "occupied_fraction", r->occupied, err);
+    return code;
+}
+
+int analysis_h5_memory(hid_t group, const struct memory_result *result,
+                       const signed char *const *occupancy, long B, long T, double radius,
+                       struct ddm_error *err) {
+    hid_t g = make_group(group, "memory", err);
+    if (g < 0) return DDM_ERUNTIME;
+    int code = write_memory(g, &result[0], occupancy[0], B, T, err);
+    if (!code) code = h5_attr_double(g, "well_radius", radius, err);
+    hid_t target = code ? -1 : make_group(g, "target", err);
+    if (!code && target < 0) code = DDM_ERUNTIME;
+    if (!code) code = write_memory(target, &result[1], occupancy[1], B, T, err);
+    if (target >= 0) H5Gclose(target);
+    H5Gclose(g);
+    return code;
+}
+
+int analysis_h5_landscape(hid_t group, const struct wells *wells, const struct ddm_input *input,
+                          const double *lo, const double *hi, struct ddm_error *err) {
+    enum { G = 121 };
+    const int k = wells->k, K = wells->K;
+    hid_t memory = H5Gopen2(group, "memory", H5P_DEFAULT);
+    if (H5_CHECK(memory, "memory", err)) return DDM_ERUNTIME;
+    hid_t g = make_group(memory, "landscape", err);
+    H5Gclose(memory);
+    if (g < 0) return DDM_ERUNTIME;
+    double patterns[DDM_MAX_WELLS * 8], cue_u[DDM_MAX_CUES * 8], window[DDM_MAX_CUES * 2];
+    for (int j = 0; j < K; j++)
+        for (int c = 0; c < k; c++) patterns[j * k + c] = wells->patterns[j][c];
+    for (int q = 0; q < input->count; q++) {
+        for (int c = 0; c < k; c++) cue_u[q * k + c] = input->cues[q].u[c];
+        window[2 * q] = input->cues[q].start;
+        window[2 * q + 1] = input->cues[q].end;
+    }
+    double axis[2][G], rest[8] = {0};
+    static double potential[G * G];
+    for (int j = 0; j < K; j++)
+        for (int c = 0; c < k; c++) rest[c] += wells->patterns[j][c] / K;
+    for (int a = 0; a < 2; a++)
+        for (int i = 0; i < G; i++) axis[a][i] = a < k ? lo[a] + (hi[a] - lo[a]) * i / (G - 1) : 0;
+    for (int i = 0; i < G; i++)
+        for (int j = 0; j < G; j++) {
+            double z[8];
+            memcpy(z, rest, sizeof z);
+            z[0] = axis[0][j];
+            if (k > 1) z[1] = axis[1][i];
+            potential[i * G + j] = wells_potential(wells, z);
+        }
+    const hsize_t pk[2] = {(hsize_t)K, (hsize_t)k}, ck[2] = {(hsize_t)input->count, (hsize_t)k};
+    const hsize_t cw[2] = {(hsize_t)input->count, 2}, g1 = G, gg[2] = {G, G};
+    int code = write_f64(g, "patterns", 2, pk, patterns, "(K,k)", err);
+    if (!code) code = write_f64(g, "cue_u", 2, ck, cue_u, "(cues,k)", err);
+    if (!code) code = write_f64(g, "cue_window", 2, cw, window, "(cues,2)", err);
+    if (!code) code = write_f64(g, "axis0", 1, &g1, axis[0], "(G)", err);
+    if (!code) code = write_f64(g, "axis1", 1, &g1, axis[1], "(G)", err);
+    if (!code) code = write_f64(g, "potential", 2, gg, potential, "(G1,G0)", err);
+    if (!code)
+        code =
+            h5_attr_string(g, "potential_meaning",
+                           "V(z) of the wells system over axis0 (columns) and axis1 (rows), the "
+                           "other coordinates at the patterns' mean; a cue u tilts it to V - u.z",
+                           err);
+    H5Gclose(g);
+    return code;
+}

@@ -17,6 +17,10 @@ run_hhd.png            stationary density with the reversible f_rev and irrevers
                        k = 3 projected on a plane (density-weighted averages over the third axis)
 run_marginals.png      stationary marginals, network vs target, with the Wasserstein distances
 run_lyapunov.png       Lyapunov spectra of the noise-free latent flows, network vs target
+and for a wells system (memory, scripts/plot_memory.py):
+run_landscape.png      the landscape V and the tilted V - u.z of the first cue (Fig 5)
+run_occupancy.png      which well a few paths are in over time, cue windows shaded
+run_transitions.png    well-to-well transition counts, with recall and cycling figures
 
 On Debian use /usr/bin/python3 (it sees python3-h5py and python3-matplotlib).
 """
@@ -32,6 +36,7 @@ import matplotlib.ticker
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from plot_memory import plot_landscape, plot_occupancy, plot_transitions  # noqa: E402
 
 
 def text(value):
@@ -427,7 +432,10 @@ def main():
                                plot_decomposition(f, name, out),
                                plot_hhd(f, name, out, plane),
                                plot_marginals(f, name, out),
-                               plot_lyapunov(f, name, out)) if p]
+                               plot_lyapunov(f, name, out),
+                               plot_landscape(f, name, out),
+                               plot_occupancy(f, name, out),
+                               plot_transitions(f, name, out)) if p]
     for p in written:
         print(p)
 

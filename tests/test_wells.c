@@ -76,7 +76,8 @@ Test(wells, patterns_are_stable_points_and_far_states_come_home) {
         cr_assert_eq(wells_nearest(&sys.wells, sys.wells.patterns[j], &dist), j);
         cr_assert_float_eq(dist, 0, 1e-12);
     }
-    cr_assert_float_eq(sys.wells.patterns[1][1], 2, 1e-12, "count on a circle of the radius");
+    cr_assert_float_eq(sys.wells.patterns[1][1], -2, 1e-12,
+                       "count clockwise on a circle of the radius");
     double far[2] = {300, -200}, f[2];
     system_drift(&sys, far, f); /* every exp underflows without the log-sum-exp shift */
     cr_assert(isfinite(f[0]) && isfinite(f[1]) && f[0] < 0 && f[1] > 0);
@@ -98,4 +99,39 @@ Test(wells, bad_parameters_are_reported) {
     cr_assert(strstr(err.message, "needs at least 2 variables"), "%s", err.message);
     system_free(&sys);
     config_free(&cfg);
+}
+
+/* The landscapes can also be written as expressions (DESIGN §6): the softmax family with its
+ * rotation, spelled out for three wells, must give the native drift. */
+Test(wells, expressions_express_the_rotated_family) {
+    struct ddm_system native, written;
+    build(&native, "[system]\nname = wells\nparams = width=0.5, depth=1.3, alpha=2, count=3\n");
+    char text[8192], e[3][160], sum[600] = "", mx[600] = "", my[600] = "";
+    for (int j = 0; j < 3; j++) {
+        snprintf(e[j], sizeof e[j], "exp(-((x - %.17g)^2 + (y - %.17g)^2)/(2*w^2))",
+                 native.wells.patterns[j][0], native.wells.patterns[j][1]);
+        snprintf(sum + strlen(sum), sizeof sum - strlen(sum), "%s%s", j ? " + " : "", e[j]);
+        snprintf(mx + strlen(mx), sizeof mx - strlen(mx), "%s%.17g*%s", j ? " + " : "",
+                 native.wells.patterns[j][0], e[j]);
+        snprintf(my + strlen(my), sizeof my - strlen(my), "%s%.17g*%s", j ? " + " : "",
+                 native.wells.patterns[j][1], e[j]);
+    }
+    /* g = (d/w²)(z − m), f = −(I + αR) g: f_x = −(g_x − α g_y), f_y = −(g_y + α g_x) */
+    char gx[1400], gy[1400];
+    snprintf(gx, sizeof gx, "d/w^2*(x - (%s)/(%s))", mx, sum);
+    snprintf(gy, sizeof gy, "d/w^2*(y - (%s)/(%s))", my, sum);
+    snprintf(text, sizeof text,
+             "[system]\nname = mine\nvars = x, y\nparams = w=0.5, d=1.3, a=2\n"
+             "drift = -(%s - a*%s); -(%s + a*%s)\n",
+             gx, gy, gy, gx);
+    build(&written, text);
+    for (int trial = 0; trial < 20; trial++) {
+        double z[2] = {philox_gaussian(4, 0, trial), philox_gaussian(4, 1, trial)}, a[2], b[2];
+        system_drift(&native, z, a);
+        system_drift(&written, z, b);
+        for (int c = 0; c < 2; c++)
+            cr_assert(fabs(a[c] - b[c]) < 1e-10 * (1 + fabs(a[c])), "f%d %g vs %g", c, a[c], b[c]);
+    }
+    system_free(&native);
+    system_free(&written);
 }

@@ -5,6 +5,7 @@
  *   HHD        stationary density of /simulate → f_rev, f_irr, entropy production Φ ± error
  *   Lyapunov   Benettin spectra of the noise-free latent flows of network and target
  *   stats      means, covariances, marginals, Wasserstein distances network vs target
+ *   memory     (wells systems) occupancy, transitions, recall, cycling, dwell times
  * It reads /simulate back from the run file and writes /analysis into it (DESIGN §7); it runs on
  * the host except the PCA's short simulation, which goes through the backend.
  */
@@ -31,7 +32,7 @@ void analysis_tick(const struct analysis_tick *tick, double fraction);
 /* What the closing summary prints; [0] the network, [1] the target. */
 struct ddm_analysis_report {
     int k;
-    int pca_done, split_done, hhd_done, lyapunov_done, stats_done;
+    int pca_done, split_done, hhd_done, lyapunov_done, stats_done, memory_done;
     /* PCA */
     long pca_states;
     int pca_significant;
@@ -47,7 +48,10 @@ struct ddm_analysis_report {
     /* stats */
     long samples[2];
     double wasserstein[DDM_MAX_K];
-    double seconds, pca_seconds, split_seconds, hhd_seconds, lyapunov_seconds;
+    /* memory (wells systems) */
+    int memory_cues;
+    double recall[2], switch_rate[2], forward_backward[2], forward_backward_err[2];
+    double seconds, pca_seconds, split_seconds, hhd_seconds, lyapunov_seconds, memory_seconds;
     char notes[1024]; /* parts left out and why, "; "-separated */
 };
 

@@ -8,6 +8,11 @@
  *                                            attrs entropy_production(_error), ..._grid(_error)
  *   /analysis/lyapunov/{rnn, target, rnn_starts, target_starts, rnn_error, target_error}
  *   /analysis/stats/{edges, wasserstein, rnn/{mean, covariance, marginal}, target/…}
+ *   /analysis/memory/{occupancy (B,T), transitions (K,K), dwell_times, recall_per_cue,
+ *                     cue_pattern}  attrs recall_accuracy, spontaneous_switch_rate,
+ *                     forward_backward_ratio(_error), well_radius; the same for the coupled
+ *                     target in /analysis/memory/target; /analysis/memory/landscape/{patterns,
+ *                     cue_u, cue_window, axis0, axis1, potential}
  * The recorded latent samples are read in slabs of all B trajectories × a run of times, so a
  * /simulate far larger than memory streams through.
  */
@@ -18,6 +23,7 @@
 
 #include "ddm/analysis.h"
 #include "ddm/analysis_hhd.h"
+#include "ddm/analysis_memory.h"
 #include "ddm/analysis_lyapunov.h"
 #include "ddm/analysis_pca.h"
 #include "ddm/analysis_split.h"
@@ -50,6 +56,17 @@ int analysis_h5_lyapunov(hid_t group, const struct lyapunov_result *rnn,
 int analysis_h5_stats(hid_t group, const struct stats_moments *moments,
                       const struct stats_marginals *marginals, const double *wasserstein,
                       double burn_in_fraction, long first, struct ddm_error *err);
+/* /simulate/t (T), allocated. */
+int analysis_h5_times(hid_t file, double **t, long *T, struct ddm_error *err);
+/* /analysis/memory for [0] the network and [1] the target, with occupancy (B,T) of each. */
+int analysis_h5_memory(hid_t group, const struct memory_result *result,
+                       const signed char *const *occupancy, long B, long T, double radius,
+                       struct ddm_error *err);
+/* /analysis/memory/landscape: the patterns (K,k), the cue vectors (cues,k) with their windows,
+ * and V on a 2-D grid over the first two coordinates within [lo, hi] (the others at the
+ * patterns' mean), for the "tilted landscape" figure. */
+int analysis_h5_landscape(hid_t group, const struct wells *wells, const struct ddm_input *input,
+                          const double *lo, const double *hi, struct ddm_error *err);
 /* Marks /analysis complete, writes the stage time, closes the group and flushes. */
 int analysis_h5_end(hid_t file, hid_t group, const struct ddm_analysis_report *report,
                     struct ddm_error *err);

@@ -1,0 +1,130 @@
+/* analysis_memory.c — occupancy, core-set transitions, recall and cycling (analysis_memory.h). */
+#include "ddm/analysis_memory.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+double memory_radius(const struct wells *w, double radius) {
+    if (radius > 0) return radius;
+    double closest = INFINITY;
+    for (int i = 0; i < w->K; i++)
+        for (int j = 0; j < i; j++) {
+            double d2 = 0;
+            for (int c = 0; c < w->k; c++)
+                d2 += (w->patterns[i][c] - w->patterns[j][c]) *
+                      (w->patterns[i][c] - w->patterns[j][c]);
+            closest = fmin(closest, sqrt(d2));
+        }
+    return isfinite(closest) ? closest / 3 : INFINITY;
+}
+
+void memory_occupancy(const struct wells *w, double radius, const float *z, long B, long count,
+                      signed char *occupancy) {
+    const int k = w->k;
+    for (long q = 0; q < B * count; q++) {
+        double point[8], distance;
+        for (int c = 0; c < k; c++) point[c] = z[q * k + c];
+        int j = wells_nearest(w, point, &distance);
+        occupancy[q] = distance < radius ? (signed char)j : -1; /* NaN distance: in transit */
+    }
+}
+
+void memory_result_free(struct memory_result *result) {
+    free(result->transitions);
+    free(result->dwell);
+    memset(result, 0, sizeof *result);
+}
+
+/* Whether time t lies in a cue window or the recall delay after it. */
+static int cued(const struct ddm_input *input, double recall_delay, double t) {
+    for (int q = 0; input && q < input->count; q++)
+        if (t >= input->cues[q].start && t < input->cues[q].end + recall_delay) return 1;
+    return 0;
+}
+
+int memory_metrics(const signed char *occupancy, const double *t, long B, long T, int K,
+                   const struct ddm_input *input, double recall_delay, struct memory_result *result,
+                   struct ddm_error *err) {
+    memset(result, 0, sizeof *result);
+    result->K = K;
+    result->transitions = ddm_calloc((size_t)K * K, sizeof(long), "transition counts", err);
+    long dwell_capacity = 1024;
+    result->dwell = ddm_alloc(sizeof(double) * dwell_capacity, "dwell times", err);
+    if (!result->transitions || !result->dwell) {
+        memory_result_free(result);
+        return DDM_ERUNTIME;
+    }
+    /* each path in turn: its core-set state, and the time it entered it */
+    long occupied = 0;
+    for (long b = 0; b < B; b++) {
+        const signed char *path = occupancy + b * T;
+        int last = -1, first_dwell = 1;
+        double entered = 0;
+        for (long i = 0; i < T; i++) {
+            occupied += path[i] >= 0;
+            if (path[i] < 0 || path[i] == last) continue;
+            if (last >= 0) {
+                result->transitions[last * K + path[i]]++;
+                if (!cued(input, recall_delay, t[i])) result->spontaneous++;
+                if (!first_dwell) {
+                    if (result->dwell_count == dwell_capacity) {
+                        double *grown = realloc(result->dwell, sizeof(double) * 2 * dwell_capacity);
+                        if (!grown) {
+                            memory_result_free(result);
+                            return ddm_fail(err, DDM_ERUNTIME, "out of memory for dwell times");
+                        }
+                        result->dwell = grown;
+                        dwell_capacity *= 2;
+                    }
+                    result->dwell[result->dwell_count++] = t[i] - entered;
+                }
+                first_dwell = 0;
+            }
+            last = path[i];
+            entered = t[i];
+        }
+    }
+    result->occupied = (double)occupied / (double)(B * T);
+
+    /* time outside the cue windows, by the recorded spacing */
+    for (long i = 0; i + 1 < T; i++)
+        if (!cued(input, recall_delay, t[i])) result->free_time += t[i + 1] - t[i];
+    result->spontaneous_rate =
+        result->free_time > 0 ? (double)result->spontaneous / ((double)B * result->free_time) : NAN;
+
+    /* recall: the core-set state recall_delay after each pattern cue */
+    double recall_sum = 0;
+    for (int q = 0; input && q < input->count; q++) {
+        const struct ddm_cue *cue = &input->cues[q];
+        double when = cue->end + recall_delay;
+        if (cue->pattern < 0 || T == 0 || when > t[T - 1]) continue;
+        long at = 0;
+        while (at < T - 1 && t[at] < when) at++;
+        long right = 0;
+        for (long b = 0; b < B; b++) {
+            int last = -1;
+            for (long i = at; i >= 0 && last < 0; i--) last = occupancy[b * T + i];
+            right += last == cue->pattern;
+        }
+        result->cue_pattern[result->cues] = cue->pattern;
+        result->recall_per_cue[result->cues] = (double)right / B;
+        recall_sum += result->recall_per_cue[result->cues++];
+    }
+    result->recall_accuracy = result->cues ? recall_sum / result->cues : NAN;
+
+    /* cycling: forward j → j+1 against backward j → j−1 */
+    for (int j = 0; K >= 3 && j < K; j++) {
+        result->forward += result->transitions[j * K + (j + 1) % K];
+        result->backward += result->transitions[j * K + (j + K - 1) % K];
+    }
+    if (K >= 3 && result->backward > 0 && result->forward > 0) {
+        result->forward_backward = (double)result->forward / result->backward;
+        result->forward_backward_err =
+            result->forward_backward * sqrt(1.0 / result->forward + 1.0 / result->backward);
+    } else {
+        result->forward_backward = K >= 3 && result->forward > 0 ? INFINITY : NAN;
+        result->forward_backward_err = NAN;
+    }
+    return DDM_OK;
+}
