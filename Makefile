@@ -200,7 +200,8 @@ FUZZ_CC      ?= clang
 FUZZ_FLAGS   := -std=c11 -g -O1 -D_GNU_SOURCE -Iinclude $(shell pkg-config --cflags inih) \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_EXPR    := host/expr_parse.c host/expr_eval.c
-FUZZ_CONFIG  := $(FUZZ_EXPR) host/config.c host/config_keys.c host/system.c host/error.c
+FUZZ_CONFIG  := $(FUZZ_EXPR) host/config.c host/config_keys.c host/system.c host/wells.c \
+                host/error.c
 
 $(BUILD)/fuzz/fuzz_expr: tests/fuzz/fuzz_expr.c $(FUZZ_EXPR)
 	@mkdir -p $(dir $@)
