@@ -43,7 +43,7 @@ static double beyond_wall(const struct wells *w, const double *z, double *r) {
 void wells_drift(const struct wells *w, const double *z, double *f, double *jac) {
     const int k = w->k;
     const double gain = w->depth / (w->width * w->width);
-    double pi[DDM_MAX_WELLS], mean[8] = {0}, g[8], r;
+    double pi[DDM_MAX_WELLS], mean[8] = {0}, g[8] = {0}, r;
     weights(w, z, pi);
     for (int j = 0; j < w->K; j++)
         for (int c = 0; c < k; c++) mean[c] += pi[j] * w->patterns[j][c];
