@@ -27,7 +27,8 @@ int pca_of_states(const float *X, long N, int n, int keep, double *mean, double 
     double *C = ddm_alloc(sizeof(double) * dim * dim, "covariance", err);
     double *V = ddm_alloc(sizeof(double) * dim * keep, "eigenvectors", err);
     int *support = ddm_alloc(sizeof(int) * 2 * keep, "eigenvector support", err);
-    double *ascending = ddm_alloc(sizeof(double) * keep, "eigenvalues", err);
+    /* dsyevr fills all of W (dim) even when it returns only `keep` eigenpairs */
+    double *ascending = ddm_alloc(sizeof(double) * dim, "eigenvalues", err);
     if (!Xc || !C || !V || !support || !ascending) {
         free(Xc), free(C), free(V), free(support), free(ascending);
         return DDM_ERUNTIME;
