@@ -101,7 +101,7 @@ TEST_BIN := $(BUILD)/ddm_tests
 BENCH_SRC := $(wildcard scripts/bench/*.c)
 BENCH_BIN := $(BENCH_SRC:scripts/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps info test test-sanitize bench dev fuzz format format-check clean
+.PHONY: all deps info test test-sanitize test-valgrind bench dev fuzz format format-check clean
 all: $(BIN) info-line
 
 $(BUILD)/%.o: %.c
@@ -158,6 +158,17 @@ dev: $(DEV_BIN)
 test: $(TEST_BIN) $(BIN) $(DEV_BIN)
 	$(TEST_BIN) -j2
 	@$(MAKE) --no-print-directory test-sanitize
+	@$(MAKE) --no-print-directory test-valgrind
+
+# Valgrind memcheck on one short end-to-end run (tests/valgrind.ini) of a plain CPU build: it sees
+# into OpenBLAS/LAPACK and HDF5, which the sanitizers do not instrument.
+test-valgrind:
+	@$(MAKE) --no-print-directory BUILD=build/valgrind CUDA=0 OPT=-O1 BIN=build/valgrind/ddm_gpu \
+	    build/valgrind/ddm_gpu
+	@start=$$(date +%s); \
+	 valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+	    --show-leak-kinds=definite build/valgrind/ddm_gpu tests/valgrind.ini --quiet || exit 1; \
+	 echo "valgrind memcheck: 0 errors, 0 definite leaks ($$(( $$(date +%s) - start )) s)"
 
 SANITIZE_LOGS := $(BUILD)/sanitize-logs
 test-sanitize:
@@ -227,7 +238,7 @@ fuzz: $(BUILD)/fuzz/fuzz_expr $(BUILD)/fuzz/fuzz_config
 # matplotlib for scripts/plot.py, hdf5-tools for h5dump.
 DEB_PKGS := build-essential pkg-config libhdf5-dev hdf5-tools libinih-dev libopenblas-dev \
             liblapacke-dev libsleef-dev libcriterion-dev python3-h5py python3-numpy \
-            python3-matplotlib clang-format clang libclang-rt-14-dev
+            python3-matplotlib clang-format clang libclang-rt-14-dev valgrind
 deps:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PKGS)
 
