@@ -80,6 +80,7 @@ int h5_read_attr_string(hid_t obj, const char *name, char *buf, size_t len, stru
         char *value = NULL;
         hid_t mem = H5Tcopy(H5T_C_S1);
         H5Tset_size(mem, H5T_VARIABLE);
+        H5Tset_cset(mem, H5Tget_cset(type)); /* UTF-8 as written by h5_attr_string */
         code = H5_CHECK(H5Aread(attr, mem, &value), name, err);
         if (!code) snprintf(buf, len, "%s", value ? value : "");
         if (value) H5free_memory(value);

@@ -129,6 +129,24 @@ int cuda_train_params(void *ctx, ddm_model *model, int to_ctx, ddm_error *err) {
                                                          : DDM_OK;
 }
 
+int moments_copy(cuda_train *tr, float *m1, float *m2, int to_ctx) {
+    const size_t bytes = sizeof(float) * tr->count;
+    if (to_ctx) {
+        CUDA_CHECK(cudaMemcpy(tr->d_m1, m1, bytes, cudaMemcpyHostToDevice));
+        CUDA_CHECK(cudaMemcpy(tr->d_m2, m2, bytes, cudaMemcpyHostToDevice));
+    } else {
+        CUDA_CHECK(cudaStreamSynchronize(tr->stream));
+        CUDA_CHECK(cudaMemcpy(m1, tr->d_m1, bytes, cudaMemcpyDeviceToHost));
+        CUDA_CHECK(cudaMemcpy(m2, tr->d_m2, bytes, cudaMemcpyDeviceToHost));
+    }
+    return 0;
+}
+
+int cuda_train_moments(void *ctx, float *m1, float *m2, int to_ctx, ddm_error *err) {
+    return moments_copy((cuda_train *)ctx, m1, m2, to_ctx) ? cuda_backend_fail(err, "Adam moments")
+                                                           : DDM_OK;
+}
+
 int gram(cuda_train *tr, const float *targets, int width, double *h_gram, double *h_cross) {
     const int n = tr->n, features = n + 1;
     const float *d_targets = tr->d_Y;
@@ -295,6 +313,7 @@ extern "C" const struct ddm_backend *backend_cuda(int device, struct ddm_error *
     be->train_params = cuda_train_params;
     be->train_gram = cuda_train_gram;
     be->train_epoch = cuda_train_epoch;
+    be->train_moments = cuda_train_moments;
     be->train_destroy = cuda_train_destroy;
     be->sim_create = cuda_sim_create;
     be->sim_advance = cuda_sim_advance;

@@ -170,6 +170,15 @@ static int cpu_train_epoch(void *ctx, const int *order, int batch, double lr, st
     return DDM_OK;
 }
 
+static int cpu_train_moments(void *ctx, float *m1, float *m2, int to_ctx, struct ddm_error *err) {
+    (void)err;
+    struct cpu_train *tr = ctx;
+    size_t bytes = sizeof(float) * ((size_t)tr->n * tr->k * 2 + tr->n);
+    memcpy(to_ctx ? tr->m1 : m1, to_ctx ? m1 : tr->m1, bytes);
+    memcpy(to_ctx ? tr->m2 : m2, to_ctx ? m2 : tr->m2, bytes);
+    return DDM_OK;
+}
+
 /* -------------------------------------------------------------------------- simulation */
 
 struct cpu_sim {
@@ -186,6 +195,16 @@ static void cpu_sim_destroy(void *ctx) {
     free(sim->arena);
     free(sim->trajs);
     free(sim);
+}
+
+/* The reduction that matches a version of the step (see rnn_fast.h). */
+static rnn_reduce_fn reduce_for(rnn_advance_fn advance) {
+#ifdef DDM_HAVE_SIMD
+    if (advance == rnn_advance_avx512) return rnn_reduce_avx512;
+    if (advance == rnn_advance_avx2) return rnn_reduce_avx2;
+#endif
+    (void)advance;
+    return rnn_reduce_state;
 }
 
 static int create_sim(const struct ddm_sim_setup *setup, rnn_advance_fn advance, void **out,
@@ -259,8 +278,9 @@ static int create_sim(const struct ddm_sim_setup *setup, rnn_advance_fn advance,
         traj->kick = next, next += n_pad;
         memcpy(traj->x, setup->x0 + (size_t)t * n, sizeof(float) * n);
     }
+    const rnn_reduce_fn reduce = reduce_for(advance);
 #pragma omp parallel for schedule(static)
-    for (int t = 0; t < B; t++) rnn_reduce_state(p, &sim->trajs[t]);
+    for (int t = 0; t < B; t++) reduce(p, &sim->trajs[t]);
     *out = sim;
     return DDM_OK;
 }
@@ -325,6 +345,7 @@ static struct ddm_backend cpu_fast = {
     .train_params = cpu_train_params,
     .train_gram = cpu_train_gram,
     .train_epoch = cpu_train_epoch,
+    .train_moments = cpu_train_moments,
     .train_destroy = cpu_train_destroy,
     .sim_create = cpu_sim_create,
     .sim_advance = cpu_sim_advance,
@@ -338,6 +359,7 @@ static struct ddm_backend cpu_reference = {
     .train_params = cpu_train_params,
     .train_gram = cpu_train_gram,
     .train_epoch = cpu_train_epoch,
+    .train_moments = cpu_train_moments,
     .train_destroy = cpu_train_destroy,
     .sim_create = cpu_reference_sim_create,
     .sim_advance = cpu_sim_advance,

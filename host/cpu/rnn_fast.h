@@ -56,9 +56,16 @@ uint64_t rnn_advance_avx2(const struct rnn_plan *plan, struct rnn_trajectory *tr
 uint64_t rnn_advance_reference(const struct rnn_plan *plan, struct rnn_trajectory *traj, int t,
                                const struct ddm_sim_block *block);
 
-/* Shared by all versions: the reductions a, sv of the current x (at creation), the per-step
- * coefficients, and the recording of one sample. */
+/* The reductions a, sv of the current x, at creation (a fresh start, or a resumed one). Each
+ * vectorised version has its own, computing exactly what its fused pass carries from one step to
+ * the next, so a context created from the states of a checkpoint continues bit for bit. */
+typedef void (*rnn_reduce_fn)(const struct rnn_plan *plan, struct rnn_trajectory *traj);
+void rnn_reduce_avx512(const struct rnn_plan *plan, struct rnn_trajectory *traj);
+void rnn_reduce_avx2(const struct rnn_plan *plan, struct rnn_trajectory *traj);
+/* The portable one (the reference version recomputes a from x every step anyway). */
 void rnn_reduce_state(const struct rnn_plan *plan, struct rnn_trajectory *traj);
+
+/* Shared by all versions: the per-step coefficients and the recording of one sample. */
 void rnn_step_coefficients(const struct rnn_plan *plan, const struct rnn_trajectory *traj, int t,
                            uint64_t step, const float *input, float *coef);
 /* Fills traj->kick with σ_n √Δt η for the step (when σ_n > 0). */

@@ -4,7 +4,9 @@
  * h = tanh(x), a ← Ŵ_s h — update, tanh and the next step's k-vector reduction in the same pass,
  * with x (n floats) resident in L1 and SLEEF's vector tanh (3.5 ulp). The body is written once
  * and compiled once per instruction set (Makefile: _avx512.o, _avx2.o); the backend picks one at
- * run time. It is always_inline'd with k constant so the k accumulators stay in registers.
+ * run time. It is always_inline'd with k constant so the k accumulators stay in registers. The
+ * reduction half alone (rnn_reduce_*) gives a context created from saved states the very a the
+ * pass would have carried, so a resumed run continues bit for bit.
  */
 #include <math.h>
 #include <stdint.h>
@@ -15,8 +17,10 @@
 
 #if defined(DDM_SIMD_AVX512)
 #define RNN_ADVANCE rnn_advance_avx512
+#define RNN_REDUCE  rnn_reduce_avx512
 #else
 #define RNN_ADVANCE rnn_advance_avx2
+#define RNN_REDUCE  rnn_reduce_avx2
 #endif
 
 /* One fused pass; k is a compile-time constant after inlining into the switch below. */
@@ -38,6 +42,22 @@ static inline __attribute__((always_inline)) void fused_pass(const struct rnn_pl
         if (with_kick) xi = vec_add(xi, vec_load(traj->kick + i));
         vec_store(x + i, xi);
         vec h = vec_tanh(xi);
+        if (keep_hidden) vec_store(traj->hidden + i, h);
+        for (int c = 0; c < k; c++)
+            acc[c] = vec_fma(vec_load(p->ws + (size_t)c * p->n_pad + i), h, acc[c]);
+    }
+    for (int c = 0; c < k; c++) traj->a[c] = vec_sum(acc[c]);
+}
+
+/* The reduction half of the fused pass alone, a = Ŵ_s tanh(x) of the current x, with the same
+ * operations in the same order: the a a trajectory starts from (or resumes from, after a
+ * checkpoint) is bit for bit the a the pass would have carried over. */
+static inline __attribute__((always_inline)) void
+reduce_pass(const struct rnn_plan *p, struct rnn_trajectory *traj, int keep_hidden, const int k) {
+    vec acc[8];
+    for (int c = 0; c < k; c++) acc[c] = vec_zero();
+    for (int i = 0; i < p->n_pad; i += LANES) {
+        vec h = vec_tanh(vec_load(traj->x + i));
         if (keep_hidden) vec_store(traj->hidden + i, h);
         for (int c = 0; c < k; c++)
             acc[c] = vec_fma(vec_load(p->ws + (size_t)c * p->n_pad + i), h, acc[c]);
@@ -84,6 +104,37 @@ static void diffusion_readout(const struct rnn_plan *p, struct rnn_trajectory *t
             acc = vec_fma(vec_load(row + i), vec_load(traj->hidden + i), acc);
         traj->sv[q] = vec_sum(acc);
     }
+}
+
+void RNN_REDUCE(const struct rnn_plan *plan, struct rnn_trajectory *traj) {
+    const int keep_hidden = plan->v != NULL;
+    switch (plan->k) {
+    case 1:
+        reduce_pass(plan, traj, keep_hidden, 1);
+        break;
+    case 2:
+        reduce_pass(plan, traj, keep_hidden, 2);
+        break;
+    case 3:
+        reduce_pass(plan, traj, keep_hidden, 3);
+        break;
+    case 4:
+        reduce_pass(plan, traj, keep_hidden, 4);
+        break;
+    case 5:
+        reduce_pass(plan, traj, keep_hidden, 5);
+        break;
+    case 6:
+        reduce_pass(plan, traj, keep_hidden, 6);
+        break;
+    case 7:
+        reduce_pass(plan, traj, keep_hidden, 7);
+        break;
+    default:
+        reduce_pass(plan, traj, keep_hidden, 8);
+        break;
+    }
+    if (keep_hidden) diffusion_readout(plan, traj);
 }
 
 uint64_t RNN_ADVANCE(const struct rnn_plan *plan, struct rnn_trajectory *traj, int t,

@@ -75,6 +75,9 @@ struct ddm_backend {
      * returns the mean loss over the epoch's batches, L = mean ‖Ŵ_s tanh(Γ̂ẑ+b) − y‖². */
     int (*train_epoch)(void *ctx, const int *order, int batch, double lr, struct ddm_adam *adam,
                        double *mean_loss, struct ddm_error *err);
+    /* Copies the Adam moments m1, m2 (2nk + n each, laid out as the parameters: Γ̂ (n,k), b (n),
+     * Ŵ_s (k,n)) into the context (to_ctx = 1) or out of it (to_ctx = 0): training checkpoints. */
+    int (*train_moments)(void *ctx, float *m1, float *m2, int to_ctx, struct ddm_error *err);
     void (*train_destroy)(void *ctx);
 
     int (*sim_create)(const struct ddm_sim_setup *setup, void **ctx, struct ddm_error *err);
