@@ -101,7 +101,8 @@ TEST_BIN := $(BUILD)/ddm_tests
 BENCH_SRC := $(wildcard scripts/bench/*.c)
 BENCH_BIN := $(BENCH_SRC:scripts/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps info test test-sanitize test-valgrind bench dev fuzz format format-check clean
+.PHONY: all deps info test test-sanitize test-valgrind test-slurm bench dev fuzz format format-check \
+        clean
 all: $(BIN) info-line
 
 $(BUILD)/%.o: %.c
@@ -182,6 +183,11 @@ test-sanitize:
 	 echo "sanitizer pass: $$(( $$(date +%s) - start )) s"
 	@if ls $(SANITIZE_LOGS)/* >/dev/null 2>&1; then \
 	   echo "sanitizer reports:"; cat $(SANITIZE_LOGS)/*; exit 1; fi
+
+# The SLURM job templates of scripts/slurm/ for real, on a one-node cluster started on this
+# machine (root; installs slurm-wlm and munge when missing; about 25 s).
+test-slurm: $(BIN)
+	bash scripts/slurm/local_cluster.sh bash scripts/slurm/test_slurm.sh
 
 # bench_cpu: the CPU backend against its twin; run_bench.py: every backend of this build and the
 # PyTorch / JAX peers (skipped when not installed) in one table. BENCH_ARGS=--quick for small sizes.

@@ -6,14 +6,17 @@
  */
 #include "ddm/cli.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ddm/config.h"
 #include "ddm/expr.h"
 #include "ddm/system.h"
 
-static const char *const options[] = {"--set",   "--backend", "--output", "--stages",
-                                      "--model", "--quiet",   "--help",   "--version"};
+static const char *const options[] = {"--set",         "--backend",    "--output", "--stages",
+                                      "--model",       "--quiet",      "--help",   "--version",
+                                      "--array-index", "--list-sweep", "--shard",  "--resume"};
 static const int option_count = sizeof options / sizeof options[0];
 
 void cli_print_help(FILE *out) {
@@ -26,6 +29,8 @@ void cli_print_help(FILE *out) {
         "HDF5 file.\n"
         "\n"
         "usage: ddm_gpu CONFIG.ini [options]\n"
+        "       ddm_gpu --resume FILE.h5 [CONFIG.ini] [--set ...] [--backend B] [--quiet]\n"
+        "       ddm_gpu merge OUT.h5 SHARD.h5...\n"
         "       ddm_gpu --help | --version\n"
         "\n"
         "example:\n"
@@ -47,8 +52,29 @@ void cli_print_help(FILE *out) {
         "  --quiet                  no progress and no summary (errors still go to stderr)\n"
         "  --help, --version\n"
         "\n"
+        "clusters (SLURM templates in scripts/slurm/, see README.md):\n"
+        "  --list-sweep             print the points of the [sweep] section (index, output,\n"
+        "                           assignment) and exit\n"
+        "  --array-index N          run point N of the [sweep] (default $SLURM_ARRAY_TASK_ID;\n"
+        "                           a [sweep] needs one or the other); applied before --set\n"
+        "  --shard i/N              simulate only trajectories i*B/N ... (i+1)*B/N - 1 of the\n"
+        "                           B = [simulate] trajectories, with the noise of the whole\n"
+        "                           ensemble; needs --model (train once, --stages train); the\n"
+        "                           stage is simulate\n"
+        "  --resume FILE.h5         continue the run that a signal stopped (exit status 3),\n"
+        "                           from the checkpoint in FILE, with the configuration stored\n"
+        "                           there (a CONFIG.ini given too must give the same one); the\n"
+        "                           result is bit for bit that of an uninterrupted run\n"
+        "  merge OUT.h5 SHARD.h5... one file whose /simulate datasets are HDF5 virtual datasets\n"
+        "                           over the shards (no copy); shards that disagree are refused\n"
+        "\n"
+        "signals: SIGTERM, SIGINT or SIGUSR1 (SLURM preemption, scancel, --signal before the\n"
+        "time limit) stop the run after the current epoch or block with a checkpoint in the\n"
+        "output file; a second Ctrl-C stops it at once.\n"
+        "\n"
         "exit status: 0 success, 1 run-time failure (I/O, numerical blow-up), 2 usage or\n"
-        "configuration error. Errors are one line on stderr naming the file:line or option.\n"
+        "configuration error, 3 stopped by a signal with a checkpoint written (continue with\n"
+        "--resume FILE.h5). Errors are one line on stderr naming the file:line or option.\n"
         "\n"
         "built-in systems: %s\n"
         "expressions: + - * / ^, unary -, parentheses, numbers, pi, the variables and\n"
@@ -59,6 +85,12 @@ void cli_print_help(FILE *out) {
         "configuration keys ([section] key = default   meaning):\n",
         DDM_VERSION, system_builtin_list());
     config_print_help(out);
+    fprintf(out,
+            "  [sweep]            (one run per point, --array-index / $SLURM_ARRAY_TASK_ID)\n"
+            "    mode               = grid         grid: every combination (last key fastest); "
+            "zip: the i-th values together\n"
+            "    section.key        = v1, v2, ...  values of any key above; separate them with "
+            "'|' when a value holds a ','\n");
     fprintf(out, "\nOutput layout (HDF5): /system, /model, /train, /simulate, /analysis — see "
                  "README.md.\n");
 }
@@ -104,6 +136,81 @@ static int parse_stages(const char *text, struct ddm_cli *cli, struct ddm_error 
     return DDM_OK;
 }
 
+/* "i/N" with 0 <= i < N */
+static int parse_shard(const char *text, struct ddm_cli *cli, struct ddm_error *err) {
+    char *slash, *end = NULL;
+    errno = 0;
+    long index = strtol(text, &slash, 10), count = -1;
+    if (slash != text && *slash == '/' && slash[1]) count = strtol(slash + 1, &end, 10);
+    if (count < 1 || *end || errno || index < 0 || index >= count || count > 1 << 24)
+        return ddm_fail(err, DDM_EUSAGE,
+                        "--shard '%s': expected i/N with 0 <= i < N (e.g. --shard 0/4, the first "
+                        "of 4 shards)",
+                        text);
+    cli->shard_index = (int)index;
+    cli->shard_count = (int)count;
+    return DDM_OK;
+}
+
+static int parse_index(const char *text, long *index, struct ddm_error *err) {
+    char *end;
+    errno = 0;
+    long value = strtol(text, &end, 10);
+    if (end == text || *end || errno || value < 0)
+        return ddm_fail(err, DDM_EUSAGE,
+                        "--array-index '%s': expected a sweep point 0, 1, ... (see --list-sweep)",
+                        text);
+    *index = value;
+    return DDM_OK;
+}
+
+/* The combinations of options that cannot work, refused before any work. */
+static int check_combinations(const struct ddm_cli *cli, struct ddm_error *err) {
+    if (cli->resume_path) {
+        const char *fixed = cli->output         ? "--output"
+                            : cli->stages_given ? "--stages"
+                            : cli->model_path   ? "--model"
+                            : cli->shard_count  ? "--shard"
+                            : cli->list_sweep   ? "--list-sweep"
+                                                : NULL;
+        if (fixed)
+            return ddm_fail(err, DDM_EUSAGE,
+                            "--resume continues the run in %s as it was started; %s does not "
+                            "apply (the stages, model, shard and output come from the file)",
+                            cli->resume_path, fixed);
+        if (cli->array_index >= 0 && !cli->config_path)
+            return ddm_fail(err, DDM_EUSAGE,
+                            "--resume with --array-index needs the CONFIG.ini of the sweep (or "
+                            "leave both out: the file has its configuration)");
+        return DDM_OK;
+    }
+    if (!cli->config_path)
+        return ddm_fail(err, DDM_EUSAGE,
+                        "no config file given; usage: ddm_gpu CONFIG.ini [options] (see --help; "
+                        "examples are in experiments/)");
+    if (cli->list_sweep) return DDM_OK;
+    if (cli->shard_count && cli->stage_train)
+        return ddm_fail(err, DDM_EUSAGE,
+                        "--shard does not train (every shard needs the same model): train once "
+                        "with --stages train, then run the shards with --stages simulate --model "
+                        "FILE.h5");
+    if (cli->shard_count && cli->stage_analyze)
+        return ddm_fail(err, DDM_EUSAGE,
+                        "--shard runs the simulate stage only: merge the shards (ddm_gpu merge) "
+                        "and analyze the merged file (--stages analyze --model merged.h5)");
+    if (!cli->stage_train && !cli->model_path)
+        return ddm_fail(err, DDM_EUSAGE, "%s needs --model FILE.h5 (a run file with /model)",
+                        cli->shard_count ? "--shard" : "--stages without train");
+    if (cli->stage_train && cli->model_path)
+        return ddm_fail(err, DDM_EUSAGE,
+                        "--model replaces training: use it with --stages simulate and/or analyze");
+    if (cli->stage_analyze && !cli->stage_train && !cli->stage_simulate && cli->output)
+        return ddm_fail(err, DDM_EUSAGE,
+                        "--stages analyze alone writes /analysis into the --model file; "
+                        "--output does not apply");
+    return DDM_OK;
+}
+
 /* Checked here rather than when run.c turns it into run.backend=..., so that the message names
  * the option the user typed and not a --set they never wrote. */
 static int check_backend(const char *value, struct ddm_error *err) {
@@ -119,6 +226,7 @@ static int check_backend(const char *value, struct ddm_error *err) {
 int cli_parse(int argc, char **argv, struct ddm_cli *cli, struct ddm_error *err) {
     memset(cli, 0, sizeof *cli);
     cli->stage_train = cli->stage_simulate = cli->stage_analyze = 1;
+    cli->array_index = -1;
     for (int i = 0; i < argc; i++) {
         size_t used = strlen(cli->command_line);
         snprintf(cli->command_line + used, sizeof cli->command_line - used, "%s%s", i ? " " : "",
@@ -150,6 +258,16 @@ int cli_parse(int argc, char **argv, struct ddm_cli *cli, struct ddm_error *err)
             code = option_value(argc, argv, &i, "--model", &cli->model_path, err);
         } else if (matches(arg, "--stages")) {
             code = option_value(argc, argv, &i, "--stages", &stages, err);
+        } else if (matches(arg, "--list-sweep")) {
+            cli->list_sweep = 1;
+        } else if (matches(arg, "--array-index")) {
+            code = option_value(argc, argv, &i, "--array-index", &value, err);
+            if (!code) code = parse_index(value, &cli->array_index, err);
+        } else if (matches(arg, "--shard")) {
+            code = option_value(argc, argv, &i, "--shard", &value, err);
+            if (!code) code = parse_shard(value, cli, err);
+        } else if (matches(arg, "--resume")) {
+            code = option_value(argc, argv, &i, "--resume", &cli->resume_path, err);
         } else if (arg[0] == '-' && arg[1]) {
             char word[64];
             snprintf(word, sizeof word, "%.*s", (int)strcspn(arg, "="), arg);
@@ -170,20 +288,9 @@ int cli_parse(int argc, char **argv, struct ddm_cli *cli, struct ddm_error *err)
     if (stages) {
         int code = parse_stages(stages, cli, err);
         if (code) return code;
+        cli->stages_given = 1;
+    } else if (cli->shard_count) {
+        cli->stage_train = cli->stage_analyze = 0; /* a shard simulates */
     }
-    if (!cli->config_path)
-        return ddm_fail(err, DDM_EUSAGE,
-                        "no config file given; usage: ddm_gpu CONFIG.ini [options] (see --help; "
-                        "examples are in experiments/)");
-    if (!cli->stage_train && !cli->model_path)
-        return ddm_fail(err, DDM_EUSAGE,
-                        "--stages without train needs --model FILE.h5 (a run file with /model)");
-    if (cli->stage_train && cli->model_path)
-        return ddm_fail(err, DDM_EUSAGE,
-                        "--model replaces training: use it with --stages simulate and/or analyze");
-    if (cli->stage_analyze && !cli->stage_train && !cli->stage_simulate && cli->output)
-        return ddm_fail(err, DDM_EUSAGE,
-                        "--stages analyze alone writes /analysis into the --model file; "
-                        "--output does not apply");
-    return DDM_OK;
+    return check_combinations(cli, err);
 }

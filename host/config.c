@@ -4,7 +4,8 @@
  * and range-checks each value, and turns every mistake into one line naming the file and line (or
  * the --set argument), what is wrong, and what would be valid (the nearest key by edit distance).
  * Debian's inih exposes its options as variables: lines may be long, and only '#' starts an inline
- * comment, so the ';' between drift expressions is never mistaken for one.
+ * comment, so the ';' between drift expressions is never mistaken for one. [sweep] entries are
+ * kept as written (host/sweep.c reads them); effective configurations can be compared key by key.
  */
 #include "ddm/config.h"
 
@@ -43,7 +44,13 @@ static int find_section(const char *section) {
  * the first [section]. */
 static int unknown_section(const char *where, const char *section, const char *name,
                            struct ddm_error *err) {
-    int near = nearest_name(section, config_sections, config_section_count);
+    /* [sweep] is a section too (of lists, host/sweep.c), suggested for a near miss */
+    const char *names[32];
+    int count = 0;
+    for (int i = 0; i < config_section_count && count < 31; i++)
+        names[count++] = config_sections[i];
+    names[count++] = "sweep";
+    int near = nearest_name(section, names, count);
     char list[256] = "";
     for (int i = 0; i < config_section_count; i++) {
         strcat(list, i ? ", " : "");
@@ -56,7 +63,7 @@ static int unknown_section(const char *where, const char *section, const char *n
     if (near >= 0)
         return ddm_fail(err, DDM_EUSAGE,
                         "%s: unknown section [%s] (did you mean [%s]? sections: %s)", where,
-                        section, config_sections[near], list);
+                        section, names[near], list);
     return ddm_fail(err, DDM_EUSAGE, "%s: unknown section [%s] (sections: %s)", where, section,
                     list);
 }
@@ -203,6 +210,7 @@ struct load_state {
     int indented;                      /* that line starts with white space */
     int failed;                        /* the handler has filled err */
     const struct config_key *previous; /* key of the last entry; NULL after a [section] line */
+    int previous_sweep;                /* the last entry was one of [sweep] */
 };
 
 /* Trims white space at both ends, in place. */
@@ -227,7 +235,7 @@ static char *read_line(char *str, int num, void *stream) {
         const char *s = st->next;
         st->indented = is_blank(*s);
         while (is_blank(*s)) s++;
-        if (*s == '[') st->previous = NULL;
+        if (*s == '[') st->previous = NULL, st->previous_sweep = 0;
     }
     int n = 0;
     while (n < num - 1 && st->next[n])
@@ -243,10 +251,63 @@ static int key_index(const struct config_key *key) {
     return (int)(key - config_keys);
 }
 
+/* An entry of [sweep]: kept as written (host/sweep.c reads the lists); an indented line
+ * continues the entry above, as for any string value. */
+static int sweep_entry(struct load_state *st, const char *name, const char *value,
+                       const char *where) {
+    struct ddm_config *cfg = st->cfg;
+    int continuation = st->indented && st->previous_sweep;
+    if (continuation) {
+        struct ddm_sweep_entry *last = &cfg->sweep[cfg->sweep_count - 1];
+        size_t len = strlen(last->text) + strlen(value) + 2;
+        char *joined = malloc(len);
+        if (!joined) return ddm_fail(st->err, DDM_ERUNTIME, "out of memory reading [sweep]");
+        snprintf(joined, len, "%s %s", last->text, value);
+        free(last->text);
+        last->text = joined;
+        return DDM_OK;
+    }
+    for (int i = 0; i < cfg->sweep_count; i++)
+        if (!strcmp(cfg->sweep[i].name, name))
+            return ddm_fail(st->err, DDM_EUSAGE,
+                            "%s: [sweep] %s is given more than once (first on line %d; keep one)",
+                            where, name, cfg->sweep[i].line);
+    struct ddm_sweep_entry *grown =
+        realloc(cfg->sweep, sizeof *cfg->sweep * (size_t)(cfg->sweep_count + 1));
+    if (!grown) return ddm_fail(st->err, DDM_ERUNTIME, "out of memory reading [sweep]");
+    cfg->sweep = grown;
+    struct ddm_sweep_entry *entry = &cfg->sweep[cfg->sweep_count];
+    entry->name = text_copy(name);
+    entry->text = text_copy(value);
+    entry->line = st->line;
+    cfg->sweep_count++;
+    if (!entry->name || !entry->text)
+        return ddm_fail(st->err, DDM_ERUNTIME, "out of memory reading [sweep]");
+    return DDM_OK;
+}
+
+static void sweep_entries_free(struct ddm_config *cfg) {
+    for (int i = 0; i < cfg->sweep_count; i++) {
+        free(cfg->sweep[i].name);
+        free(cfg->sweep[i].text);
+    }
+    free(cfg->sweep);
+    cfg->sweep = NULL;
+    cfg->sweep_count = 0;
+}
+
 static int on_ini_entry(void *user, const char *section, const char *name, const char *value) {
     struct load_state *st = user;
     char where[600];
     snprintf(where, sizeof where, "%s:%d", st->label, st->line);
+    if (!strcmp(section, "sweep")) {
+        int code = sweep_entry(st, name, value, where);
+        st->previous = NULL;
+        st->previous_sweep = 1;
+        if (code) st->failed = 1;
+        return !code;
+    }
+    st->previous_sweep = 0;
     const struct config_key *key = find_key(section, name);
     /* inih passes any indented line after an entry as more of that entry's value */
     int continuation = st->indented && st->previous;
@@ -323,6 +384,7 @@ int config_load_text(struct ddm_config *cfg, const char *text, const char *label
         return ddm_fail(err, DDM_ERUNTIME, "out of memory reading the configuration");
     /* the lines of keys are those of this text, whatever an earlier load had */
     memset(cfg->key_lines, 0, sizeof *cfg->key_lines * (size_t)config_key_count);
+    sweep_entries_free(cfg);
     struct load_state st = {
         .cfg = cfg, .label = label, .err = err, .next = text, .at_line_start = 1};
     int result = ini_parse_stream(read_line, &st, on_ini_entry, &st);
@@ -407,12 +469,73 @@ int config_set(struct ddm_config *cfg, const char *assignment, struct ddm_error 
     if (!*section || !*name)
         return ddm_fail(err, DDM_EUSAGE, "%s: expected section.key=value, e.g. network.neurons=512",
                         where);
-    if (find_section(section) < 0) return unknown_section(where, section, name, err);
-    const struct config_key *key = find_key(section, name);
-    if (!key) return unknown_key(where, section, name, err);
-    int code = set_value(cfg, key, value, where, 0, err);
-    if (!code) cfg->key_lines[key_index(key)] = -1;
+    return config_assign(cfg, section, name, value, where, -1, err);
+}
+
+int config_assign(struct ddm_config *cfg, const char *section, const char *key, const char *value,
+                  const char *where, int line, struct ddm_error *err) {
+    if (find_section(section) < 0) return unknown_section(where, section, key, err);
+    const struct config_key *found = find_key(section, key);
+    if (!found) return unknown_key(where, section, key, err);
+    int code = set_value(cfg, found, value, where, 0, err);
+    if (!code) cfg->key_lines[key_index(found)] = line;
     return code;
+}
+
+/* The next "key = value" line of an effective configuration outside [output] and [run]; the
+ * section it is in goes to `section`. Returns NULL at the end. */
+static const char *next_compared_line(const char *text, char *section, size_t len) {
+    while (text && *text) {
+        const char *end = text + strcspn(text, "\n");
+        if (*text == '[') {
+            snprintf(section, len, "%.*s", (int)(end - text), text);
+        } else if (*text != ';' && end > text && strcmp(section, "[output]") &&
+                   strcmp(section, "[run]")) {
+            return text;
+        }
+        text = *end ? end + 1 : end;
+    }
+    return NULL;
+}
+
+uint64_t config_ini_fingerprint(const char *ini) {
+    char section[64] = "";
+    uint64_t hash = 0xcbf29ce484222325ull; /* FNV-1a */
+    for (const char *line = next_compared_line(ini, section, sizeof section); line;) {
+        size_t len = strcspn(line, "\n");
+        for (const char *c = section; *c; c++) hash = (hash ^ (unsigned char)*c) * 0x100000001b3ull;
+        for (size_t i = 0; i <= len; i++)
+            hash = (hash ^ (unsigned char)(i < len ? line[i] : '\n')) * 0x100000001b3ull;
+        line = next_compared_line(line + len, section, sizeof section);
+    }
+    return hash;
+}
+
+int config_ini_compare(const char *a, const char *b, char *what, size_t len) {
+    char section_a[64] = "", section_b[64] = "";
+    const char *line_a = next_compared_line(a, section_a, sizeof section_a);
+    const char *line_b = next_compared_line(b, section_b, sizeof section_b);
+    while (line_a || line_b) {
+        size_t len_a = line_a ? strcspn(line_a, "\n") : 0,
+               len_b = line_b ? strcspn(line_b, "\n") : 0;
+        if (!line_a || !line_b || len_a != len_b || strcmp(section_a, section_b) ||
+            memcmp(line_a, line_b, len_a)) {
+            const char *shown = line_a ? line_a : line_b;
+            size_t name_len = strcspn(shown, "=\n");
+            while (name_len && shown[name_len - 1] == ' ') name_len--;
+            const char *value_a = line_a ? line_a + strcspn(line_a, "=") : "=(missing)";
+            const char *value_b = line_b ? line_b + strcspn(line_b, "=") : "=(missing)";
+            value_a += *value_a == '=' ? 1 + (value_a[1] == ' ') : 0;
+            value_b += *value_b == '=' ? 1 + (value_b[1] == ' ') : 0;
+            snprintf(what, len, "%s %.*s = %.*s vs %.*s", line_a ? section_a : section_b,
+                     (int)name_len, shown, (int)strcspn(value_a, "\n"), value_a,
+                     (int)strcspn(value_b, "\n"), value_b);
+            return 1;
+        }
+        line_a = next_compared_line(line_a + len_a, section_a, sizeof section_a);
+        line_b = next_compared_line(line_b + len_b, section_b, sizeof section_b);
+    }
+    return 0;
 }
 
 int config_line(const struct ddm_config *cfg, const char *section, const char *key) {
@@ -432,8 +555,9 @@ void config_where(const struct ddm_config *cfg, const char *section, const char 
         snprintf(buf, len, "[%s] %s", section, key);
 }
 
-static void format_value(const struct ddm_config *cfg, const struct config_key *key, char *buf,
-                         size_t len) {
+/* The value of a key as INI text; reals with `digits` significant digits (17 round-trips). */
+static void format_value(const struct ddm_config *cfg, const struct config_key *key, int digits,
+                         char *buf, size_t len) {
     const void *field = (const char *)cfg + key->offset;
     switch (key->type) {
     case KEY_INT:
@@ -443,7 +567,7 @@ static void format_value(const struct ddm_config *cfg, const struct config_key *
         snprintf(buf, len, "%ld", *(const long *)field);
         break;
     case KEY_REAL:
-        snprintf(buf, len, "%.17g", *(const double *)field);
+        snprintf(buf, len, "%.*g", digits, *(const double *)field);
         break;
     case KEY_SEED:
         snprintf(buf, len, "%llu", (unsigned long long)*(const uint64_t *)field);
@@ -463,6 +587,24 @@ static void format_value(const struct ddm_config *cfg, const struct config_key *
         break;
     }
     }
+}
+
+int config_value_text(const struct ddm_config *cfg, const char *section, const char *key, char *buf,
+                      size_t len) {
+    const struct config_key *found = find_key(section, key);
+    if (!found) return -1;
+    format_value(cfg, found, 15, buf, len);
+    return 0;
+}
+
+int config_key_section(const char *key, const char **section) {
+    int matches = 0;
+    for (int i = 0; i < config_key_count; i++)
+        if (!strcmp(config_keys[i].name, key)) {
+            *section = config_keys[i].section;
+            matches++;
+        }
+    return matches;
 }
 
 /* Appends formatted text to a growing buffer; returns -1 when out of memory. */
@@ -497,7 +639,7 @@ char *config_to_ini(const struct ddm_config *cfg) {
             const struct config_key *key = &config_keys[i];
             if (strcmp(key->section, config_sections[s])) continue;
             char value[8192];
-            format_value(cfg, key, value, sizeof value);
+            format_value(cfg, key, 17, value, sizeof value);
             failed |= append(&out, &used, &cap, "%s = %s\n", key->name, value);
         }
     }
@@ -535,6 +677,7 @@ void config_free(struct ddm_config *cfg) {
             free(*slot);
             *slot = NULL;
         }
+    sweep_entries_free(cfg);
     free(cfg->source_path);
     free(cfg->source_text);
     free(cfg->key_lines);

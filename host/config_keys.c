@@ -160,7 +160,8 @@ const struct config_key config_keys[] = {
 
     /* [output] */
     {"output", "path", KEY_STRING, FIELD(output_path), "ddm_{name}.h5", 0, 0, NULL,
-     "HDF5 file to write; {name} is replaced by the system name"},
+     "HDF5 file to write; {name}: the system name, {index}: the sweep point, {shard}: the "
+     "shard, {section.key} (or {key}): the value of a key"},
 
     /* [run] */
     {"run", "backend", KEY_CHOICE, FIELD(backend), "auto", 0, 0, "auto|cpu|cuda",

@@ -5,6 +5,9 @@
  * with the root attribute complete = 0 until everything has been written; a failure part-way
  * closes it cleanly with what it has and says so. `--stages analyze` alone opens the --model
  * file instead and writes /analysis into it (the run's own attributes are left as they are).
+ * A signal stops the training or the simulation at the next epoch or block: the checkpoint goes
+ * into the file and the run ends with DDM_EINTERRUPTED; `--resume FILE.h5` reopens the file and
+ * goes on from there (host/run_setup.c reads what it needs).
  */
 #include <math.h>
 #include <stdio.h>
@@ -16,42 +19,30 @@
 #include "ddm/analysis_pca.h"
 #include "ddm/backend.h"
 #include "ddm/cli.h"
+#include "ddm/h5io.h"
 #include "ddm/input.h"
+#include "ddm/merge.h"
 #include "ddm/progress.h"
-#include "ddm/runfile.h"
+#include "ddm/signals.h"
 #include "ddm/simulate.h"
 #include "ddm/train.h"
+#include "run_setup.h"
 
-/* Applies the command-line overrides, in the order given, after the file. */
-static int apply_overrides(const struct ddm_cli *cli, struct ddm_config *cfg,
-                           struct ddm_error *err) {
-    for (int i = 0; i < cli->nsets; i++) {
-        int code = config_set(cfg, cli->sets[i], err);
-        if (code) return code;
-    }
-    char assignment[4200];
-    if (cli->backend) {
-        snprintf(assignment, sizeof assignment, "run.backend=%s", cli->backend);
-        int code = config_set(cfg, assignment, err);
-        if (code) return code;
-    }
-    if (cli->output) {
-        snprintf(assignment, sizeof assignment, "output.path=%s", cli->output);
-        int code = config_set(cfg, assignment, err);
-        if (code) return code;
-    }
-    return DDM_OK;
-}
-
-/* [output] path with {name} replaced by the system name. */
-static void output_path(const struct ddm_config *cfg, const struct ddm_system *sys, char *buf,
-                        size_t len) {
-    const char *template = cfg->output_path, *mark = strstr(template, "{name}");
-    if (mark)
-        snprintf(buf, len, "%.*s%s%s", (int)(mark - template), template, sys->name, mark + 6);
-    else
-        snprintf(buf, len, "%s", template);
-}
+/* Everything a run holds while its stages go. */
+struct run {
+    const struct ddm_cli *cli;
+    struct run_setup setup;
+    const struct ddm_backend *backend;
+    struct ddm_system sys;
+    struct ddm_model model;
+    struct ddm_train_report train;
+    struct ddm_sim_report sim;
+    struct ddm_analysis_report analysis;
+    struct ddm_sim_layout layout;
+    struct ddm_runfile rf;
+    int first_stage; /* enum checkpoint_stage the run starts (or resumes) with */
+    char path[4096]; /* the output file */
+};
 
 /* "a ± e" with the error's precision, or "a" when e is not finite */
 static void with_error(char *buf, size_t len, double value, double error) {
@@ -105,14 +96,45 @@ static void print_analysis(const struct ddm_system *sys, const struct ddm_analys
     if (a->notes[0]) printf("          notes: %s\n", a->notes);
 }
 
-static void print_summary(const struct ddm_config *cfg, const struct ddm_system *sys,
-                          const struct ddm_model *model, const struct ddm_backend *backend,
-                          const struct ddm_train_report *train, const struct ddm_sim_report *sim,
-                          const struct ddm_analysis_report *analysis, const struct ddm_cli *cli,
-                          const char *path, double seconds) {
-    const int trained = cli->stage_train, simulated = cli->stage_simulate;
+/* "cluster   sweep point 2 of 6 (...) · shard 1/4: trajectories 250..499 of 1000 · resumed" */
+static void print_place(const struct run *run) {
+    const struct ddm_run_place *place = &run->setup.place;
+    if (place->sweep_index < 0 && !place->shard_count && !run->setup.resuming) return;
+    const char *gap = "";
+    printf("cluster  ");
+    if (place->sweep_index >= 0) {
+        printf(" sweep point %ld of %ld (%s)", place->sweep_index, place->sweep_count,
+               place->sweep_assignment);
+        gap = " ·";
+    }
+    if (place->shard_count) {
+        printf("%s shard %d/%d: trajectories %llu..%llu of %d", gap, place->shard_index,
+               place->shard_count, (unsigned long long)place->first_trajectory,
+               (unsigned long long)place->first_trajectory + (unsigned long long)run->layout.B - 1,
+               place->trajectories_total);
+        gap = " ·";
+    }
+    if (run->setup.resuming) {
+        static const char *const stages[] = {"train", "simulate", "analyze"};
+        printf("%s resumed from a %s checkpoint", gap, stages[run->setup.checkpoint.stage]);
+        if (run->setup.checkpoint.stage == CHECKPOINT_TRAIN)
+            printf(" (epoch %d)", run->setup.checkpoint.train.epochs_done);
+        if (run->setup.checkpoint.stage == CHECKPOINT_SIMULATE)
+            printf(" (step %llu)", (unsigned long long)run->setup.checkpoint.sim.step);
+    }
+    printf("\n");
+}
+
+static void print_summary(const struct run *run, double seconds) {
+    const struct ddm_config *cfg = &run->setup.cfg;
+    const struct ddm_system *sys = &run->sys;
+    const struct ddm_train_report *train = &run->train;
+    const struct ddm_sim_report *sim = &run->sim;
+    const int trained = run->setup.train && run->first_stage == CHECKPOINT_TRAIN;
+    const int simulated = run->setup.simulate && run->first_stage <= CHECKPOINT_SIMULATE;
     printf("ddm_gpu %s · %s (k=%d, m=%d) · n=%d · backend %s (%s)\n", DDM_VERSION, sys->name,
-           sys->k, sys->m, model->n, backend->name, backend->device);
+           sys->k, sys->m, run->model.n, run->backend->name, run->backend->device);
+    print_place(run);
     if (trained) {
         printf("train     %d points (%d paths, %d dropped), %d held out · ridge start ε_f %.2e · "
                "Adam %d epochs · ε_f %.2e · loss %.2e",
@@ -128,7 +150,7 @@ static void print_summary(const struct ddm_config *cfg, const struct ddm_system 
     if (simulated) {
         printf("simulate  %d trajectories × %ld steps (+%ld burn-in), dt %g · non-finite: network "
                "%ld, target %ld\n",
-               cfg->trajectories, sim->steps_done, cfg->burn_in, cfg->dt, sim->nonfinite,
+               run->layout.B, sim->steps_done, cfg->burn_in, cfg->dt, sim->nonfinite,
                sim->target_nonfinite);
         printf("          %.2f s: network %.2f s (%.3g neuron-steps/s), target %.2f s, output "
                "%.2f s\n",
@@ -140,119 +162,250 @@ static void print_summary(const struct ddm_config *cfg, const struct ddm_system 
                    sim->latent_mean[c], sim->latent_var[c], sim->target_mean[c],
                    sim->target_var[c]);
     }
-    if (cli->stage_analyze) print_analysis(sys, analysis);
+    if (run->setup.analyze) print_analysis(sys, &run->analysis);
     struct stat st;
-    if (stat(path, &st) == 0) printf("output    %s (%.1f MB)\n", path, st.st_size / 1e6);
+    if (stat(run->path, &st) == 0) printf("output    %s (%.1f MB)\n", run->path, st.st_size / 1e6);
     printf("total     %.2f s\n", seconds);
 }
 
 /* --stages analyze alone: /analysis goes into the --model file, which is opened read-write. */
-static int analyze_in_place(const struct ddm_cli *cli, const struct ddm_backend *backend,
-                            const struct ddm_system *sys, const struct ddm_model *model,
-                            const struct ddm_config *cfg, struct ddm_analysis_report *report,
-                            struct ddm_error *err) {
-    hid_t file = H5Fopen(cli->model_path, H5F_ACC_RDWR, H5P_DEFAULT);
+static int analyze_in_place(struct run *run, struct ddm_error *err) {
+    const char *path = run->cli->model_path;
+    hid_t file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
     if (file < 0) {
         H5Eclear2(H5E_DEFAULT);
         return ddm_fail(err, DDM_ERUNTIME,
                         "cannot open '%s' for writing /analysis (is it writable, and not open "
                         "in another program?)",
-                        cli->model_path);
+                        path);
     }
-    int code = analysis_run(backend, sys, model, cfg, file, report, cli->quiet, err);
+    int code = analysis_run(run->backend, &run->sys, &run->model, &run->setup.cfg, file,
+                            &run->analysis, run->cli->quiet, err);
     if (H5Fclose(file) < 0 && !code)
-        code = ddm_fail(err, DDM_ERUNTIME, "closing '%s' failed", cli->model_path);
+        code = ddm_fail(err, DDM_ERUNTIME, "closing '%s' failed", path);
+    return code;
+}
+
+/* Checks of the keys that need the system, before the output file and hours of training. */
+static int check_stages(struct run *run, struct ddm_error *err) {
+    const struct ddm_config *cfg = &run->setup.cfg;
+    int code = DDM_OK;
+    if (run->setup.train && run->first_stage == CHECKPOINT_TRAIN)
+        code = sample_check(cfg, run->sys.k, err);
+    if (!code && run->setup.simulate && run->first_stage <= CHECKPOINT_SIMULATE) {
+        code = simulate_check(cfg, run->sys.k, err);
+        struct ddm_input cues;
+        char at[1200];
+        config_where(cfg, "input", "cues", at, sizeof at);
+        if (!code) code = input_parse(cfg->cues, cfg->cue_strength, &run->sys, at, &cues, err);
+    }
+    if (!code && run->setup.analyze) code = analysis_check(cfg, &run->sys, err);
+    return code;
+}
+
+static int check_model(const struct run *run, const char *path, struct ddm_error *err) {
+    if (run->model.k == run->sys.k && run->model.m == run->sys.m) return DDM_OK;
+    return ddm_fail(err, DDM_EUSAGE,
+                    "--model %s has k=%d, m=%d but the configured system '%s' has k=%d, m=%d", path,
+                    run->model.k, run->model.m, run->sys.name, run->sys.k, run->sys.m);
+}
+
+/* Configuration, system, backend and model; for --resume also the open file. */
+static int prepare(struct run *run, struct ddm_error *err) {
+    const struct ddm_cli *cli = run->cli;
+    struct run_setup *setup = &run->setup;
+    int code = DDM_OK;
+    if (cli->resume_path) {
+        snprintf(run->path, sizeof run->path, "%s", cli->resume_path);
+        code = runfile_open(&run->rf, cli->resume_path, err);
+        if (!code) code = run_setup_resume(cli, run->rf.file, setup, err);
+        run->first_stage = setup->checkpoint.stage;
+    } else {
+        code = run_setup_fresh(cli, setup, err);
+        run->first_stage = setup->train      ? CHECKPOINT_TRAIN
+                           : setup->simulate ? CHECKPOINT_SIMULATE
+                                             : CHECKPOINT_ANALYZE;
+    }
+    if (!code) code = system_build(&run->sys, &setup->cfg, err);
+    if (!code) {
+        run->backend = backend_select(setup->cfg.backend, setup->cfg.device, setup->cfg.threads,
+                                      cli->quiet, err);
+        if (!run->backend) code = err->code;
+    }
+    if (!code && setup->resuming && strcmp(run->backend->name, setup->backend_name))
+        code = ddm_fail(err, DDM_EUSAGE,
+                        "--resume %s: the run was started on the %s backend and this one would "
+                        "go on on %s; a bit-identical continuation needs the same backend "
+                        "(--backend %s)",
+                        run->path, setup->backend_name, run->backend->name, setup->backend_name);
+    if (!code) code = check_stages(run, err);
+    if (!code && setup->model_path) {
+        code = runfile_read_model(setup->model_path, &run->model, err);
+        if (!code) code = check_model(run, setup->model_path, err);
+        if (!code && setup->analyze && !setup->simulate)
+            code = merge_check_sources(setup->model_path, err);
+    } else if (!code && setup->resuming && run->first_stage != CHECKPOINT_TRAIN) {
+        code = runfile_read_model_from(run->rf.file, run->path, &run->model, err);
+        if (!code) code = check_model(run, run->path, err);
+    }
+    return code;
+}
+
+/* The checkpoint records the run's stages, so --resume knows what is left. */
+static void with_stages(const struct run *run, struct ddm_checkpoint *cp) {
+    cp->stage_train = run->setup.train;
+    cp->stage_simulate = run->setup.simulate;
+    cp->stage_analyze = run->setup.analyze;
+}
+
+/* Ends the run after a signal: the checkpoint goes into the file, the message says how to go on.
+ * err holds what the stage said ("stopped by SIGTERM after epoch 3 of 200"). */
+static int write_stop(struct run *run, struct ddm_checkpoint *cp, struct ddm_error *err) {
+    with_stages(run, cp);
+    char said[sizeof err->message];
+    snprintf(said, sizeof said, "%s", err->message);
+    int code = checkpoint_write(run->rf.file, cp, stop_signal_name(stop_requested()), err);
+    if (code) {
+        ddm_error_prefix(err, "%s, but writing the checkpoint failed", said);
+        return code;
+    }
+    return ddm_fail(err, DDM_EINTERRUPTED,
+                    "%s; checkpoint written to %s (continue with: ddm_gpu --resume %s)", said,
+                    run->path, run->path);
+}
+
+static int stage_train(struct run *run, struct ddm_error *err) {
+    struct run_setup *setup = &run->setup;
+    const struct ddm_train_state *from =
+        setup->resuming && run->first_stage == CHECKPOINT_TRAIN ? &setup->checkpoint.train : NULL;
+    struct ddm_checkpoint stopped = {.stage = CHECKPOINT_TRAIN};
+    int code = train_model_from(run->backend, &run->sys, &setup->cfg, from, &stopped.train,
+                                &run->model, &run->train, run->cli->quiet, err);
+    if (code == DDM_EINTERRUPTED) code = write_stop(run, &stopped, err);
+    train_state_free(&stopped.train);
+    if (!code) code = runfile_write_train(&run->rf, &run->train, err);
+    if (!code) code = runfile_write_model(&run->rf, &run->model, err);
+    return code;
+}
+
+static int stage_simulate(struct run *run, struct ddm_error *err) {
+    struct run_setup *setup = &run->setup;
+    const struct ddm_sim_state *from =
+        setup->resuming && run->first_stage == CHECKPOINT_SIMULATE ? &setup->checkpoint.sim : NULL;
+    int code = simulate_layout(&setup->cfg, &run->model, &run->layout, err);
+    if (!code && setup->place.shard_count)
+        simulate_layout_shard(&run->layout, setup->place.shard_index, setup->place.shard_count);
+    if (!code)
+        code = from ? runfile_simulate_reopen(&run->rf, from->recorded, err)
+                    : runfile_simulate_begin(&run->rf, &setup->cfg, &run->layout, err);
+    if (code) return code;
+    struct ddm_checkpoint stopped = {.stage = CHECKPOINT_SIMULATE};
+    code = simulate_run_from(run->backend, &run->sys, &run->model, &setup->cfg, &run->layout,
+                             runfile_simulate_append, &run->rf, from, &stopped.sim, &run->sim,
+                             run->cli->quiet, err);
+    struct ddm_error end_err = {0};
+    int end = runfile_simulate_end(&run->rf, &run->sim, &end_err);
+    if (!code && end) {
+        code = end;
+        *err = end_err;
+    }
+    if (code == DDM_EINTERRUPTED) code = write_stop(run, &stopped, err);
+    sim_state_free(&stopped.sim);
+    return code;
+}
+
+/* The analysis is not cut into pieces: an `analyze` checkpoint written first lets a job killed
+ * during it be resumed by running the analysis again. */
+static int stage_analyze(struct run *run, struct ddm_error *err) {
+    struct ddm_checkpoint marker = {.stage = CHECKPOINT_ANALYZE};
+    if (stop_requested()) {
+        ddm_fail(err, DDM_EINTERRUPTED, "stopped by %s before the analysis",
+                 stop_signal_name(stop_requested()));
+        return write_stop(run, &marker, err);
+    }
+    with_stages(run, &marker);
+    int code = checkpoint_write(run->rf.file, &marker, NULL, err);
+    if (!code)
+        code = analysis_run(run->backend, &run->sys, &run->model, &run->setup.cfg, run->rf.file,
+                            &run->analysis, run->cli->quiet, err);
+    return code;
+}
+
+/* The stages, from the first one (or the one the checkpoint stopped in). */
+static int run_stages(struct run *run, struct ddm_error *err) {
+    struct run_setup *setup = &run->setup;
+    int code = DDM_OK;
+    if (setup->resuming) {
+        double resumes = 0;
+        if (H5Aexists(run->rf.file, "resumes") > 0)
+            code = h5_read_attr_double(run->rf.file, "resumes", &resumes, err);
+        if (!code) code = h5_attr_int(run->rf.file, "resumes", (long long)resumes + 1, err);
+    } else {
+        code = runfile_write_place(&run->rf, &setup->place, err);
+        if (!code) code = runfile_write_system(&run->rf, &run->sys, err);
+    }
+    if (!code && setup->train && run->first_stage == CHECKPOINT_TRAIN) {
+        code = stage_train(run, err);
+    } else if (!code && !setup->resuming) { /* a trained model from --model */
+        code = runfile_copy_train(&run->rf, setup->model_path, err);
+        if (!code) code = runfile_write_model(&run->rf, &run->model, err);
+    }
+    if (!code && setup->simulate && run->first_stage <= CHECKPOINT_SIMULATE)
+        code = stage_simulate(run, err);
+    if (!code && setup->analyze) code = stage_analyze(run, err);
+    if (!code) code = checkpoint_remove(run->rf.file, err);
+    if (!code && H5Aexists(run->rf.file, "interrupted") > 0)
+        code = h5_attr_int(run->rf.file, "interrupted", 0, err);
     return code;
 }
 
 int ddm_run(const struct ddm_cli *cli, struct ddm_error *err) {
+    if (cli->list_sweep) return run_list_sweep(cli, err);
     const double t_start = now_seconds();
-    struct ddm_config cfg;
-    struct ddm_system sys = {0};
-    struct ddm_model model = {0};
-    struct ddm_train_report train = {0};
-    struct ddm_sim_report sim = {0};
-    struct ddm_analysis_report analysis = {0};
-    struct ddm_sim_layout layout = {0};
-    struct ddm_runfile rf = {.file = -1};
-    char path[4096];
-    int code = config_defaults(&cfg, err);
-    if (!code) code = config_load(&cfg, cli->config_path, err);
-    if (!code) code = apply_overrides(cli, &cfg, err);
-    if (!code) code = system_build(&sys, &cfg, err);
-    const struct ddm_backend *backend = NULL;
-    if (!code) {
-        backend = backend_select(cfg.backend, cfg.device, cfg.threads, cli->quiet, err);
-        if (!backend) code = err->code;
-    }
-    /* keys whose check needs the system: before the output file and hours of training */
-    if (!code && cli->stage_train) code = sample_check(&cfg, sys.k, err);
-    if (!code && cli->stage_simulate) code = simulate_check(&cfg, sys.k, err);
-    if (!code && cli->stage_simulate) {
-        struct ddm_input cues;
-        char at[1200];
-        config_where(&cfg, "input", "cues", at, sizeof at);
-        code = input_parse(cfg.cues, cfg.cue_strength, &sys, at, &cues, err);
-    }
-    if (!code && cli->stage_analyze) code = analysis_check(&cfg, &sys, err);
-    const int in_place = cli->stage_analyze && !cli->stage_train && !cli->stage_simulate;
-    if (!code && cli->model_path) {
-        code = runfile_read_model(cli->model_path, &model, err);
-        if (!code && (model.k != sys.k || model.m != sys.m))
-            code = ddm_fail(err, DDM_EUSAGE,
-                            "--model %s has k=%d, m=%d but the configured system '%s' has k=%d, "
-                            "m=%d",
-                            cli->model_path, model.k, model.m, sys.name, sys.k, sys.m);
-    }
+    struct run *run = ddm_calloc(1, sizeof *run, "the run", err);
+    if (!run) return DDM_ERUNTIME;
+    run->cli = cli;
+    run->rf.file = -1;
+    int code = prepare(run, err);
+    const struct run_setup *setup = &run->setup;
+    const int in_place = setup->analyze && !setup->train && !setup->simulate && !setup->resuming;
+    if (!code && !in_place) stop_signals_install(); /* before the file exists: no signal is lost */
     if (!code && in_place) {
-        snprintf(path, sizeof path, "%s", cli->model_path);
-        code = analyze_in_place(cli, backend, &sys, &model, &cfg, &analysis, err);
-    } else if (!code) {
-        output_path(&cfg, &sys, path, sizeof path);
-        code = runfile_create(&rf, path, &cfg, cli->command_line, backend, err);
+        snprintf(run->path, sizeof run->path, "%s", cli->model_path);
+        code = analyze_in_place(run, err);
+    } else if (!code && !setup->resuming) {
+        const struct output_place place = {&setup->sweep, setup->place.sweep_index,
+                                           setup->place.shard_index, setup->place.shard_count};
+        code =
+            output_path_fill(&setup->cfg, run->sys.name, &place, run->path, sizeof run->path, err);
+        if (!code)
+            code = runfile_create(&run->rf, run->path, &setup->cfg, cli->command_line, run->backend,
+                                  err);
     }
-    if (!code && !in_place) code = runfile_write_system(&rf, &sys, err);
-    if (!code && cli->stage_train) {
-        code = train_model(backend, &sys, &cfg, &model, &train, cli->quiet, err);
-        if (!code) code = runfile_write_train(&rf, &train, err);
-    }
-    if (!code && !in_place) code = runfile_write_model(&rf, &model, err);
-    if (!code && cli->stage_simulate) {
-        code = simulate_layout(&cfg, &model, &layout, err);
-        if (!code) code = runfile_simulate_begin(&rf, &cfg, &layout, err);
-        if (!code) {
-            code = simulate_run(backend, &sys, &model, &cfg, &layout, runfile_simulate_append, &rf,
-                                &sim, cli->quiet, err);
-            struct ddm_error end_err = {0};
-            int end = runfile_simulate_end(&rf, &sim, &end_err);
-            if (!code && end) {
-                code = end;
-                *err = end_err;
-            }
-        }
-    }
-    if (!code && cli->stage_analyze && !in_place)
-        code = analysis_run(backend, &sys, &model, &cfg, rf.file, &analysis, cli->quiet, err);
-    if (rf.file >= 0) {
+    const int started = !code && !in_place;
+    if (started) code = run_stages(run, err);
+    if (run->rf.file >= 0 && !started) {
+        H5Fclose(run->rf.file); /* a refused --resume leaves the file as it was */
+    } else if (run->rf.file >= 0) {
         struct ddm_error close_err = {0};
-        int closed = runfile_close(&rf, code == DDM_OK, &close_err);
+        int closed = runfile_close(&run->rf, code == DDM_OK, &close_err);
         if (!code && closed) {
             code = closed;
             *err = close_err;
-        } else if (code) {
+        } else if (code && code != DDM_EINTERRUPTED) {
             ddm_error_prefix(err,
                              "%s is kept with what was written before the failure "
                              "(attribute complete = 0)",
-                             path);
+                             run->path);
         }
     }
-    if (!code && !cli->quiet)
-        print_summary(&cfg, &sys, &model, backend, &train, &sim, &analysis, cli, path,
-                      now_seconds() - t_start);
-    simulate_layout_free(&layout);
-    train_report_free(&train);
-    model_free(&model);
-    system_free(&sys);
-    config_free(&cfg);
+    stop_signals_restore();
+    if (!code && !cli->quiet) print_summary(run, now_seconds() - t_start);
+    simulate_layout_free(&run->layout);
+    train_report_free(&run->train);
+    model_free(&run->model);
+    system_free(&run->sys);
+    run_setup_free(&run->setup);
+    free(run);
     return code;
 }

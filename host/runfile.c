@@ -1,4 +1,6 @@
-/* runfile.c — writing (and reading back the model of) the HDF5 file of a run, DESIGN §7. */
+/* runfile.c — writing (and reading back the model of) the HDF5 file of a run, DESIGN §7: the
+ * root attributes, /system, /model, /train, the streamed /simulate, the place of a cluster run
+ * among others, and the reopening of a stopped run's file for --resume. */
 #include "ddm/runfile.h"
 
 #include <stdio.h>
@@ -221,10 +223,17 @@ int runfile_read_model(const char *path, struct ddm_model *model, struct ddm_err
         return ddm_fail(err, DDM_EUSAGE, "cannot open model file '%s' (missing, or not HDF5)",
                         path);
     }
+    int code = runfile_read_model_from(file, path, model, err);
+    H5Fclose(file);
+    return code;
+}
+
+int runfile_read_model_from(hid_t file, const char *path, struct ddm_model *model,
+                            struct ddm_error *err) {
+    memset(model, 0, sizeof *model);
     hid_t group = H5Gopen2(file, "model", H5P_DEFAULT);
     if (group < 0) {
         H5Eclear2(H5E_DEFAULT);
-        H5Fclose(file);
         return ddm_fail(err, DDM_EUSAGE,
                         "'%s' has no /model group: not a ddm_gpu run file, or "
                         "its run stopped before training ended",
@@ -260,10 +269,169 @@ int runfile_read_model(const char *path, struct ddm_model *model, struct ddm_err
         if (!code) code = model_update_pinv(model, err);
     }
     H5Gclose(group);
-    H5Fclose(file);
     if (code) {
         ddm_error_prefix(err, "reading the model from '%s'", path);
         model_free(model);
     }
+    return code;
+}
+
+int runfile_write_place(struct ddm_runfile *rf, const struct ddm_run_place *place,
+                        struct ddm_error *err) {
+    int code = DDM_OK;
+    if (place->sweep_index >= 0) {
+        code = h5_attr_int(rf->file, "sweep_index", place->sweep_index, err);
+        if (!code) code = h5_attr_int(rf->file, "sweep_count", place->sweep_count, err);
+        if (!code)
+            code = h5_attr_string(rf->file, "sweep_assignment", place->sweep_assignment, err);
+    }
+    if (!code && place->shard_count) {
+        code = h5_attr_int(rf->file, "shard_index", place->shard_index, err);
+        if (!code) code = h5_attr_int(rf->file, "shard_count", place->shard_count, err);
+        if (!code)
+            code = h5_attr_uint64(rf->file, "first_trajectory", place->first_trajectory, err);
+        if (!code)
+            code = h5_attr_int(rf->file, "trajectories_total", place->trajectories_total, err);
+    }
+    return code;
+}
+
+/* An integer root attribute, or `fallback` when the file has none. */
+static int read_optional(hid_t file, const char *name, double fallback, double *value,
+                         struct ddm_error *err) {
+    *value = fallback;
+    return H5Aexists(file, name) > 0 ? h5_read_attr_double(file, name, value, err) : DDM_OK;
+}
+
+int runfile_read_place(hid_t file, struct ddm_run_place *place, struct ddm_error *err) {
+    memset(place, 0, sizeof *place);
+    double sweep_index, sweep_count, shard_index, shard_count, first, total;
+    int code = read_optional(file, "sweep_index", -1, &sweep_index, err);
+    if (!code) code = read_optional(file, "sweep_count", 0, &sweep_count, err);
+    if (!code && sweep_index >= 0)
+        code = h5_read_attr_string(file, "sweep_assignment", place->sweep_assignment,
+                                   sizeof place->sweep_assignment, err);
+    if (!code) code = read_optional(file, "shard_index", 0, &shard_index, err);
+    if (!code) code = read_optional(file, "shard_count", 0, &shard_count, err);
+    if (!code) code = read_optional(file, "first_trajectory", 0, &first, err);
+    if (!code) code = read_optional(file, "trajectories_total", 0, &total, err);
+    place->sweep_index = (long)sweep_index;
+    place->sweep_count = (long)sweep_count;
+    place->shard_index = (int)shard_index;
+    place->shard_count = (int)shard_count;
+    place->first_trajectory = (uint64_t)first;
+    place->trajectories_total = (int)total;
+    return code;
+}
+
+int runfile_copy_train(struct ddm_runfile *rf, const char *model_path, struct ddm_error *err) {
+    int code = h5_attr_string(rf->file, "model_file", model_path, err);
+    hid_t source = code ? -1 : H5Fopen(model_path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (!code && source < 0)
+        code = ddm_fail(err, DDM_ERUNTIME, "cannot open the model file '%s'", model_path);
+    if (!code && H5Lexists(source, "train", H5P_DEFAULT) > 0)
+        code = H5_CHECK(H5Ocopy(source, "train", rf->file, "train", H5P_DEFAULT, H5P_DEFAULT),
+                        "copying /train of the model file", err);
+    if (source >= 0) H5Fclose(source);
+    return code;
+}
+
+int runfile_open(struct ddm_runfile *rf, const char *path, struct ddm_error *err) {
+    h5_quiet();
+    memset(rf, 0, sizeof *rf);
+    rf->t.dataset = rf->latent.dataset = rf->target.dataset = rf->traces.dataset = -1;
+    rf->input.dataset = -1;
+    rf->file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    if (rf->file < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return ddm_fail(err, DDM_EUSAGE,
+                        "--resume %s: cannot open it for writing (missing, not an HDF5 file, not "
+                        "writable, or open in another program)",
+                        path);
+    }
+    return DDM_OK;
+}
+
+/* Reopens one /simulate dataset as a stream along `axis`, cut back to `recorded`. */
+static int reopen_stream(hid_t group, const char *name, hid_t mem_type, int axis, long recorded,
+                         struct h5_stream *stream, struct ddm_error *err) {
+    memset(stream, 0, sizeof *stream);
+    stream->dataset = H5Dopen2(group, name, H5P_DEFAULT);
+    int code = H5_CHECK(stream->dataset, name, err);
+    if (code) return code;
+    stream->mem_type = mem_type;
+    stream->axis = axis;
+    hid_t space = H5Dget_space(stream->dataset);
+    stream->rank = H5Sget_simple_extent_dims(space, stream->dims, NULL);
+    H5Sclose(space);
+    if (stream->rank == 3 && stream->dims[0] == 0) return DDM_OK; /* no traced trajectory here */
+    if (stream->rank <= axis || stream->rank > 4 || stream->dims[axis] < (hsize_t)recorded)
+        return ddm_fail(err, DDM_EUSAGE,
+                        "/simulate/%s holds fewer recorded times than the checkpoint (%ld): the "
+                        "file is corrupt",
+                        name, recorded);
+    stream->dims[axis] = (hsize_t)recorded;
+    return H5_CHECK(H5Dset_extent(stream->dataset, stream->dims), "cutting back a dataset", err);
+}
+
+int runfile_simulate_reopen(struct ddm_runfile *rf, long recorded, struct ddm_error *err) {
+    hid_t group = H5Gopen2(rf->file, "simulate", H5P_DEFAULT);
+    if (group < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return ddm_fail(err, DDM_EUSAGE, "the file has no /simulate group: the file is corrupt");
+    }
+    int code = reopen_stream(group, "t", H5T_NATIVE_DOUBLE, 0, recorded, &rf->t, err);
+    if (!code)
+        code = reopen_stream(group, "latent", H5T_NATIVE_FLOAT, 1, recorded, &rf->latent, err);
+    if (!code)
+        code =
+            reopen_stream(group, "target_latent", H5T_NATIVE_FLOAT, 1, recorded, &rf->target, err);
+    if (!code)
+        code = reopen_stream(group, "traces", H5T_NATIVE_FLOAT, 1, recorded, &rf->traces, err);
+    if (!code && H5Lexists(group, "input", H5P_DEFAULT) > 0)
+        code = reopen_stream(group, "input", H5T_NATIVE_FLOAT, 0, recorded, &rf->input, err);
+    H5Gclose(group);
+    rf->streaming = !code;
+    return code;
+}
+
+static uint64_t fnv1a(uint64_t hash, const void *data, size_t bytes) {
+    const unsigned char *p = data;
+    for (size_t i = 0; i < bytes; i++) hash = (hash ^ p[i]) * 0x100000001b3ull;
+    return hash;
+}
+
+int runfile_model_hash(hid_t file, uint64_t *hash, struct ddm_error *err) {
+    static const char *const names[] = {"Gamma", "Ws", "b",           "S",
+                                        "V",     "c",  "latent_mean", "latent_scale"};
+    *hash = 0xcbf29ce484222325ull;
+    hid_t group = H5Gopen2(file, "model", H5P_DEFAULT);
+    if (group < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return ddm_fail(err, DDM_EUSAGE, "no /model group");
+    }
+    double tau = 0;
+    int code = h5_read_attr_double(group, "tau", &tau, err);
+    if (!code) *hash = fnv1a(*hash, &tau, sizeof tau);
+    for (size_t i = 0; i < sizeof names / sizeof names[0] && !code; i++) {
+        if (H5Lexists(group, names[i], H5P_DEFAULT) <= 0) continue;
+        hid_t dataset = H5Dopen2(group, names[i], H5P_DEFAULT);
+        if ((code = H5_CHECK(dataset, names[i], err))) break;
+        hid_t type = H5Dget_type(dataset), space = H5Dget_space(dataset);
+        size_t bytes = (size_t)H5Sget_simple_extent_npoints(space) * H5Tget_size(type);
+        unsigned char *data = ddm_alloc(bytes, "a model array", err);
+        code = data ? H5_CHECK(H5Dread(dataset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data),
+                               names[i], err)
+                    : DDM_ERUNTIME;
+        if (!code) {
+            *hash = fnv1a(*hash, names[i], strlen(names[i]) + 1);
+            *hash = fnv1a(*hash, data, bytes);
+        }
+        free(data);
+        H5Tclose(type);
+        H5Sclose(space);
+        H5Dclose(dataset);
+    }
+    H5Gclose(group);
     return code;
 }

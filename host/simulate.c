@@ -4,7 +4,9 @@
  * Time runs in blocks of recorded times; for each block the backend advances all network
  * trajectories, the host advances the target paths with the same noise, and the chunk goes to
  * the sink (the HDF5 writer appends and flushes it). A network blow-up (NaN/Inf) stops the run
- * after the block that saw it and is reported with its trajectory and step.
+ * after the block that saw it and is reported with its trajectory and step. A shard runs global
+ * trajectories first … first+B−1 (starts and noise keyed by the global index); a stop request
+ * between blocks hands back the state a checkpoint needs, and a run can start from one.
  */
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 #include "ddm/input.h"
 #include "ddm/philox.h"
 #include "ddm/progress.h"
+#include "ddm/signals.h"
 #include "ddm/simulate.h"
 
 /* Parses [simulate] start "z1, z2, ..." into z (k). */
@@ -43,7 +46,8 @@ int simulate_layout(const struct ddm_config *cfg, const struct ddm_model *model,
     memset(layout, 0, sizeof *layout);
     int code = simulate_check(cfg, model->k, err);
     if (code) return code;
-    layout->B = cfg->trajectories;
+    layout->B = layout->B_total = cfg->trajectories;
+    layout->first = 0;
     layout->k = model->k;
     long T = cfg->steps / cfg->record_every + 1;
     if (T > (1L << 31) - 1)
@@ -61,6 +65,15 @@ int simulate_layout(const struct ddm_config *cfg, const struct ddm_model *model,
     for (int j = 0; j < layout->trace_n; j++)
         layout->trace_neurons[j] = (int)(((long)j * model->n + model->n / 2) / layout->trace_n);
     return DDM_OK;
+}
+
+void simulate_layout_shard(struct ddm_sim_layout *layout, int index, int count) {
+    const long total = layout->B_total;
+    const long first = total * index / count, end = total * (index + 1) / count;
+    const long traced_end = layout->trace_B < end ? layout->trace_B : end;
+    layout->first = (uint64_t)first;
+    layout->B = (int)(end - first);
+    layout->trace_B = traced_end > first ? (int)(traced_end - first) : 0;
 }
 
 void simulate_layout_free(struct ddm_sim_layout *layout) {
@@ -88,6 +101,12 @@ static int parse_start(const struct ddm_config *cfg, int k, double *z, struct dd
 
 int simulate_starts(const struct ddm_system *sys, const struct ddm_model *model,
                     const struct ddm_config *cfg, int B, double *z0, struct ddm_error *err) {
+    return simulate_starts_from(sys, model, cfg, 0, B, z0, err);
+}
+
+int simulate_starts_from(const struct ddm_system *sys, const struct ddm_model *model,
+                         const struct ddm_config *cfg, uint64_t first, int B, double *z0,
+                         struct ddm_error *err) {
     const int k = sys->k;
     if (cfg->start[0]) {
         double z[DDM_MAX_K];
@@ -105,7 +124,7 @@ int simulate_starts(const struct ddm_system *sys, const struct ddm_model *model,
     for (int j = 0; j < B; j++) {
         double *z = z0 + (size_t)j * k;
         for (int attempt = 0; attempt < 8; attempt++) {
-            uint64_t stream = (uint64_t)j + ((uint64_t)attempt << 40);
+            uint64_t stream = first + (uint64_t)j + ((uint64_t)attempt << 40);
             for (int c = 0; c < k; c++)
                 z[c] = model->latent_mean[c] +
                        model->latent_scale[c] * philox_gaussian(seed, stream, (1ull << 62) + c);
@@ -129,8 +148,8 @@ int simulate_starts(const struct ddm_system *sys, const struct ddm_model *model,
 
 /* Initial neuron states (B,n): on the manifold, or displaced by Pη, P = I − Γ̂Γ̂⁺ (so the
  * latent read-out is still z₀ and only the off-manifold distance is set). */
-static void initial_states(const struct ddm_model *model, const struct ddm_config *cfg, int B,
-                           const double *z0, float *x0) {
+static void initial_states(const struct ddm_model *model, const struct ddm_config *cfg,
+                           uint64_t first, int B, const double *z0, float *x0) {
     const int n = model->n, k = model->k;
     const uint64_t seed = ddm_stream_seed(cfg->seed, DDM_STREAM_SIM_START);
 #pragma omp parallel for schedule(static)
@@ -142,7 +161,8 @@ static void initial_states(const struct ddm_model *model, const struct ddm_confi
         double *eta = malloc(sizeof(double) * n);
         if (!eta) continue;
         for (int i = 0; i < n; i++)
-            eta[i] = cfg->init_offset * philox_gaussian(seed, (1ull << 48) + j, (uint64_t)i);
+            eta[i] =
+                cfg->init_offset * philox_gaussian(seed, (1ull << 48) + first + j, (uint64_t)i);
         for (int c = 0; c < k; c++)
             for (int i = 0; i < n; i++)
                 proj[c] += (double)model->Gamma_pinv[(size_t)c * n + i] * eta[i];
@@ -155,13 +175,7 @@ static void initial_states(const struct ddm_model *model, const struct ddm_confi
     }
 }
 
-/* Running sums for the stationary statistics of network and target. */
-struct moments {
-    double sum[DDM_MAX_K], sum2[DDM_MAX_K];
-    long count[DDM_MAX_K];
-};
-
-static void moments_add(struct moments *mo, const float *values, size_t rows, int k) {
+static void moments_add(struct sim_moments *mo, const float *values, size_t rows, int k) {
     for (size_t r = 0; r < rows; r++)
         for (int c = 0; c < k; c++) {
             double v = values[r * k + c];
@@ -172,7 +186,7 @@ static void moments_add(struct moments *mo, const float *values, size_t rows, in
         }
 }
 
-static void moments_final(const struct moments *mo, int k, double *mean, double *var) {
+static void moments_final(const struct sim_moments *mo, int k, double *mean, double *var) {
     for (int c = 0; c < k; c++) {
         long count = mo->count[c] ? mo->count[c] : 1;
         mean[c] = mo->sum[c] / count;
@@ -217,26 +231,98 @@ static void input_at_floats(const struct ddm_input *input, double t, int k, floa
     for (int c = 0; c < k; c++) out[c] = (float)here[c];
 }
 
+int sim_state_alloc(struct ddm_sim_state *state, int B, int n, int k, struct ddm_error *err) {
+    memset(state, 0, sizeof *state);
+    state->B = B, state->n = n, state->k = k;
+    state->x = ddm_alloc(sizeof(float) * ((size_t)B * n + 1), "checkpoint states", err);
+    state->target_z = ddm_alloc(sizeof(double) * ((size_t)B * k + 1), "checkpoint paths", err);
+    state->target_dead = ddm_calloc((size_t)B + 1, sizeof(int), "checkpoint flags", err);
+    if (state->x && state->target_z && state->target_dead) return DDM_OK;
+    sim_state_free(state);
+    return DDM_ERUNTIME;
+}
+
+void sim_state_free(struct ddm_sim_state *state) {
+    free(state->x);
+    free(state->target_z);
+    free(state->target_dead);
+    state->x = NULL, state->target_z = NULL, state->target_dead = NULL;
+}
+
 int simulate_run(const struct ddm_backend *backend, const struct ddm_system *sys,
                  const struct ddm_model *model, const struct ddm_config *cfg,
                  const struct ddm_sim_layout *layout, sim_sink_fn sink, void *sink_user,
                  struct ddm_sim_report *report, int quiet, struct ddm_error *err) {
+    return simulate_run_from(backend, sys, model, cfg, layout, sink, sink_user, NULL, NULL, report,
+                             quiet, err);
+}
+
+/* The state the run starts from: a checkpoint's, or the starts of its trajectories. */
+static int starting_state(const struct ddm_system *sys, const struct ddm_model *model,
+                          const struct ddm_config *cfg, const struct ddm_sim_layout *layout,
+                          const struct ddm_sim_state *from, struct sim_buffers *buf,
+                          struct ddm_error *err) {
+    const int B = layout->B, n = model->n, k = model->k;
+    if (!from) {
+        int code = simulate_starts_from(sys, model, cfg, layout->first, B, buf->z0, err);
+        if (!code) initial_states(model, cfg, layout->first, B, buf->z0, buf->x);
+        return code;
+    }
+    if (from->B != B || from->n != n || from->k != k)
+        return ddm_fail(err, DDM_EUSAGE,
+                        "the checkpoint holds %d trajectories × %d neurons (k = %d), this run "
+                        "%d × %d (k = %d)",
+                        from->B, from->n, from->k, B, n, k);
+    memcpy(buf->x, from->x, sizeof(float) * B * n);
+    memcpy(buf->z0, from->target_z, sizeof(double) * B * k);
+    memcpy(buf->dead, from->target_dead, sizeof(int) * B);
+    return DDM_OK;
+}
+
+/* Keeps where the run stands for a checkpoint (no block in flight). */
+static int stop_here(const struct ddm_backend *backend, void *ctx, const struct sim_buffers *buf,
+                     const struct ddm_sim_layout *layout, int n, uint64_t step, long recorded,
+                     const struct ddm_sim_report *report, const struct sim_moments *net_mo,
+                     const struct sim_moments *tgt_mo, struct ddm_sim_state *stopped,
+                     struct ddm_error *err) {
+    const int B = layout->B, k = layout->k;
+    int code = sim_state_alloc(stopped, B, n, k, err);
+    if (!code) code = backend->sim_state(ctx, stopped->x, err);
+    if (code) return code;
+    stopped->step = step;
+    stopped->recorded = recorded;
+    memcpy(stopped->target_z, buf->z0, sizeof(double) * B * k);
+    memcpy(stopped->target_dead, buf->dead, sizeof(int) * B);
+    stopped->target_nonfinite = report->target_nonfinite;
+    stopped->network = *net_mo;
+    stopped->target = *tgt_mo;
+    return ddm_fail(err, DDM_EINTERRUPTED, "stopped by %s at step %llu (%ld recorded times)",
+                    stop_signal_name(stop_requested()), (unsigned long long)step, recorded);
+}
+
+int simulate_run_from(const struct ddm_backend *backend, const struct ddm_system *sys,
+                      const struct ddm_model *model, const struct ddm_config *cfg,
+                      const struct ddm_sim_layout *layout, sim_sink_fn sink, void *sink_user,
+                      const struct ddm_sim_state *from, struct ddm_sim_state *stopped,
+                      struct ddm_sim_report *report, int quiet, struct ddm_error *err) {
     const double t_start = now_seconds();
     const int B = layout->B, n = model->n, k = model->k, re = cfg->record_every;
     memset(report, 0, sizeof *report);
-    /* records per block: about 4 MB of latent read-out, at least 1 */
-    long per_block = (1L << 20) / ((long)B * k);
+    /* records per block: about 4 MB of latent read-out of the whole ensemble, at least 1; a shard
+     * and a resumed run cut their blocks at the same steps as the whole, uninterrupted run */
+    const long B_total = layout->B_total > 0 ? layout->B_total : B;
+    long per_block = (1L << 20) / (B_total * k);
     if (per_block < 1) per_block = 1;
     if (per_block > layout->T - 1) per_block = layout->T - 1 > 0 ? layout->T - 1 : 1;
     struct sim_buffers buf = {0};
-    buf.x = ddm_alloc(sizeof(float) * B * n, "initial states", err);
-    buf.z0 = ddm_alloc(sizeof(double) * B * k, "starting points", err);
-    buf.latent = ddm_alloc(sizeof(float) * B * k * per_block, "latent block", err);
-    buf.target = ddm_alloc(sizeof(float) * B * k * per_block, "target block", err);
+    buf.x = ddm_alloc(sizeof(float) * B * n + 1, "initial states", err);
+    buf.z0 = ddm_alloc(sizeof(double) * B * k + 1, "starting points", err);
+    buf.latent = ddm_alloc(sizeof(float) * B * k * per_block + 1, "latent block", err);
+    buf.target = ddm_alloc(sizeof(float) * B * k * per_block + 1, "target block", err);
     buf.traces = ddm_calloc((size_t)layout->trace_B * layout->trace_n * per_block + 1,
                             sizeof(float), "trace block", err);
     buf.t = ddm_alloc(sizeof(double) * per_block, "times", err);
-    buf.dead = ddm_calloc(B, sizeof(int), "target flags", err);
+    buf.dead = ddm_calloc(B + 1, sizeof(int), "target flags", err);
     if (!buf.x || !buf.z0 || !buf.latent || !buf.target || !buf.traces || !buf.t || !buf.dead) {
         buffers_free(&buf);
         return DDM_ERUNTIME;
@@ -260,17 +346,16 @@ int simulate_run(const struct ddm_backend *backend, const struct ddm_system *sys
             return DDM_ERUNTIME;
         }
     }
-    code = simulate_starts(sys, model, cfg, B, buf.z0, err);
+    code = starting_state(sys, model, cfg, layout, from, &buf, err);
     if (code) {
         buffers_free(&buf);
         return code;
     }
-    initial_states(model, cfg, B, buf.z0, buf.x);
 
     struct ddm_sim_setup setup = {
         .model = model,
         .B = B,
-        .first_trajectory = 0,
+        .first_trajectory = layout->first,
         .noise_seed = ddm_stream_seed(cfg->seed, DDM_STREAM_LATENT_NOISE),
         .neuron_seed = ddm_stream_seed(cfg->seed, DDM_STREAM_NEURON_NOISE),
         .dt = cfg->dt,
@@ -280,17 +365,25 @@ int simulate_run(const struct ddm_backend *backend, const struct ddm_system *sys
         .trace_neurons = layout->trace_neurons,
         .x0 = buf.x,
     };
-    struct target_paths target = {B, buf.z0, buf.dead, setup.noise_seed, 0};
+    struct target_paths target = {B, buf.z0, buf.dead, setup.noise_seed, layout->first};
     void *ctx = NULL;
     if ((code = backend->sim_create(&setup, &ctx, err))) {
         buffers_free(&buf);
         return code;
     }
 
-    struct moments net_mo = {0}, tgt_mo = {0};
+    struct sim_moments net_mo = {0}, tgt_mo = {0};
+    uint64_t step = 0;
+    long recorded = 0;
+    if (from) {
+        net_mo = from->network, tgt_mo = from->target;
+        step = from->step, recorded = from->recorded;
+        report->target_nonfinite = from->target_nonfinite;
+    }
+    const uint64_t step_start = step;
     struct ddm_progress progress;
     progress_begin(&progress, "simulate", "steps", (double)(cfg->burn_in + cfg->steps), quiet);
-    uint64_t step = 0;
+    progress_update(&progress, (double)step, from ? "resumed" : NULL);
 
     /* A backend with the asynchronous pair (the GPU) runs each block while the host advances the
      * target and writes the block before; its network time is then its own (device) time. */
@@ -315,17 +408,20 @@ int simulate_run(const struct ddm_backend *backend, const struct ddm_system *sys
         }
         if (!code && block.nonfinite_trajectory >= 0) {
             report->nonfinite = 1;
-            report->nonfinite_trajectory = block.nonfinite_trajectory;
+            report->nonfinite_trajectory = (long)layout->first + block.nonfinite_trajectory;
             report->nonfinite_step = block.nonfinite_step;
         }
         step += (uint64_t)chunk;
         progress_update(&progress, (double)step, "burn-in");
         if (report->nonfinite) break;
+        if (!code && stopped && stop_requested())
+            code = stop_here(backend, ctx, &buf, layout, n, step, recorded, report, &net_mo,
+                             &tgt_mo, stopped, err);
     }
 
     /* t = 0: the state after the burn-in */
-    if (!code && !report->nonfinite) code = backend->sim_state(ctx, buf.x, err);
-    if (!code && !report->nonfinite) {
+    if (!code && !report->nonfinite && recorded == 0) code = backend->sim_state(ctx, buf.x, err);
+    if (!code && !report->nonfinite && recorded == 0) {
         for (int j = 0; j < B; j++) {
             double z[DDM_MAX_K];
             model_readout(model, buf.x + (size_t)j * n, z);
@@ -356,12 +452,14 @@ int simulate_run(const struct ddm_backend *backend, const struct ddm_system *sys
         double t0 = now_seconds();
         code = sink ? sink(sink_user, &chunk, err) : DDM_OK;
         report->output_seconds += now_seconds() - t0;
+        recorded = 1;
     }
 
     /* recorded blocks; asynchronously, block i+1 is queued before block i goes to the sink.
-     * Inputs are per step, at times (step − burn_in)·dt; a launch copies its û at once. */
-    long recorded = 1;
+     * Inputs are per step, at times (step − burn_in)·dt; a launch copies its û at once. On a stop
+     * request the block in flight is collected and written before the checkpoint. */
     float *traces = layout->trace_B > 0 ? buf.traces : NULL;
+    int stopping = 0;
     if (async && !code && !report->nonfinite && recorded < layout->T) {
         int records = (int)(layout->T - recorded < per_block ? layout->T - recorded : per_block);
         struct ddm_sim_block first = {step, records, re, NULL, buf.latent, traces, -1, 0};
@@ -371,10 +469,11 @@ int simulate_run(const struct ddm_backend *backend, const struct ddm_system *sys
     while (!code && !report->nonfinite && recorded < layout->T) {
         int records = (int)(layout->T - recorded < per_block ? layout->T - recorded : per_block);
         struct ddm_sim_block block = {step, records, re, NULL, buf.latent, traces, -1, 0};
+        int launched_next = 0;
         double t0 = now_seconds();
         if (async) {
             long after = recorded + records;
-            if (after < layout->T) {
+            if (after < layout->T && !stopping) {
                 int next_records =
                     (int)(layout->T - after < per_block ? layout->T - after : per_block);
                 struct ddm_sim_block next = block;
@@ -383,6 +482,7 @@ int simulate_run(const struct ddm_backend *backend, const struct ddm_system *sys
                 next.input = block_inputs(&input, model, cfg, next.step0, next_records * re, NULL,
                                           buf.u_hat);
                 code = backend->sim_launch(ctx, &next, err);
+                launched_next = !code;
             }
             double device_seconds = 0;
             if (!code) code = backend->sim_collect(ctx, &block, &device_seconds, err);
@@ -424,10 +524,17 @@ int simulate_run(const struct ddm_backend *backend, const struct ddm_system *sys
         report->steps_done = (long)step - cfg->burn_in;
         if (block.nonfinite_trajectory >= 0) {
             report->nonfinite = 1;
-            report->nonfinite_trajectory = block.nonfinite_trajectory;
+            report->nonfinite_trajectory = (long)layout->first + block.nonfinite_trajectory;
             report->nonfinite_step = block.nonfinite_step;
         }
         progress_update(&progress, (double)step, NULL);
+        if (!code && !report->nonfinite && stopped && stop_requested() && recorded < layout->T) {
+            if (launched_next)
+                stopping = 1; /* collect and write the block in flight first */
+            else
+                code = stop_here(backend, ctx, &buf, layout, n, step, recorded, report, &net_mo,
+                                 &tgt_mo, stopped, err);
+        }
     }
     progress_end(&progress);
     backend->sim_destroy(ctx);
@@ -435,9 +542,9 @@ int simulate_run(const struct ddm_backend *backend, const struct ddm_system *sys
     moments_final(&net_mo, k, report->latent_mean, report->latent_var);
     moments_final(&tgt_mo, k, report->target_mean, report->target_var);
     report->seconds = now_seconds() - t_start;
-    double total_steps = (double)step;
+    double steps_run = (double)(step - step_start);
     report->neuron_steps_per_second =
-        report->network_seconds > 0 ? (double)B * n * total_steps / report->network_seconds : 0;
+        report->network_seconds > 0 ? (double)B * n * steps_run / report->network_seconds : 0;
     buffers_free(&buf);
     if (!code && report->nonfinite) {
         double tau = model->tau;

@@ -4,7 +4,8 @@
  * b ~ U(−g_b, g_b) fix random tanh features h = tanh(Γ̂ẑ + b); Ŵ_s then has a closed form,
  * Ŵ_sᵀ = (HHᵀ + λ̄I)⁻¹HYᵀ (the Gram matrix in double, λ̄ = λ·mean diag), which is usually a good fit
  * already; Adam then tunes all of (Γ̂, b, Ŵ_s). The held-out drift error ε_f is measured in the
- * original coordinates. The backend does the heavy passes; this file only orchestrates.
+ * original coordinates. The backend does the heavy passes; this file only orchestrates. Training
+ * can stop after an epoch (a signal) and go on from Adam's saved state (checkpoints).
  */
 #include <lapacke.h>
 #include <math.h>
@@ -14,6 +15,7 @@
 
 #include "ddm/philox.h"
 #include "ddm/progress.h"
+#include "ddm/signals.h"
 #include "ddm/train.h"
 
 void train_report_free(struct ddm_train_report *report) {
@@ -199,9 +201,69 @@ static int fit_diffusion(const struct ddm_backend *backend, void *ctx, const str
     return code;
 }
 
+int train_state_alloc(struct ddm_train_state *state, int n, int k, int epochs,
+                      struct ddm_error *err) {
+    memset(state, 0, sizeof *state);
+    const size_t count = (size_t)n * k * 2 + n;
+    state->n = n, state->k = k;
+    state->params = ddm_alloc(sizeof(float) * count, "checkpoint parameters", err);
+    state->m1 = ddm_alloc(sizeof(float) * count, "checkpoint moments", err);
+    state->m2 = ddm_alloc(sizeof(float) * count, "checkpoint moments", err);
+    state->loss = ddm_calloc(epochs > 0 ? epochs : 1, sizeof(double), "checkpoint losses", err);
+    if (state->params && state->m1 && state->m2 && state->loss) return DDM_OK;
+    train_state_free(state);
+    return DDM_ERUNTIME;
+}
+
+void train_state_free(struct ddm_train_state *state) {
+    free(state->params);
+    free(state->m1);
+    free(state->m2);
+    free(state->loss);
+    state->params = state->m1 = state->m2 = NULL;
+    state->loss = NULL;
+}
+
+/* Γ̂, b, Ŵ_s between the model and one array (2nk + n), the layout of ddm_train_state. */
+static void params_pack(struct ddm_model *model, float *params, int to_model) {
+    const size_t nk = (size_t)model->n * model->k;
+    float *parts[3] = {model->Gamma, model->b, model->Ws};
+    size_t sizes[3] = {nk, (size_t)model->n, nk}, at = 0;
+    for (int p = 0; p < 3; p++) {
+        memcpy(to_model ? parts[p] : params + at, to_model ? params + at : parts[p],
+               sizeof(float) * sizes[p]);
+        at += sizes[p];
+    }
+}
+
+/* Fills `stopped` after `epochs_done` epochs. */
+static int stop_training(const struct ddm_backend *backend, void *ctx, struct ddm_model *model,
+                         const struct ddm_train_report *report, const struct ddm_adam *adam,
+                         int epochs, struct ddm_train_state *stopped, struct ddm_error *err) {
+    int code = train_state_alloc(stopped, model->n, model->k, epochs, err);
+    if (!code) code = backend->train_params(ctx, model, 0, err);
+    if (!code) code = backend->train_moments(ctx, stopped->m1, stopped->m2, 0, err);
+    if (code) return code;
+    params_pack(model, stopped->params, 0);
+    stopped->epochs_done = report->epochs_run;
+    stopped->adam_step = adam->step;
+    memcpy(stopped->loss, report->loss, sizeof(double) * report->epochs_run);
+    stopped->ridge_rel_err = report->ridge_rel_err;
+    stopped->ridge_used = report->ridge_used;
+    return ddm_fail(err, DDM_EINTERRUPTED, "stopped by %s after epoch %d of %d",
+                    stop_signal_name(stop_requested()), report->epochs_run, epochs);
+}
+
 int train_model(const struct ddm_backend *backend, const struct ddm_system *sys,
                 const struct ddm_config *cfg, struct ddm_model *model,
                 struct ddm_train_report *report, int quiet, struct ddm_error *err) {
+    return train_model_from(backend, sys, cfg, NULL, NULL, model, report, quiet, err);
+}
+
+int train_model_from(const struct ddm_backend *backend, const struct ddm_system *sys,
+                     const struct ddm_config *cfg, const struct ddm_train_state *from,
+                     struct ddm_train_state *stopped, struct ddm_model *model,
+                     struct ddm_train_report *report, int quiet, struct ddm_error *err) {
     const double t_start = now_seconds();
     const int k = sys->k, n = cfg->neurons;
     memset(report, 0, sizeof *report);
@@ -272,31 +334,50 @@ int train_model(const struct ddm_backend *backend, const struct ddm_system *sys,
             Y[s * k + c] = (float)(cfg->tau * points.f[(size_t)p * k + c] / scale + z_hat);
         }
 
-    /* ridge start */
+    /* ridge start, or the parameters and moments of a checkpoint */
     double t_ridge = now_seconds();
-    init_weights(model, cfg);
-    struct ddm_train_data data = {M_train, Z, Y};
-    if ((code = backend->train_create(model, &data, &ctx, err))) goto done;
-    if ((code = backend->train_params(ctx, model, 1, err))) goto done;
-    if ((code = ridge_readout(backend, ctx, model, cfg->ridge, gram, cross, solution,
-                              &report->ridge_used, err)))
-        goto done;
-    if ((code = model_update_pinv(model, err))) goto done;
-    report->ridge_rel_err = drift_relative_error(model, test_z, test_f, M_test);
-    report->ridge_seconds = now_seconds() - t_ridge;
-
-    /* Adam fine-tuning */
-    double t_adam = now_seconds();
+    struct ddm_adam adam = {0.9, 0.999, 1e-8, cfg->weight_decay, 0};
     report->loss = ddm_calloc(cfg->epochs > 0 ? cfg->epochs : 1, sizeof(double), "loss curve", err);
     if (!report->loss) {
         code = DDM_ERUNTIME;
         goto done;
     }
-    struct ddm_adam adam = {0.9, 0.999, 1e-8, cfg->weight_decay, 0};
+    if (from && (from->n != n || from->k != k || from->epochs_done > cfg->epochs)) {
+        code = ddm_fail(err, DDM_EUSAGE,
+                        "the checkpoint holds a network of n = %d, k = %d after %d epochs; the "
+                        "configuration has n = %d, k = %d, %d epochs",
+                        from->n, from->k, from->epochs_done, n, k, cfg->epochs);
+        goto done;
+    }
+    if (from)
+        params_pack(model, from->params, 1);
+    else
+        init_weights(model, cfg);
+    struct ddm_train_data data = {M_train, Z, Y};
+    if ((code = backend->train_create(model, &data, &ctx, err))) goto done;
+    if ((code = backend->train_params(ctx, model, 1, err))) goto done;
+    if (from) {
+        if ((code = backend->train_moments(ctx, from->m1, from->m2, 1, err))) goto done;
+        adam.step = from->adam_step;
+        report->epochs_run = from->epochs_done;
+        memcpy(report->loss, from->loss, sizeof(double) * from->epochs_done);
+        report->ridge_rel_err = from->ridge_rel_err;
+        report->ridge_used = from->ridge_used;
+    } else {
+        if ((code = ridge_readout(backend, ctx, model, cfg->ridge, gram, cross, solution,
+                                  &report->ridge_used, err)))
+            goto done;
+        if ((code = model_update_pinv(model, err))) goto done;
+        report->ridge_rel_err = drift_relative_error(model, test_z, test_f, M_test);
+    }
+    report->ridge_seconds = now_seconds() - t_ridge;
+
+    /* Adam fine-tuning */
+    double t_adam = now_seconds();
     struct ddm_progress progress;
     progress_begin(&progress, "train", "epochs", cfg->epochs, quiet);
     double loss = NAN;
-    for (int epoch = 0; epoch < cfg->epochs; epoch++) {
+    for (int epoch = report->epochs_run; epoch < cfg->epochs; epoch++) {
         permutation(batch_order, M_train, seed, 16 + (uint64_t)epoch);
         if ((code = backend->train_epoch(ctx, batch_order, cfg->batch, schedule_lr(cfg, epoch),
                                          &adam, &loss, err)))
@@ -312,6 +393,11 @@ int train_model(const struct ddm_backend *backend, const struct ddm_system *sys,
         snprintf(note, sizeof note, "loss %.3e", loss);
         progress_update(&progress, epoch + 1, note);
         if (cfg->target_loss > 0 && loss < cfg->target_loss) break;
+        if (stopped && stop_requested() && epoch + 1 < cfg->epochs) {
+            progress_end(&progress);
+            code = stop_training(backend, ctx, model, report, &adam, cfg->epochs, stopped, err);
+            goto done;
+        }
     }
     progress_end(&progress);
     if ((code = backend->train_params(ctx, model, 0, err))) goto done;
@@ -321,9 +407,10 @@ int train_model(const struct ddm_backend *backend, const struct ddm_system *sys,
         goto done;
     if ((code = model_update_pinv(model, err))) goto done;
     report->adam_seconds = now_seconds() - t_adam;
-    if (report->epochs_run > 0)
+    const int epochs_here = report->epochs_run - (from ? from->epochs_done : 0);
+    if (epochs_here > 0)
         report->point_neurons_per_second =
-            (double)report->epochs_run * M_train * n / fmax(report->adam_seconds, 1e-9);
+            (double)epochs_here * M_train * n / fmax(report->adam_seconds, 1e-9);
 
     report->final_loss = training_loss(model, Z, Y, M_train);
     report->drift_rel_err = drift_relative_error(model, test_z, test_f, M_test);

@@ -3,7 +3,8 @@
 # table: file | what is wrong | exit code | stderr line.
 #
 # Each file says what is wrong in its first comment ("; wrong: ...") and, when it is not a
-# configuration error (exit 2), the exit code it must give ("; exit: 1"). A case fails when the exit
+# configuration error (exit 2), the exit code it must give ("; exit: 1"); "; args: ..." adds
+# command-line options (e.g. a bad --shard), placed after the file name. A case fails when the exit
 # code differs, when the program crashed (exit >= 128, or a sanitizer report), hung (20 s), or did
 # not answer with exactly one line "ddm_gpu: error: ..." on stderr. The script exits 1 if any case
 # failed. A missing config file is checked too (it has no file in the folder, by its nature).
@@ -39,11 +40,12 @@ cell() {
     printf '%s' "${s//$'\n'/ ⏎ }"
 }
 
-# run_case FILE WHAT EXPECTED_EXIT
+# run_case FILE WHAT EXPECTED_EXIT [OPTION...]
 run_case() {
     local file=$1 what=$2 want=$3 code problem="" line
+    shift 3
     total=$((total + 1))
-    timeout 20 "$bin" "$file" --quiet >stdout.txt 2>stderr.txt
+    timeout 20 env -u SLURM_ARRAY_TASK_ID "$bin" "$file" "$@" --quiet >stdout.txt 2>stderr.txt
     code=$?
     line=$(head -c 2000 stderr.txt)
     if ((code == 124)); then
@@ -71,7 +73,9 @@ for path in "$cases"/*.ini; do
     file=$(basename "$path")
     what=$(grep -a -m1 '^; wrong:' "$file" | sed 's/^; wrong: *//')
     want=$(grep -a -m1 '^; exit:' "$file" | sed 's/^; exit: *//')
-    run_case "$file" "${what:-?}" "${want:-2}"
+    read -r -a options <<<"$(grep -a -m1 '^; args:' "$file" | sed 's/^; args: *//')"
+    [[ ${#options[@]} -gt 0 ]] && what="$what (${options[*]})"
+    run_case "$file" "${what:-?}" "${want:-2}" "${options[@]}"
     rm -f out.h5
 done
 run_case missing.ini "the config file does not exist" 2

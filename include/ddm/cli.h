@@ -2,6 +2,9 @@
  *
  *   ddm_gpu CONFIG.ini [--set section.key=value]... [--backend B] [--output PATH]
  *           [--stages train,simulate,analyze] [--model FILE.h5] [--quiet]
+ *           [--array-index N] [--list-sweep] [--shard i/N]
+ *   ddm_gpu --resume FILE.h5 [CONFIG.ini] [--set ...] [--backend B] [--quiet]
+ *   ddm_gpu merge OUT.h5 SHARD.h5...          (host/merge.c)
  *   ddm_gpu --help | --version
  */
 #ifndef DDM_CLI_H
@@ -21,6 +24,12 @@ struct ddm_cli {
     const char *output;     /* overrides [output] path */
     const char *model_path; /* a run file whose /model is used instead of training */
     int stage_train, stage_simulate, stage_analyze;
+    int stages_given;        /* --stages was on the command line */
+    long array_index;        /* --array-index N, or -1 ($SLURM_ARRAY_TASK_ID then) */
+    int list_sweep;          /* print the [sweep] points and exit */
+    int shard_index;         /* --shard i/N: this run is shard i of N of the ensemble */
+    int shard_count;         /* N; 0 without --shard */
+    const char *resume_path; /* --resume FILE.h5: continue the run in FILE from its checkpoint */
     int quiet;
     int help, version;
     char command_line[4096]; /* as typed, for the HDF5 file */

@@ -18,6 +18,14 @@ enum lr_schedule { SCHEDULE_COSINE, SCHEDULE_STEP, SCHEDULE_CONSTANT };
 enum sim_init { INIT_MANIFOLD, INIT_OFF_MANIFOLD };
 enum backend_choice { BACKEND_AUTO, BACKEND_CPU, BACKEND_CUDA };
 
+/* One line of [sweep] as written: "section.key = v1, v2, ..." or "mode = grid|zip". The lists
+ * are read by host/sweep.c; [sweep] is not part of the effective configuration. */
+struct ddm_sweep_entry {
+    char *name; /* "section.key" or "mode" */
+    char *text; /* the value, continuation lines joined */
+    int line;   /* in the INI file */
+};
+
 struct ddm_config {
     /* [system] the target SDE dz = f(z) dt + σ(z) dB */
     char *system_name;      /* built-in name, or a label for an expression system */
@@ -102,6 +110,10 @@ struct ddm_config {
     int threads; /* OpenMP threads, 0 = all cores */
     int device;  /* CUDA device index */
 
+    /* [sweep] */
+    struct ddm_sweep_entry *sweep; /* (sweep_count) entries as written */
+    int sweep_count;
+
     /* Where the values came from, for messages and for the HDF5 file. */
     char *source_path; /* the INI file */
     char *source_text; /* its full text */
@@ -120,6 +132,27 @@ int config_load_text(struct ddm_config *cfg, const char *text, const char *label
 
 /* Applies "section.key=value" (the --set option). */
 int config_set(struct ddm_config *cfg, const char *assignment, struct ddm_error *err);
+
+/* Sets [section] key from its text as the loader would; `where` starts each message ("file:7:
+ * [sweep] value 2"), and `line` is recorded as the key's line (-1: the command line). Unknown
+ * sections and keys are answered with the nearest valid one. */
+int config_assign(struct ddm_config *cfg, const char *section, const char *key, const char *value,
+                  const char *where, int line, struct ddm_error *err);
+
+/* The value of [section] key as text (reals to 15 digits: for file names and messages);
+ * -1 when there is no such key. */
+int config_value_text(const struct ddm_config *cfg, const char *section, const char *key, char *buf,
+                      size_t len);
+
+/* How many sections have a key of this name; *section is one of them. */
+int config_key_section(const char *key, const char **section);
+
+/* Compares two effective configurations (config_to_ini text) key by key, ignoring [output] and
+ * [run] (where a run writes and on which threads or device do not change its numbers). Returns 0
+ * when they agree, else 1 with the first difference in `what`: "[network] seed = 6 vs 5". */
+int config_ini_compare(const char *a, const char *b, char *what, size_t len);
+/* A hash of what config_ini_compare compares: equal configurations, equal fingerprints. */
+uint64_t config_ini_fingerprint(const char *ini);
 
 /* Line of `section.key` in the loaded file, or 0 when the key was not in the file. */
 int config_line(const struct ddm_config *cfg, const char *section, const char *key);

@@ -11,6 +11,8 @@
  *
  * The root attribute `complete` is 0 until the run ends cleanly, so a file from a killed or
  * failed run is never taken for a finished one; the /simulate datasets grow as the run goes.
+ * Cluster runs add root attributes saying where the run stands among others (its sweep point,
+ * its shard) and, while a signal has stopped it, a /checkpoint group (host/checkpoint.c).
  */
 #ifndef DDM_RUNFILE_H
 #define DDM_RUNFILE_H
@@ -25,6 +27,18 @@ struct ddm_runfile {
     hid_t file;
     struct h5_stream t, latent, target, traces, input;
     int streaming;
+};
+
+/* Where a run stands among others, kept as root attributes: sweep_index, sweep_count,
+ * sweep_assignment (with a [sweep]); shard_index, shard_count, first_trajectory,
+ * trajectories_total (with --shard). */
+struct ddm_run_place {
+    long sweep_index; /* -1: no sweep */
+    long sweep_count;
+    char sweep_assignment[1024];
+    int shard_index, shard_count; /* shard_count 0: the whole ensemble */
+    uint64_t first_trajectory;
+    int trajectories_total;
 };
 
 /* Creates (truncates) the file and writes the root attributes. */
@@ -46,10 +60,32 @@ int runfile_simulate_append(void *rf, const struct sim_chunk *chunk, struct ddm_
 int runfile_simulate_end(struct ddm_runfile *rf, const struct ddm_sim_report *report,
                          struct ddm_error *err);
 
+int runfile_write_place(struct ddm_runfile *rf, const struct ddm_run_place *place,
+                        struct ddm_error *err);
+/* Reads the place of a run file's root (absent attributes: no sweep, no shard). */
+int runfile_read_place(hid_t file, struct ddm_run_place *place, struct ddm_error *err);
+
+/* Copies /train of the --model file, when it has one, so a run on a trained model keeps its
+ * training record; and names the file in the root attribute model_file. */
+int runfile_copy_train(struct ddm_runfile *rf, const char *model_path, struct ddm_error *err);
+
+/* Opens a stopped run's file for --resume, read-write (the /simulate streams are reopened by
+ * runfile_simulate_reopen). */
+int runfile_open(struct ddm_runfile *rf, const char *path, struct ddm_error *err);
+/* Reopens the /simulate datasets of the file, cut back to `recorded` times (a hard kill after
+ * the checkpoint may have left more). */
+int runfile_simulate_reopen(struct ddm_runfile *rf, long recorded, struct ddm_error *err);
+
+/* FNV-1a over the raw bytes of every /model dataset and its tau: equal files hold one model. */
+int runfile_model_hash(hid_t file, uint64_t *hash, struct ddm_error *err);
+
 /* Sets `complete` and closes. */
 int runfile_close(struct ddm_runfile *rf, int complete, struct ddm_error *err);
 
 /* Reads /model of a run file into a model (for --model and --stages without train). */
 int runfile_read_model(const char *path, struct ddm_model *model, struct ddm_error *err);
+/* The same from an open file (`path` names it in messages). */
+int runfile_read_model_from(hid_t file, const char *path, struct ddm_model *model,
+                            struct ddm_error *err);
 
 #endif

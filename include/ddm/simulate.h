@@ -29,17 +29,45 @@ struct sim_chunk {
 typedef int (*sim_sink_fn)(void *user, const struct sim_chunk *chunk, struct ddm_error *err);
 
 struct ddm_sim_layout {
-    int B, k, T; /* T recorded times, t = 0 included */
-    int trace_B, trace_n;
+    int B, k, T;        /* B trajectories of this run, T recorded times (t = 0 included) */
+    uint64_t first;     /* global index of trajectory 0: a shard's offset, 0 for the whole run */
+    int B_total;        /* B of the whole ensemble (0: B): blocks are sized by it, so shards and
+                         * the whole run cut their blocks at the same steps */
+    int trace_B;        /* traced trajectories of this run: the global ones 0..Bt-1 it holds */
+    int trace_n;        /* traced neurons */
     int *trace_neurons; /* (trace_n) */
 };
+
+/* Sums for the stationary statistics: Σz, Σz² and the count of finite values per coordinate. */
+struct sim_moments {
+    double sum[DDM_MAX_K], sum2[DDM_MAX_K];
+    long count[DDM_MAX_K];
+};
+
+/* Where a simulation stands between two blocks: what a checkpoint keeps to continue it bit for
+ * bit. The noise and the inputs are keyed by the global step, the CPU backend's carried sums
+ * are recomputed exactly from x (host/cpu/rnn_fast.h), so nothing else is needed; a network
+ * blow-up ends a run, so no dead network trajectory is ever carried. */
+struct ddm_sim_state {
+    int B, n, k;
+    uint64_t step;    /* global steps done, the burn-in included */
+    long recorded;    /* recorded times handed to the sink (0 during the burn-in) */
+    float *x;         /* (B,n) network states */
+    double *target_z; /* (B,k) coupled target paths */
+    int *target_dead; /* (B) target paths that left the finite range */
+    long target_nonfinite;
+    struct sim_moments network, target;
+};
+
+int sim_state_alloc(struct ddm_sim_state *state, int B, int n, int k, struct ddm_error *err);
+void sim_state_free(struct ddm_sim_state *state);
 
 struct ddm_sim_report {
     long steps_done; /* steps after the burn-in */
     double seconds, network_seconds, target_seconds, output_seconds;
     double neuron_steps_per_second; /* B·n·steps / time inside the backend */
     long nonfinite;                 /* 1 when the network blew up (the run stops) */
-    long nonfinite_trajectory;
+    long nonfinite_trajectory;      /* its global index */
     uint64_t nonfinite_step;
     long target_nonfinite; /* target paths that left the finite range (kept as NaN) */
     double latent_mean[DDM_MAX_K], latent_var[DDM_MAX_K]; /* over all recorded (B,T) */
@@ -52,10 +80,17 @@ int simulate_check(const struct ddm_config *cfg, int k, struct ddm_error *err);
 /* Fills the layout from the configuration (trace neurons evenly spaced). */
 int simulate_layout(const struct ddm_config *cfg, const struct ddm_model *model,
                     struct ddm_sim_layout *layout, struct ddm_error *err);
+/* Narrows the layout to shard `index` of `count`: trajectories floor(i·B/N) … floor((i+1)·B/N)−1
+ * (sizes differ by at most one), and of the traced ones those that fall in that range. */
+void simulate_layout_shard(struct ddm_sim_layout *layout, int index, int count);
 void simulate_layout_free(struct ddm_sim_layout *layout);
 
 /* Latent starting points (B,k): [simulate] start, or points of the target's attractor reached
- * from N(μ, diag s²) after [train] path_burn_in; keyed per trajectory (shards agree). */
+ * from N(μ, diag s²) after [train] path_burn_in; keyed per global trajectory first + j, so
+ * shards agree with the whole run. simulate_starts is first = 0. */
+int simulate_starts_from(const struct ddm_system *sys, const struct ddm_model *model,
+                         const struct ddm_config *cfg, uint64_t first, int B, double *z0,
+                         struct ddm_error *err);
 int simulate_starts(const struct ddm_system *sys, const struct ddm_model *model,
                     const struct ddm_config *cfg, int B, double *z0, struct ddm_error *err);
 
@@ -63,6 +98,16 @@ int simulate_run(const struct ddm_backend *backend, const struct ddm_system *sys
                  const struct ddm_model *model, const struct ddm_config *cfg,
                  const struct ddm_sim_layout *layout, sim_sink_fn sink, void *sink_user,
                  struct ddm_sim_report *report, int quiet, struct ddm_error *err);
+
+/* simulate_run that can stop and go on: it starts from `from` (a checkpoint's state) when not
+ * NULL, and when `stopped` is not NULL it looks at stop_requested() (ddm/signals.h) after each
+ * burn-in chunk and recorded block: on a request it finishes the block (and, on an asynchronous
+ * backend, the one in flight), fills `stopped` (allocated here) and returns DDM_EINTERRUPTED. */
+int simulate_run_from(const struct ddm_backend *backend, const struct ddm_system *sys,
+                      const struct ddm_model *model, const struct ddm_config *cfg,
+                      const struct ddm_sim_layout *layout, sim_sink_fn sink, void *sink_user,
+                      const struct ddm_sim_state *from, struct ddm_sim_state *stopped,
+                      struct ddm_sim_report *report, int quiet, struct ddm_error *err);
 
 /* The coupled target: B paths z (B,k) advanced by Euler–Maruyama with the network's noise. */
 struct target_paths {

@@ -50,6 +50,30 @@ int train_model(const struct ddm_backend *backend, const struct ddm_system *sys,
                 struct ddm_train_report *report, int quiet, struct ddm_error *err);
 void train_report_free(struct ddm_train_report *report);
 
+/* Where Adam stands after `epochs_done` epochs: what a checkpoint keeps to continue training bit
+ * for bit (the points, the split and each epoch's order are recomputed from the seed). */
+struct ddm_train_state {
+    int n, k;
+    int epochs_done;
+    long adam_step;                   /* updates so far (the bias correction) */
+    float *params;                    /* (2nk + n) Γ̂ (n,k), b (n), Ŵ_s (k,n) */
+    float *m1, *m2;                   /* (2nk + n) Adam moments, laid out as params */
+    double *loss;                     /* (epochs_done) training loss per epoch */
+    double ridge_rel_err, ridge_used; /* of the ridge start */
+};
+
+int train_state_alloc(struct ddm_train_state *state, int n, int k, int epochs,
+                      struct ddm_error *err);
+void train_state_free(struct ddm_train_state *state);
+
+/* train_model that can stop and go on: from `from` (a checkpoint) when not NULL, skipping the
+ * initialisation and the ridge start; when `stopped` is not NULL, a stop_requested() seen after
+ * an epoch (other than the last) fills `stopped` (allocated here) and returns DDM_EINTERRUPTED. */
+int train_model_from(const struct ddm_backend *backend, const struct ddm_system *sys,
+                     const struct ddm_config *cfg, const struct ddm_train_state *from,
+                     struct ddm_train_state *stopped, struct ddm_model *model,
+                     struct ddm_train_report *report, int quiet, struct ddm_error *err);
+
 /* ε_f = ‖f_RNN − f‖ / ‖f‖ over points (aggregate L2, original coordinates). */
 double drift_relative_error(const struct ddm_model *model, const double *z, const double *f,
                             int count);

@@ -1,0 +1,462 @@
+/* merge.c — `ddm_gpu merge OUT.h5 SHARD.h5...` (include/ddm/merge.h).
+ *
+ * Every shard is opened and checked against the first before anything is written; then OUT.h5
+ * maps shard i's rows [first_i, first_i + B_i) of /simulate/latent (B,T,k) etc. through HDF5
+ * virtual datasets. HDF5 stores each source file name as given and resolves a relative one
+ * against the directory of OUT.h5, so names are written relative to that directory and the set
+ * (merged file + shards) can be moved together. A missing source reads as the fill value without
+ * an error; the fill value is NaN, so such rows cannot pass for data.
+ */
+#include "ddm/merge.h"
+
+#include <hdf5.h>
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ddm/config.h"
+#include "ddm/h5io.h"
+#include "ddm/runfile.h"
+
+#define MAX_SHARDS 4096
+
+/* What merge needs to know of one shard. */
+struct shard {
+    const char *path;
+    hid_t file;
+    int index, count; /* shard i of N */
+    long first, total;
+    hsize_t latent[3]; /* (B_i, T, k) */
+    hsize_t traces[3]; /* (Bt_i, T, nt) */
+    int has_input;
+    uint64_t model_hash;
+    char *config; /* the effective configuration (root attribute) */
+    double target_nonfinite, seconds;
+    char source[PATH_MAX]; /* its name relative to the directory of OUT.h5 */
+};
+
+static void shard_close(struct shard *s) {
+    if (s->file >= 0) H5Fclose(s->file);
+    s->file = -1;
+    free(s->config);
+    s->config = NULL;
+}
+
+static int dims_of(hid_t file, const char *name, hsize_t *dims, int rank, const char *path,
+                   struct ddm_error *err) {
+    hid_t dataset = H5Dopen2(file, name, H5P_DEFAULT);
+    if (dataset < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return ddm_fail(err, DDM_EUSAGE, "%s has no %s", path, name);
+    }
+    hid_t space = H5Dget_space(dataset);
+    int found = H5Sget_simple_extent_ndims(space);
+    if (found == rank) H5Sget_simple_extent_dims(space, dims, NULL);
+    H5Sclose(space);
+    H5Dclose(dataset);
+    if (found != rank)
+        return ddm_fail(err, DDM_EUSAGE, "%s: %s has rank %d, expected %d", path, name, found,
+                        rank);
+    return DDM_OK;
+}
+
+/* Opens a shard and reads what the checks need. */
+static int shard_open(struct shard *s, struct ddm_error *err) {
+    s->file = H5Fopen(s->path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (s->file < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return ddm_fail(err, DDM_EUSAGE, "%s: cannot open it (missing, or not an HDF5 file)",
+                        s->path);
+    }
+    double complete = 0, index = 0, count = 0, first = 0, total = 0;
+    if (H5Aexists(s->file, "shard_index") <= 0)
+        return ddm_fail(err, DDM_EUSAGE,
+                        "%s is not a shard (no shard_index attribute; shards are written by runs "
+                        "with --shard i/N)",
+                        s->path);
+    int code = h5_read_attr_double(s->file, "complete", &complete, err);
+    if (!code && complete != 1)
+        return ddm_fail(err, DDM_EUSAGE,
+                        "%s is not complete (complete = 0: its run failed or was stopped; "
+                        "resume it with ddm_gpu --resume %s first)",
+                        s->path, s->path);
+    if (!code) code = h5_read_attr_double(s->file, "shard_index", &index, err);
+    if (!code) code = h5_read_attr_double(s->file, "shard_count", &count, err);
+    if (!code) code = h5_read_attr_double(s->file, "first_trajectory", &first, err);
+    if (!code) code = h5_read_attr_double(s->file, "trajectories_total", &total, err);
+    s->index = (int)index, s->count = (int)count, s->first = (long)first, s->total = (long)total;
+    if (!code && (s->count < 1 || s->count > MAX_SHARDS || s->index < 0 || s->index >= s->count))
+        code = ddm_fail(err, DDM_EUSAGE, "shard_index %d of shard_count %d is not valid", s->index,
+                        s->count);
+    const size_t len = 1 << 22;
+    s->config = code ? NULL : ddm_alloc(len, "a shard's configuration", err);
+    if (!code && !s->config) code = DDM_ERUNTIME;
+    if (!code) code = h5_read_attr_string(s->file, "config", s->config, len, err);
+    if (!code) code = runfile_model_hash(s->file, &s->model_hash, err);
+    if (!code) code = dims_of(s->file, "simulate/latent", s->latent, 3, s->path, err);
+    if (!code) code = dims_of(s->file, "simulate/traces", s->traces, 3, s->path, err);
+    s->has_input = !code && H5Lexists(s->file, "simulate/input", H5P_DEFAULT) > 0;
+    hid_t group = code ? -1 : H5Gopen2(s->file, "simulate", H5P_DEFAULT);
+    if (group >= 0) {
+        code = h5_read_attr_double(group, "target_nonfinite", &s->target_nonfinite, err);
+        if (!code) code = h5_read_attr_double(group, "seconds", &s->seconds, err);
+        H5Gclose(group);
+    }
+    if (code) ddm_error_prefix(err, "%s", s->path);
+    return code;
+}
+
+/* The shard against the first one: same ensemble, same model, its own part of it. */
+static int shard_agrees(const struct shard *s, const struct shard *ref, struct ddm_error *err) {
+    char difference[1024];
+    if (s->count != ref->count || s->total != ref->total)
+        return ddm_fail(err, DDM_EUSAGE,
+                        "%s is shard %d of %d (of %ld trajectories) but %s is of %d (of %ld): "
+                        "they are not parts of one ensemble",
+                        s->path, s->index, s->count, s->total, ref->path, ref->count, ref->total);
+    if (config_ini_compare(s->config, ref->config, difference, sizeof difference))
+        return ddm_fail(err, DDM_EUSAGE,
+                        "%s and %s were run with different configurations (%s): they are not "
+                        "parts of one ensemble",
+                        s->path, ref->path, difference);
+    if (s->model_hash != ref->model_hash)
+        return ddm_fail(err, DDM_EUSAGE,
+                        "%s and %s hold different /model arrays: every shard must simulate the "
+                        "same trained model (give all of them the same --model file)",
+                        s->path, ref->path);
+    const long first = s->total * s->index / s->count, end = s->total * (s->index + 1) / s->count;
+    if ((long)s->latent[0] != end - first || s->first != first || s->latent[1] != ref->latent[1] ||
+        s->latent[2] != ref->latent[2] || s->traces[2] != ref->traces[2] ||
+        s->has_input != ref->has_input)
+        return ddm_fail(err, DDM_EUSAGE,
+                        "%s: /simulate/latent is (%llu,%llu,%llu) from trajectory %ld, expected "
+                        "(%ld,%llu,%llu) from %ld for shard %d of %d",
+                        s->path, (unsigned long long)s->latent[0], (unsigned long long)s->latent[1],
+                        (unsigned long long)s->latent[2], s->first, end - first,
+                        (unsigned long long)ref->latent[1], (unsigned long long)ref->latent[2],
+                        first, s->index, s->count);
+    return DDM_OK;
+}
+
+/* Every index 0..N-1 exactly once; `order` gets the shards by index. */
+static int shards_cover(struct shard *shards, int count, struct shard **order,
+                        struct ddm_error *err) {
+    const int n = shards[0].count;
+    for (int i = 0; i < n; i++) order[i] = NULL;
+    for (int i = 0; i < count; i++) {
+        struct shard *s = &shards[i];
+        if (order[s->index])
+            return ddm_fail(err, DDM_EUSAGE, "%s and %s are both shard %d of %d",
+                            order[s->index]->path, s->path, s->index, n);
+        order[s->index] = s;
+    }
+    for (int i = 0; i < n; i++)
+        if (!order[i])
+            return ddm_fail(err, DDM_EUSAGE,
+                            "shard %d of %d is missing (%d file%s given; merge needs all %d)", i, n,
+                            count, count == 1 ? "" : "s", n);
+    return DDM_OK;
+}
+
+/* Splits an absolute path into its components (in place); returns their number. */
+static int components(char *path, char **parts, int max) {
+    int count = 0;
+    char *save = NULL;
+    for (char *p = strtok_r(path, "/", &save); p && count < max; p = strtok_r(NULL, "/", &save))
+        parts[count++] = p;
+    return count;
+}
+
+/* `file` relative to the directory `dir` (both absolute): "part.h5", "../runs/part.h5". */
+static void relative_path(const char *dir, const char *file, char *out, size_t len) {
+    char dir_copy[PATH_MAX], file_copy[PATH_MAX], *dir_parts[256], *file_parts[256];
+    snprintf(dir_copy, sizeof dir_copy, "%s", dir);
+    snprintf(file_copy, sizeof file_copy, "%s", file);
+    int nd = components(dir_copy, dir_parts, 256), nf = components(file_copy, file_parts, 256);
+    int common = 0;
+    while (common < nd && common < nf - 1 && !strcmp(dir_parts[common], file_parts[common]))
+        common++;
+    out[0] = 0;
+    for (int i = common; i < nd; i++) strncat(out, "../", len - strlen(out) - 1);
+    for (int i = common; i < nf; i++) {
+        strncat(out, file_parts[i], len - strlen(out) - 1);
+        if (i + 1 < nf) strncat(out, "/", len - strlen(out) - 1);
+    }
+}
+
+/* Creates one virtual dataset of `rank` dims whose axis 0 concatenates the shards' rows. */
+static int virtual_rows(hid_t group, const char *name, hid_t type, int rank, const hsize_t *dims,
+                        struct shard **order, int count, int traced, const char *shape,
+                        struct ddm_error *err) {
+    hid_t space = H5Screate_simple(rank, dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    const double fill64 = NAN;
+    const float fill32 = NAN;
+    int code = H5_CHECK(
+        H5Pset_fill_value(dcpl, type == H5T_IEEE_F64LE ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT,
+                          type == H5T_IEEE_F64LE ? (const void *)&fill64 : (const void *)&fill32),
+        name, err);
+    char source_name[64];
+    snprintf(source_name, sizeof source_name, "/simulate/%s", name);
+    hsize_t row = 0;
+    for (int i = 0; i < count && !code; i++) {
+        hsize_t rows = traced ? order[i]->traces[0] : order[i]->latent[0];
+        if (rows == 0) continue;
+        hsize_t start[3] = {row, 0, 0}, block[3];
+        for (int d = 0; d < rank; d++) block[d] = d ? dims[d] : rows;
+        hid_t source = H5Screate_simple(rank, block, NULL);
+        code = H5_CHECK(H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, block, NULL), name,
+                        err);
+        if (!code)
+            code = H5_CHECK(H5Pset_virtual(dcpl, space, order[i]->source, source_name, source),
+                            name, err);
+        H5Sclose(source);
+        row += rows;
+    }
+    H5Sselect_all(space);
+    hid_t dataset =
+        code ? -1 : H5Dcreate2(group, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (!code) code = H5_CHECK(dataset, name, err);
+    if (!code) code = h5_attr_string(dataset, "shape", shape, err);
+    if (dataset >= 0) H5Dclose(dataset);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    return code;
+}
+
+/* A per-time dataset (t, input), the same in every shard: a virtual view of the first one's. */
+static int virtual_whole(hid_t group, const char *name, hid_t type, int rank, const hsize_t *dims,
+                         const struct shard *first, const char *shape, struct ddm_error *err) {
+    struct shard one = *first;
+    struct shard *order[1] = {&one};
+    one.latent[0] = dims[0]; /* all of its rows */
+    return virtual_rows(group, name, type, rank, dims, order, 1, 0, shape, err);
+}
+
+/* Copies one attribute as it is (any type; variable-length strings included), when present. */
+static int copy_attr(hid_t from, hid_t to, const char *name, struct ddm_error *err) {
+    if (H5Aexists(from, name) <= 0) return DDM_OK;
+    hid_t attr = H5Aopen(from, name, H5P_DEFAULT);
+    int code = H5_CHECK(attr, name, err);
+    if (code) return code;
+    hid_t type = H5Aget_type(attr), space = H5Aget_space(attr);
+    hid_t mem = H5Tget_native_type(type, H5T_DIR_ASCEND);
+    size_t bytes = H5Tget_size(mem) * (size_t)H5Sget_simple_extent_npoints(space);
+    void *value = ddm_alloc(bytes, name, err);
+    code = value ? H5_CHECK(H5Aread(attr, mem, value), name, err) : DDM_ERUNTIME;
+    const int read = !code;
+    if (!code && H5Aexists(to, name) > 0) H5Adelete(to, name);
+    hid_t copy = code ? -1 : H5Acreate2(to, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    if (!code) code = H5_CHECK(copy, name, err);
+    if (!code) code = H5_CHECK(H5Awrite(copy, mem, value), name, err);
+    if (read && (H5Tis_variable_str(mem) > 0 || H5Tdetect_class(mem, H5T_VLEN) > 0))
+        H5Dvlen_reclaim(mem, space, H5P_DEFAULT, value); /* the strings HDF5 allocated */
+    if (copy >= 0) H5Aclose(copy);
+    free(value);
+    H5Tclose(mem);
+    H5Tclose(type);
+    H5Sclose(space);
+    H5Aclose(attr);
+    return code;
+}
+
+/* The root of OUT.h5: the first shard's description of the run, and what the merge adds. */
+static int write_root(hid_t out, struct shard **order, int count, const char *command,
+                      struct ddm_error *err) {
+    static const char *const kept[] = {"backend",     "device",      "seed",
+                                       "config",      "config_file", "model_file",
+                                       "sweep_index", "sweep_count", "sweep_assignment"};
+    int code = DDM_OK;
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0] && !code; i++)
+        code = copy_attr(order[0]->file, out, kept[i], err);
+    char created[64];
+    time_t now = time(NULL);
+    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%S%z", localtime(&now));
+    size_t len = 1;
+    for (int i = 0; i < count; i++) len += strlen(order[i]->source) + 1;
+    char *sources = ddm_calloc(len, 1, "the list of shards", err);
+    if (!sources) return DDM_ERUNTIME;
+    for (int i = 0; i < count; i++) {
+        strcat(sources, order[i]->source);
+        if (i + 1 < count) strcat(sources, "\n");
+    }
+    if (!code) code = h5_attr_string(out, "ddm_version", DDM_VERSION, err);
+    if (!code) code = h5_attr_string(out, "git_commit", DDM_GIT_COMMIT, err);
+    if (!code) code = h5_attr_string(out, "created", created, err);
+    if (!code) code = h5_attr_string(out, "command_line", command, err);
+    if (!code) code = h5_attr_string(out, "merged_from", sources, err);
+    if (!code) code = h5_attr_int(out, "shard_count", count, err);
+    if (!code) code = h5_attr_int(out, "trajectories_total", order[0]->total, err);
+    free(sources);
+    return code;
+}
+
+/* /simulate of OUT.h5: the virtual datasets and the attributes of the whole ensemble. */
+static int write_simulate(hid_t out, struct shard **order, int count, struct ddm_error *err) {
+    const struct shard *first = order[0];
+    hid_t group = H5Gcreate2(out, "simulate", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    int code = H5_CHECK(group, "/simulate", err);
+    if (code) return code;
+    static const char *const kept[] = {"dt",      "steps",     "record_every",
+                                       "burn_in", "nonfinite", "traces_quantity"};
+    hid_t source = H5Gopen2(first->file, "simulate", H5P_DEFAULT);
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0] && !code; i++)
+        code = copy_attr(source, group, kept[i], err);
+    if (!code)
+        code = H5_CHECK(
+            H5Ocopy(source, "trace_neurons", group, "trace_neurons", H5P_DEFAULT, H5P_DEFAULT),
+            "copying /simulate/trace_neurons", err);
+    H5Gclose(source);
+    double target_nonfinite = 0, seconds = 0;
+    hsize_t traced = 0;
+    for (int i = 0; i < count; i++) {
+        target_nonfinite += order[i]->target_nonfinite;
+        seconds += order[i]->seconds;
+        traced += order[i]->traces[0];
+    }
+    const hsize_t T = first->latent[1], k = first->latent[2];
+    hsize_t latent[3] = {(hsize_t)first->total, T, k}, traces[3] = {traced, T, first->traces[2]};
+    hsize_t times[1] = {T}, inputs[2] = {T, k};
+    if (!code) code = h5_attr_int(group, "target_nonfinite", (long long)target_nonfinite, err);
+    if (!code) code = h5_attr_double(group, "seconds", seconds, err);
+    if (!code)
+        code = virtual_rows(group, "latent", H5T_IEEE_F32LE, 3, latent, order, count, 0, "(B,T,k)",
+                            err);
+    if (!code)
+        code = virtual_rows(group, "target_latent", H5T_IEEE_F32LE, 3, latent, order, count, 0,
+                            "(B,T,k)", err);
+    if (!code)
+        code = virtual_rows(group, "traces", H5T_IEEE_F32LE, 3, traces, order, count, 1,
+                            "(Bt,T,nt)", err);
+    if (!code) code = virtual_whole(group, "t", H5T_IEEE_F64LE, 1, times, first, "(T)", err);
+    if (!code && first->has_input)
+        code = virtual_whole(group, "input", H5T_IEEE_F32LE, 2, inputs, first, "(T,k)", err);
+    H5Gclose(group);
+    return code;
+}
+
+static int write_merged(const char *path, struct shard **order, int count, const char *command,
+                        struct ddm_error *err) {
+    hid_t out = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (out < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return ddm_fail(err, DDM_ERUNTIME,
+                        "cannot create '%s' (does its directory exist and is it writable?)", path);
+    }
+    int code = h5_attr_int(out, "complete", 0, err);
+    if (!code) code = write_root(out, order, count, command, err);
+    static const char *const copied[] = {"system", "model", "train"};
+    for (int i = 0; i < 3 && !code; i++)
+        if (H5Lexists(order[0]->file, copied[i], H5P_DEFAULT) > 0)
+            code = H5_CHECK(
+                H5Ocopy(order[0]->file, copied[i], out, copied[i], H5P_DEFAULT, H5P_DEFAULT),
+                copied[i], err);
+    if (!code) code = write_simulate(out, order, count, err);
+    if (!code) code = h5_attr_int(out, "complete", 1, err);
+    int closed = H5_CHECK(H5Fclose(out), "closing the merged file", code ? NULL : err);
+    return code ? code : closed;
+}
+
+/* The directory of `path`, absolute (the path itself need not exist yet). */
+static int absolute_dir(const char *path, char *out, struct ddm_error *err) {
+    char copy[PATH_MAX];
+    snprintf(copy, sizeof copy, "%s", path);
+    if (!realpath(dirname(copy), out))
+        return ddm_fail(err, DDM_EUSAGE, "the directory of '%s' does not exist", path);
+    return DDM_OK;
+}
+
+int merge_command(int argc, char **argv, struct ddm_error *err) {
+    h5_quiet();
+    const char *paths[MAX_SHARDS + 1];
+    int npaths = 0, quiet = 0;
+    char command[4096] = "";
+    for (int i = 0; i < argc; i++) {
+        size_t used = strlen(command);
+        snprintf(command + used, sizeof command - used, "%s%s", i ? " " : "ddm_gpu ", argv[i]);
+        if (i == 0) continue;
+        if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
+            quiet = 1;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return ddm_fail(err, DDM_EUSAGE,
+                            "merge: unknown option '%s' (usage: ddm_gpu merge OUT.h5 SHARD.h5... "
+                            "[--quiet])",
+                            argv[i]);
+        } else if (npaths == MAX_SHARDS + 1) {
+            return ddm_fail(err, DDM_EUSAGE, "merge: more than %d shards", MAX_SHARDS);
+        } else {
+            paths[npaths++] = argv[i];
+        }
+    }
+    if (npaths < 2)
+        return ddm_fail(err, DDM_EUSAGE,
+                        "merge: usage: ddm_gpu merge OUT.h5 SHARD.h5... (the shards of one "
+                        "ensemble, written with --shard i/N)");
+    const char *out = paths[0];
+    const int count = npaths - 1;
+    struct shard *shards = ddm_calloc(count, sizeof *shards, "the shards", err), **order = NULL;
+    if (!shards) return DDM_ERUNTIME;
+    for (int i = 0; i < count; i++) shards[i].path = paths[i + 1], shards[i].file = -1;
+    char out_dir[PATH_MAX], out_real[PATH_MAX], shard_real[PATH_MAX];
+    int code = absolute_dir(out, out_dir, err);
+    const int out_exists = realpath(out, out_real) != NULL;
+    for (int i = 0; i < count && !code; i++) {
+        code = shard_open(&shards[i], err);
+        if (!code && i) code = shard_agrees(&shards[i], &shards[0], err);
+        if (!code && !realpath(shards[i].path, shard_real))
+            code = ddm_fail(err, DDM_EUSAGE, "%s: cannot resolve its path", shards[i].path);
+        if (!code && out_exists && !strcmp(out_real, shard_real))
+            code = ddm_fail(err, DDM_EUSAGE, "merge: OUT.h5 '%s' is also given as a shard", out);
+        if (!code) relative_path(out_dir, shard_real, shards[i].source, sizeof shards[i].source);
+    }
+    order = code ? NULL : ddm_calloc(shards[0].count, sizeof *order, "the shards", err);
+    if (!code && !order) code = DDM_ERUNTIME;
+    if (!code) code = shards_cover(shards, count, order, err);
+    if (!code) code = write_merged(out, order, count, command, err);
+    if (!code && !quiet)
+        printf("merged %d shards into %s: /simulate/latent (%ld,%llu,%llu), target_latent, "
+               "traces, t as virtual datasets over %s … %s (nothing copied: keep the shards "
+               "next to %s)\n",
+               count, out, shards[0].total, (unsigned long long)shards[0].latent[1],
+               (unsigned long long)shards[0].latent[2], order[0]->source, order[count - 1]->source,
+               out);
+    for (int i = 0; i < count; i++) shard_close(&shards[i]);
+    free(shards);
+    free(order);
+    return code;
+}
+
+int merge_check_sources(const char *path, struct ddm_error *err) {
+    h5_quiet();
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return DDM_OK; /* the model reader says what is wrong with it */
+    }
+    int code = DDM_OK;
+    if (H5Aexists(file, "merged_from") > 0) {
+        const size_t len = 1 << 20;
+        char *sources = ddm_alloc(len, "the list of shards", err), dir[PATH_MAX];
+        code = sources ? h5_read_attr_string(file, "merged_from", sources, len, err) : DDM_ERUNTIME;
+        if (!code) code = absolute_dir(path, dir, err);
+        for (char *name = code ? NULL : strtok(sources, "\n"); name && !code;
+             name = strtok(NULL, "\n")) {
+            char full[2 * PATH_MAX + 2];
+            snprintf(full, sizeof full, "%s/%s", dir, name);
+            if (access(full, R_OK))
+                code = ddm_fail(err, DDM_EUSAGE,
+                                "%s is merged from shards, and '%s' is not there (next to it, as "
+                                "the virtual datasets look for it): its rows would read as NaN; "
+                                "keep the shards with the merged file",
+                                path, name);
+        }
+        free(sources);
+    }
+    H5Fclose(file);
+    return code;
+}

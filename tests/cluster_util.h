@@ -1,0 +1,130 @@
+/* cluster_util.h — helpers of the cluster tests (sweeps, shards, merge, resume): a scratch
+ * directory, whole runs of ddm_gpu in-process from an argument string, and bit-for-bit
+ * comparisons of datasets between run files. Header-only, static functions.
+ */
+#ifndef DDM_CLUSTER_UTIL_H
+#define DDM_CLUSTER_UTIL_H
+
+#include <criterion/criterion.h>
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ddm/cli.h"
+
+static char test_dir[64];
+static struct ddm_error run_err;
+
+static inline void make_test_dir(const char *stem) {
+    snprintf(test_dir, sizeof test_dir, "/tmp/ddm_%s_XXXXXX", stem);
+    cr_assert(mkdtemp(test_dir));
+}
+
+/* dir/name */
+static inline const char *in_dir(const char *name) {
+    static char paths[4][512];
+    static int next = 0;
+    char *path = paths[next++ % 4];
+    snprintf(path, 512, "%s/%s", test_dir, name);
+    return path;
+}
+
+static inline void write_text(const char *name, const char *text) {
+    FILE *f = fopen(in_dir(name), "w");
+    cr_assert(f, "cannot write %s", name);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Runs `ddm_gpu ARGS --quiet` in-process; words of ARGS starting with '@' are files of the
+ * test directory. Returns the exit code (the message is in run_err). */
+static inline int run_ddm(const char *args) {
+    static char words[2048], paths[32][512];
+    char *argv[40] = {"ddm_gpu"};
+    int argc = 1, npaths = 0;
+    snprintf(words, sizeof words, "%s", args);
+    for (char *tok = strtok(words, " "); tok && argc < 38; tok = strtok(NULL, " ")) {
+        if (tok[0] == '@' && npaths < 32) {
+            snprintf(paths[npaths], 512, "%s/%s", test_dir, tok + 1);
+            tok = paths[npaths++];
+        }
+        argv[argc++] = tok;
+    }
+    argv[argc++] = "--quiet";
+    argv[argc] = NULL;
+    memset(&run_err, 0, sizeof run_err);
+    struct ddm_cli cli;
+    int code = cli_parse(argc, argv, &cli, &run_err);
+    if (!code) code = ddm_run(&cli, &run_err);
+    return code;
+}
+
+static inline hid_t open_file(const char *name) {
+    hid_t file = H5Fopen(in_dir(name), H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert(file >= 0, "cannot open %s", name);
+    return file;
+}
+
+static inline double root_attr(const char *name, const char *attr) {
+    hid_t file = open_file(name);
+    double value = -1;
+    hid_t a = H5Aopen(file, attr, H5P_DEFAULT);
+    cr_assert(a >= 0, "%s has no attribute %s", name, attr);
+    H5Aread(a, H5T_NATIVE_DOUBLE, &value);
+    H5Aclose(a);
+    H5Fclose(file);
+    return value;
+}
+
+/* The raw bytes of a dataset (in its file type) and their count; dims and rank out. */
+static inline unsigned char *read_raw(hid_t file, const char *name, hsize_t *dims, int *rank,
+                                      size_t *bytes) {
+    hid_t dataset = H5Dopen2(file, name, H5P_DEFAULT);
+    cr_assert(dataset >= 0, "no dataset %s", name);
+    hid_t space = H5Dget_space(dataset), type = H5Dget_type(dataset);
+    *rank = H5Sget_simple_extent_dims(space, dims, NULL);
+    *bytes = (size_t)H5Sget_simple_extent_npoints(space) * H5Tget_size(type);
+    unsigned char *data = malloc(*bytes + 1);
+    cr_assert(H5Dread(dataset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0, "reading %s", name);
+    H5Tclose(type);
+    H5Sclose(space);
+    H5Dclose(dataset);
+    return data;
+}
+
+/* Dataset `name` of files a and b: same shape, same bits. */
+static inline void assert_same_dataset(const char *a, const char *b, const char *name) {
+    hid_t fa = open_file(a), fb = open_file(b);
+    hsize_t da[4], db[4];
+    int ra, rb;
+    size_t na, nb;
+    unsigned char *x = read_raw(fa, name, da, &ra, &na), *y = read_raw(fb, name, db, &rb, &nb);
+    cr_assert_eq(ra, rb, "%s: rank %d in %s, %d in %s", name, ra, a, rb, b);
+    for (int d = 0; d < ra; d++)
+        cr_assert_eq(da[d], db[d], "%s: axis %d is %llu in %s, %llu in %s", name, d,
+                     (unsigned long long)da[d], a, (unsigned long long)db[d], b);
+    cr_assert_eq(na, nb);
+    cr_assert_eq(memcmp(x, y, na), 0, "%s differs between %s and %s", name, a, b);
+    free(x), free(y);
+    H5Fclose(fa), H5Fclose(fb);
+}
+
+/* A numeric attribute of an object in both files: the same value. */
+static inline void assert_same_attr(const char *a, const char *b, const char *object,
+                                    const char *attr) {
+    double values[2];
+    const char *names[2] = {a, b};
+    for (int i = 0; i < 2; i++) {
+        hid_t file = open_file(names[i]);
+        hid_t at = H5Aopen_by_name(file, object, attr, H5P_DEFAULT, H5P_DEFAULT);
+        cr_assert(at >= 0, "%s: no attribute %s of %s", names[i], attr, object);
+        H5Aread(at, H5T_NATIVE_DOUBLE, &values[i]);
+        H5Aclose(at);
+        H5Fclose(file);
+    }
+    cr_assert(values[0] == values[1], "%s %s: %.17g in %s, %.17g in %s", object, attr, values[0], a,
+              values[1], b);
+}
+
+#endif

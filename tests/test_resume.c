@@ -1,0 +1,409 @@
+/* test_resume.c — checkpoints and --resume (host/checkpoint.c, host/run.c, host/signals.c): a run
+ * stopped by a signal during the training, the burn-in or the recorded blocks, and resumed
+ * (several times), writes the very bits of an uninterrupted run — every /simulate dataset, /model,
+ * /train and the analysis; a real SIGTERM to a running process ends it with exit status 3 and a
+ * checkpoint; the CPU backend continues bit for bit from saved states; and a corrupt or foreign
+ * checkpoint is refused with one line.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cluster_util.h"
+#include "ddm/backend.h"
+#include "ddm/h5io.h"
+#include "ddm/signals.h"
+#include "ddm/simulate.h"
+#include "test_util.h"
+
+/* B·k = 256 gives blocks of 4096 recorded times: three blocks, and two burn-in chunks. */
+static const char *long_run = "[system]\nname = vdp\n[network]\nneurons = 16\nseed = 3\n"
+                              "[train]\nsamples = 300\nepochs = 5\nbatch = 64\npaths = 2\n"
+                              "path_time = 10\npath_burn_in = 1\n"
+                              "[simulate]\ntrajectories = 128\nsteps = 8400\nrecord_every = 1\n"
+                              "burn_in = 10001\ntrace_trajectories = 2\ntrace_neurons = 3\n";
+
+static const char *const compared[] = {"/simulate/latent", "/simulate/target_latent",
+                                       "/simulate/traces", "/simulate/t",
+                                       "/model/Gamma",     "/model/Ws",
+                                       "/model/b",         "/model/S",
+                                       "/train/loss"};
+
+static void assert_same_run(const char *a, const char *b) {
+    for (size_t i = 0; i < sizeof compared / sizeof compared[0]; i++)
+        assert_same_dataset(a, b, compared[i]);
+    assert_same_attr(a, b, "/train", "drift_rel_err");
+    assert_same_attr(a, b, "/train", "final_loss");
+    assert_same_attr(a, b, "/train", "ridge_drift_rel_err");
+    assert_same_attr(a, b, "/simulate", "target_nonfinite");
+    cr_assert_eq(root_attr(b, "complete"), 1);
+    cr_assert_eq(root_attr(b, "interrupted"), 0);
+    hid_t file = open_file(b);
+    cr_assert(H5Lexists(file, "checkpoint", H5P_DEFAULT) <= 0, "the checkpoint is removed");
+    H5Fclose(file);
+}
+
+/* The stage of the checkpoint in `file` ("train", "simulate", "analyze"). */
+static void checkpoint_stage(const char *file, char *stage, size_t len) {
+    hid_t f = open_file(file), group = H5Gopen2(f, "checkpoint", H5P_DEFAULT);
+    struct ddm_error err;
+    cr_assert_eq(h5_read_attr_string(group, "stage", stage, len, &err), 0);
+    H5Gclose(group), H5Fclose(f);
+}
+
+/* Runs `args` with a stop already requested, so it stops at its first check; then resumes the
+ * same way until the run completes (an analyze checkpoint is resumed without a stop: there is no
+ * check inside the analysis). Returns the number of stops. */
+static int run_stopping_everywhere(const char *args, const char *file) {
+    stop_request(SIGTERM);
+    int code = run_ddm(args), stops = 0;
+    char resume[256], stage[32];
+    snprintf(resume, sizeof resume, "--resume @%s", file);
+    while (code == DDM_EINTERRUPTED && stops < 50) {
+        stops++;
+        cr_assert_eq(root_attr(file, "complete"), 0);
+        cr_assert_eq(root_attr(file, "interrupted"), 1);
+        checkpoint_stage(file, stage, sizeof stage);
+        if (strcmp(stage, "analyze")) stop_request(SIGTERM);
+        code = run_ddm(resume);
+    }
+    cr_assert_eq(code, 0, "%s", run_err.message);
+    return stops;
+}
+
+Test(resume, stops_in_training_burn_in_and_blocks_resume_bit_for_bit, .timeout = 60) {
+    make_test_dir("resume");
+    write_text("r.ini", long_run);
+    cr_assert_eq(run_ddm("@r.ini --stages train,simulate --output @straight.h5"), 0, "%s",
+                 run_err.message);
+    int stops = run_stopping_everywhere("@r.ini --stages train,simulate --output @stopped.h5",
+                                        "stopped.h5");
+    /* after epochs 1..4 (not after the last), 2 burn-in chunks, blocks 1 and 2 (not the last) */
+    cr_assert_eq(stops, 4 + 2 + 2, "stops: %d", stops);
+    cr_assert_eq(root_attr("stopped.h5", "resumes"), stops);
+    assert_same_run("straight.h5", "stopped.h5");
+}
+
+/* The asynchronous pair over the CPU backend, as the GPU's (and tests/test_cuda_async.c): a launch
+ * advances into a slot of its own, a collect copies the oldest slot out; two blocks in flight. */
+struct queued {
+    void *inner;
+    struct ddm_sim_block slots[2];
+    float *latent[2];
+    long launched, collected;
+};
+static size_t queued_floats; /* latent floats per record of all trajectories */
+
+static int queued_create(const struct ddm_sim_setup *setup, void **ctx, struct ddm_error *err) {
+    struct queued *q = calloc(1, sizeof *q);
+    queued_floats = (size_t)setup->B * setup->model->k;
+    for (int s = 0; s < 2; s++) q->latent[s] = malloc(sizeof(float) * queued_floats * 64);
+    *ctx = q;
+    return backend_cpu(0)->sim_create(setup, &q->inner, err);
+}
+
+static int queued_launch(void *ctx, const struct ddm_sim_block *block, struct ddm_error *err) {
+    struct queued *q = ctx;
+    cr_assert(q->launched - q->collected < 2 && block->records <= 64 && !block->traces);
+    struct ddm_sim_block *slot = &q->slots[q->launched % 2];
+    *slot = *block;
+    slot->latent = q->latent[q->launched++ % 2];
+    return backend_cpu(0)->sim_advance(q->inner, slot, err);
+}
+
+static int queued_collect(void *ctx, struct ddm_sim_block *block, double *seconds,
+                          struct ddm_error *err) {
+    (void)err;
+    struct queued *q = ctx;
+    cr_assert(q->collected < q->launched, "collect without launch");
+    const struct ddm_sim_block *done = &q->slots[q->collected % 2];
+    cr_assert_eq(done->step0, block->step0);
+    memcpy(block->latent, q->latent[q->collected++ % 2],
+           sizeof(float) * queued_floats * done->records);
+    block->nonfinite_trajectory = done->nonfinite_trajectory;
+    *seconds = 0;
+    return DDM_OK;
+}
+
+static int queued_advance(void *ctx, struct ddm_sim_block *block, struct ddm_error *err) {
+    double seconds;
+    int code = queued_launch(ctx, block, err);
+    return code ? code : queued_collect(ctx, block, &seconds, err);
+}
+
+static int queued_state(void *ctx, float *x, struct ddm_error *err) {
+    struct queued *q = ctx;
+    cr_assert_eq(q->launched, q->collected, "the states are read with no block in flight");
+    return backend_cpu(0)->sim_state(q->inner, x, err);
+}
+
+static void queued_destroy(void *ctx) {
+    struct queued *q = ctx;
+    backend_cpu(0)->sim_destroy(q->inner);
+    free(q->latent[0]), free(q->latent[1]), free(q);
+}
+
+/* The latent rows (B,T,k) put in place chunk by chunk. */
+struct latent_rows {
+    int T, k;
+    float *z;
+};
+
+static int keep_latent(void *user, const struct sim_chunk *chunk, struct ddm_error *err) {
+    (void)err;
+    struct latent_rows *r = user;
+    for (int j = 0; j < chunk->B; j++)
+        memcpy(r->z + ((size_t)j * r->T + chunk->first) * r->k,
+               chunk->latent + (size_t)j * chunk->count * chunk->k,
+               sizeof(float) * chunk->count * chunk->k);
+    return DDM_OK;
+}
+
+Test(resume, an_asynchronous_backend_stops_after_the_block_in_flight) {
+    struct ddm_config cfg;
+    config_from_text(&cfg, "[system]\nname = vdp\n[simulate]\ntrajectories = 6\nsteps = 30\n"
+                           "record_every = 3\nburn_in = 0\ntrace_trajectories = 0\n"
+                           "start = 0.5, -1\n");
+    struct ddm_system sys;
+    struct ddm_error err = {0};
+    cr_assert_eq(system_build(&sys, &cfg, &err), 0, "%s", err.message);
+    struct ddm_model model;
+    random_model(&model, 24, 2, 2, 0, 5);
+    struct ddm_sim_layout layout;
+    cr_assert_eq(simulate_layout(&cfg, &model, &layout, &err), 0);
+    layout.B_total = 1 << 18; /* shard 0 of a huge ensemble: blocks of 2 recorded times */
+    struct ddm_backend queued = *backend_cpu(0);
+    queued.sim_create = queued_create, queued.sim_advance = queued_advance;
+    queued.sim_state = queued_state, queued.sim_destroy = queued_destroy;
+    queued.sim_launch = queued_launch, queued.sim_collect = queued_collect;
+    const size_t values = (size_t)layout.B * layout.T * layout.k;
+    struct latent_rows straight = {layout.T, layout.k, calloc(values, sizeof(float))};
+    struct latent_rows stopped = {layout.T, layout.k, calloc(values, sizeof(float))};
+    struct ddm_sim_report report;
+    cr_assert_eq(simulate_run_from(&queued, &sys, &model, &cfg, &layout, keep_latent, &straight,
+                                   NULL, NULL, &report, 1, &err),
+                 0, "%s", err.message);
+    struct ddm_sim_state states[2] = {{0}}, *from = NULL;
+    int code, stops = 0;
+    do { /* a stop at every check: each run writes two blocks, the second was in flight */
+        stop_request(SIGTERM);
+        code = simulate_run_from(&queued, &sys, &model, &cfg, &layout, keep_latent, &stopped, from,
+                                 &states[stops % 2], &report, 1, &err);
+        if (from) sim_state_free(from);
+        from = NULL;
+        if (code == DDM_EINTERRUPTED) {
+            cr_assert_eq(states[stops % 2].recorded, 5 + 4 * stops,
+                         "the block in flight is written before the checkpoint");
+            from = &states[stops++ % 2];
+        }
+    } while (code == DDM_EINTERRUPTED);
+    stop_signals_restore();
+    cr_assert_eq(code, 0, "%s", err.message);
+    cr_assert_eq(stops, 2, "T = 11: stops at 5 and 9 recorded times");
+    cr_assert_eq(memcmp(straight.z, stopped.z, sizeof(float) * values), 0);
+    sim_state_free(&states[0]), sim_state_free(&states[1]);
+    free(straight.z), free(stopped.z);
+    simulate_layout_free(&layout);
+    model_free(&model);
+    system_free(&sys);
+    config_free(&cfg);
+}
+
+static const char *small_run = "[system]\nname = ou\n[network]\nneurons = 12\nseed = 5\n"
+                               "[train]\nsamples = 200\nepochs = 3\npaths = 2\npath_time = 5\n"
+                               "path_burn_in = 1\n"
+                               "[simulate]\ntrajectories = 4\nsteps = 40\nrecord_every = 2\n"
+                               "burn_in = 10001\n"
+                               "[analysis]\npca = 0\nlyapunov_steps = 100\nhhd_grid = 8\n"
+                               "decomposition_grid = 5\n";
+
+Test(resume, a_stop_before_the_analysis_resumes_with_the_analysis) {
+    make_test_dir("resume_analysis");
+    write_text("s.ini", small_run);
+    cr_assert_eq(run_ddm("@s.ini --output @straight.h5"), 0, "%s", run_err.message);
+    int stops = run_stopping_everywhere("@s.ini --output @stopped.h5", "stopped.h5");
+    cr_assert_eq(stops, 2 + 2 + 1, "epochs 1, 2, burn-in chunks 1, 2, then before the analysis");
+    assert_same_run("straight.h5", "stopped.h5");
+    assert_same_dataset("straight.h5", "stopped.h5", "/analysis/hhd/rnn/density");
+    assert_same_dataset("straight.h5", "stopped.h5", "/analysis/lyapunov/rnn");
+}
+
+Test(resume, shards_resume_too, .timeout = 60) {
+    make_test_dir("resume_shard");
+    write_text("r.ini", long_run);
+    cr_assert_eq(run_ddm("@r.ini --stages train --output @model.h5"), 0, "%s", run_err.message);
+    cr_assert_eq(run_ddm("@r.ini --shard 1/2 --model @model.h5 --output @straight.h5"), 0);
+    int stops = run_stopping_everywhere("@r.ini --shard 1/2 --model @model.h5 --output @stopped.h5",
+                                        "stopped.h5");
+    cr_assert_eq(stops, 2 + 2, "blocks are cut as in the whole run");
+    for (int i = 0; i < 4; i++) assert_same_dataset("straight.h5", "stopped.h5", compared[i]);
+    cr_assert_eq(root_attr("stopped.h5", "shard_index"), 1);
+    cr_assert_eq(root_attr("stopped.h5", "first_trajectory"), 64);
+}
+
+Test(resume, a_real_sigterm_stops_a_running_process_with_status_3, .timeout = 60) {
+    make_test_dir("resume_signal");
+    write_text("r.ini", long_run);
+    cr_assert_eq(run_ddm("@r.ini --stages train --output @model.h5"), 0, "%s", run_err.message);
+    const char *args = "@r.ini --stages simulate --model @model.h5 --output @signalled.h5 --set "
+                       "simulate.trajectories=64 --set simulate.steps=200";
+    cr_assert_eq(run_ddm(args), 0, "%s", run_err.message);
+    cr_assert_eq(rename(in_dir("signalled.h5"), in_dir("straight.h5")), 0);
+    char one_thread[512]; /* libgomp's threads do not survive a fork: the child uses none */
+    snprintf(one_thread, sizeof one_thread, "%s --set run.threads=1", args);
+    pid_t child = fork();
+    cr_assert(child >= 0);
+    if (child == 0) _exit(run_ddm(one_thread));
+    /* the handlers are in place before the file exists: signal as soon as it does */
+    for (int i = 0; i < 20000 && access(in_dir("signalled.h5"), F_OK); i++) usleep(500);
+    kill(child, SIGTERM);
+    int status;
+    waitpid(child, &status, 0);
+    int exited = WIFEXITED(status);
+    cr_assert(exited, "the process ended by itself, not by the signal");
+    cr_assert_eq(WEXITSTATUS(status), DDM_EINTERRUPTED);
+    cr_assert_eq(root_attr("signalled.h5", "interrupted"), 1);
+    cr_assert_eq(run_ddm("--resume @signalled.h5"), 0, "%s", run_err.message);
+    for (int i = 0; i < 4; i++) assert_same_dataset("straight.h5", "signalled.h5", compared[i]);
+}
+
+/* The CPU backends continue bit for bit from the states of sim_state (what a checkpoint keeps),
+ * state-dependent diffusion and neuron noise included. */
+static void check_continuation(const struct ddm_backend *be, int state_dependent, float sigma_n) {
+    enum { B = 5, N = 37, K = 3, M = 2, R = 4, EVERY = 25 };
+    struct ddm_model model;
+    random_model(&model, N, K, M, state_dependent, 8);
+    float x0[B * N], x_mid[B * N], straight[B * R * K], resumed[B * R * K];
+    fill_uniform(x0, B * N, -1, 1, 2);
+    struct ddm_sim_setup setup = {&model, B, 100, 9, 10, 0.01, sigma_n, 0, 0, NULL, x0};
+    struct ddm_error err;
+    void *ctx;
+    cr_assert_eq(be->sim_create(&setup, &ctx, &err), 0);
+    struct ddm_sim_block first = {0, R, EVERY, NULL, straight, NULL, -1, 0};
+    cr_assert_eq(be->sim_advance(ctx, &first, &err), 0);
+    cr_assert_eq(be->sim_state(ctx, x_mid, &err), 0);
+    struct ddm_sim_block second = {R * EVERY, R, EVERY, NULL, straight, NULL, -1, 0};
+    cr_assert_eq(be->sim_advance(ctx, &second, &err), 0);
+    be->sim_destroy(ctx);
+    setup.x0 = x_mid;
+    cr_assert_eq(be->sim_create(&setup, &ctx, &err), 0);
+    second.latent = resumed;
+    cr_assert_eq(be->sim_advance(ctx, &second, &err), 0);
+    be->sim_destroy(ctx);
+    cr_assert_eq(memcmp(straight, resumed, sizeof straight), 0,
+                 "%s (state-dependent %d, σ_n %g): a context created from the saved states does "
+                 "not continue bit for bit",
+                 be->name, state_dependent, sigma_n);
+    model_free(&model);
+}
+
+Test(resume, cpu_backends_continue_from_saved_states) {
+    const struct ddm_backend *backends[] = {backend_cpu(0), backend_cpu_reference(0)};
+    for (int b = 0; b < 2; b++) {
+        check_continuation(backends[b], 0, 0);
+        check_continuation(backends[b], 1, 0);
+        check_continuation(backends[b], 0, 0.1f);
+    }
+}
+
+/* small.h5: stopped in the burn-in, with a checkpoint */
+static void stopped_small(void) {
+    make_test_dir("resume_refused");
+    write_text("s.ini", small_run);
+    cr_assert_eq(run_ddm("@s.ini --stages train --output @model.h5"), 0, "%s", run_err.message);
+    stop_request(SIGTERM);
+    cr_assert_eq(run_ddm("@s.ini --stages simulate --model @model.h5 --output @small.h5"),
+                 DDM_EINTERRUPTED);
+    char expected[512];
+    snprintf(expected, sizeof expected,
+             "stopped by SIGTERM at step 10000 (0 recorded times); checkpoint written to "
+             "%s/small.h5 (continue with: ddm_gpu --resume %s/small.h5)",
+             test_dir, test_dir);
+    cr_assert_str_eq(run_err.message, expected);
+}
+
+static void expect_resume_error(const char *args, int code, const char *message) {
+    cr_assert_eq(run_ddm(args), code, "%s", run_err.message);
+    char expected[1024];
+    snprintf(expected, sizeof expected, "--resume %s/small.h5: %s", test_dir, message);
+    cr_assert_str_eq(run_err.message, expected);
+}
+
+/* Opens small.h5 for editing its checkpoint. */
+static hid_t edit(void) {
+    hid_t file = H5Fopen(in_dir("small.h5"), H5F_ACC_RDWR, H5P_DEFAULT);
+    cr_assert(file >= 0);
+    return file;
+}
+
+Test(resume, a_missing_or_misshapen_member_is_refused, .init = stopped_small) {
+    hid_t file = edit();
+    cr_assert(H5Ldelete(file, "checkpoint/target_dead", H5P_DEFAULT) >= 0);
+    H5Fclose(file);
+    expect_resume_error("--resume @small.h5", DDM_EUSAGE,
+                        "the checkpoint is corrupt: /checkpoint/target_dead is missing");
+    file = edit();
+    hsize_t b = 3;
+    int dead[3] = {0};
+    struct ddm_error err;
+    cr_assert_eq(h5_write(file, "checkpoint/target_dead", H5T_STD_I32LE, H5T_NATIVE_INT, 1, &b,
+                          dead, "(B)", &err),
+                 0);
+    H5Fclose(file);
+    expect_resume_error("--resume @small.h5", DDM_EUSAGE,
+                        "the checkpoint is corrupt: /checkpoint/target_dead has 3 trajectories, "
+                        "expected 4");
+    cr_assert_eq(root_attr("small.h5", "complete"), 0, "a refused resume leaves the file alone");
+}
+
+Test(resume, another_configuration_or_an_edited_file_is_refused, .init = stopped_small) {
+    expect_resume_error("--resume @small.h5 @s.ini --set network.seed=9", DDM_EUSAGE,
+                        "the configuration differs from the one the run started with ([network] "
+                        "seed = 9 vs 5, given vs stored); give the same CONFIG.ini and --set, or "
+                        "none");
+    expect_resume_error("--resume @small.h5 --set simulate.steps=60", DDM_EUSAGE,
+                        "the configuration differs from the one the run started with ([simulate] "
+                        "steps = 60 vs 40, given vs stored); give the same CONFIG.ini and --set, "
+                        "or none");
+    hid_t file = edit();
+    hid_t model = H5Gopen2(file, "model", H5P_DEFAULT);
+    struct ddm_error err;
+    cr_assert_eq(h5_attr_double(model, "tau", 2, &err), 0);
+    H5Gclose(model);
+    H5Fclose(file);
+    cr_assert_eq(run_ddm("--resume @small.h5"), DDM_EUSAGE);
+    cr_assert(strstr(run_err.message, "the checkpoint does not belong to the configuration and "
+                                      "model in the file (fingerprint "),
+              "%s", run_err.message);
+}
+
+Test(resume, only_a_stopped_run_can_be_resumed, .init = stopped_small) {
+    cr_assert_eq(run_ddm("--resume @small.h5 @s.ini --set run.threads=1"), 0, "%s",
+                 run_err.message);
+    expect_resume_error("--resume @small.h5", DDM_EUSAGE,
+                        "the run in it is complete (complete = 1): there is nothing to resume");
+    hid_t file = edit();
+    struct ddm_error err;
+    cr_assert_eq(h5_attr_int(file, "complete", 0, &err), 0);
+    H5Fclose(file);
+    expect_resume_error("--resume @small.h5", DDM_EUSAGE,
+                        "it has no /checkpoint: only a run stopped by a signal (exit status 3) "
+                        "can be resumed");
+    FILE *f = fopen(in_dir("small.h5"), "r+");
+    cr_assert(f);
+    cr_assert_eq(ftruncate(fileno(f), 2000), 0);
+    fclose(f);
+    expect_resume_error("--resume @small.h5", DDM_EUSAGE,
+                        "cannot open it for writing (missing, not an HDF5 file, not writable, or "
+                        "open in another program)");
+    cr_assert_eq(run_ddm("--resume @small.h5 --output @x.h5"), DDM_EUSAGE);
+    char expected[512];
+    snprintf(expected, sizeof expected,
+             "--resume continues the run in %s/small.h5 as it was started; --output does not "
+             "apply (the stages, model, shard and output come from the file)",
+             test_dir);
+    cr_assert_str_eq(run_err.message, expected);
+}
