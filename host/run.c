@@ -56,8 +56,9 @@ static void print_analysis(const struct ddm_system *sys, const struct ddm_analys
     const int k = sys->k;
     char net[64], tgt[64];
     printf(
-        "analyze   %.2f s (PCA %.2f s, split %.2f s, HHD + statistics %.2f s, Lyapunov %.2f s)\n",
-        a->seconds, a->pca_seconds, a->split_seconds, a->hhd_seconds, a->lyapunov_seconds);
+        "analyze   %.2f s (PCA %.2f s, split %.2f s, HHD + statistics %.2f s, Lyapunov %.2f s%s)\n",
+        a->seconds, a->pca_seconds, a->split_seconds, a->hhd_seconds, a->lyapunov_seconds,
+        a->memory_done ? ", memory" : "");
     if (a->pca_done)
         printf("          PCA of %ld states: %d components above %g of the variance · largest "
                "angle to range Γ̂ %.3g° · recovery R² %.6f\n",
@@ -92,6 +93,21 @@ static void print_analysis(const struct ddm_system *sys, const struct ddm_analys
         for (int c = 0; c < k; c++)
             printf("%s %s %.3g", c ? "," : "", sys->var_names[c], a->wasserstein[c]);
         printf("\n");
+    }
+    if (a->memory_done) {
+        if (a->memory_cues)
+            printf("          memory: recall %.1f %% vs %.1f %% over %d cues · ",
+                   100 * a->recall[0], 100 * a->recall[1], a->memory_cues);
+        else
+            printf("          memory: ");
+        printf("spontaneous switches %.3g vs %.3g per path and time", a->switch_rate[0],
+               a->switch_rate[1]);
+        if (isfinite(a->forward_backward[0]) || isfinite(a->forward_backward[1])) {
+            with_error(net, sizeof net, a->forward_backward[0], a->forward_backward_err[0]);
+            with_error(tgt, sizeof tgt, a->forward_backward[1], a->forward_backward_err[1]);
+            printf(" · forward/backward %s vs %s", net, tgt);
+        }
+        printf(" (network vs target)\n");
     }
     if (a->notes[0]) printf("          notes: %s\n", a->notes);
 }
