@@ -248,7 +248,7 @@ DEB_PKGS := build-essential pkg-config libhdf5-dev hdf5-tools libinih-dev libope
 deps:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PKGS)
 
-FORMAT_SRC = $(wildcard include/ddm/*.h host/*.c host/*.h host/cpu/*.c host/cpu/*.h kernels/*.cu kernels/*.cuh \
+FORMAT_SRC = $(wildcard include/ddm/*.h scripts/bench/*.h host/*.c host/*.h host/cpu/*.c host/cpu/*.h kernels/*.cu kernels/*.cuh \
                         kernels/*.h \
                         kernels/dev/*.cu tests/*.c tests/*.h scripts/bench/*.c)
 format:
