@@ -43,6 +43,35 @@ int analysis_h5_simulate_shape(hid_t file, int *present, int *B, long *T, int *k
     return DDM_OK;
 }
 
+/* The trajectories the run dropped (on_nonfinite = drop): a flag per row (B), or NULL when it
+ * dropped none (or kept their finite part). A merged file's /simulate/nonfinite_step is virtual
+ * over the shards' and reads the same. */
+static char *dropped_rows(hid_t file, hsize_t B, struct ddm_error *err, int *code) {
+    char policy[16] = "";
+    hid_t group = H5Gopen2(file, "simulate", H5P_DEFAULT);
+    if (group < 0 || H5Aexists(group, "on_nonfinite") <= 0 ||
+        H5Lexists(group, "nonfinite_step", H5P_DEFAULT) <= 0 ||
+        h5_read_attr_string(group, "on_nonfinite", policy, sizeof policy, err) ||
+        strcmp(policy, "drop")) {
+        if (group >= 0) H5Gclose(group);
+        H5Eclear2(H5E_DEFAULT);
+        return NULL;
+    }
+    int64_t *steps = ddm_alloc(sizeof(int64_t) * (B + 1), "blow-up marks", err);
+    char *dropped = ddm_calloc(B + 1, 1, "blow-up flags", err);
+    *code = steps && dropped ? h5_read(group, "nonfinite_step", H5T_NATIVE_INT64, 1, &B, steps, err)
+                             : DDM_ERUNTIME;
+    long count = 0;
+    for (hsize_t t = 0; !*code && t < B; t++) count += dropped[t] = steps[t] >= 0;
+    H5Gclose(group);
+    free(steps);
+    if (*code || !count) {
+        free(dropped);
+        return NULL;
+    }
+    return dropped;
+}
+
 int analysis_h5_scan(hid_t file, const char *dataset, long first, analysis_slab_fn fn, void *user,
                      struct ddm_error *err) {
     char path[64];
@@ -59,6 +88,7 @@ int analysis_h5_scan(hid_t file, const char *dataset, long first, analysis_slab_
     if (per_slab < 256) per_slab = 256;
     float *buffer = ddm_alloc(sizeof(float) * B * per_slab * k, "slab of /simulate", err);
     if (!buffer) code = DDM_ERUNTIME;
+    char *dropped = code ? NULL : dropped_rows(file, B, err, &code);
     for (hsize_t t = (hsize_t)first; !code && t < T; t += per_slab) {
         hsize_t count = T - t < per_slab ? T - t : per_slab;
         hsize_t start[3] = {0, t, 0}, block[3] = {B, count, k};
@@ -69,8 +99,13 @@ int analysis_h5_scan(hid_t file, const char *dataset, long first, analysis_slab_
             code = H5_CHECK(H5Dread(ds, H5T_NATIVE_FLOAT, memory, space, H5P_DEFAULT, buffer), path,
                             err);
         H5Sclose(memory);
+        /* a dropped trajectory is left out whole, network and coupled target alike */
+        for (hsize_t row = 0; !code && dropped && row < B; row++)
+            for (hsize_t v = 0; dropped[row] && v < count * k; v++)
+                buffer[row * count * k + v] = NAN;
         if (!code) fn(user, buffer, (int)count, (long)(t - first));
     }
+    free(dropped);
     free(buffer);
     H5Sclose(space);
     H5Dclose(ds);

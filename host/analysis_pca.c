@@ -169,6 +169,10 @@ static int simulate_states(const struct ddm_backend *backend, const struct ddm_s
     own.record_every = cfg->pca_every;
     own.steps = (long)(S - 1) * cfg->pca_every;
     own.burn_in = 0;
+    /* the covariance needs every state: a blow-up (NaN/Inf) fails the PCA whatever the run's
+     * on_nonfinite, and the run's blowup_bound, a guard on the recorded read-out, does not apply */
+    own.on_nonfinite = NONFINITE_STOP;
+    own.blowup_bound = 0;
     struct ddm_sim_layout layout = {.B = B, .k = model->k, .T = S, .trace_B = B, .trace_n = n};
     layout.trace_neurons = ddm_alloc(sizeof(int) * n, "PCA neurons", err);
     if (!layout.trace_neurons) return DDM_ERUNTIME;
@@ -178,6 +182,7 @@ static int simulate_states(const struct ddm_backend *backend, const struct ddm_s
     int code =
         simulate_run(backend, sys, model, &own, &layout, keep_states, &sink, &report, 1, err);
     if (code) ddm_error_prefix(err, "PCA states");
+    sim_report_free(&report);
     free(layout.trace_neurons);
     return code;
 }

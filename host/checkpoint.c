@@ -84,6 +84,9 @@ static int write_sim(hid_t group, const struct ddm_sim_state *st, struct ddm_err
     if (!code)
         code = h5_write(group, "target_dead", H5T_STD_I32LE, H5T_NATIVE_INT, 1, &b, st->target_dead,
                         "(B)", err);
+    if (!code && st->nonfinite_step)
+        code = h5_write(group, "nonfinite_step", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &b,
+                        st->nonfinite_step, "(B) blow-up marks, -1: none", err);
     if (!code)
         code = h5_write(group, "moments", F64, H5T_NATIVE_DOUBLE, 2, mk, moments,
                         "(4,k) network sum, sum of squares; target sum, sum of squares", err);
@@ -215,6 +218,13 @@ static int read_sim(hid_t group, struct ddm_sim_state *st, struct ddm_error *err
         st->target_dead = data;
         if (!code && dims[0] != (hsize_t)st->B)
             code = shape_error("target_dead", dims[0], (hsize_t)st->B, "trajectories", err);
+    }
+    if (!code && H5Lexists(group, "nonfinite_step", H5P_DEFAULT) > 0) { /* optional */
+        code = read_array(group, "nonfinite_step", H5T_NATIVE_INT64, sizeof(int64_t), 1, dims,
+                          &data, err);
+        st->nonfinite_step = data;
+        if (!code && dims[0] != (hsize_t)st->B)
+            code = shape_error("nonfinite_step", dims[0], (hsize_t)st->B, "trajectories", err);
     }
     double *moments = NULL;
     long long *counts = NULL;

@@ -14,9 +14,9 @@
 #include "ddm/expr.h"
 #include "ddm/system.h"
 
-static const char *const options[] = {"--set",         "--backend",    "--output", "--stages",
-                                      "--model",       "--quiet",      "--help",   "--version",
-                                      "--array-index", "--list-sweep", "--shard",  "--resume"};
+static const char *const options[] = {
+    "--set",     "--backend",     "--output",     "--stages", "--model",  "--quiet",       "--help",
+    "--version", "--array-index", "--list-sweep", "--shard",  "--resume", "--on-nonfinite"};
 static const int option_count = sizeof options / sizeof options[0];
 
 void cli_print_help(FILE *out) {
@@ -49,6 +49,13 @@ void cli_print_help(FILE *out) {
         "                           (replacing an older one) and takes no --output\n"
         "  --model FILE.h5          take /model (and, for analyze alone, /simulate) from an\n"
         "                           earlier run file instead of training\n"
+        "  --on-nonfinite stop|drop|keep\n"
+        "                           override [simulate] on_nonfinite: what a network trajectory\n"
+        "                           that blows up (NaN/Inf, or past [simulate] blowup_bound)\n"
+        "                           does: stop the run (default; the file is kept, marked\n"
+        "                           complete = 0, exit 1), or freeze it as NaN and go on,\n"
+        "                           leaving it out of the analysis (drop) or keeping its finite\n"
+        "                           part (keep); /simulate/nonfinite_step has each one's step\n"
         "  --quiet                  no progress and no summary (errors still go to stderr)\n"
         "  --help, --version\n"
         "\n"
@@ -211,16 +218,17 @@ static int check_combinations(const struct ddm_cli *cli, struct ddm_error *err) 
     return DDM_OK;
 }
 
-/* Checked here rather than when run.c turns it into run.backend=..., so that the message names
- * the option the user typed and not a --set they never wrote. */
-static int check_backend(const char *value, struct ddm_error *err) {
-    static const char *const backends[] = {"auto", "cpu", "cuda"};
+/* Checked here rather than when run_setup.c turns it into run.backend=... (or
+ * simulate.on_nonfinite=...), so that the message names the option the user typed and not a
+ * --set they never wrote. choices: three names. */
+static int check_choice(const char *option, const char *value, const char *const choices[3],
+                        struct ddm_error *err) {
     for (int i = 0; i < 3; i++)
-        if (!strcmp(value, backends[i])) return DDM_OK;
-    int near = nearest_name(value, backends, 3);
-    return ddm_fail(err, DDM_EUSAGE, "--backend '%s' is not valid%s%s%s (valid: auto, cpu, cuda)",
-                    value, near >= 0 ? " (did you mean '" : "", near >= 0 ? backends[near] : "",
-                    near >= 0 ? "'?)" : "");
+        if (!strcmp(value, choices[i])) return DDM_OK;
+    int near = nearest_name(value, choices, 3);
+    return ddm_fail(err, DDM_EUSAGE, "%s '%s' is not valid%s%s%s (valid: %s, %s, %s)", option,
+                    value, near >= 0 ? " (did you mean '" : "", near >= 0 ? choices[near] : "",
+                    near >= 0 ? "'?)" : "", choices[0], choices[1], choices[2]);
 }
 
 int cli_parse(int argc, char **argv, struct ddm_cli *cli, struct ddm_error *err) {
@@ -250,8 +258,13 @@ int cli_parse(int argc, char **argv, struct ddm_cli *cli, struct ddm_error *err)
                 cli->sets[cli->nsets++] = value;
             }
         } else if (matches(arg, "--backend")) {
+            static const char *const backends[] = {"auto", "cpu", "cuda"};
             code = option_value(argc, argv, &i, "--backend", &cli->backend, err);
-            if (!code) code = check_backend(cli->backend, err);
+            if (!code) code = check_choice("--backend", cli->backend, backends, err);
+        } else if (matches(arg, "--on-nonfinite")) {
+            static const char *const policies[] = {"stop", "drop", "keep"};
+            code = option_value(argc, argv, &i, "--on-nonfinite", &cli->on_nonfinite, err);
+            if (!code) code = check_choice("--on-nonfinite", cli->on_nonfinite, policies, err);
         } else if (matches(arg, "--output")) {
             code = option_value(argc, argv, &i, "--output", &cli->output, err);
         } else if (matches(arg, "--model")) {

@@ -104,6 +104,12 @@ const struct config_key config_keys[] = {
      "latent start point 'z1, z2, ...' for every trajectory; empty: random attractor points"},
     {"simulate", "neuron_noise", KEY_REAL, FIELD(neuron_noise), "0", 0, BIG, NULL,
      "σ_n, independent per-neuron noise (off-manifold perturbations)"},
+    {"simulate", "on_nonfinite", KEY_CHOICE, FIELD(on_nonfinite), "stop", 0, 0, "stop|drop|keep",
+     "a trajectory that blows up: stop the run (file incomplete, exit 1), or freeze it as NaN "
+     "and go on, leaving it out of the analysis (drop) or keeping its finite part (keep)"},
+    {"simulate", "blowup_bound", KEY_REAL, FIELD(blowup_bound), "1000", 0, BIG, NULL,
+     "a recorded |z_c − μ_c| / s_c above this (latent scales of the training data) is a "
+     "blow-up too, like NaN/Inf (0: only NaN/Inf)"},
 
     /* [analysis] */
     {"analysis", "pca", KEY_INT, FIELD(pca), "20", 0, 1 << 16, NULL,

@@ -34,9 +34,10 @@ struct shard {
     hsize_t latent[3]; /* (B_i, T, k) */
     hsize_t traces[3]; /* (Bt_i, T, nt) */
     int has_input;
+    int has_nonfinite_step; /* /simulate/nonfinite_step, the blow-up marks */
     uint64_t model_hash;
     char *config; /* the effective configuration (root attribute) */
-    double target_nonfinite, seconds;
+    double nonfinite, target_nonfinite, seconds;
     char source[PATH_MAX]; /* its name relative to the directory of OUT.h5 */
 };
 
@@ -101,9 +102,11 @@ static int shard_open(struct shard *s, struct ddm_error *err) {
     if (!code) code = dims_of(s->file, "simulate/latent", s->latent, 3, s->path, err);
     if (!code) code = dims_of(s->file, "simulate/traces", s->traces, 3, s->path, err);
     s->has_input = !code && H5Lexists(s->file, "simulate/input", H5P_DEFAULT) > 0;
+    s->has_nonfinite_step = !code && H5Lexists(s->file, "simulate/nonfinite_step", H5P_DEFAULT) > 0;
     hid_t group = code ? -1 : H5Gopen2(s->file, "simulate", H5P_DEFAULT);
     if (group >= 0) {
         code = h5_read_attr_double(group, "target_nonfinite", &s->target_nonfinite, err);
+        if (!code) code = h5_read_attr_double(group, "nonfinite", &s->nonfinite, err);
         if (!code) code = h5_read_attr_double(group, "seconds", &s->seconds, err);
         H5Gclose(group);
     }
@@ -195,12 +198,20 @@ static int virtual_rows(hid_t group, const char *name, hid_t type, int rank, con
                         struct ddm_error *err) {
     hid_t space = H5Screate_simple(rank, dims, NULL);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    /* rows no shard maps read as "nothing recorded": NaN, or -1 for the blow-up marks */
     const double fill64 = NAN;
     const float fill32 = NAN;
-    int code = H5_CHECK(
-        H5Pset_fill_value(dcpl, type == H5T_IEEE_F64LE ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT,
-                          type == H5T_IEEE_F64LE ? (const void *)&fill64 : (const void *)&fill32),
-        name, err);
+    const int64_t fill_int = -1;
+    const int is_int = H5Tequal(type, H5T_STD_I64LE) > 0,
+              is_f64 = H5Tequal(type, H5T_IEEE_F64LE) > 0;
+    int code = H5_CHECK(H5Pset_fill_value(dcpl,
+                                          is_int   ? H5T_NATIVE_INT64
+                                          : is_f64 ? H5T_NATIVE_DOUBLE
+                                                   : H5T_NATIVE_FLOAT,
+                                          is_int   ? (const void *)&fill_int
+                                          : is_f64 ? (const void *)&fill64
+                                                   : (const void *)&fill32),
+                        name, err);
     char source_name[64];
     snprintf(source_name, sizeof source_name, "/simulate/%s", name);
     hsize_t row = 0;
@@ -302,19 +313,22 @@ static int write_simulate(hid_t out, struct shard **order, int count, struct ddm
     hid_t group = H5Gcreate2(out, "simulate", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     int code = H5_CHECK(group, "/simulate", err);
     if (code) return code;
-    static const char *const kept[] = {"dt",      "steps",     "record_every",
-                                       "burn_in", "nonfinite", "traces_quantity"};
+    static const char *const kept[] = {"dt",           "steps",        "record_every",   "burn_in",
+                                       "on_nonfinite", "blowup_bound", "traces_quantity"};
     hid_t source = H5Gopen2(first->file, "simulate", H5P_DEFAULT);
     for (size_t i = 0; i < sizeof kept / sizeof kept[0] && !code; i++)
-        code = copy_attr(source, group, kept[i], err);
+        if (H5Aexists(source, kept[i]) > 0) code = copy_attr(source, group, kept[i], err);
     if (!code)
         code = H5_CHECK(
             H5Ocopy(source, "trace_neurons", group, "trace_neurons", H5P_DEFAULT, H5P_DEFAULT),
             "copying /simulate/trace_neurons", err);
     H5Gclose(source);
-    double target_nonfinite = 0, seconds = 0;
+    double nonfinite = 0, target_nonfinite = 0, seconds = 0;
     hsize_t traced = 0;
+    int marks = 1;
     for (int i = 0; i < count; i++) {
+        nonfinite += order[i]->nonfinite;
+        marks &= order[i]->has_nonfinite_step;
         target_nonfinite += order[i]->target_nonfinite;
         seconds += order[i]->seconds;
         traced += order[i]->traces[0];
@@ -322,6 +336,7 @@ static int write_simulate(hid_t out, struct shard **order, int count, struct ddm
     const hsize_t T = first->latent[1], k = first->latent[2];
     hsize_t latent[3] = {(hsize_t)first->total, T, k}, traces[3] = {traced, T, first->traces[2]};
     hsize_t times[1] = {T}, inputs[2] = {T, k};
+    if (!code) code = h5_attr_int(group, "nonfinite", (long long)nonfinite, err);
     if (!code) code = h5_attr_int(group, "target_nonfinite", (long long)target_nonfinite, err);
     if (!code) code = h5_attr_double(group, "seconds", seconds, err);
     if (!code)
@@ -333,6 +348,10 @@ static int write_simulate(hid_t out, struct shard **order, int count, struct ddm
     if (!code)
         code = virtual_rows(group, "traces", H5T_IEEE_F32LE, 3, traces, order, count, 1,
                             "(Bt,T,nt)", err);
+    if (!code && marks)
+        code = virtual_rows(group, "nonfinite_step", H5T_STD_I64LE, 1, latent, order, count, 0,
+                            "(B) global step at which each network trajectory blew up, -1: never",
+                            err);
     if (!code) code = virtual_whole(group, "t", H5T_IEEE_F64LE, 1, times, first, "(T)", err);
     if (!code && first->has_input)
         code = virtual_whole(group, "input", H5T_IEEE_F32LE, 2, inputs, first, "(T,k)", err);

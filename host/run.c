@@ -164,9 +164,12 @@ static void print_summary(const struct run *run, double seconds) {
                train->point_neurons_per_second);
     }
     if (simulated) {
-        printf("simulate  %d trajectories × %ld steps (+%ld burn-in), dt %g · non-finite: network "
-               "%ld, target %ld\n",
+        printf("simulate  %d trajectories × %ld steps (+%ld burn-in), dt %g · blew up: network "
+               "%ld%s, target %ld\n",
                run->layout.B, sim->steps_done, cfg->burn_in, cfg->dt, sim->nonfinite,
+               !sim->nonfinite                       ? ""
+               : cfg->on_nonfinite == NONFINITE_DROP ? " (dropped from the analysis)"
+                                                     : " (finite part kept)",
                sim->target_nonfinite);
         printf("          %.2f s: network %.2f s (%.3g neuron-steps/s), target %.2f s, output "
                "%.2f s\n",
@@ -327,6 +330,16 @@ static int stage_simulate(struct run *run, struct ddm_error *err) {
     }
     if (code == DDM_EINTERRUPTED) code = write_stop(run, &stopped, err);
     sim_state_free(&stopped.sim);
+    if (!code && run->sim.nonfinite) /* drop or keep: the run went on; say so even when quiet */
+        fprintf(stderr,
+                "ddm_gpu: warning: %ld of %d network trajectories blew up (the first, %ld, at "
+                "step %llu) and were %s; /simulate/nonfinite_step in %s has each one's step\n",
+                run->sim.nonfinite, run->layout.B, run->sim.nonfinite_trajectory,
+                (unsigned long long)run->sim.nonfinite_step,
+                setup->cfg.on_nonfinite == NONFINITE_DROP
+                    ? "frozen as NaN and left out of the analysis"
+                    : "frozen as NaN (their finite part stays in the analysis)",
+                run->path);
     return code;
 }
 
@@ -418,6 +431,7 @@ int ddm_run(const struct ddm_cli *cli, struct ddm_error *err) {
     stop_signals_restore();
     if (!code && !cli->quiet) print_summary(run, now_seconds() - t_start);
     simulate_layout_free(&run->layout);
+    sim_report_free(&run->sim);
     train_report_free(&run->train);
     model_free(&run->model);
     system_free(&run->sys);

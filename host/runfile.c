@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "ddm/blowup.h"
+
 #define F32 H5T_IEEE_F32LE
 #define F64 H5T_IEEE_F64LE
 
@@ -163,6 +165,9 @@ int runfile_simulate_begin(struct ddm_runfile *rf, const struct ddm_config *cfg,
     if (!code) code = h5_attr_int(group, "burn_in", cfg->burn_in, err);
     if (!code) code = h5_attr_int(group, "nonfinite", 0, err);
     if (!code)
+        code = h5_attr_string(group, "on_nonfinite", blowup_policy_name(cfg->on_nonfinite), err);
+    if (!code) code = h5_attr_double(group, "blowup_bound", cfg->blowup_bound, err);
+    if (!code)
         code =
             h5_attr_string(group, "traces_quantity", "x, the neuron state (rates: tanh(x))", err);
     H5Gclose(group);
@@ -189,10 +194,21 @@ int runfile_simulate_end(struct ddm_runfile *rf, const struct ddm_sim_report *re
     int code = H5_CHECK(group, "/simulate", err);
     if (!code) code = h5_attr_int(group, "nonfinite", report->nonfinite, err);
     if (!code && report->nonfinite) {
-        code = h5_attr_int(group, "nonfinite_trajectory", report->nonfinite_trajectory, err);
-        if (!code) code = h5_attr_uint64(group, "nonfinite_step", report->nonfinite_step, err);
+        code = h5_attr_int(group, "first_nonfinite_trajectory", report->nonfinite_trajectory, err);
+        if (!code)
+            code = h5_attr_uint64(group, "first_nonfinite_step", report->nonfinite_step, err);
     }
     if (!code) code = h5_attr_int(group, "target_nonfinite", report->target_nonfinite, err);
+    if (!code && report->nonfinite_steps) {
+        hsize_t B = (hsize_t)report->trajectories;
+        if (H5Lexists(group, "nonfinite_step", H5P_DEFAULT) > 0) /* a resumed run's */
+            H5Ldelete(group, "nonfinite_step", H5P_DEFAULT);
+        code = h5_write(group, "nonfinite_step", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &B,
+                        report->nonfinite_steps,
+                        "(B) global step at which each network trajectory blew up (NaN/Inf or "
+                        "past blowup_bound; NaN in latent and traces from there on), -1: never",
+                        err);
+    }
     if (!code) code = h5_attr_double(group, "seconds", report->seconds, err);
     if (!code)
         code =

@@ -3,8 +3,10 @@
  *
  * Time runs in blocks of recorded times; for each block the backend advances all network
  * trajectories, the host advances the target paths with the same noise, and the chunk goes to
- * the sink (the HDF5 writer appends and flushes it). A network blow-up (NaN/Inf) stops the run
- * after the block that saw it and is reported with its trajectory and step. A shard runs global
+ * the sink (the HDF5 writer appends and flushes it). A network blow-up (NaN/Inf, or the read-out
+ * past [simulate] blowup_bound) stops the run after the block that saw it and is reported with its
+ * trajectory and step, or, with on_nonfinite = drop | keep, freezes that trajectory as NaN and
+ * the run goes on (ddm/blowup.h). A shard runs global
  * trajectories first … first+B−1 (starts and noise keyed by the global index); a stop request
  * between blocks hands back the state a checkpoint needs, and a run can start from one.
  */
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ddm/blowup.h"
 #include "ddm/input.h"
 #include "ddm/philox.h"
 #include "ddm/progress.h"
@@ -199,6 +202,7 @@ struct sim_buffers {
     float *u, *u_hat, *u_recorded; /* inputs of a block: (steps,k) target, network; (records,k) */
     double *z0, *t;
     int *dead;
+    uint64_t *died; /* (B) the backend's blow-up steps of a block */
 };
 
 static void buffers_free(struct sim_buffers *b) {
@@ -212,6 +216,7 @@ static void buffers_free(struct sim_buffers *b) {
     free(b->z0);
     free(b->t);
     free(b->dead);
+    free(b->died);
 }
 
 /* Inputs of `count` steps from global step `step`: u (target units) or û (network) into `out`;
@@ -237,7 +242,8 @@ int sim_state_alloc(struct ddm_sim_state *state, int B, int n, int k, struct ddm
     state->x = ddm_alloc(sizeof(float) * ((size_t)B * n + 1), "checkpoint states", err);
     state->target_z = ddm_alloc(sizeof(double) * ((size_t)B * k + 1), "checkpoint paths", err);
     state->target_dead = ddm_calloc((size_t)B + 1, sizeof(int), "checkpoint flags", err);
-    if (state->x && state->target_z && state->target_dead) return DDM_OK;
+    state->nonfinite_step = ddm_alloc(sizeof(int64_t) * ((size_t)B + 1), "checkpoint marks", err);
+    if (state->x && state->target_z && state->target_dead && state->nonfinite_step) return DDM_OK;
     sim_state_free(state);
     return DDM_ERUNTIME;
 }
@@ -246,7 +252,14 @@ void sim_state_free(struct ddm_sim_state *state) {
     free(state->x);
     free(state->target_z);
     free(state->target_dead);
+    free(state->nonfinite_step);
     state->x = NULL, state->target_z = NULL, state->target_dead = NULL;
+    state->nonfinite_step = NULL;
+}
+
+void sim_report_free(struct ddm_sim_report *report) {
+    free(report->nonfinite_steps);
+    report->nonfinite_steps = NULL;
 }
 
 int simulate_run(const struct ddm_backend *backend, const struct ddm_system *sys,
@@ -279,6 +292,12 @@ static int starting_state(const struct ddm_system *sys, const struct ddm_model *
     return DDM_OK;
 }
 
+/* The marks of the blow-ups so far: none, or the checkpoint's. */
+static void starting_marks(const struct ddm_sim_state *from, int B, int64_t *steps) {
+    for (int t = 0; t < B; t++)
+        steps[t] = from && from->nonfinite_step ? from->nonfinite_step[t] : -1;
+}
+
 /* Keeps where the run stands for a checkpoint (no block in flight). */
 static int stop_here(const struct ddm_backend *backend, void *ctx, const struct sim_buffers *buf,
                      const struct ddm_sim_layout *layout, int n, uint64_t step, long recorded,
@@ -293,6 +312,7 @@ static int stop_here(const struct ddm_backend *backend, void *ctx, const struct 
     stopped->recorded = recorded;
     memcpy(stopped->target_z, buf->z0, sizeof(double) * B * k);
     memcpy(stopped->target_dead, buf->dead, sizeof(int) * B);
+    memcpy(stopped->nonfinite_step, report->nonfinite_steps, sizeof(int64_t) * B);
     stopped->target_nonfinite = report->target_nonfinite;
     stopped->network = *net_mo;
     stopped->target = *tgt_mo;
@@ -308,6 +328,7 @@ int simulate_run_from(const struct ddm_backend *backend, const struct ddm_system
     const double t_start = now_seconds();
     const int B = layout->B, n = model->n, k = model->k, re = cfg->record_every;
     memset(report, 0, sizeof *report);
+    report->trajectories = B;
     /* records per block: about 4 MB of latent read-out of the whole ensemble, at least 1; a shard
      * and a resumed run cut their blocks at the same steps as the whole, uninterrupted run */
     const long B_total = layout->B_total > 0 ? layout->B_total : B;
@@ -323,7 +344,10 @@ int simulate_run_from(const struct ddm_backend *backend, const struct ddm_system
                             sizeof(float), "trace block", err);
     buf.t = ddm_alloc(sizeof(double) * per_block, "times", err);
     buf.dead = ddm_calloc(B + 1, sizeof(int), "target flags", err);
-    if (!buf.x || !buf.z0 || !buf.latent || !buf.target || !buf.traces || !buf.t || !buf.dead) {
+    buf.died = ddm_alloc(sizeof(uint64_t) * (B + 1), "blow-up steps", err);
+    report->nonfinite_steps = ddm_alloc(sizeof(int64_t) * (B + 1), "blow-up marks", err);
+    if (!buf.x || !buf.z0 || !buf.latent || !buf.target || !buf.traces || !buf.t || !buf.dead ||
+        !buf.died || !report->nonfinite_steps) {
         buffers_free(&buf);
         return DDM_ERUNTIME;
     }
@@ -380,6 +404,14 @@ int simulate_run_from(const struct ddm_backend *backend, const struct ddm_system
         step = from->step, recorded = from->recorded;
         report->target_nonfinite = from->target_nonfinite;
     }
+    /* blow-ups: marked per trajectory; `stop` ends the run after the block that saw the first */
+    const struct blowup_watch watch = {model, cfg->blowup_bound, B,
+                                       k,     layout->trace_B,   layout->trace_n};
+    struct blowup_first first_blowup;
+    starting_marks(from, B, report->nonfinite_steps);
+    blowup_first_of(report->nonfinite_steps, B, &first_blowup);
+    report->nonfinite = blowup_count(report->nonfinite_steps, B);
+    const int stop_on_blowup = cfg->on_nonfinite == NONFINITE_STOP;
     const uint64_t step_start = step;
     struct ddm_progress progress;
     progress_begin(&progress, "simulate", "steps", (double)(cfg->burn_in + cfg->steps), quiet);
@@ -392,7 +424,7 @@ int simulate_run_from(const struct ddm_backend *backend, const struct ddm_system
     /* burn-in: advance without keeping anything */
     while (!code && step < (uint64_t)cfg->burn_in) {
         long chunk = cfg->burn_in - (long)step < 10000 ? cfg->burn_in - (long)step : 10000;
-        struct ddm_sim_block block = {step, 1, (int)chunk, NULL, buf.latent, NULL, -1, 0};
+        struct ddm_sim_block block = {step, 1, (int)chunk, NULL, buf.latent, NULL, -1, 0, buf.died};
         double t0 = now_seconds();
         code =
             async ? backend->sim_launch(ctx, &block, err) : backend->sim_advance(ctx, &block, err);
@@ -406,33 +438,33 @@ int simulate_run_from(const struct ddm_backend *backend, const struct ddm_system
             code = backend->sim_collect(ctx, &block, &device_seconds, err);
             report->network_seconds += device_seconds;
         }
-        if (!code && block.nonfinite_trajectory >= 0) {
-            report->nonfinite = 1;
-            report->nonfinite_trajectory = (long)layout->first + block.nonfinite_trajectory;
-            report->nonfinite_step = block.nonfinite_step;
-        }
+        long blew_up =
+            code ? 0 : blowup_mark(&watch, &block, report->nonfinite_steps, &first_blowup);
+        report->nonfinite += blew_up;
         step += (uint64_t)chunk;
         progress_update(&progress, (double)step, "burn-in");
-        if (report->nonfinite) break;
+        if (blew_up && stop_on_blowup) break;
         if (!code && stopped && stop_requested())
             code = stop_here(backend, ctx, &buf, layout, n, step, recorded, report, &net_mo,
                              &tgt_mo, stopped, err);
     }
 
     /* t = 0: the state after the burn-in */
-    if (!code && !report->nonfinite && recorded == 0) code = backend->sim_state(ctx, buf.x, err);
-    if (!code && !report->nonfinite && recorded == 0) {
+    const int stopped_early = stop_on_blowup && report->nonfinite;
+    if (!code && !stopped_early && recorded == 0) code = backend->sim_state(ctx, buf.x, err);
+    if (!code && !stopped_early && recorded == 0) {
         for (int j = 0; j < B; j++) {
             double z[DDM_MAX_K];
             model_readout(model, buf.x + (size_t)j * n, z);
+            const int marked = report->nonfinite_steps[j] >= 0; /* in the burn-in */
             for (int c = 0; c < k; c++) {
-                buf.latent[(size_t)j * k + c] = (float)z[c];
+                buf.latent[(size_t)j * k + c] = marked ? NAN : (float)z[c];
                 buf.target[(size_t)j * k + c] = (float)buf.z0[(size_t)j * k + c];
             }
             if (j < layout->trace_B)
                 for (int q = 0; q < layout->trace_n; q++)
                     buf.traces[(size_t)j * layout->trace_n + q] =
-                        buf.x[(size_t)j * n + layout->trace_neurons[q]];
+                        marked ? NAN : buf.x[(size_t)j * n + layout->trace_neurons[q]];
         }
         buf.t[0] = 0;
         if (input.count) input_at_floats(&input, 0, k, buf.u_recorded);
@@ -460,15 +492,16 @@ int simulate_run_from(const struct ddm_backend *backend, const struct ddm_system
      * request the block in flight is collected and written before the checkpoint. */
     float *traces = layout->trace_B > 0 ? buf.traces : NULL;
     int stopping = 0;
-    if (async && !code && !report->nonfinite && recorded < layout->T) {
+    int blown = stopped_early; /* the run stops at a blow-up (on_nonfinite = stop) */
+    if (async && !code && !blown && recorded < layout->T) {
         int records = (int)(layout->T - recorded < per_block ? layout->T - recorded : per_block);
-        struct ddm_sim_block first = {step, records, re, NULL, buf.latent, traces, -1, 0};
+        struct ddm_sim_block first = {step, records, re, NULL, buf.latent, traces, -1, 0, buf.died};
         first.input = block_inputs(&input, model, cfg, step, records * re, NULL, buf.u_hat);
         code = backend->sim_launch(ctx, &first, err);
     }
-    while (!code && !report->nonfinite && recorded < layout->T) {
+    while (!code && !blown && recorded < layout->T) {
         int records = (int)(layout->T - recorded < per_block ? layout->T - recorded : per_block);
-        struct ddm_sim_block block = {step, records, re, NULL, buf.latent, traces, -1, 0};
+        struct ddm_sim_block block = {step, records, re, NULL, buf.latent, traces, -1, 0, buf.died};
         int launched_next = 0;
         double t0 = now_seconds();
         if (async) {
@@ -502,6 +535,9 @@ int simulate_run_from(const struct ddm_backend *backend, const struct ddm_system
             buf.t[r] = (double)(recorded + r) * re * cfg->dt;
             if (input.count) input_at_floats(&input, buf.t[r], k, buf.u_recorded + (size_t)r * k);
         }
+        const long blew_up = blowup_mark(&watch, &block, report->nonfinite_steps, &first_blowup);
+        report->nonfinite += blew_up;
+        blown = blew_up && stop_on_blowup;
         /* per-trajectory rows are (B, records, k): the moments need all rows alike */
         moments_add(&net_mo, buf.latent, (size_t)B * records, k);
         moments_add(&tgt_mo, buf.target, (size_t)B * records, k);
@@ -522,13 +558,8 @@ int simulate_run_from(const struct ddm_backend *backend, const struct ddm_system
         recorded += records;
         step += (uint64_t)records * re;
         report->steps_done = (long)step - cfg->burn_in;
-        if (block.nonfinite_trajectory >= 0) {
-            report->nonfinite = 1;
-            report->nonfinite_trajectory = (long)layout->first + block.nonfinite_trajectory;
-            report->nonfinite_step = block.nonfinite_step;
-        }
         progress_update(&progress, (double)step, NULL);
-        if (!code && !report->nonfinite && stopped && stop_requested() && recorded < layout->T) {
+        if (!code && !blown && stopped && stop_requested() && recorded < layout->T) {
             if (launched_next)
                 stopping = 1; /* collect and write the block in flight first */
             else
@@ -546,14 +577,26 @@ int simulate_run_from(const struct ddm_backend *backend, const struct ddm_system
     report->neuron_steps_per_second =
         report->network_seconds > 0 ? (double)B * n * steps_run / report->network_seconds : 0;
     buffers_free(&buf);
-    if (!code && report->nonfinite) {
-        double tau = model->tau;
-        code = ddm_fail(err, DDM_ERUNTIME,
-                        "the network state became non-finite (NaN/Inf) in trajectory %ld at step "
-                        "%llu (t = %g)%s; the file keeps everything recorded before it",
-                        report->nonfinite_trajectory, (unsigned long long)report->nonfinite_step,
-                        ((double)report->nonfinite_step + 1 - cfg->burn_in) * cfg->dt,
-                        cfg->dt >= 2 * tau ? ": [simulate] dt must be below 2τ for stability" : "");
+    report->nonfinite_bound = first_blowup.bound;
+    if (first_blowup.trajectory >= 0) {
+        report->nonfinite_trajectory = (long)layout->first + first_blowup.trajectory;
+        report->nonfinite_step = first_blowup.step;
+    }
+    if (!code && report->nonfinite && stop_on_blowup) {
+        char how[96];
+        if (first_blowup.bound)
+            snprintf(how, sizeof how, "left [simulate] blowup_bound = %g latent scales",
+                     cfg->blowup_bound);
+        else
+            snprintf(how, sizeof how, "became non-finite (NaN/Inf)");
+        code = ddm_fail(
+            err, DDM_ERUNTIME,
+            "the network state %s in trajectory %ld at step %llu (t = %g)%s; the file "
+            "keeps everything recorded before it ([simulate] on_nonfinite = drop or "
+            "keep goes on without such trajectories)",
+            how, report->nonfinite_trajectory, (unsigned long long)report->nonfinite_step,
+            ((double)report->nonfinite_step + 1 - cfg->burn_in) * cfg->dt,
+            cfg->dt >= 2 * model->tau ? ": [simulate] dt must be below 2τ for stability" : "");
     }
     return code;
 }

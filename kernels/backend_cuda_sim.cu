@@ -186,7 +186,9 @@ int collect(cuda_sim *sim, ddm_sim_block *block, double *device_seconds) {
     block->nonfinite_step = UINT64_MAX;
     for (int t = 0; t < sim->B; t++) {
         uint64_t step = s.h_dead[t];
-        if (step >= s.step0 && step < end && step < block->nonfinite_step) {
+        const bool died_here = step >= s.step0 && step < end;
+        if (block->died) block->died[t] = died_here ? step : UINT64_MAX;
+        if (died_here && step < block->nonfinite_step) {
             block->nonfinite_trajectory = t;
             block->nonfinite_step = step;
         }

@@ -169,6 +169,11 @@ Test(cli, unknown_stage) {
 Test(cli, bad_backend_names_the_option) {
     expect_error(parse("run.ini", "--backend", "gpu"),
                  "--backend 'gpu' is not valid (did you mean 'cpu'?) (valid: auto, cpu, cuda)");
+    expect_error(parse("run.ini", "--on-nonfinite", "skip"),
+                 "--on-nonfinite 'skip' is not valid (valid: stop, drop, keep)");
+    expect_error(parse("run.ini", "--on-nonfinite=dorp"),
+                 "--on-nonfinite 'dorp' is not valid (did you mean 'drop'?) (valid: stop, drop, "
+                 "keep)");
 }
 
 Test(cli, help_and_version_need_no_config) {

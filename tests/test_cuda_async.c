@@ -20,7 +20,9 @@ struct queued {
     struct {
         struct ddm_sim_block block;
         float *latent, *traces;
+        uint64_t *died;
     } slots[2];
+    int B;
     long launched, collected;
 };
 
@@ -34,7 +36,9 @@ static int queued_create(const struct ddm_sim_setup *setup, void **ctx, struct d
     for (int s = 0; s < 2; s++) {
         q->slots[s].latent = malloc(sizeof(float) * latent_floats);
         q->slots[s].traces = malloc(sizeof(float) * trace_floats);
+        q->slots[s].died = malloc(sizeof(uint64_t) * (size_t)(setup->B + 1));
     }
+    q->B = setup->B;
     *ctx = q;
     return inner_backend->sim_create(setup, &q->inner, err);
 }
@@ -46,6 +50,7 @@ static int queued_launch(void *ctx, const struct ddm_sim_block *block, struct dd
     q->slots[s].block = *block;
     q->slots[s].block.latent = q->slots[s].latent;
     q->slots[s].block.traces = block->traces ? q->slots[s].traces : NULL;
+    q->slots[s].block.died = block->died ? q->slots[s].died : NULL;
     return inner_backend->sim_advance(q->inner, &q->slots[s].block, err);
 }
 
@@ -66,6 +71,7 @@ static int queued_collect(void *ctx, struct ddm_sim_block *block, double *device
                sizeof(float) * (trace_floats - 1) / 20000 * done->records);
     block->nonfinite_trajectory = done->nonfinite_trajectory;
     block->nonfinite_step = done->nonfinite_step;
+    if (block->died) memcpy(block->died, done->died, sizeof(uint64_t) * (size_t)q->B);
     *device_seconds = 1e-3;
     return DDM_OK;
 }
@@ -83,7 +89,8 @@ static int queued_state(void *ctx, float *x, struct ddm_error *err) {
 static void queued_destroy(void *ctx) {
     struct queued *q = ctx;
     inner_backend->sim_destroy(q->inner);
-    for (int s = 0; s < 2; s++) free(q->slots[s].latent), free(q->slots[s].traces);
+    for (int s = 0; s < 2; s++)
+        free(q->slots[s].latent), free(q->slots[s].traces), free(q->slots[s].died);
     free(q);
 }
 
@@ -148,6 +155,7 @@ Test(cuda_async, queued_blocks_give_the_synchronous_chunks) {
                      0, "%s: %s", backends[r]->name, err.message);
         cr_assert_eq(runs[r].latent_used, values);
         cr_assert_eq(report.nonfinite, 0);
+        sim_report_free(&report);
     }
     cr_assert(runs[1].chunks >= 3, "several recorded blocks (%ld chunks)", runs[1].chunks);
     cr_assert_eq(runs[0].chunks, runs[1].chunks);

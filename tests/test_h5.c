@@ -219,8 +219,9 @@ Test(h5, failed_run_is_marked_incomplete) {
     hid_t file = open_output("bad.h5");
     cr_assert_eq(int_attr(file, "complete"), 0);
     hid_t group = H5Gopen2(file, "simulate", H5P_DEFAULT);
-    cr_assert_eq(int_attr(group, "nonfinite"), 1);
-    cr_assert(int_attr(group, "nonfinite_step") > 0);
+    const long blew_up = int_attr(group, "nonfinite");
+    cr_assert(blew_up >= 1 && blew_up <= 4, "%ld of 4 trajectories blew up", blew_up);
+    cr_assert(int_attr(group, "first_nonfinite_step") > 0);
     H5Gclose(group);
     cr_assert(H5Lexists(file, "model", H5P_DEFAULT) > 0, "the trained model is kept");
     H5Fclose(file);

@@ -43,7 +43,7 @@ static void check_decay(const struct ddm_backend *be) {
     double worst = 0;
     for (int block = 1; block <= BLOCKS; block++) {
         struct ddm_sim_block blk = {
-            (uint64_t)(block - 1) * EVERY, 1, EVERY, NULL, latent, NULL, -1, 0};
+            (uint64_t)(block - 1) * EVERY, 1, EVERY, NULL, latent, NULL, -1, 0, NULL};
         cr_assert_eq(be->sim_advance(ctx, &blk, &err), 0);
         cr_assert_eq(be->sim_state(ctx, x, &err), 0);
         double t = block * EVERY * dt, expected = exp(-t / model.tau);
@@ -95,6 +95,7 @@ Test(manifold, off_manifold_start_keeps_the_readout) {
         cr_assert_eq(simulate_run(backend_cpu(0), &sys, &model, &cfg, &layout, keep_first,
                                   pass ? &off : &on, &report, 1, &err),
                      0, "%s", err.message);
+        sim_report_free(&report);
         simulate_layout_free(&layout);
         system_free(&sys);
         config_free(&cfg);

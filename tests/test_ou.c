@@ -67,6 +67,7 @@ Test(ou, network_stationary_variance) {
     cr_assert_eq(
         simulate_run(backend_cpu(0), &sys, &model, &cfg, &layout, NULL, NULL, &sim, 1, &err), 0,
         "%s", err.message);
+    sim_report_free(&sim);
     for (int c = 0; c < 2; c++) {
         cr_assert(fabs(sim.latent_var[c] / 0.5 - 1) < 0.03, "network coordinate %d: variance %.4f",
                   c, sim.latent_var[c]);

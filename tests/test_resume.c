@@ -87,12 +87,43 @@ Test(resume, stops_in_training_burn_in_and_blocks_resume_bit_for_bit, .timeout =
     assert_same_run("straight.h5", "stopped.h5");
 }
 
+Test(resume, dropped_trajectories_resume_bit_for_bit, .timeout = 60) {
+    make_test_dir("resume_drop");
+    write_text("r.ini", long_run);
+    const char *drop = "--stages train,simulate --set simulate.on_nonfinite=drop "
+                       "--set simulate.blowup_bound=2";
+    char args[512];
+    snprintf(args, sizeof args, "@r.ini %s --output @straight.h5", drop);
+    cr_assert_eq(run_ddm(args), 0, "%s", run_err.message);
+    snprintf(args, sizeof args, "@r.ini %s --output @stopped.h5", drop);
+    run_stopping_everywhere(args, "stopped.h5");
+    assert_same_run("straight.h5", "stopped.h5");
+    assert_same_dataset("straight.h5", "stopped.h5", "/simulate/nonfinite_step");
+    assert_same_attr("straight.h5", "stopped.h5", "/simulate", "nonfinite");
+    hsize_t dims[4];
+    int rank;
+    size_t bytes;
+    hid_t file = open_file("stopped.h5");
+    int64_t *steps = (int64_t *)read_raw(file, "/simulate/nonfinite_step", dims, &rank, &bytes);
+    H5Fclose(file);
+    int marked = 0, in_burn_in = 0;
+    for (int t = 0; t < 128; t++)
+        marked += steps[t] >= 0, in_burn_in += steps[t] >= 0 && steps[t] < 10001;
+    free(steps);
+    cr_assert(marked > 0 && marked < 128, "%d of 128 trajectories crossed the bound", marked);
+    cr_assert(in_burn_in < marked,
+              "some crossed it in the recorded blocks (%d of %d in the burn-in)", in_burn_in,
+              marked);
+}
+
 /* The asynchronous pair over the CPU backend, as the GPU's (and tests/test_cuda_async.c): a launch
  * advances into a slot of its own, a collect copies the oldest slot out; two blocks in flight. */
 struct queued {
     void *inner;
     struct ddm_sim_block slots[2];
     float *latent[2];
+    uint64_t *died[2];
+    int B;
     long launched, collected;
 };
 static size_t queued_floats; /* latent floats per record of all trajectories */
@@ -100,7 +131,9 @@ static size_t queued_floats; /* latent floats per record of all trajectories */
 static int queued_create(const struct ddm_sim_setup *setup, void **ctx, struct ddm_error *err) {
     struct queued *q = calloc(1, sizeof *q);
     queued_floats = (size_t)setup->B * setup->model->k;
+    q->B = setup->B;
     for (int s = 0; s < 2; s++) q->latent[s] = malloc(sizeof(float) * queued_floats * 64);
+    for (int s = 0; s < 2; s++) q->died[s] = malloc(sizeof(uint64_t) * (size_t)(setup->B + 1));
     *ctx = q;
     return backend_cpu(0)->sim_create(setup, &q->inner, err);
 }
@@ -110,6 +143,7 @@ static int queued_launch(void *ctx, const struct ddm_sim_block *block, struct dd
     cr_assert(q->launched - q->collected < 2 && block->records <= 64 && !block->traces);
     struct ddm_sim_block *slot = &q->slots[q->launched % 2];
     *slot = *block;
+    slot->died = block->died ? q->died[q->launched % 2] : NULL;
     slot->latent = q->latent[q->launched++ % 2];
     return backend_cpu(0)->sim_advance(q->inner, slot, err);
 }
@@ -121,6 +155,7 @@ static int queued_collect(void *ctx, struct ddm_sim_block *block, double *second
     cr_assert(q->collected < q->launched, "collect without launch");
     const struct ddm_sim_block *done = &q->slots[q->collected % 2];
     cr_assert_eq(done->step0, block->step0);
+    if (block->died) memcpy(block->died, done->died, sizeof(uint64_t) * (size_t)q->B);
     memcpy(block->latent, q->latent[q->collected++ % 2],
            sizeof(float) * queued_floats * done->records);
     block->nonfinite_trajectory = done->nonfinite_trajectory;
@@ -143,7 +178,7 @@ static int queued_state(void *ctx, float *x, struct ddm_error *err) {
 static void queued_destroy(void *ctx) {
     struct queued *q = ctx;
     backend_cpu(0)->sim_destroy(q->inner);
-    free(q->latent[0]), free(q->latent[1]), free(q);
+    free(q->latent[0]), free(q->latent[1]), free(q->died[0]), free(q->died[1]), free(q);
 }
 
 /* The latent rows (B,T,k) put in place chunk by chunk. */
@@ -186,12 +221,14 @@ Test(resume, an_asynchronous_backend_stops_after_the_block_in_flight) {
     cr_assert_eq(simulate_run_from(&queued, &sys, &model, &cfg, &layout, keep_latent, &straight,
                                    NULL, NULL, &report, 1, &err),
                  0, "%s", err.message);
+    sim_report_free(&report);
     struct ddm_sim_state states[2] = {{0}}, *from = NULL;
     int code, stops = 0;
     do { /* a stop at every check: each run writes two blocks, the second was in flight */
         stop_request(SIGTERM);
         code = simulate_run_from(&queued, &sys, &model, &cfg, &layout, keep_latent, &stopped, from,
                                  &states[stops % 2], &report, 1, &err);
+        sim_report_free(&report);
         if (from) sim_state_free(from);
         from = NULL;
         if (code == DDM_EINTERRUPTED) {
@@ -282,10 +319,10 @@ static void check_continuation(const struct ddm_backend *be, int state_dependent
     struct ddm_error err;
     void *ctx;
     cr_assert_eq(be->sim_create(&setup, &ctx, &err), 0);
-    struct ddm_sim_block first = {0, R, EVERY, NULL, straight, NULL, -1, 0};
+    struct ddm_sim_block first = {0, R, EVERY, NULL, straight, NULL, -1, 0, NULL};
     cr_assert_eq(be->sim_advance(ctx, &first, &err), 0);
     cr_assert_eq(be->sim_state(ctx, x_mid, &err), 0);
-    struct ddm_sim_block second = {R * EVERY, R, EVERY, NULL, straight, NULL, -1, 0};
+    struct ddm_sim_block second = {R * EVERY, R, EVERY, NULL, straight, NULL, -1, 0, NULL};
     cr_assert_eq(be->sim_advance(ctx, &second, &err), 0);
     be->sim_destroy(ctx);
     setup.x0 = x_mid;

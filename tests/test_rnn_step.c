@@ -62,7 +62,7 @@ static void run_backend(const struct ddm_backend *be, const struct ddm_model *mo
     void *ctx = NULL;
     struct ddm_error err = {0};
     cr_assert_eq(be->sim_create(&setup, &ctx, &err), 0, "%s", err.message);
-    struct ddm_sim_block block = {5, records, record_every, input, latent, traces, -1, 0};
+    struct ddm_sim_block block = {5, records, record_every, input, latent, traces, -1, 0, NULL};
     cr_assert_eq(be->sim_advance(ctx, &block, &err), 0, "%s", err.message);
     cr_assert_eq(block.nonfinite_trajectory, -1);
     cr_assert_eq(be->sim_state(ctx, x_out, &err), 0);
@@ -139,8 +139,14 @@ static void check_blow_up(const struct ddm_backend *be) {
     void *ctx;
     struct ddm_error err;
     cr_assert_eq(be->sim_create(&setup, &ctx, &err), 0);
-    struct ddm_sim_block block = {0, RECORDS, 10, NULL, latent, NULL, -1, 0};
+    uint64_t died[B];
+    struct ddm_sim_block block = {0, RECORDS, 10, NULL, latent, NULL, -1, 0, died};
     cr_assert_eq(be->sim_advance(ctx, &block, &err), 0);
+    /* every trajectory blows up here; the per-trajectory steps agree with the first one */
+    for (int t = 0; t < B; t++)
+        cr_assert(died[t] >= block.nonfinite_step && died[t] < RECORDS * 10,
+                  "%s: trajectory %d: %llu", be->name, t, (unsigned long long)died[t]);
+    cr_assert_eq(died[0], block.nonfinite_step);
     cr_assert_eq(block.nonfinite_trajectory, 0, "%s: first bad trajectory %ld", be->name,
                  block.nonfinite_trajectory);
     /* 9^s overflows float (3.4e38) after about 40 steps */

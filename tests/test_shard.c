@@ -73,6 +73,7 @@ static void simulate_rows(const struct ddm_backend *backend, const struct ddm_sy
     struct ddm_sim_report report;
     cr_assert_eq(simulate_run(backend, sys, model, cfg, layout, keep_rows, out, &report, 1, &err),
                  0, "%s", err.message);
+    sim_report_free(&report);
 }
 
 static void check_union(const struct ddm_backend *backend, const char *extra) {

@@ -316,6 +316,7 @@ static int cpu_sim_advance(void *ctx, struct ddm_sim_block *block, struct ddm_er
 #pragma omp parallel for schedule(static)
     for (int t = 0; t < sim->B; t++) {
         uint64_t step = sim->advance(&sim->plan, &sim->trajs[t], t, block);
+        if (block->died) block->died[t] = step;
         if (step != UINT64_MAX) {
 #pragma omp critical(ddm_nonfinite)
             if (first_bad < 0 || step < bad_step || (step == bad_step && t < first_bad)) {

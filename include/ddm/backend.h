@@ -56,6 +56,9 @@ struct ddm_sim_block {
      * this block and the global step at which it was detected; -1 when none. */
     long nonfinite_trajectory;
     uint64_t nonfinite_step;
+    /* out, optional (NULL: not wanted): (B) the global step at which each trajectory became
+     * non-finite in this block, UINT64_MAX for one that did not (alive, or dead before it). */
+    uint64_t *died;
 };
 
 struct ddm_backend {

@@ -1,7 +1,7 @@
 /* cli.h — the command line of DESIGN §7 and the run it drives.
  *
  *   ddm_gpu CONFIG.ini [--set section.key=value]... [--backend B] [--output PATH]
- *           [--stages train,simulate,analyze] [--model FILE.h5] [--quiet]
+ *           [--stages train,simulate,analyze] [--model FILE.h5] [--on-nonfinite P] [--quiet]
  *           [--array-index N] [--list-sweep] [--shard i/N]
  *   ddm_gpu --resume FILE.h5 [CONFIG.ini] [--set ...] [--backend B] [--quiet]
  *   ddm_gpu merge OUT.h5 SHARD.h5...          (host/merge.c)
@@ -20,9 +20,10 @@ struct ddm_cli {
     const char *config_path;
     const char *sets[CLI_MAX_SETS];
     int nsets;
-    const char *backend;    /* overrides [run] backend */
-    const char *output;     /* overrides [output] path */
-    const char *model_path; /* a run file whose /model is used instead of training */
+    const char *backend;      /* overrides [run] backend */
+    const char *output;       /* overrides [output] path */
+    const char *on_nonfinite; /* overrides [simulate] on_nonfinite */
+    const char *model_path;   /* a run file whose /model is used instead of training */
     int stage_train, stage_simulate, stage_analyze;
     int stages_given;        /* --stages was on the command line */
     long array_index;        /* --array-index N, or -1 ($SLURM_ARRAY_TASK_ID then) */

@@ -16,6 +16,8 @@
 enum sampling_mode { SAMPLING_PATHS, SAMPLING_BOX, SAMPLING_BOTH };
 enum lr_schedule { SCHEDULE_COSINE, SCHEDULE_STEP, SCHEDULE_CONSTANT };
 enum sim_init { INIT_MANIFOLD, INIT_OFF_MANIFOLD };
+/* What a network trajectory that blows up does to the run ([simulate] on_nonfinite). */
+enum nonfinite_policy { NONFINITE_STOP, NONFINITE_DROP, NONFINITE_KEEP };
 enum backend_choice { BACKEND_AUTO, BACKEND_CPU, BACKEND_CUDA };
 
 /* One line of [sweep] as written: "section.key = v1, v2, ..." or "mode = grid|zip". The lists
@@ -74,6 +76,8 @@ struct ddm_config {
     double init_offset;     /* size of the off-manifold displacement */
     char *start;            /* latent start point "z1, z2, ..."; empty: points of the attractor */
     double neuron_noise;    /* σ_n of independent per-neuron noise */
+    int on_nonfinite;       /* enum nonfinite_policy */
+    double blowup_bound;    /* |ẑ_c| above this (latent scales from μ) is a blow-up; 0: off */
 
     /* [analysis] (DESIGN §5) */
     int pca;                  /* leading explained-variance ratios kept (0: no PCA) */

@@ -46,8 +46,9 @@ struct sim_moments {
 
 /* Where a simulation stands between two blocks: what a checkpoint keeps to continue it bit for
  * bit. The noise and the inputs are keyed by the global step, the CPU backend's carried sums
- * are recomputed exactly from x (host/cpu/rnn_fast.h), so nothing else is needed; a network
- * blow-up ends a run, so no dead network trajectory is ever carried. */
+ * are recomputed exactly from x (host/cpu/rnn_fast.h), so nothing else is needed. A trajectory
+ * that blew up (on_nonfinite = drop or keep) is carried with its mark: a non-finite x dies again
+ * at once in the backend, and the mark keeps it from counting twice (ddm/blowup.h). */
 struct ddm_sim_state {
     int B, n, k;
     uint64_t step;    /* global steps done, the burn-in included */
@@ -56,6 +57,7 @@ struct ddm_sim_state {
     double *target_z; /* (B,k) coupled target paths */
     int *target_dead; /* (B) target paths that left the finite range */
     long target_nonfinite;
+    int64_t *nonfinite_step; /* (B) step at which each network trajectory blew up, -1: never */
     struct sim_moments network, target;
 };
 
@@ -66,13 +68,19 @@ struct ddm_sim_report {
     long steps_done; /* steps after the burn-in */
     double seconds, network_seconds, target_seconds, output_seconds;
     double neuron_steps_per_second; /* B·n·steps / time inside the backend */
-    long nonfinite;                 /* 1 when the network blew up (the run stops) */
-    long nonfinite_trajectory;      /* its global index */
-    uint64_t nonfinite_step;
-    long target_nonfinite; /* target paths that left the finite range (kept as NaN) */
+    long nonfinite;            /* network trajectories that blew up ([simulate] on_nonfinite) */
+    long nonfinite_trajectory; /* the global index of the first one */
+    uint64_t nonfinite_step;   /* and the step at which it blew up */
+    int nonfinite_bound;       /* 1: it left [simulate] blowup_bound; 0: it became NaN/Inf */
+    int trajectories;          /* B of this run */
+    int64_t *nonfinite_steps;  /* (B) the step of each trajectory's blow-up, -1: none;
+                                * allocated by the run, freed by sim_report_free */
+    long target_nonfinite;     /* target paths that left the finite range (kept as NaN) */
     double latent_mean[DDM_MAX_K], latent_var[DDM_MAX_K]; /* over all recorded (B,T) */
     double target_mean[DDM_MAX_K], target_var[DDM_MAX_K];
 };
+
+void sim_report_free(struct ddm_sim_report *report);
 
 /* Checks the [simulate] keys that depend on the system (k) before any work is done. */
 int simulate_check(const struct ddm_config *cfg, int k, struct ddm_error *err);
