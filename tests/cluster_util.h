@@ -111,6 +111,19 @@ static inline void assert_same_dataset(const char *a, const char *b, const char 
 }
 
 /* A numeric attribute of an object in both files: the same value. */
+/* /simulate/nonfinite_step of a run of B trajectories: the blow-up marks (-1: none). */
+static inline int64_t *read_marks(const char *name, hsize_t B) {
+    hsize_t dims[4];
+    int rank;
+    size_t bytes;
+    hid_t file = open_file(name);
+    int64_t *steps = (int64_t *)read_raw(file, "/simulate/nonfinite_step", dims, &rank, &bytes);
+    H5Fclose(file);
+    cr_assert(rank == 1 && dims[0] == B, "%s: nonfinite_step has %llu rows", name,
+              (unsigned long long)dims[0]);
+    return steps;
+}
+
 static inline void assert_same_attr(const char *a, const char *b, const char *object,
                                     const char *attr) {
     double values[2];
