@@ -22,6 +22,7 @@
 #include "ddm/config.h"
 #include "ddm/h5io.h"
 #include "ddm/runfile.h"
+#include "ddm/runfile_check.h"
 
 #define MAX_SHARDS 4096
 
@@ -67,19 +68,15 @@ static int dims_of(hid_t file, const char *name, hsize_t *dims, int rank, const 
 
 /* Opens a shard and reads what the checks need. */
 static int shard_open(struct shard *s, struct ddm_error *err) {
-    s->file = H5Fopen(s->path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (s->file < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return ddm_fail(err, DDM_EUSAGE, "%s: cannot open it (missing, or not an HDF5 file)",
-                        s->path);
-    }
+    int code = runfile_open_read(s->path, "shard", &s->file, err);
+    if (code) return code;
     double complete = 0, index = 0, count = 0, first = 0, total = 0;
     if (H5Aexists(s->file, "shard_index") <= 0)
         return ddm_fail(err, DDM_EUSAGE,
                         "%s is not a shard (no shard_index attribute; shards are written by runs "
                         "with --shard i/N)",
                         s->path);
-    int code = h5_read_attr_double(s->file, "complete", &complete, err);
+    code = h5_read_attr_double(s->file, "complete", &complete, err);
     if (!code && complete != 1)
         return ddm_fail(err, DDM_EUSAGE,
                         "%s is not complete (complete = 0: its run failed or was stopped; "
@@ -285,6 +282,7 @@ static int write_root(hid_t out, struct shard **order, int count, const char *co
         strcat(sources, order[i]->source);
         if (i + 1 < count) strcat(sources, "\n");
     }
+    if (!code) code = h5_attr_int(out, "format_version", DDM_FORMAT_VERSION, err);
     if (!code) code = h5_attr_string(out, "ddm_version", DDM_VERSION, err);
     if (!code) code = h5_attr_string(out, "git_commit", DDM_GIT_COMMIT, err);
     if (!code) code = h5_attr_string(out, "created", created, err);

@@ -23,6 +23,7 @@
 #include "ddm/input.h"
 #include "ddm/merge.h"
 #include "ddm/progress.h"
+#include "ddm/runfile_check.h"
 #include "ddm/signals.h"
 #include "ddm/simulate.h"
 #include "ddm/train.h"
@@ -226,15 +227,18 @@ static int check_model(const struct run *run, const char *path, struct ddm_error
                     run->model.k, run->model.m, run->sys.name, run->sys.k, run->sys.m);
 }
 
-/* Configuration, system, backend and model; for --resume also the open file. */
+/* Configuration, system, model, then the backend. For --resume the file is read through a
+ * read-only handle (checked, then its configuration, checkpoint and model), and reopened
+ * read-write only when all of that has passed: a refused --resume leaves it byte for byte. */
 static int prepare(struct run *run, struct ddm_error *err) {
     const struct ddm_cli *cli = run->cli;
     struct run_setup *setup = &run->setup;
+    hid_t stored = -1; /* --resume: the file, read-only */
     int code = DDM_OK;
     if (cli->resume_path) {
         snprintf(run->path, sizeof run->path, "%s", cli->resume_path);
-        code = runfile_open(&run->rf, cli->resume_path, err);
-        if (!code) code = run_setup_resume(cli, run->rf.file, setup, err);
+        code = runfile_open_read(cli->resume_path, "--resume", &stored, err);
+        if (!code) code = run_setup_resume(cli, stored, setup, err);
         run->first_stage = setup->checkpoint.stage;
     } else {
         code = run_setup_fresh(cli, setup, err);
@@ -243,7 +247,18 @@ static int prepare(struct run *run, struct ddm_error *err) {
                                              : CHECKPOINT_ANALYZE;
     }
     if (!code) code = system_build(&run->sys, &setup->cfg, err);
-    if (!code) {
+    if (!code) code = check_stages(run, err);
+    if (!code && setup->model_path) {
+        code = runfile_read_model(setup->model_path, &run->model, err);
+        if (!code) code = check_model(run, setup->model_path, err);
+        if (!code && setup->analyze && !setup->simulate)
+            code = merge_check_sources(setup->model_path, err);
+    } else if (!code && setup->resuming && run->first_stage != CHECKPOINT_TRAIN) {
+        code = runfile_read_model_from(stored, run->path, &run->model, err);
+        if (!code) code = check_model(run, run->path, err);
+    }
+    if (stored >= 0) H5Fclose(stored);
+    if (!code) { /* last: it may start a device, and says which backend it chose */
         run->backend = backend_select(setup->cfg.backend, setup->cfg.device, setup->cfg.threads,
                                       cli->quiet, err);
         if (!run->backend) code = err->code;
@@ -254,16 +269,7 @@ static int prepare(struct run *run, struct ddm_error *err) {
                         "go on on %s; a bit-identical continuation needs the same backend "
                         "(--backend %s)",
                         run->path, setup->backend_name, run->backend->name, setup->backend_name);
-    if (!code) code = check_stages(run, err);
-    if (!code && setup->model_path) {
-        code = runfile_read_model(setup->model_path, &run->model, err);
-        if (!code) code = check_model(run, setup->model_path, err);
-        if (!code && setup->analyze && !setup->simulate)
-            code = merge_check_sources(setup->model_path, err);
-    } else if (!code && setup->resuming && run->first_stage != CHECKPOINT_TRAIN) {
-        code = runfile_read_model_from(run->rf.file, run->path, &run->model, err);
-        if (!code) code = check_model(run, run->path, err);
-    }
+    if (!code && setup->resuming) code = runfile_open(&run->rf, run->path, err);
     return code;
 }
 
@@ -401,7 +407,7 @@ int ddm_run(const struct ddm_cli *cli, struct ddm_error *err) {
     const int started = !code && !in_place;
     if (started) code = run_stages(run, err);
     if (run->rf.file >= 0 && !started) {
-        H5Fclose(run->rf.file); /* a refused --resume leaves the file as it was */
+        H5Fclose(run->rf.file); /* a new file whose root could not be written */
     } else if (run->rf.file >= 0) {
         struct ddm_error close_err = {0};
         int closed = runfile_close(&run->rf, code == DDM_OK, &close_err);
