@@ -21,10 +21,13 @@
 
 #include "ddm/config.h"
 #include "ddm/h5io.h"
+#include "ddm/output_file.h"
 #include "ddm/runfile.h"
 #include "ddm/runfile_check.h"
 
 #define MAX_SHARDS 4096
+/* how an existing OUT.h5 can be kept (output_check) */
+#define MERGE_INSTEAD "another OUT.h5"
 
 /* What merge needs to know of one shard. */
 struct shard {
@@ -338,15 +341,12 @@ static int write_simulate(hid_t out, struct shard **order, int count, struct ddm
     return code;
 }
 
-static int write_merged(const char *path, struct shard **order, int count, const char *command,
-                        struct ddm_error *err) {
-    hid_t out = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (out < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return ddm_fail(err, DDM_ERUNTIME,
-                        "cannot create '%s' (does its directory exist and is it writable?)", path);
-    }
-    int code = h5_attr_int(out, "complete", 0, err);
+static int write_merged(const char *path, int overwrite, struct shard **order, int count,
+                        const char *command, struct ddm_error *err) {
+    hid_t out;
+    int code = output_create(path, overwrite, MERGE_INSTEAD, &out, err);
+    if (code) return code;
+    code = h5_attr_int(out, "complete", 0, err);
     if (!code) code = write_root(out, order, count, command, err);
     static const char *const copied[] = {"system", "model", "train"};
     for (int i = 0; i < 3 && !code; i++)
@@ -372,7 +372,7 @@ static int absolute_dir(const char *path, char *out, struct ddm_error *err) {
 int merge_command(int argc, char **argv, struct ddm_error *err) {
     h5_quiet();
     const char *paths[MAX_SHARDS + 1];
-    int npaths = 0, quiet = 0;
+    int npaths = 0, quiet = 0, overwrite = 0;
     char command[4096] = "";
     for (int i = 0; i < argc; i++) {
         size_t used = strlen(command);
@@ -380,10 +380,12 @@ int merge_command(int argc, char **argv, struct ddm_error *err) {
         if (i == 0) continue;
         if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
             quiet = 1;
+        } else if (!strcmp(argv[i], "--overwrite")) {
+            overwrite = 1;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return ddm_fail(err, DDM_EUSAGE,
                             "merge: unknown option '%s' (usage: ddm_gpu merge OUT.h5 SHARD.h5... "
-                            "[--quiet])",
+                            "[--overwrite] [--quiet])",
                             argv[i]);
         } else if (npaths == MAX_SHARDS + 1) {
             return ddm_fail(err, DDM_EUSAGE, "merge: more than %d shards", MAX_SHARDS);
@@ -401,7 +403,9 @@ int merge_command(int argc, char **argv, struct ddm_error *err) {
     if (!shards) return DDM_ERUNTIME;
     for (int i = 0; i < count; i++) shards[i].path = paths[i + 1], shards[i].file = -1;
     char out_dir[PATH_MAX], out_real[PATH_MAX], shard_real[PATH_MAX];
-    int code = absolute_dir(out, out_dir, err);
+    int code = output_check(out, overwrite, MERGE_INSTEAD, err); /* before reading any shard */
+    if (!code) code = absolute_dir(out, out_dir, err);
+    if (code) ddm_error_prefix(err, "merge");
     const int out_exists = realpath(out, out_real) != NULL;
     for (int i = 0; i < count && !code; i++) {
         code = shard_open(&shards[i], err);
@@ -415,7 +419,7 @@ int merge_command(int argc, char **argv, struct ddm_error *err) {
     order = code ? NULL : ddm_calloc(shards[0].count, sizeof *order, "the shards", err);
     if (!code && !order) code = DDM_ERUNTIME;
     if (!code) code = shards_cover(shards, count, order, err);
-    if (!code) code = write_merged(out, order, count, command, err);
+    if (!code) code = write_merged(out, overwrite, order, count, command, err);
     if (!code && !quiet)
         printf("merged %d shards into %s: /simulate/latent (%ld,%llu,%llu), target_latent, "
                "traces, t as virtual datasets over %s … %s (nothing copied: keep the shards "

@@ -10,32 +10,26 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ddm/output_file.h"
 #include "ddm/runfile_check.h"
 
 #define F32 H5T_IEEE_F32LE
 #define F64 H5T_IEEE_F64LE
 
-int runfile_create(struct ddm_runfile *rf, const char *path, const struct ddm_config *cfg,
-                   const char *command_line, const struct ddm_backend *backend,
-                   struct ddm_error *err) {
-    h5_quiet();
+int runfile_create(struct ddm_runfile *rf, const char *path, int overwrite,
+                   const struct ddm_config *cfg, const char *command_line,
+                   const struct ddm_backend *backend, struct ddm_error *err) {
     memset(rf, 0, sizeof *rf);
     rf->t.dataset = rf->latent.dataset = rf->target.dataset = rf->traces.dataset = -1;
     rf->input.dataset = -1;
-    rf->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (rf->file < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return ddm_fail(err, DDM_ERUNTIME,
-                        "cannot create the output file '%s' (does its directory exist and is it "
-                        "writable? set [output] path or --output)",
-                        path);
-    }
+    int code = output_create(path, overwrite, "--output another path", &rf->file, err);
+    if (code) return code;
     char created[64];
     time_t now = time(NULL);
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%S%z", localtime(&now));
     char *ini = config_to_ini(cfg);
     if (!ini) return ddm_fail(err, DDM_ERUNTIME, "out of memory");
-    int code = h5_attr_int(rf->file, "format_version", DDM_FORMAT_VERSION, err);
+    code = h5_attr_int(rf->file, "format_version", DDM_FORMAT_VERSION, err);
     if (!code) code = h5_attr_string(rf->file, "ddm_version", DDM_VERSION, err);
     if (!code) code = h5_attr_string(rf->file, "git_commit", DDM_GIT_COMMIT, err);
     if (!code) code = h5_attr_string(rf->file, "created", created, err);

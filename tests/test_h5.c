@@ -100,7 +100,7 @@ Test(h5, model_round_trip_is_exact) {
     config_from_text(&cfg, "");
     struct ddm_runfile rf;
     struct ddm_error err = {0};
-    cr_assert_eq(runfile_create(&rf, path, &cfg, "test", backend_cpu(0), &err), 0, "%s",
+    cr_assert_eq(runfile_create(&rf, path, 0, &cfg, "test", backend_cpu(0), &err), 0, "%s",
                  err.message);
     cr_assert_eq(runfile_write_model(&rf, &model, &err), 0, "%s", err.message);
     cr_assert_eq(runfile_close(&rf, 1, &err), 0);

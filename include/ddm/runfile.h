@@ -46,10 +46,11 @@ struct ddm_run_place {
     int trajectories_total;
 };
 
-/* Creates (truncates) the file and writes the root attributes. */
-int runfile_create(struct ddm_runfile *rf, const char *path, const struct ddm_config *cfg,
-                   const char *command_line, const struct ddm_backend *backend,
-                   struct ddm_error *err);
+/* Creates the file and writes the root attributes. An existing file is refused, or replaced with
+ * `overwrite` (include/ddm/output_file.h). */
+int runfile_create(struct ddm_runfile *rf, const char *path, int overwrite,
+                   const struct ddm_config *cfg, const char *command_line,
+                   const struct ddm_backend *backend, struct ddm_error *err);
 int runfile_write_system(struct ddm_runfile *rf, const struct ddm_system *sys,
                          struct ddm_error *err);
 int runfile_write_model(struct ddm_runfile *rf, const struct ddm_model *model,
