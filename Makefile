@@ -162,13 +162,14 @@ test: $(TEST_BIN) $(BIN) $(DEV_BIN)
 	@$(MAKE) --no-print-directory test-valgrind
 
 # Valgrind memcheck on one short end-to-end run (tests/valgrind.ini) of a plain CPU build: it sees
-# into OpenBLAS/LAPACK and HDF5, which the sanitizers do not instrument.
+# into OpenBLAS/LAPACK and HDF5, which the sanitizers do not instrument. --overwrite: the run
+# replaces the file of the previous `make test`.
 test-valgrind:
 	@$(MAKE) --no-print-directory BUILD=build/valgrind CUDA=0 OPT=-O1 BIN=build/valgrind/ddm_gpu \
 	    build/valgrind/ddm_gpu
 	@start=$$(date +%s); \
 	 valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
-	    --show-leak-kinds=definite build/valgrind/ddm_gpu tests/valgrind.ini --quiet || exit 1; \
+	    --show-leak-kinds=definite build/valgrind/ddm_gpu tests/valgrind.ini --overwrite --quiet || exit 1; \
 	 echo "valgrind memcheck: 0 errors, 0 definite leaks ($$(( $$(date +%s) - start )) s)"
 
 SANITIZE_LOGS := $(BUILD)/sanitize-logs

@@ -14,9 +14,10 @@
 #include "ddm/expr.h"
 #include "ddm/system.h"
 
-static const char *const options[] = {
-    "--set",     "--backend",     "--output",     "--stages", "--model",  "--quiet",       "--help",
-    "--version", "--array-index", "--list-sweep", "--shard",  "--resume", "--on-nonfinite"};
+static const char *const options[] = {"--set",     "--backend",     "--output",     "--overwrite",
+                                      "--stages",  "--model",       "--quiet",      "--help",
+                                      "--version", "--array-index", "--list-sweep", "--shard",
+                                      "--resume",  "--on-nonfinite"};
 static const int option_count = sizeof options / sizeof options[0];
 
 void cli_print_help(FILE *out) {
@@ -30,7 +31,7 @@ void cli_print_help(FILE *out) {
         "\n"
         "usage: ddm_gpu CONFIG.ini [options]\n"
         "       ddm_gpu --resume FILE.h5 [CONFIG.ini] [--set ...] [--backend B] [--quiet]\n"
-        "       ddm_gpu merge OUT.h5 SHARD.h5...\n"
+        "       ddm_gpu merge OUT.h5 SHARD.h5... [--overwrite]\n"
         "       ddm_gpu --help | --version\n"
         "\n"
         "example:\n"
@@ -43,6 +44,10 @@ void cli_print_help(FILE *out) {
         "  --set section.key=value  override one INI key (repeatable), e.g. --set train.epochs=50\n"
         "  --backend auto|cpu|cuda  override [run] backend\n"
         "  --output PATH            override [output] path\n"
+        "  --overwrite              replace the output file if it exists; without it a run\n"
+        "                           whose output exists stops before any work (exit status 2)\n"
+        "                           and leaves the file as it is (--resume and analyze alone\n"
+        "                           write into their own file)\n"
         "  --stages LIST            stages to run, comma-separated: train,simulate,analyze\n"
         "                           (default all three); without train they need --model;\n"
         "                           analyze alone writes /analysis into the --model file\n"
@@ -73,7 +78,8 @@ void cli_print_help(FILE *out) {
         "                           there (a CONFIG.ini given too must give the same one); the\n"
         "                           result is bit for bit that of an uninterrupted run\n"
         "  merge OUT.h5 SHARD.h5... one file whose /simulate datasets are HDF5 virtual datasets\n"
-        "                           over the shards (no copy); shards that disagree are refused\n"
+        "                           over the shards (no copy); shards that disagree are refused;\n"
+        "                           an existing OUT.h5 too, unless --overwrite\n"
         "\n"
         "signals: SIGTERM, SIGINT or SIGUSR1 (SLURM preemption, scancel, --signal before the\n"
         "time limit) stop the run after the current epoch or block with a checkpoint in the\n"
@@ -180,6 +186,12 @@ static int check_combinations(const struct ddm_cli *cli, struct ddm_error *err) 
                             : cli->shard_count  ? "--shard"
                             : cli->list_sweep   ? "--list-sweep"
                                                 : NULL;
+        if (cli->overwrite)
+            return ddm_fail(err, DDM_EUSAGE,
+                            "--resume continues the run in %s from its checkpoint; --overwrite "
+                            "does not apply (to start that run again from scratch: ddm_gpu "
+                            "CONFIG.ini --output %s --overwrite)",
+                            cli->resume_path, cli->resume_path);
         if (fixed)
             return ddm_fail(err, DDM_EUSAGE,
                             "--resume continues the run in %s as it was started; %s does not "
@@ -267,6 +279,8 @@ int cli_parse(int argc, char **argv, struct ddm_cli *cli, struct ddm_error *err)
             if (!code) code = check_choice("--on-nonfinite", cli->on_nonfinite, policies, err);
         } else if (matches(arg, "--output")) {
             code = option_value(argc, argv, &i, "--output", &cli->output, err);
+        } else if (!strcmp(arg, "--overwrite")) {
+            cli->overwrite = 1;
         } else if (matches(arg, "--model")) {
             code = option_value(argc, argv, &i, "--model", &cli->model_path, err);
         } else if (matches(arg, "--stages")) {

@@ -1,6 +1,7 @@
 /* error.c — formatting of the one-line error messages (see include/ddm/error.h). */
 #include "ddm/error.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,23 @@ void ddm_error_prefix(struct ddm_error *err, const char *fmt, ...) {
     if (len >= sizeof err->message) len = sizeof err->message - 1; /* keep the start */
     memcpy(err->message, joined, len);
     err->message[len] = 0;
+}
+
+int ddm_errno_code(int errnum) {
+    switch (errnum) {
+    case ENOENT:
+    case ENOTDIR:
+    case EISDIR:
+    case EACCES:
+    case EPERM:
+    case EROFS:
+    case ENAMETOOLONG:
+    case ELOOP:
+    case EEXIST:
+        return DDM_EUSAGE;
+    default:
+        return DDM_ERUNTIME;
+    }
 }
 
 void *ddm_alloc(size_t bytes, const char *what, struct ddm_error *err) {

@@ -18,12 +18,18 @@ static herr_t innermost(unsigned depth, const H5E_error2_t *entry, void *data) {
     return 0;
 }
 
-int h5_check(long long status, const char *what, const char *file, int line,
-             struct ddm_error *err) {
-    if (status >= 0) return DDM_OK;
+void h5_reason(char *buf, size_t len) {
     char reason[256] = "no reason given";
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, reason);
     H5Eclear2(H5E_DEFAULT);
+    snprintf(buf, len, "%s", reason);
+}
+
+int h5_check(long long status, const char *what, const char *file, int line,
+             struct ddm_error *err) {
+    if (status >= 0) return DDM_OK;
+    char reason[256];
+    h5_reason(reason, sizeof reason);
     return ddm_fail(err, DDM_ERUNTIME, "HDF5: %s failed (%s) [%s:%d]", what, reason, file, line);
 }
 

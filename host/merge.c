@@ -21,9 +21,13 @@
 
 #include "ddm/config.h"
 #include "ddm/h5io.h"
+#include "ddm/output_file.h"
 #include "ddm/runfile.h"
+#include "ddm/runfile_check.h"
 
 #define MAX_SHARDS 4096
+/* how an existing OUT.h5 can be kept (output_check) */
+#define MERGE_INSTEAD "another OUT.h5"
 
 /* What merge needs to know of one shard. */
 struct shard {
@@ -68,19 +72,15 @@ static int dims_of(hid_t file, const char *name, hsize_t *dims, int rank, const 
 
 /* Opens a shard and reads what the checks need. */
 static int shard_open(struct shard *s, struct ddm_error *err) {
-    s->file = H5Fopen(s->path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (s->file < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return ddm_fail(err, DDM_EUSAGE, "%s: cannot open it (missing, or not an HDF5 file)",
-                        s->path);
-    }
+    int code = runfile_open_read(s->path, "shard", &s->file, err);
+    if (code) return code;
     double complete = 0, index = 0, count = 0, first = 0, total = 0;
     if (H5Aexists(s->file, "shard_index") <= 0)
         return ddm_fail(err, DDM_EUSAGE,
                         "%s is not a shard (no shard_index attribute; shards are written by runs "
                         "with --shard i/N)",
                         s->path);
-    int code = h5_read_attr_double(s->file, "complete", &complete, err);
+    code = h5_read_attr_double(s->file, "complete", &complete, err);
     if (!code && complete != 1)
         return ddm_fail(err, DDM_EUSAGE,
                         "%s is not complete (complete = 0: its run failed or was stopped; "
@@ -296,6 +296,7 @@ static int write_root(hid_t out, struct shard **order, int count, const char *co
         strcat(sources, order[i]->source);
         if (i + 1 < count) strcat(sources, "\n");
     }
+    if (!code) code = h5_attr_int(out, "format_version", DDM_FORMAT_VERSION, err);
     if (!code) code = h5_attr_string(out, "ddm_version", DDM_VERSION, err);
     if (!code) code = h5_attr_string(out, "git_commit", DDM_GIT_COMMIT, err);
     if (!code) code = h5_attr_string(out, "created", created, err);
@@ -359,15 +360,12 @@ static int write_simulate(hid_t out, struct shard **order, int count, struct ddm
     return code;
 }
 
-static int write_merged(const char *path, struct shard **order, int count, const char *command,
-                        struct ddm_error *err) {
-    hid_t out = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (out < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return ddm_fail(err, DDM_ERUNTIME,
-                        "cannot create '%s' (does its directory exist and is it writable?)", path);
-    }
-    int code = h5_attr_int(out, "complete", 0, err);
+static int write_merged(const char *path, int overwrite, struct shard **order, int count,
+                        const char *command, struct ddm_error *err) {
+    hid_t out;
+    int code = output_create(path, overwrite, MERGE_INSTEAD, &out, err);
+    if (code) return code;
+    code = h5_attr_int(out, "complete", 0, err);
     if (!code) code = write_root(out, order, count, command, err);
     static const char *const copied[] = {"system", "model", "train"};
     for (int i = 0; i < 3 && !code; i++)
@@ -393,7 +391,7 @@ static int absolute_dir(const char *path, char *out, struct ddm_error *err) {
 int merge_command(int argc, char **argv, struct ddm_error *err) {
     h5_quiet();
     const char *paths[MAX_SHARDS + 1];
-    int npaths = 0, quiet = 0;
+    int npaths = 0, quiet = 0, overwrite = 0;
     char command[4096] = "";
     for (int i = 0; i < argc; i++) {
         size_t used = strlen(command);
@@ -401,10 +399,12 @@ int merge_command(int argc, char **argv, struct ddm_error *err) {
         if (i == 0) continue;
         if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
             quiet = 1;
+        } else if (!strcmp(argv[i], "--overwrite")) {
+            overwrite = 1;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return ddm_fail(err, DDM_EUSAGE,
                             "merge: unknown option '%s' (usage: ddm_gpu merge OUT.h5 SHARD.h5... "
-                            "[--quiet])",
+                            "[--overwrite] [--quiet])",
                             argv[i]);
         } else if (npaths == MAX_SHARDS + 1) {
             return ddm_fail(err, DDM_EUSAGE, "merge: more than %d shards", MAX_SHARDS);
@@ -422,7 +422,9 @@ int merge_command(int argc, char **argv, struct ddm_error *err) {
     if (!shards) return DDM_ERUNTIME;
     for (int i = 0; i < count; i++) shards[i].path = paths[i + 1], shards[i].file = -1;
     char out_dir[PATH_MAX], out_real[PATH_MAX], shard_real[PATH_MAX];
-    int code = absolute_dir(out, out_dir, err);
+    int code = output_check(out, overwrite, MERGE_INSTEAD, err); /* before reading any shard */
+    if (!code) code = absolute_dir(out, out_dir, err);
+    if (code) ddm_error_prefix(err, "merge");
     const int out_exists = realpath(out, out_real) != NULL;
     for (int i = 0; i < count && !code; i++) {
         code = shard_open(&shards[i], err);
@@ -436,7 +438,7 @@ int merge_command(int argc, char **argv, struct ddm_error *err) {
     order = code ? NULL : ddm_calloc(shards[0].count, sizeof *order, "the shards", err);
     if (!code && !order) code = DDM_ERUNTIME;
     if (!code) code = shards_cover(shards, count, order, err);
-    if (!code) code = write_merged(out, order, count, command, err);
+    if (!code) code = write_merged(out, overwrite, order, count, command, err);
     if (!code && !quiet)
         printf("merged %d shards into %s: /simulate/latent (%ld,%llu,%llu), target_latent, "
                "traces, t as virtual datasets over %s … %s (nothing copied: keep the shards "

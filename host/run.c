@@ -1,10 +1,12 @@
 /* run.c — one run from the command line: configuration, system, backend, the stages, the HDF5
  * file and the closing summary.
  *
- * The output file is created before the first stage and gets each result as soon as it exists,
- * with the root attribute complete = 0 until everything has been written; a failure part-way
- * closes it cleanly with what it has and says so. `--stages analyze` alone opens the --model
- * file instead and writes /analysis into it (the run's own attributes are left as they are).
+ * The output path is checked before any work (an existing file is kept unless --overwrite, a
+ * path that cannot be created is refused: host/output_file.c). The file is created before the
+ * first stage and gets each result as soon as it exists, with the root attribute complete = 0
+ * until everything has been written; a failure part-way closes it cleanly with what it has and
+ * says so. `--stages analyze` alone opens the --model file instead and writes /analysis into it
+ * (the run's own attributes are left as they are).
  * A signal stops the training or the simulation at the next epoch or block: the checkpoint goes
  * into the file and the run ends with DDM_EINTERRUPTED; `--resume FILE.h5` reopens the file and
  * goes on from there (host/run_setup.c reads what it needs).
@@ -22,7 +24,9 @@
 #include "ddm/h5io.h"
 #include "ddm/input.h"
 #include "ddm/merge.h"
+#include "ddm/output_file.h"
 #include "ddm/progress.h"
+#include "ddm/runfile_check.h"
 #include "ddm/signals.h"
 #include "ddm/simulate.h"
 #include "ddm/train.h"
@@ -229,15 +233,48 @@ static int check_model(const struct run *run, const char *path, struct ddm_error
                     run->model.k, run->model.m, run->sys.name, run->sys.k, run->sys.m);
 }
 
-/* Configuration, system, backend and model; for --resume also the open file. */
+/* --stages analyze alone writes into the --model file; every other run into its own new file. */
+static int analyzes_in_place(const struct run_setup *setup) {
+    return setup->analyze && !setup->train && !setup->simulate && !setup->resuming;
+}
+
+/* The same file (device and inode), when both exist. */
+static int same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* The output file of a fresh run, checked before any work: it must not be the --model file, an
+ * existing one is kept unless --overwrite, and a path that cannot be created is refused (the
+ * creation in ddm_run is exclusive, so nothing that appears in between is lost either). */
+static int check_output(struct run *run, struct ddm_error *err) {
+    const struct run_setup *setup = &run->setup;
+    const struct output_place place = {&setup->sweep, setup->place.sweep_index,
+                                       setup->place.shard_index, setup->place.shard_count};
+    int code =
+        output_path_fill(&setup->cfg, run->sys.name, &place, run->path, sizeof run->path, err);
+    if (!code && setup->model_path && same_file(run->path, setup->model_path))
+        code = ddm_fail(err, DDM_EUSAGE,
+                        "the output file '%s' is the --model file: a run does not write over the "
+                        "model it reads (give another --output; --stages analyze alone writes "
+                        "/analysis into the --model file)",
+                        run->path);
+    if (!code) code = output_check(run->path, run->cli->overwrite, "--output another path", err);
+    return code;
+}
+
+/* Configuration, system, output path, model, then the backend. For --resume the file is read
+ * through a read-only handle (checked, then its configuration, checkpoint and model), and reopened
+ * read-write only when all of that has passed: a refused --resume leaves it byte for byte. */
 static int prepare(struct run *run, struct ddm_error *err) {
     const struct ddm_cli *cli = run->cli;
     struct run_setup *setup = &run->setup;
+    hid_t stored = -1; /* --resume: the file, read-only */
     int code = DDM_OK;
     if (cli->resume_path) {
         snprintf(run->path, sizeof run->path, "%s", cli->resume_path);
-        code = runfile_open(&run->rf, cli->resume_path, err);
-        if (!code) code = run_setup_resume(cli, run->rf.file, setup, err);
+        code = runfile_open_read(cli->resume_path, "--resume", &stored, err);
+        if (!code) code = run_setup_resume(cli, stored, setup, err);
         run->first_stage = setup->checkpoint.stage;
     } else {
         code = run_setup_fresh(cli, setup, err);
@@ -246,7 +283,19 @@ static int prepare(struct run *run, struct ddm_error *err) {
                                              : CHECKPOINT_ANALYZE;
     }
     if (!code) code = system_build(&run->sys, &setup->cfg, err);
-    if (!code) {
+    if (!code && !setup->resuming && !analyzes_in_place(setup)) code = check_output(run, err);
+    if (!code) code = check_stages(run, err);
+    if (!code && setup->model_path) {
+        code = runfile_read_model(setup->model_path, &run->model, err);
+        if (!code) code = check_model(run, setup->model_path, err);
+        if (!code && setup->analyze && !setup->simulate)
+            code = merge_check_sources(setup->model_path, err);
+    } else if (!code && setup->resuming && run->first_stage != CHECKPOINT_TRAIN) {
+        code = runfile_read_model_from(stored, run->path, &run->model, err);
+        if (!code) code = check_model(run, run->path, err);
+    }
+    if (stored >= 0) H5Fclose(stored);
+    if (!code) { /* last: it may start a device, and says which backend it chose */
         run->backend = backend_select(setup->cfg.backend, setup->cfg.device, setup->cfg.threads,
                                       cli->quiet, err);
         if (!run->backend) code = err->code;
@@ -257,16 +306,7 @@ static int prepare(struct run *run, struct ddm_error *err) {
                         "go on on %s; a bit-identical continuation needs the same backend "
                         "(--backend %s)",
                         run->path, setup->backend_name, run->backend->name, setup->backend_name);
-    if (!code) code = check_stages(run, err);
-    if (!code && setup->model_path) {
-        code = runfile_read_model(setup->model_path, &run->model, err);
-        if (!code) code = check_model(run, setup->model_path, err);
-        if (!code && setup->analyze && !setup->simulate)
-            code = merge_check_sources(setup->model_path, err);
-    } else if (!code && setup->resuming && run->first_stage != CHECKPOINT_TRAIN) {
-        code = runfile_read_model_from(run->rf.file, run->path, &run->model, err);
-        if (!code) code = check_model(run, run->path, err);
-    }
+    if (!code && setup->resuming) code = runfile_open(&run->rf, run->path, err);
     return code;
 }
 
@@ -397,24 +437,19 @@ int ddm_run(const struct ddm_cli *cli, struct ddm_error *err) {
     run->rf.file = -1;
     int code = prepare(run, err);
     const struct run_setup *setup = &run->setup;
-    const int in_place = setup->analyze && !setup->train && !setup->simulate && !setup->resuming;
+    const int in_place = analyzes_in_place(setup);
     if (!code && !in_place) stop_signals_install(); /* before the file exists: no signal is lost */
     if (!code && in_place) {
         snprintf(run->path, sizeof run->path, "%s", cli->model_path);
         code = analyze_in_place(run, err);
     } else if (!code && !setup->resuming) {
-        const struct output_place place = {&setup->sweep, setup->place.sweep_index,
-                                           setup->place.shard_index, setup->place.shard_count};
-        code =
-            output_path_fill(&setup->cfg, run->sys.name, &place, run->path, sizeof run->path, err);
-        if (!code)
-            code = runfile_create(&run->rf, run->path, &setup->cfg, cli->command_line, run->backend,
-                                  err);
+        code = runfile_create(&run->rf, run->path, cli->overwrite, &setup->cfg, cli->command_line,
+                              run->backend, err);
     }
     const int started = !code && !in_place;
     if (started) code = run_stages(run, err);
     if (run->rf.file >= 0 && !started) {
-        H5Fclose(run->rf.file); /* a refused --resume leaves the file as it was */
+        H5Fclose(run->rf.file); /* a new file whose root could not be written */
     } else if (run->rf.file >= 0) {
         struct ddm_error close_err = {0};
         int closed = runfile_close(&run->rf, code == DDM_OK, &close_err);

@@ -3,37 +3,36 @@
  * among others, and the reopening of a stopped run's file for --resume. */
 #include "ddm/runfile.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "ddm/output_file.h"
+#include "ddm/runfile_check.h"
 
 #include "ddm/blowup.h"
 
 #define F32 H5T_IEEE_F32LE
 #define F64 H5T_IEEE_F64LE
 
-int runfile_create(struct ddm_runfile *rf, const char *path, const struct ddm_config *cfg,
-                   const char *command_line, const struct ddm_backend *backend,
-                   struct ddm_error *err) {
-    h5_quiet();
+int runfile_create(struct ddm_runfile *rf, const char *path, int overwrite,
+                   const struct ddm_config *cfg, const char *command_line,
+                   const struct ddm_backend *backend, struct ddm_error *err) {
     memset(rf, 0, sizeof *rf);
     rf->t.dataset = rf->latent.dataset = rf->target.dataset = rf->traces.dataset = -1;
     rf->input.dataset = -1;
-    rf->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (rf->file < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return ddm_fail(err, DDM_ERUNTIME,
-                        "cannot create the output file '%s' (does its directory exist and is it "
-                        "writable? set [output] path or --output)",
-                        path);
-    }
+    int code = output_create(path, overwrite, "--output another path", &rf->file, err);
+    if (code) return code;
     char created[64];
     time_t now = time(NULL);
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%S%z", localtime(&now));
     char *ini = config_to_ini(cfg);
     if (!ini) return ddm_fail(err, DDM_ERUNTIME, "out of memory");
-    int code = h5_attr_string(rf->file, "ddm_version", DDM_VERSION, err);
+    code = h5_attr_int(rf->file, "format_version", DDM_FORMAT_VERSION, err);
+    if (!code) code = h5_attr_string(rf->file, "ddm_version", DDM_VERSION, err);
     if (!code) code = h5_attr_string(rf->file, "git_commit", DDM_GIT_COMMIT, err);
     if (!code) code = h5_attr_string(rf->file, "created", created, err);
     if (!code) code = h5_attr_string(rf->file, "backend", backend->name, err);
@@ -231,15 +230,11 @@ int runfile_close(struct ddm_runfile *rf, int complete, struct ddm_error *err) {
 }
 
 int runfile_read_model(const char *path, struct ddm_model *model, struct ddm_error *err) {
-    h5_quiet();
     memset(model, 0, sizeof *model);
-    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return ddm_fail(err, DDM_EUSAGE, "cannot open model file '%s' (missing, or not HDF5)",
-                        path);
-    }
-    int code = runfile_read_model_from(file, path, model, err);
+    hid_t file;
+    int code = runfile_open_read(path, "--model", &file, err);
+    if (code) return code;
+    code = runfile_read_model_from(file, path, model, err);
     H5Fclose(file);
     return code;
 }
@@ -342,9 +337,8 @@ int runfile_read_place(hid_t file, struct ddm_run_place *place, struct ddm_error
 
 int runfile_copy_train(struct ddm_runfile *rf, const char *model_path, struct ddm_error *err) {
     int code = h5_attr_string(rf->file, "model_file", model_path, err);
-    hid_t source = code ? -1 : H5Fopen(model_path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (!code && source < 0)
-        code = ddm_fail(err, DDM_ERUNTIME, "cannot open the model file '%s'", model_path);
+    hid_t source = -1;
+    if (!code) code = runfile_open_read(model_path, "--model", &source, err);
     if (!code && H5Lexists(source, "train", H5P_DEFAULT) > 0)
         code = H5_CHECK(H5Ocopy(source, "train", rf->file, "train", H5P_DEFAULT, H5P_DEFAULT),
                         "copying /train of the model file", err);
@@ -358,14 +352,18 @@ int runfile_open(struct ddm_runfile *rf, const char *path, struct ddm_error *err
     rf->t.dataset = rf->latent.dataset = rf->target.dataset = rf->traces.dataset = -1;
     rf->input.dataset = -1;
     rf->file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
-    if (rf->file < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return ddm_fail(err, DDM_EUSAGE,
-                        "--resume %s: cannot open it for writing (missing, not an HDF5 file, not "
-                        "writable, or open in another program)",
-                        path);
+    if (rf->file >= 0) return DDM_OK;
+    char reason[256];
+    h5_reason(reason, sizeof reason);
+    if (access(path, W_OK)) { /* the checks read it: only writing is refused */
+        const int e = errno;
+        return ddm_fail(err, ddm_errno_code(e), "cannot open --resume '%s' for writing: %s", path,
+                        strerror(e));
     }
-    return DDM_OK;
+    return ddm_fail(err, DDM_ERUNTIME,
+                    "cannot open --resume '%s' for writing (HDF5: %s; is it open in another "
+                    "program?)",
+                    path, reason);
 }
 
 /* Reopens one /simulate dataset as a stream along `axis`, cut back to `recorded`. */

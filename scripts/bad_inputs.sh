@@ -5,15 +5,18 @@
 # Each file says what is wrong in its first comment ("; wrong: ...") and, when it is not a
 # configuration error (exit 2), the exit code it must give ("; exit: 1"); "; args: ..." adds
 # command-line options (e.g. a bad --shard), placed after the file name. A case fails when the exit
-# code differs, when the program crashed (exit >= 128, or a sanitizer report), hung (20 s), or did
-# not answer with exactly one line "ddm_gpu: error: ..." on stderr. The script exits 1 if any case
-# failed. A missing config file is checked too (it has no file in the folder, by its nature).
+# code differs, when the program crashed (exit >= 128, or a sanitizer report), hung (20 s), did
+# not answer with exactly one line "ddm_gpu: error: ..." on stderr, or changed the case's own file
+# (some cases name it as the output, the --model or the --resume file: a refused file is left as it
+# is). The script exits 1 if any case failed. A missing config file is checked too (it has no file
+# in the folder, by its nature).
 #
 #   scripts/bad_inputs.sh                    uses ./ddm_gpu (run `make` first)
 #   DDM_GPU=/path/to/ddm_gpu scripts/bad_inputs.sh   e.g. a build with -fsanitize=address,undefined
 #
 # The runs happen in a temporary directory holding copies of the files, so messages show short
-# names and outputs of the cases that get past loading (out.h5) land there and are removed.
+# names and outputs of the cases that get past loading (*.h5) land there and are removed after each
+# case (a run refuses to replace an existing output file, so one case's file would change the next).
 set -u
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -58,6 +61,8 @@ run_case() {
         problem="exit $code, expected $want"
     elif [[ $(wc -l <stderr.txt) -ne 1 ]] || ! grep -q '^ddm_gpu: error: ' stderr.txt; then
         problem="stderr is not one 'ddm_gpu: error: ...' line"
+    elif [[ -f $cases/$file ]] && ! cmp -s "$file" "$cases/$file"; then
+        problem="the case's own file was changed"
     fi
     if [[ -n $problem ]]; then
         failures=$((failures + 1))
@@ -76,7 +81,7 @@ for path in "$cases"/*.ini; do
     read -r -a options <<<"$(grep -a -m1 '^; args:' "$file" | sed 's/^; args: *//')"
     [[ ${#options[@]} -gt 0 ]] && what="$what (${options[*]})"
     run_case "$file" "${what:-?}" "${want:-2}" "${options[@]}"
-    rm -f out.h5
+    rm -f ./*.h5
 done
 run_case missing.ini "the config file does not exist" 2
 

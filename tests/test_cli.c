@@ -188,6 +188,19 @@ Test(cli, help_and_version_need_no_config) {
                  "--help wins over a combination that would be refused: %s", err.message);
 }
 
+Test(cli, overwrite_is_a_flag_that_resume_refuses) {
+    cr_assert_eq(parse("run.ini"), DDM_OK, "%s", err.message);
+    cr_assert_eq(cli.overwrite, 0, "an existing output is kept unless asked");
+    cr_assert_eq(parse("run.ini", "--overwrite"), DDM_OK, "%s", err.message);
+    cr_assert_eq(cli.overwrite, 1);
+    expect_error(parse("run.ini", "--overwrit"),
+                 "unknown option '--overwrit' (did you mean '--overwrite'?) (see --help)");
+    expect_error(parse("--resume", "r.h5", "--overwrite"),
+                 "--resume continues the run in r.h5 from its checkpoint; --overwrite does not "
+                 "apply (to start that run again from scratch: ddm_gpu CONFIG.ini --output r.h5 "
+                 "--overwrite)");
+}
+
 Test(cli, too_many_sets) {
     static const char *args[2 * CLI_MAX_SETS + 4];
     int n = 0;
@@ -211,6 +224,7 @@ Test(cli, help_text_teaches) {
     assert_has(text, "usage: ddm_gpu CONFIG.ini [options]");
     assert_has(text, "--set section.key=value");
     assert_has(text, "--stages");
+    assert_has(text, "--overwrite");
     assert_has(text, "exit status: 0 success, 1 run-time failure");
     assert_has(text, "lorenz");
     assert_has(text, "  [network]\n"); /* the INI keys come from the same table as the loader */

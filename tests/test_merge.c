@@ -158,7 +158,7 @@ Test(merge, shards_must_cover_the_ensemble_once, .init = setup) {
                    "@s1.h5 is not complete (complete = 0: its run failed or was stopped; resume "
                    "it with ddm_gpu --resume @s1.h5 first)");
     expect_refusal("bad.h5 s0.h5 nowhere.h5",
-                   "@nowhere.h5: cannot open it (missing, or not an HDF5 file)");
+                   "cannot open shard '@nowhere.h5': No such file or directory");
     cr_assert_eq(merge("s0.h5"), DDM_EUSAGE);
     cr_assert_str_eq(run_err.message, "merge: usage: ddm_gpu merge OUT.h5 SHARD.h5... (the shards "
                                       "of one ensemble, written with --shard i/N)");

@@ -1,10 +1,10 @@
 /* cli.h — the command line of DESIGN §7 and the run it drives.
  *
- *   ddm_gpu CONFIG.ini [--set section.key=value]... [--backend B] [--output PATH]
+ *   ddm_gpu CONFIG.ini [--set section.key=value]... [--backend B] [--output PATH] [--overwrite]
  *           [--stages train,simulate,analyze] [--model FILE.h5] [--on-nonfinite P] [--quiet]
  *           [--array-index N] [--list-sweep] [--shard i/N]
  *   ddm_gpu --resume FILE.h5 [CONFIG.ini] [--set ...] [--backend B] [--quiet]
- *   ddm_gpu merge OUT.h5 SHARD.h5...          (host/merge.c)
+ *   ddm_gpu merge OUT.h5 SHARD.h5... [--overwrite] [--quiet]          (host/merge.c)
  *   ddm_gpu --help | --version
  */
 #ifndef DDM_CLI_H
@@ -22,6 +22,7 @@ struct ddm_cli {
     int nsets;
     const char *backend;      /* overrides [run] backend */
     const char *output;       /* overrides [output] path */
+    int overwrite;            /* an existing output file may be replaced (else the run refuses) */
     const char *on_nonfinite; /* overrides [simulate] on_nonfinite */
     const char *model_path;   /* a run file whose /model is used instead of training */
     int stage_train, stage_simulate, stage_analyze;

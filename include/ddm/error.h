@@ -29,6 +29,11 @@ int ddm_fail(struct ddm_error *err, int code, const char *fmt, ...)
 void ddm_error_prefix(struct ddm_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* The exit code for a failed system call on a path: DDM_EUSAGE where the path cannot work as given
+ * (missing, not a directory, a directory, no permission, a read-only file system, too long),
+ * DDM_ERUNTIME otherwise (out of space, an I/O error, too many open files). */
+int ddm_errno_code(int errnum);
+
 /* Allocation that reports the size it failed on. Returns NULL and fills err on failure. */
 void *ddm_alloc(size_t bytes, const char *what, struct ddm_error *err);
 void *ddm_calloc(size_t count, size_t size, const char *what, struct ddm_error *err);

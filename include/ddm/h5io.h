@@ -19,6 +19,10 @@ int h5_check(long long status, const char *what, const char *file, int line, str
 /* Silences HDF5's own printing of error stacks (once per process). */
 void h5_quiet(void);
 
+/* HDF5's innermost message on the current error stack (its most specific reason, e.g. "truncated
+ * file: eof = 3000, ..."), then clears the stack. */
+void h5_reason(char *buf, size_t len);
+
 int h5_attr_string(hid_t obj, const char *name, const char *value, struct ddm_error *err);
 int h5_attr_double(hid_t obj, const char *name, double value, struct ddm_error *err);
 int h5_attr_int(hid_t obj, const char *name, long long value, struct ddm_error *err);

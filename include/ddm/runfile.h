@@ -1,6 +1,7 @@
 /* runfile.h — the HDF5 file of one run, exactly in the layout of DESIGN §7:
  *
- *   /          attrs ddm_version, git_commit, created, backend, device, seed, config, complete
+ *   /          attrs format_version, ddm_version, git_commit, created, backend, device, seed,
+ *              config, complete
  *   /system    attrs name, vars, drift, diffusion, k, m, and each parameter
  *   /model     Gamma (n,k), Ws (k,n), b (n), S (k,m), latent_mean (k), latent_scale (k);
  *              attrs tau, n, k [, V (k*m,n), c (k*m) for a state-dependent diffusion]
@@ -23,6 +24,10 @@
 #include "ddm/simulate.h"
 #include "ddm/train.h"
 
+/* The layout of the files this build writes (root attribute format_version). Readers refuse a
+ * newer one (include/ddm/runfile_check.h); raise it when a change would mislead an older reader. */
+#define DDM_FORMAT_VERSION 1
+
 struct ddm_runfile {
     hid_t file;
     struct h5_stream t, latent, target, traces, input;
@@ -41,10 +46,11 @@ struct ddm_run_place {
     int trajectories_total;
 };
 
-/* Creates (truncates) the file and writes the root attributes. */
-int runfile_create(struct ddm_runfile *rf, const char *path, const struct ddm_config *cfg,
-                   const char *command_line, const struct ddm_backend *backend,
-                   struct ddm_error *err);
+/* Creates the file and writes the root attributes. An existing file is refused, or replaced with
+ * `overwrite` (include/ddm/output_file.h). */
+int runfile_create(struct ddm_runfile *rf, const char *path, int overwrite,
+                   const struct ddm_config *cfg, const char *command_line,
+                   const struct ddm_backend *backend, struct ddm_error *err);
 int runfile_write_system(struct ddm_runfile *rf, const struct ddm_system *sys,
                          struct ddm_error *err);
 int runfile_write_model(struct ddm_runfile *rf, const struct ddm_model *model,
@@ -70,7 +76,7 @@ int runfile_read_place(hid_t file, struct ddm_run_place *place, struct ddm_error
 int runfile_copy_train(struct ddm_runfile *rf, const char *model_path, struct ddm_error *err);
 
 /* Opens a stopped run's file for --resume, read-write (the /simulate streams are reopened by
- * runfile_simulate_reopen). */
+ * runfile_simulate_reopen); the file has been checked read-only before (runfile_open_read). */
 int runfile_open(struct ddm_runfile *rf, const char *path, struct ddm_error *err);
 /* Reopens the /simulate datasets of the file, cut back to `recorded` times (a hard kill after
  * the checkpoint may have left more). */
@@ -82,7 +88,8 @@ int runfile_model_hash(hid_t file, uint64_t *hash, struct ddm_error *err);
 /* Sets `complete` and closes. */
 int runfile_close(struct ddm_runfile *rf, int complete, struct ddm_error *err);
 
-/* Reads /model of a run file into a model (for --model and --stages without train). */
+/* Reads /model of a run file into a model (for --model and --stages without train); the file is
+ * checked first and opened read-only (runfile_open_read). */
 int runfile_read_model(const char *path, struct ddm_model *model, struct ddm_error *err);
 /* The same from an open file (`path` names it in messages). */
 int runfile_read_model_from(hid_t file, const char *path, struct ddm_model *model,

@@ -6,8 +6,11 @@
 #   resumable.sh OUT.h5 [CONFIG.ini OPTIONS...]
 #
 # A first start runs `ddm_gpu CONFIG.ini OPTIONS... --output OUT.h5`; when OUT.h5 exists (the job
-# was requeued) it runs `ddm_gpu --resume OUT.h5`, or starts afresh if the file holds no
-# checkpoint (a run killed before it wrote one). SIGTERM/SIGINT/SIGUSR1 (--signal=B:TERM@120,
+# was requeued) it runs `ddm_gpu --resume OUT.h5`, or starts afresh with --overwrite if the file
+# holds no checkpoint or is empty (a run killed before it wrote one: there is nothing to lose),
+# and ends with success if the run in it is complete (a job requeued after its run ended, e.g. on
+# a node failure). Any other refusal (a corrupt file, another configuration) fails the job and
+# leaves the file for a person to look at. SIGTERM/SIGINT/SIGUSR1 (--signal=B:TERM@120,
 # scancel, preemption) are passed on to ddm_gpu, which finishes its block, writes the checkpoint
 # and exits with status 3; the job then requeues itself (sbatch --requeue) and comes back here.
 set -uo pipefail
@@ -40,10 +43,14 @@ if [[ -e $out ]]; then
     run --resume "$out" 2>&3 || status=$?
     exec 3>&-
     wait "$tee_pid"
-    if ((status == 2)) && grep -q 'has no /checkpoint' "$out.resume.err"; then
+    if ((status == 2)) && grep -q 'has no /checkpoint\|is not an HDF5 file (it is empty)' \
+        "$out.resume.err"; then
         echo "resumable.sh: $out has no checkpoint; starting the run again"
         status=0
-        run "$@" --output "$out" || status=$?
+        run "$@" --output "$out" --overwrite || status=$?
+    elif ((status == 2)) && grep -q 'the run in it is complete' "$out.resume.err"; then
+        echo "resumable.sh: the run in $out is complete; nothing to do"
+        status=0
     fi
     rm -f "$out.resume.err"
 else

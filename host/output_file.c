@@ -1,0 +1,113 @@
+/* output_file.c — refusing to replace an existing output file, and saying why a path cannot be
+ * created (include/ddm/output_file.h). The file system is asked with stat and access before any
+ * work; the creation itself is exclusive, so a file written by someone else between the check and
+ * the creation is refused too rather than truncated.
+ */
+#include "ddm/output_file.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ddm/h5io.h"
+
+/* "2026-11-25T10:12:33+0100" (the `created` attribute) as "2026-11-25 10:12" */
+static void short_date(const char *created, char *buf, size_t len) {
+    snprintf(buf, len, "%.16s", created);
+    char *t = strchr(buf, 'T');
+    if (t) *t = ' ';
+}
+
+/* What an existing file holds, from its root alone ("complete run of 2026-11-25 10:12"); empty
+ * when it is not HDF5 or cannot be opened (it is then only said to exist). Read-only. */
+static void describe(const char *path, char *buf, size_t len) {
+    buf[0] = 0;
+    h5_quiet();
+    if (H5Fis_hdf5(path) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return;
+    }
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return;
+    }
+    char created[64] = "", when[64] = "";
+    double complete = -1, interrupted = 0;
+    if (H5Aexists(file, "created") > 0 &&
+        !h5_read_attr_string(file, "created", created, sizeof created, NULL)) {
+        snprintf(when, sizeof when, " of ");
+        short_date(created, when + 4, sizeof when - 4);
+    }
+    if (H5Aexists(file, "complete") > 0) h5_read_attr_double(file, "complete", &complete, NULL);
+    if (H5Aexists(file, "interrupted") > 0)
+        h5_read_attr_double(file, "interrupted", &interrupted, NULL);
+    const int checkpoint = H5Lexists(file, "checkpoint", H5P_DEFAULT) > 0;
+    const int merged = H5Aexists(file, "merged_from") > 0;
+    if (checkpoint)
+        snprintf(buf, len, "%s run%s with a checkpoint: continue it with ddm_gpu --resume %s",
+                 interrupted == 1 ? "stopped" : "incomplete", when, path);
+    else if (complete == 1)
+        snprintf(buf, len, "complete %s%s", merged ? "merge" : "run", when);
+    else if (complete == 0)
+        snprintf(buf, len, "incomplete %s%s, complete = 0", merged ? "merge" : "run", when);
+    else
+        snprintf(buf, len, "an HDF5 file, not a ddm_gpu run");
+    H5Eclear2(H5E_DEFAULT);
+    H5Fclose(file);
+}
+
+int output_check(const char *path, int overwrite, const char *instead, struct ddm_error *err) {
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return ddm_fail(err, DDM_EUSAGE,
+                            "output file '%s' is a directory: give a file's name (%s)", path,
+                            instead);
+        if (!overwrite) {
+            char what[PATH_MAX + 128];
+            describe(path, what, sizeof what);
+            return ddm_fail(err, DDM_EUSAGE,
+                            "output file '%s' exists%s%s%s; give --overwrite to replace it, or %s",
+                            path, what[0] ? " (" : "", what, what[0] ? ")" : "", instead);
+        }
+        if (!access(path, W_OK)) return DDM_OK;
+        const int e = errno;
+        return ddm_fail(err, ddm_errno_code(e), "cannot replace output file '%s': %s", path,
+                        strerror(e));
+    }
+    int e = errno;
+    if (e != ENOENT) /* ENOTDIR: a file where the path needs a directory; EACCES, ELOOP, ... */
+        return ddm_fail(err, ddm_errno_code(e), "cannot create output file '%s': %s", path,
+                        strerror(e));
+    char copy[PATH_MAX];
+    snprintf(copy, sizeof copy, "%s", path);
+    const char *dir = dirname(copy);
+    if (stat(dir, &st)) {
+        e = errno;
+        return ddm_fail(err, ddm_errno_code(e), "cannot create output file '%s': %s%s%s%s", path,
+                        strerror(e), e == ENOENT ? " (the directory '" : "", e == ENOENT ? dir : "",
+                        e == ENOENT ? "' does not exist)" : "");
+    }
+    if (!access(dir, W_OK | X_OK))
+        return DDM_OK; /* root passes, unless the file system is read-only */
+    e = errno;
+    return ddm_fail(err, ddm_errno_code(e), "cannot create output file '%s': %s", path,
+                    strerror(e));
+}
+
+int output_create(const char *path, int overwrite, const char *instead, hid_t *file,
+                  struct ddm_error *err) {
+    h5_quiet();
+    *file = H5Fcreate(path, overwrite ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
+    if (*file >= 0) return DDM_OK;
+    char reason[256];
+    h5_reason(reason, sizeof reason);
+    int code = output_check(path, overwrite, instead, err);
+    if (code) return code; /* what the file system says (a file that appeared since included) */
+    return ddm_fail(err, DDM_ERUNTIME, "cannot create output file '%s' (HDF5: %s)", path, reason);
+}
