@@ -20,6 +20,7 @@
 #include "ddm/backend.h"
 #include "ddm/cli.h"
 #include "ddm/h5io.h"
+#include "ddm/h5space.h"
 #include "ddm/input.h"
 #include "ddm/merge.h"
 #include "ddm/progress.h"
@@ -197,7 +198,7 @@ static int analyze_in_place(struct run *run, struct ddm_error *err) {
     }
     int code = analysis_run(run->backend, &run->sys, &run->model, &run->setup.cfg, file,
                             &run->analysis, run->cli->quiet, err);
-    if (H5Fclose(file) < 0 && !code)
+    if (h5space_close(file) < 0 && !code)
         code = ddm_fail(err, DDM_ERUNTIME, "closing '%s' failed", path);
     return code;
 }
