@@ -16,12 +16,14 @@
 #include <sys/stat.h>
 
 #include "ddm/analysis.h"
+#include "ddm/analysis_h5.h"
 #include "ddm/analysis_pca.h"
 #include "ddm/backend.h"
 #include "ddm/cli.h"
 #include "ddm/h5io.h"
 #include "ddm/h5space.h"
 #include "ddm/input.h"
+#include "ddm/limits.h"
 #include "ddm/merge.h"
 #include "ddm/progress.h"
 #include "ddm/signals.h"
@@ -227,6 +229,50 @@ static int check_model(const struct run *run, const char *path, struct ddm_error
                     run->model.k, run->model.m, run->sys.name, run->sys.k, run->sys.m);
 }
 
+/* The shape of /simulate in a file the analysis reads (B = 0 when it has none). */
+static void recorded_shape(hid_t file, const char *path, int *B, long *T) {
+    hid_t opened = file >= 0 ? file : path ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
+    int present = 0, k = 0;
+    struct ddm_error ignored;
+    *B = 0, *T = 0;
+    if (opened < 0 || analysis_h5_simulate_shape(opened, &present, B, T, &k, &ignored) || !present)
+        *B = 0, *T = 0;
+    if (opened >= 0 && opened != file) H5Fclose(opened);
+    H5Eclear2(H5E_DEFAULT);
+}
+
+/* The memory each stage will need against what the machine allows (host/limits.c): once the
+ * model's n is known, before the output file and the training. */
+static int check_memory(const struct run *run, struct ddm_error *err) {
+    const struct run_setup *setup = &run->setup;
+    const struct ddm_config *cfg = &setup->cfg;
+    const int train = setup->train && run->first_stage == CHECKPOINT_TRAIN;
+    const int simulate = setup->simulate && run->first_stage <= CHECKPOINT_SIMULATE;
+    struct memory_run sizes = {
+        .n = run->model.n && !train ? run->model.n : cfg->neurons,
+        .k = run->sys.k,
+        .m = run->sys.m,
+        .state_dependent = !run->sys.diffusion_constant,
+        .B = cfg->trajectories,
+        .B_total = cfg->trajectories,
+        .wells = run->sys.native_wells,
+        .resuming = setup->resuming && run->first_stage == CHECKPOINT_SIMULATE,
+        .cuda = !strcmp(run->backend->name, "cuda"),
+    };
+    const struct ddm_run_place *place = &setup->place;
+    if (place->shard_count) /* as simulate_layout_shard cuts it */
+        sizes.B = (int)((long)cfg->trajectories * (place->shard_index + 1) / place->shard_count -
+                        (long)cfg->trajectories * place->shard_index / place->shard_count);
+    if (simulate) {
+        sizes.analysis_B = sizes.B;
+        sizes.analysis_T = cfg->steps / cfg->record_every + 1;
+    } else if (setup->analyze) {
+        recorded_shape(setup->resuming ? run->rf.file : -1, setup->model_path, &sizes.analysis_B,
+                       &sizes.analysis_T);
+    }
+    return limits_check_run(cfg, &sizes, run->backend, train, simulate, setup->analyze, err);
+}
+
 /* Configuration, system, backend and model; for --resume also the open file. */
 static int prepare(struct run *run, struct ddm_error *err) {
     const struct ddm_cli *cli = run->cli;
@@ -265,6 +311,7 @@ static int prepare(struct run *run, struct ddm_error *err) {
         code = runfile_read_model_from(run->rf.file, run->path, &run->model, err);
         if (!code) code = check_model(run, run->path, err);
     }
+    if (!code) code = check_memory(run, err);
     return code;
 }
 
