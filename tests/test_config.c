@@ -146,7 +146,8 @@ Test(config, unknown_key_suggests_and_lists) {
 
 Test(config, unknown_key_far_from_all) {
     expect_error("[run]\nzzzzzzzzzz = 1\n",
-                 "t.ini:2: unknown key 'zzzzzzzzzz' in [run] (keys: backend, threads, device)");
+                 "t.ini:2: unknown key 'zzzzzzzzzz' in [run] (keys: backend, threads, device, "
+                 "memory_limit)");
 }
 
 Test(config, unknown_section_suggests) {
@@ -402,7 +403,7 @@ static const char *every_key =
     "lyapunov_transient = 50\nlyapunov_dt = 0.005\nlyapunov_starts = 2\nstats_bins = 50\n"
     "recall_delay = 3\nwell_radius = 0.2\n"
     "[output]\npath = out/{name}_x.h5\n"
-    "[run]\nbackend = cuda\nthreads = 3\ndevice = 1\n";
+    "[run]\nbackend = cuda\nthreads = 3\ndevice = 1\nmemory_limit = 2.5\n";
 
 /* The "key = value" lines of an INI text, in order. */
 static int key_lines_of(const char *ini, char lines[][256], int max) {
