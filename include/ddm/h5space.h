@@ -14,8 +14,10 @@
  * A write that fails all the same (EIO, a quota on NFS, a disk filled by someone else) is the
  * fallback: h5space_freeze points the descriptor of the failed file at an anonymous in-memory
  * file, so the rest of the run and the close write nowhere and the file on disk keeps what it
- * had — exact when the failure came in a raw-data write, but a failure inside a flush may already
- * have left half-written metadata, and HDF5 1.10.8 then cannot close the file.
+ * had — exact when the failure came in a raw-data write (H5Dwrite), but a failure inside a flush
+ * may already have left half-written metadata on disk, and HDF5 1.10.8 then cannot close the file
+ * (the library crashes in its exit handler: status 139 where 1 was meant). Reserving first is
+ * what avoids that; the freeze is the fallback.
  */
 #ifndef DDM_H5SPACE_H
 #define DDM_H5SPACE_H
