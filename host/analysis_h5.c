@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "ddm/h5io.h"
+#include "ddm/h5space.h"
 
 #define F32 H5T_IEEE_F32LE
 #define F64 H5T_IEEE_F64LE
@@ -137,8 +138,13 @@ static int write_grid(hid_t loc, const char *name, int rank, const hsize_t *dims
     chunk[0] = (1u << 20) / row > 0 ? (1u << 20) / row : 1;
     if (chunk[0] > dims[0]) chunk[0] = dims[0];
     for (int d = 1; d < rank; d++) chunk[d] = dims[d];
+    uint64_t bytes = row * dims[0];
+    char what[300];
+    snprintf(what, sizeof what, "writing dataset '%s'", name);
+    int code = h5space_reserve(loc, bytes + bytes / 64 + (1u << 16), what, err);
+    if (code) return code;
     hid_t space = H5Screate_simple(rank, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    int code = H5_CHECK(H5Pset_chunk(dcpl, rank, chunk), name, err);
+    code = H5_CHECK(H5Pset_chunk(dcpl, rank, chunk), name, err);
     if (!code) code = H5_CHECK(H5Pset_shuffle(dcpl), name, err);
     if (!code) code = H5_CHECK(H5Pset_deflate(dcpl, 4), name, err);
     hid_t dataset = code ? -1 : H5Dcreate2(loc, name, F32, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);

@@ -372,31 +372,37 @@ static int finish_grid(const struct hhd_accumulator *acc, const double *std, dou
         }
         normalise(p, P, volume);
         used = support(g, p, cut, cells);
-        terms = ddm_alloc(sizeof(struct cell_terms) * (used ? used : 1), "cell terms", err);
+        const long tile = used < HHD_TERMS_TILE ? used + 1 : HHD_TERMS_TILE;
+        terms = ddm_alloc(sizeof(struct cell_terms) * tile, "cell terms", err);
         if (!terms) code = DDM_ERUNTIME;
     }
     if (!code) {
-#pragma omp parallel for schedule(dynamic, 64)
-        for (long u = 0; u < used; u++) cell_terms(acc->process, g, cells[u], &terms[u]);
         for (long q = 0; q < P; q++) r->density[q] = (float)p[q];
         for (long q = 0; q < P * k; q++) r->f_rev[q] = r->f_irr[q] = NAN;
         double phi = 0, mass = 0;
         int singular = 0;
-        for (long u = 0; u < used; u++) {
-            const long q = cells[u];
-            double rev[DDM_MAX_K], irr[DDM_MAX_K], contribution;
-            mass += p[q] * volume;
-            singular |= terms[u].singular;
-            if (irreversible(&terms[u], g, p, q, volume, rev, irr, &contribution)) continue;
-            phi += contribution;
-            for (int c = 0; c < k; c++) {
-                r->f_rev[q * k + c] = (float)rev[c];
-                r->f_irr[q * k + c] = (float)irr[c];
-            }
-            for (int b = 0; b < G; b++) {
-                const double *pb = batch_p + (size_t)b * P;
-                if (irreversible(&terms[u], g, pb, q, volume, NULL, irr, &contribution) == 0)
-                    phi_batch[b] += contribution;
+        /* the terms of a tile of cells in parallel, then the sums cell by cell in order */
+        for (long from = 0; from < used; from += HHD_TERMS_TILE) {
+            const long count = used - from < HHD_TERMS_TILE ? used - from : HHD_TERMS_TILE;
+#pragma omp parallel for schedule(dynamic, 64)
+            for (long u = 0; u < count; u++)
+                cell_terms(acc->process, g, cells[from + u], &terms[u]);
+            for (long u = 0; u < count; u++) {
+                const long q = cells[from + u];
+                double rev[DDM_MAX_K], irr[DDM_MAX_K], contribution;
+                mass += p[q] * volume;
+                singular |= terms[u].singular;
+                if (irreversible(&terms[u], g, p, q, volume, rev, irr, &contribution)) continue;
+                phi += contribution;
+                for (int c = 0; c < k; c++) {
+                    r->f_rev[q * k + c] = (float)rev[c];
+                    r->f_irr[q * k + c] = (float)irr[c];
+                }
+                for (int b = 0; b < G; b++) {
+                    const double *pb = batch_p + (size_t)b * P;
+                    if (irreversible(&terms[u], g, pb, q, volume, NULL, irr, &contribution) == 0)
+                        phi_batch[b] += contribution;
+                }
             }
         }
         r->mass = mass;
@@ -415,6 +421,20 @@ static int finish_grid(const struct hhd_accumulator *acc, const double *std, dou
     free(terms);
     free(phi_batch);
     return code;
+}
+
+double hhd_peak_bytes(long P, int B, int G, int k) {
+    if (G > B) G = B;
+    /* hhd_init: batch map, per-trajectory sums, per-batch sums, counts (G,P) */
+    double bytes = B * (sizeof(int) + sizeof(double) + sizeof(long)) +
+                   G * (sizeof(double) + 2 * sizeof(long)) + (double)G * P * sizeof(double);
+    if (P == 0) return bytes;
+    /* finish_grid: batch densities (G,P), p, smoothing, cell list, the result's density, f_rev and
+     * f_irr, one tile of cell terms */
+    bytes += (double)G * P * sizeof(double) + P * (2 * sizeof(double) + sizeof(long)) +
+             P * sizeof(float) * (1 + 2.0 * k) +
+             (double)(P < HHD_TERMS_TILE ? P : HHD_TERMS_TILE) * sizeof(struct cell_terms);
+    return bytes;
 }
 
 int hhd_finish(const struct hhd_accumulator *acc, const double *std, double bandwidth, double cut,

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ddm/h5io.h"
+#include "ddm/h5space.h"
 #include "ddm/runfile.h"
 
 #define CHECKPOINT_FORMAT 1
@@ -104,6 +105,20 @@ int checkpoint_remove(hid_t file, struct ddm_error *err) {
     return H5_CHECK(H5Ldelete(file, "checkpoint", H5P_DEFAULT), "removing /checkpoint", err);
 }
 
+/* The bytes of the checkpoint's arrays. */
+static uint64_t checkpoint_bytes(const struct ddm_checkpoint *cp) {
+    if (cp->stage == CHECKPOINT_TRAIN) {
+        const struct ddm_train_state *st = &cp->train;
+        return 3 * sizeof(float) * ((uint64_t)st->n * st->k * 2 + st->n) +
+               sizeof(double) * (uint64_t)st->epochs_done;
+    }
+    if (cp->stage == CHECKPOINT_SIMULATE) {
+        const struct ddm_sim_state *st = &cp->sim;
+        return (uint64_t)st->B * (sizeof(float) * st->n + sizeof(double) * st->k + sizeof(int));
+    }
+    return 0;
+}
+
 int checkpoint_write(hid_t file, const struct ddm_checkpoint *cp, const char *signal,
                      struct ddm_error *err) {
     uint64_t print = 0;
@@ -112,7 +127,10 @@ int checkpoint_write(hid_t file, const struct ddm_checkpoint *cp, const char *si
              cp->stage_train && cp->stage_simulate ? "," : "", cp->stage_simulate ? "simulate" : "",
              (cp->stage_train || cp->stage_simulate) && cp->stage_analyze ? "," : "",
              cp->stage_analyze ? "analyze" : "");
-    int code = checkpoint_remove(file, err);
+    /* all of it or nothing: a checkpoint cut short by a full disk would only be refused later,
+     * and the one it replaces is removed only once the new one has its space */
+    int code = h5space_reserve(file, checkpoint_bytes(cp) + (1u << 16), "/checkpoint", err);
+    if (!code) code = checkpoint_remove(file, err);
     if (!code) code = fingerprint(file, &print, err);
     hid_t group = code ? -1 : H5Gcreate2(file, "checkpoint", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (!code) code = H5_CHECK(group, "/checkpoint", err);

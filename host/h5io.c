@@ -1,9 +1,12 @@
-/* h5io.c — HDF5 helpers: one-line errors, attributes, datasets, streamed appends. */
+/* h5io.c — HDF5 helpers: one-line errors, attributes, datasets, streamed appends. Every write
+ * claims its disk space first (ddm/h5space.h), so a full disk refuses it before HDF5 starts. */
 #include "ddm/h5io.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "ddm/h5space.h"
 
 void h5_quiet(void) {
     static int done = 0;
@@ -11,30 +14,42 @@ void h5_quiet(void) {
     done = 1;
 }
 
-/* H5Ewalk visitor keeping the innermost description (the most specific reason) */
+/* H5Ewalk visitor keeping the innermost description (the most specific reason), on one line:
+ * the driver's descriptions carry a ctime() date that ends in a newline */
 static herr_t innermost(unsigned depth, const H5E_error2_t *entry, void *data) {
     char *out = data;
     if (depth == 0 && entry->desc) snprintf(out, 256, "%s", entry->desc);
+    for (char *c = out; *c; c++)
+        if (*c == '\n' || *c == '\r' || *c == '\t') *c = ' ';
     return 0;
 }
 
-void h5_reason(char *buf, size_t len) {
+int h5_reason(char *buf, size_t len) {
     char reason[256] = "no reason given";
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, reason);
+    int failed_write = h5space_failed_write(); /* a full disk met all the same: see h5space.h */
     H5Eclear2(H5E_DEFAULT);
     snprintf(buf, len, "%s", reason);
+    return failed_write;
 }
 
 int h5_check(long long status, const char *what, const char *file, int line,
              struct ddm_error *err) {
     if (status >= 0) return DDM_OK;
     char reason[256];
-    h5_reason(reason, sizeof reason);
+    int failed_write = h5_reason(reason, sizeof reason);
+    if (failed_write)
+        return ddm_fail(err, DDM_ERUNTIME, "%s failed: %s", what, strerror(failed_write));
     return ddm_fail(err, DDM_ERUNTIME, "HDF5: %s failed (%s) [%s:%d]", what, reason, file, line);
 }
 
-static int write_attr(hid_t obj, const char *name, hid_t type, const void *value,
+/* `bytes`: the size of the value (of the string for a variable-length one) */
+static int write_attr(hid_t obj, const char *name, hid_t type, const void *value, uint64_t bytes,
                       struct ddm_error *err) {
+    char what[300];
+    snprintf(what, sizeof what, "writing attribute '%s'", name);
+    int reserved = h5space_reserve(obj, bytes + 256, what, err);
+    if (reserved) return reserved;
     if (H5Aexists(obj, name) > 0) H5Adelete(obj, name);
     hid_t space = H5Screate(H5S_SCALAR);
     hid_t attr = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
@@ -50,21 +65,21 @@ int h5_attr_string(hid_t obj, const char *name, const char *value, struct ddm_er
     hid_t type = H5Tcopy(H5T_C_S1);
     H5Tset_size(type, H5T_VARIABLE);
     H5Tset_cset(type, H5T_CSET_UTF8);
-    int code = write_attr(obj, name, type, &value, err);
+    int code = write_attr(obj, name, type, &value, strlen(value), err);
     H5Tclose(type);
     return code;
 }
 
 int h5_attr_double(hid_t obj, const char *name, double value, struct ddm_error *err) {
-    return write_attr(obj, name, H5T_NATIVE_DOUBLE, &value, err);
+    return write_attr(obj, name, H5T_NATIVE_DOUBLE, &value, sizeof value, err);
 }
 
 int h5_attr_int(hid_t obj, const char *name, long long value, struct ddm_error *err) {
-    return write_attr(obj, name, H5T_NATIVE_LLONG, &value, err);
+    return write_attr(obj, name, H5T_NATIVE_LLONG, &value, sizeof value, err);
 }
 
 int h5_attr_uint64(hid_t obj, const char *name, uint64_t value, struct ddm_error *err) {
-    return write_attr(obj, name, H5T_NATIVE_UINT64, &value, err);
+    return write_attr(obj, name, H5T_NATIVE_UINT64, &value, sizeof value, err);
 }
 
 int h5_read_attr_double(hid_t obj, const char *name, double *value, struct ddm_error *err) {
@@ -106,6 +121,12 @@ int h5_read_attr_string(hid_t obj, const char *name, char *buf, size_t len, stru
 
 int h5_write(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, int rank,
              const hsize_t *dims, const void *data, const char *shape, struct ddm_error *err) {
+    uint64_t bytes = H5Tget_size(file_type);
+    for (int d = 0; d < rank; d++) bytes *= dims[d];
+    char what[300];
+    snprintf(what, sizeof what, "writing dataset '%s'", name);
+    int reserved = h5space_reserve(loc, bytes + (shape ? strlen(shape) : 0) + 1024, what, err);
+    if (reserved) return reserved;
     hid_t space = H5Screate_simple(rank, dims, NULL);
     hid_t dataset = H5Dcreate2(loc, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     int code = H5_CHECK(dataset, name, err);
@@ -195,6 +216,30 @@ int h5_stream_append(struct h5_stream *stream, hsize_t count, const void *data,
     H5Sclose(mem_space);
     H5Sclose(file_space);
     return code;
+}
+
+uint64_t h5_stream_bound(const struct h5_stream *stream, hsize_t count) {
+    if (count == 0 || stream->dataset < 0) return 0;
+    hid_t dcpl = H5Dget_create_plist(stream->dataset), type = H5Dget_type(stream->dataset);
+    hsize_t chunk[4] = {1, 1, 1, 1};
+    int rank = H5Pget_chunk(dcpl, 4, chunk);
+    uint64_t chunk_bytes = H5Tget_size(type), chunks = 1;
+    for (int d = 0; d < rank && d < stream->rank; d++) {
+        chunk_bytes *= chunk[d];
+        if (d == stream->axis) {
+            hsize_t first = stream->dims[d] / chunk[d];
+            hsize_t last = (stream->dims[d] + count - 1) / chunk[d];
+            chunks *= last - first + 1;
+        } else {
+            chunks *= (stream->dims[d] + chunk[d] - 1) / chunk[d];
+        }
+    }
+    H5Tclose(type);
+    H5Pclose(dcpl);
+    H5Eclear2(H5E_DEFAULT);
+    /* each chunk the append touches is written once, whole (an edge chunk is padded); deflate
+     * may grow incompressible data by a little, and the chunk index takes an entry per chunk */
+    return chunks * (chunk_bytes + chunk_bytes / 64 + 256);
 }
 
 void h5_stream_close(struct h5_stream *stream) {

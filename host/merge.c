@@ -21,6 +21,7 @@
 
 #include "ddm/config.h"
 #include "ddm/h5io.h"
+#include "ddm/h5space.h"
 #include "ddm/output_file.h"
 #include "ddm/runfile.h"
 #include "ddm/runfile_check.h"
@@ -360,14 +361,41 @@ static int write_simulate(hid_t out, struct shard **order, int count, struct ddm
     return code;
 }
 
+static herr_t add_dataset_bytes(hid_t group, const char *name, const H5L_info_t *info,
+                                void *total) {
+    (void)info;
+    H5O_info_t object;
+    if (H5Oget_info_by_name(group, name, &object, H5P_DEFAULT) < 0 ||
+        object.type != H5O_TYPE_DATASET)
+        return 0;
+    hid_t dataset = H5Dopen2(group, name, H5P_DEFAULT);
+    if (dataset >= 0) *(uint64_t *)total += H5Dget_storage_size(dataset);
+    if (dataset >= 0) H5Dclose(dataset);
+    return 0;
+}
+
+/* The bytes of the datasets of group `name` (0 when the file has none). */
+static uint64_t group_bytes(hid_t file, const char *name) {
+    uint64_t total = 0;
+    if (H5Lexists(file, name, H5P_DEFAULT) > 0)
+        H5Literate_by_name(file, name, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, add_dataset_bytes,
+                           &total, H5P_DEFAULT);
+    H5Eclear2(H5E_DEFAULT);
+    return total;
+}
+
 static int write_merged(const char *path, int overwrite, struct shard **order, int count,
                         const char *command, struct ddm_error *err) {
     hid_t out;
     int code = output_create(path, overwrite, MERGE_INSTEAD, &out, err);
     if (code) return code;
-    code = h5_attr_int(out, "complete", 0, err);
-    if (!code) code = write_root(out, order, count, command, err);
+    /* the merged file holds the copied groups and metadata (the virtual datasets) */
     static const char *const copied[] = {"system", "model", "train"};
+    uint64_t bytes = 1u << 20;
+    for (int i = 0; i < 3; i++) bytes += group_bytes(order[0]->file, copied[i]);
+    code = h5space_reserve(out, bytes, "writing the merged file", err);
+    if (!code) code = h5_attr_int(out, "complete", 0, err);
+    if (!code) code = write_root(out, order, count, command, err);
     for (int i = 0; i < 3 && !code; i++)
         if (H5Lexists(order[0]->file, copied[i], H5P_DEFAULT) > 0)
             code = H5_CHECK(
@@ -375,7 +403,7 @@ static int write_merged(const char *path, int overwrite, struct shard **order, i
                 copied[i], err);
     if (!code) code = write_simulate(out, order, count, err);
     if (!code) code = h5_attr_int(out, "complete", 1, err);
-    int closed = H5_CHECK(H5Fclose(out), "closing the merged file", code ? NULL : err);
+    int closed = H5_CHECK(h5space_close(out), "closing the merged file", code ? NULL : err);
     return code ? code : closed;
 }
 

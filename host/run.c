@@ -18,11 +18,14 @@
 #include <sys/stat.h>
 
 #include "ddm/analysis.h"
+#include "ddm/analysis_h5.h"
 #include "ddm/analysis_pca.h"
 #include "ddm/backend.h"
 #include "ddm/cli.h"
 #include "ddm/h5io.h"
+#include "ddm/h5space.h"
 #include "ddm/input.h"
+#include "ddm/limits.h"
 #include "ddm/merge.h"
 #include "ddm/output_file.h"
 #include "ddm/progress.h"
@@ -204,7 +207,7 @@ static int analyze_in_place(struct run *run, struct ddm_error *err) {
     }
     int code = analysis_run(run->backend, &run->sys, &run->model, &run->setup.cfg, file,
                             &run->analysis, run->cli->quiet, err);
-    if (H5Fclose(file) < 0 && !code)
+    if (h5space_close(file) < 0 && !code)
         code = ddm_fail(err, DDM_ERUNTIME, "closing '%s' failed", path);
     return code;
 }
@@ -263,9 +266,54 @@ static int check_output(struct run *run, struct ddm_error *err) {
     return code;
 }
 
-/* Configuration, system, output path, model, then the backend. For --resume the file is read
- * through a read-only handle (checked, then its configuration, checkpoint and model), and reopened
- * read-write only when all of that has passed: a refused --resume leaves it byte for byte. */
+/* The shape of /simulate in the file the analysis reads (B = 0 when it has none). */
+static void recorded_shape(const char *path, int *B, long *T) {
+    hid_t file = path ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
+    int present = 0, k = 0;
+    struct ddm_error ignored;
+    *B = 0, *T = 0;
+    if (file < 0 || analysis_h5_simulate_shape(file, &present, B, T, &k, &ignored) || !present)
+        *B = 0, *T = 0;
+    if (file >= 0) H5Fclose(file);
+    H5Eclear2(H5E_DEFAULT);
+}
+
+/* The memory each stage will need against what the machine allows (host/limits.c): once the
+ * model's n is known, before the output file and the training. */
+static int check_memory(const struct run *run, struct ddm_error *err) {
+    const struct run_setup *setup = &run->setup;
+    const struct ddm_config *cfg = &setup->cfg;
+    const int train = setup->train && run->first_stage == CHECKPOINT_TRAIN;
+    const int simulate = setup->simulate && run->first_stage <= CHECKPOINT_SIMULATE;
+    struct memory_run sizes = {
+        .n = run->model.n && !train ? run->model.n : cfg->neurons,
+        .k = run->sys.k,
+        .m = run->sys.m,
+        .state_dependent = !run->sys.diffusion_constant,
+        .B = cfg->trajectories,
+        .B_total = cfg->trajectories,
+        .wells = run->sys.native_wells,
+        .resuming = setup->resuming && run->first_stage == CHECKPOINT_SIMULATE,
+        .cuda = !strcmp(run->backend->name, "cuda"),
+    };
+    const struct ddm_run_place *place = &setup->place;
+    if (place->shard_count) /* as simulate_layout_shard cuts it */
+        sizes.B = (int)((long)cfg->trajectories * (place->shard_index + 1) / place->shard_count -
+                        (long)cfg->trajectories * place->shard_index / place->shard_count);
+    if (simulate) {
+        sizes.analysis_B = sizes.B;
+        sizes.analysis_T = cfg->steps / cfg->record_every + 1;
+    } else if (setup->analyze) {
+        recorded_shape(setup->resuming ? run->path : setup->model_path, &sizes.analysis_B,
+                       &sizes.analysis_T);
+    }
+    return limits_check_run(cfg, &sizes, run->backend, train, simulate, setup->analyze, err);
+}
+
+/* Configuration, system, output path, model, then the backend and the memory check. For --resume
+ * the file is read through a read-only handle (checked, then its configuration, checkpoint and
+ * model), and reopened read-write only when all of that has passed: a refused --resume leaves it
+ * byte for byte. */
 static int prepare(struct run *run, struct ddm_error *err) {
     const struct ddm_cli *cli = run->cli;
     struct run_setup *setup = &run->setup;
@@ -306,6 +354,7 @@ static int prepare(struct run *run, struct ddm_error *err) {
                         "go on on %s; a bit-identical continuation needs the same backend "
                         "(--backend %s)",
                         run->path, setup->backend_name, run->backend->name, setup->backend_name);
+    if (!code) code = check_memory(run, err);
     if (!code && setup->resuming) code = runfile_open(&run->rf, run->path, err);
     return code;
 }

@@ -15,6 +15,8 @@
 
 #include "ddm/blowup.h"
 
+#include "ddm/h5space.h"
+
 #define F32 H5T_IEEE_F32LE
 #define F64 H5T_IEEE_F64LE
 
@@ -30,8 +32,12 @@ int runfile_create(struct ddm_runfile *rf, const char *path, int overwrite,
     time_t now = time(NULL);
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%S%z", localtime(&now));
     char *ini = config_to_ini(cfg);
-    if (!ini) return ddm_fail(err, DDM_ERUNTIME, "out of memory");
-    code = h5_attr_int(rf->file, "format_version", DDM_FORMAT_VERSION, err);
+    char what[4200];
+    snprintf(what, sizeof what, "creating the output file '%s'", path);
+    code =
+        ini ? h5space_reserve(rf->file, strlen(ini) + strlen(command_line) + (1u << 16), what, err)
+            : ddm_fail(err, DDM_ERUNTIME, "out of memory");
+    if (!code) code = h5_attr_int(rf->file, "format_version", DDM_FORMAT_VERSION, err);
     if (!code) code = h5_attr_string(rf->file, "ddm_version", DDM_VERSION, err);
     if (!code) code = h5_attr_string(rf->file, "git_commit", DDM_GIT_COMMIT, err);
     if (!code) code = h5_attr_string(rf->file, "created", created, err);
@@ -44,6 +50,15 @@ int runfile_create(struct ddm_runfile *rf, const char *path, int overwrite,
     if (!code) code = h5_attr_int(rf->file, "complete", 0, err);
     if (!code) code = H5_CHECK(H5Fflush(rf->file, H5F_SCOPE_LOCAL), "flushing", err);
     free(ini);
+    if (code) {
+        /* a file without its header holds nothing of the run (a disk without room even for
+         * that and the margin): it is not kept */
+        h5space_discard(rf->file, path);
+        rf->file = -1;
+        char said[sizeof err->message];
+        snprintf(said, sizeof said, "%s", err->message);
+        ddm_fail(err, code, "%s; the file was removed", said);
+    }
     return code;
 }
 
@@ -176,7 +191,18 @@ int runfile_simulate_begin(struct ddm_runfile *rf, const struct ddm_config *cfg,
 
 int runfile_simulate_append(void *user, const struct sim_chunk *chunk, struct ddm_error *err) {
     struct ddm_runfile *rf = user;
-    int code = h5_stream_append(&rf->t, chunk->count, chunk->t, err);
+    /* the whole block's space first: a block that does not fit is not begun, so the file keeps
+     * every block before it and nothing of this one */
+    const hsize_t count = chunk->count;
+    uint64_t bytes = h5_stream_bound(&rf->t, count) + h5_stream_bound(&rf->latent, count) +
+                     h5_stream_bound(&rf->target, count);
+    if (chunk->trace_B > 0 && chunk->trace_n > 0) bytes += h5_stream_bound(&rf->traces, count);
+    if (chunk->input && rf->input.dataset >= 0) bytes += h5_stream_bound(&rf->input, count);
+    char what[128];
+    snprintf(what, sizeof what, "writing recorded times %ld to %ld of /simulate", chunk->first,
+             chunk->first + chunk->count - 1);
+    int code = h5space_reserve(rf->file, bytes, what, err);
+    if (!code) code = h5_stream_append(&rf->t, chunk->count, chunk->t, err);
     if (!code) code = h5_stream_append(&rf->latent, chunk->count, chunk->latent, err);
     if (!code) code = h5_stream_append(&rf->target, chunk->count, chunk->target, err);
     if (!code && chunk->trace_B > 0 && chunk->trace_n > 0)
@@ -223,8 +249,12 @@ int runfile_close(struct ddm_runfile *rf, int complete, struct ddm_error *err) {
     h5_stream_close(&rf->target);
     h5_stream_close(&rf->traces);
     h5_stream_close(&rf->input);
-    int code = h5_attr_int(rf->file, "complete", complete, err);
-    int closed = H5_CHECK(H5Fclose(rf->file), "closing the output file", code ? NULL : err);
+    /* complete = 1 goes in only once everything else is on disk, so a flush that fails (a full
+     * disk) cannot leave a file that claims to be complete */
+    int code = complete ? H5_CHECK(H5Fflush(rf->file, H5F_SCOPE_LOCAL), "flushing", err) : DDM_OK;
+    int marked = h5_attr_int(rf->file, "complete", complete && !code, code ? NULL : err);
+    if (!code) code = marked;
+    int closed = H5_CHECK(h5space_close(rf->file), "closing the output file", code ? NULL : err);
     rf->file = -1;
     return code ? code : closed;
 }
@@ -339,7 +369,16 @@ int runfile_copy_train(struct ddm_runfile *rf, const char *model_path, struct dd
     int code = h5_attr_string(rf->file, "model_file", model_path, err);
     hid_t source = -1;
     if (!code) code = runfile_open_read(model_path, "--model", &source, err);
-    if (!code && H5Lexists(source, "train", H5P_DEFAULT) > 0)
+    int has_train = !code && H5Lexists(source, "train", H5P_DEFAULT) > 0;
+    if (has_train) {
+        hid_t loss = H5Lexists(source, "train/loss", H5P_DEFAULT) > 0
+                         ? H5Dopen2(source, "train/loss", H5P_DEFAULT)
+                         : -1;
+        uint64_t bytes = loss >= 0 ? H5Dget_storage_size(loss) : 0;
+        if (loss >= 0) H5Dclose(loss);
+        code = h5space_reserve(rf->file, bytes + (1u << 16), "copying /train", err);
+    }
+    if (!code && has_train)
         code = H5_CHECK(H5Ocopy(source, "train", rf->file, "train", H5P_DEFAULT, H5P_DEFAULT),
                         "copying /train of the model file", err);
     if (source >= 0) H5Fclose(source);

@@ -254,6 +254,14 @@ int cuda_train_epoch(void *ctx, const int *order, int batch, double lr, ddm_adam
                : DDM_OK;
 }
 
+/* Free and total memory of the current device, for the up-front check of a run (host/limits.c). */
+int cuda_memory_free(size_t *free_bytes, size_t *total_bytes, ddm_error *err) {
+    cudaError_t status = cudaMemGetInfo(free_bytes, total_bytes);
+    if (status == cudaSuccess) return DDM_OK;
+    cudaGetLastError(); /* not sticky: the run can go on without the check */
+    return ddm_fail(err, DDM_ERUNTIME, "cudaMemGetInfo failed: %s", cudaGetErrorString(status));
+}
+
 ddm_backend cuda_backend;
 
 } // namespace
@@ -322,5 +330,6 @@ extern "C" const struct ddm_backend *backend_cuda(int device, struct ddm_error *
     be->sim_launch = cuda_sim_launch;
     be->sim_collect = cuda_sim_collect;
     be->train_solve = cuda_train_solve;
+    be->memory_free = cuda_memory_free;
     return be;
 }

@@ -146,7 +146,8 @@ Test(config, unknown_key_suggests_and_lists) {
 
 Test(config, unknown_key_far_from_all) {
     expect_error("[run]\nzzzzzzzzzz = 1\n",
-                 "t.ini:2: unknown key 'zzzzzzzzzz' in [run] (keys: backend, threads, device)");
+                 "t.ini:2: unknown key 'zzzzzzzzzz' in [run] (keys: backend, threads, device, "
+                 "memory_limit)");
 }
 
 Test(config, unknown_section_suggests) {
@@ -393,7 +394,7 @@ static const char *every_key =
     "path_bound = 50\nbox = -3:3, -2:2\n"
     "[simulate]\ntrajectories = 17\ndt = 0.005\nsteps = 300\nrecord_every = 3\nburn_in = 30\n"
     "trace_trajectories = 2\ntrace_neurons = 5\ninit = off_manifold\ninit_offset = 0.7\n"
-    "start = 1, -1\nneuron_noise = 0.05\n"
+    "start = 1, -1\nneuron_noise = 0.05\non_nonfinite = drop\nblowup_bound = 50\n"
     "[input]\ncues = 1:2 vector 1, 0\nstrength = 2\n"
     "[analysis]\npca = 7\npca_trajectories = 3\npca_samples = 40\npca_every = 5\n"
     "bounds = -4:4, -5:5\ndecomposition_grid = 21\ndecomposition_axes = y\n"
@@ -402,7 +403,7 @@ static const char *every_key =
     "lyapunov_transient = 50\nlyapunov_dt = 0.005\nlyapunov_starts = 2\nstats_bins = 50\n"
     "recall_delay = 3\nwell_radius = 0.2\n"
     "[output]\npath = out/{name}_x.h5\n"
-    "[run]\nbackend = cuda\nthreads = 3\ndevice = 1\n";
+    "[run]\nbackend = cuda\nthreads = 3\ndevice = 1\nmemory_limit = 2.5\n";
 
 /* The "key = value" lines of an INI text, in order. */
 static int key_lines_of(const char *ini, char lines[][256], int max) {

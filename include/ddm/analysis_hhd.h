@@ -73,4 +73,12 @@ int hhd_finish(const struct hhd_accumulator *acc, const double *std, double band
                struct hhd_result *result, struct ddm_error *err);
 void hhd_result_free(struct hhd_result *result);
 
+/* Cells whose drift and diffusion terms hhd_finish evaluates at once (in parallel), then sums in
+ * order: bounds that scratch whatever the grid. */
+#define HHD_TERMS_TILE 16384
+
+/* The most bytes hhd_init and hhd_finish hold at once for a grid of P points (0: no grid), B
+ * trajectories in G batches, k coordinates, the result included (host/memory_need.c). */
+double hhd_peak_bytes(long P, int B, int G, int k);
+
 #endif

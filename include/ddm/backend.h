@@ -12,6 +12,7 @@
 #ifndef DDM_BACKEND_H
 #define DDM_BACKEND_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ddm/error.h"
@@ -103,6 +104,9 @@ struct ddm_backend {
      * row-major; *info = 0, or > 0 when G + shift I is not positive definite (as LAPACK's). */
     int (*train_solve)(void *ctx, int features, double shift, double *solution, int *info,
                        struct ddm_error *err);
+    /* The device's free and total memory now (cudaMemGetInfo), for the up-front check of a run's
+     * sizes (host/limits.c). */
+    int (*memory_free)(size_t *free_bytes, size_t *total_bytes, struct ddm_error *err);
 };
 
 /* The CPU backend: always built. `threads` = 0 uses all cores. */

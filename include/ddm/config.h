@@ -110,9 +110,10 @@ struct ddm_config {
     char *output_path;
 
     /* [run] */
-    int backend; /* enum backend_choice */
-    int threads; /* OpenMP threads, 0 = all cores */
-    int device;  /* CUDA device index */
+    int backend;         /* enum backend_choice */
+    int threads;         /* OpenMP threads, 0 = all cores */
+    int device;          /* CUDA device index */
+    double memory_limit; /* GiB this run may take, 0: what the machine allows (ddm/limits.h) */
 
     /* [sweep] */
     struct ddm_sweep_entry *sweep; /* (sweep_count) entries as written */

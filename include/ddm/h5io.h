@@ -12,7 +12,8 @@
 #include "ddm/error.h"
 
 /* Checks an HDF5 return value (negative = failure); fills err with what, file:line and HDF5's
- * innermost message. Returns DDM_OK or DDM_ERUNTIME. */
+ * innermost message, or, for a failed write to a file, "<what> failed: <strerror>" (and the file
+ * is frozen: ddm/h5space.h). Returns DDM_OK or DDM_ERUNTIME. */
 int h5_check(long long status, const char *what, const char *file, int line, struct ddm_error *err);
 #define H5_CHECK(call, what, err) h5_check((long long)(call), what, __FILE__, __LINE__, err)
 
@@ -20,8 +21,9 @@ int h5_check(long long status, const char *what, const char *file, int line, str
 void h5_quiet(void);
 
 /* HDF5's innermost message on the current error stack (its most specific reason, e.g. "truncated
- * file: eof = 3000, ..."), then clears the stack. */
-void h5_reason(char *buf, size_t len);
+ * file: eof = 3000, ..."), then clears the stack. Returns the errno of a failed write to a file
+ * on the stack (a full disk met all the same: the file is then frozen, ddm/h5space.h), else 0. */
+int h5_reason(char *buf, size_t len);
 
 int h5_attr_string(hid_t obj, const char *name, const char *value, struct ddm_error *err);
 int h5_attr_double(hid_t obj, const char *name, double value, struct ddm_error *err);
@@ -32,7 +34,8 @@ int h5_read_attr_double(hid_t obj, const char *name, double *value, struct ddm_e
 /* Reads a string attribute (any string type) into buf. */
 int h5_read_attr_string(hid_t obj, const char *name, char *buf, size_t len, struct ddm_error *err);
 
-/* Writes a whole dataset; `shape` names the axes, e.g. "(n,k)", stored as attribute "shape". */
+/* Writes a whole dataset; `shape` names the axes, e.g. "(n,k)", stored as attribute "shape".
+ * This and the attribute writers claim their disk space first (h5space_reserve). */
 int h5_write(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, int rank,
              const hsize_t *dims, const void *data, const char *shape, struct ddm_error *err);
 
@@ -52,9 +55,13 @@ int h5_stream_create(hid_t loc, const char *name, hid_t file_type, hid_t mem_typ
                      const hsize_t *dims, int axis, const hsize_t *chunk, const char *shape,
                      struct h5_stream *stream, struct ddm_error *err);
 /* Appends `count` slices along the axis; data is laid out with the dims of the dataset except
- * `count` along the axis. The caller flushes the file once all streams of a block are written. */
+ * `count` along the axis. The caller reserves the space of all streams of a block first (their
+ * h5_stream_bound summed: chunks stay in HDF5's cache until the flush) and flushes the file once
+ * all streams of a block are written. */
 int h5_stream_append(struct h5_stream *stream, hsize_t count, const void *data,
                      struct ddm_error *err);
+/* The most bytes appending `count` slices can add to the file. */
+uint64_t h5_stream_bound(const struct h5_stream *stream, hsize_t count);
 void h5_stream_close(struct h5_stream *stream);
 
 #endif
