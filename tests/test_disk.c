@@ -147,7 +147,6 @@ Test(disk, simulation_fills_the_disk) {
     assert_full_disk_message(run_err.message);
     cr_assert(strstr(run_err.message, "/simulate"), "%s", run_err.message);
     cr_assert(strstr(run_err.message, "is kept with what was written"), "%s", run_err.message);
-    cr_log_info("%s", run_err.message);
     hid_t file = open_failed_file(on_disk("run.h5"));
     hsize_t kept = assert_same_prefix(file, in_dir("roomy.h5"));
     cr_assert(kept > 1 && kept < 30001, "kept %llu recorded times", (unsigned long long)kept);
@@ -230,7 +229,6 @@ Test(disk, checkpoint_does_not_fit) {
     assert_full_disk_message(run_err.message);
     cr_assert(strstr(run_err.message, "stopped by SIGTERM"), "%s", run_err.message);
     cr_assert(strstr(run_err.message, "writing the checkpoint failed"), "%s", run_err.message);
-    cr_log_info("%s", run_err.message);
     hid_t file = open_failed_file(on_disk("run.h5"));
     cr_assert(H5Lexists(file, "checkpoint", H5P_DEFAULT) <= 0, "no checkpoint cut short");
     cr_assert(H5Aexists(file, "interrupted") <= 0, "not marked as resumable");

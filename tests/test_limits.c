@@ -47,6 +47,7 @@ Test(limits, simulation_states_grow_with_trajectories_and_neurons) {
     cr_assert(fabs(part_bytes(&b, "checkpoint copy") / part_bytes(&a, "checkpoint copy") - 2) <
               0.01);
     cr_assert_str_eq(a.part[0].name, "states");
+    config_free(&cfg);
 }
 
 Test(limits, training_gram_grows_with_the_square_of_neurons) {
@@ -62,12 +63,14 @@ Test(limits, training_gram_grows_with_the_square_of_neurons) {
     cr_assert(gram > 3 * 8.0 * 4097 * 4097 && gram < 3.1 * 8 * 4097 * 4097, "gram %g", gram);
     double ratio = gram / part_bytes(&small, "Gram matrices");
     cr_assert(ratio > 3.8 && ratio < 4.01, "%g", ratio); /* and a tile of n+1 features */
+    config_free(&cfg);
     config_from_text(&cfg, "[system]\nname = vdp\n[train]\nsamples = 2000000\n");
     run = sizes(256, 1);
     memory_need_train(&cfg, &run, 0, &more_points);
     cr_assert(more_points.part[0].bytes > 100e6, "%s %g", more_points.part[0].name,
               more_points.part[0].bytes);
     cr_assert_str_eq(more_points.part[0].key, "samples");
+    config_free(&cfg);
 }
 
 Test(limits, analysis_peak_is_its_largest_part) {
@@ -84,6 +87,7 @@ Test(limits, analysis_peak_is_its_largest_part) {
     cr_assert_str_eq(need.part[0].name, "PCA");
     cr_assert(need.part[0].bytes > 12 * states && need.part[0].bytes < 12.5 * states, "%g",
               need.part[0].bytes);
+    config_free(&cfg);
 }
 
 Test(limits, the_host_limit_is_found_and_memory_limit_lowers_it) {
@@ -106,7 +110,6 @@ Test(limits, over_memory_limit_is_refused_before_the_file_exists) {
     int code = run_ddm("@big.ini --set run.memory_limit=1.5 --output @big.h5");
     cr_assert_eq(code, DDM_EUSAGE, "%s", run_err.message);
     const char *said = run_err.message;
-    cr_log_info("%s", said);
     cr_assert(strstr(said, "[simulate] trajectories = 65536 with n = 2048 needs about "), "%s",
               said);
     cr_assert(strstr(said, "GiB of host memory for the simulation (states "), "%s", said);
@@ -116,7 +119,7 @@ Test(limits, over_memory_limit_is_refused_before_the_file_exists) {
     double needs = 0, available = 0;
     cr_assert_eq(sscanf(strstr(said, "needs about "), "needs about %lf", &needs), 1);
     cr_assert_eq(sscanf(strstr(said, " but "), " but %lf", &available), 1);
-    cr_assert(needs > 2 && available < 1.5, "%g GiB needed, %g available", needs, available);
+    cr_assert(needs > 2 && available <= 1.5, "%g GiB needed, %g available", needs, available);
     cr_assert_neq(access(in_dir("big.h5"), F_OK), 0, "refused before the output file");
 }
 
