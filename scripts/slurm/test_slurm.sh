@@ -3,7 +3,7 @@
 #
 #   make test-slurm      (bash scripts/slurm/local_cluster.sh bash scripts/slurm/test_slurm.sh)
 #
-# (1) a 3-point [sweep] as one array job (submit_sweep.sh, sweep.sbatch); (2) train, 3 shards
+# (1) a 4-point [sweep] as one array job (submit_sweep.sh, sweep.sbatch); (2) train, 4 shards
 # and merge + analyze chained with afterok (submit_ensemble.sh); (3) a shard stopped by
 # `scancel --signal=TERM --batch` that writes its checkpoint, requeues itself and resumes. Each
 # result is compared bit for bit (h5py, /usr/bin/python3) with a run made outside SLURM.
@@ -59,7 +59,7 @@ EOF
 cp ens.ini sweep.ini
 cat >>sweep.ini <<'EOF'
 [sweep]
-network.seed = 1, 2, 3
+network.seed = 1, 2, 3, 4
 [output]
 path = unused_{index}.h5
 EOF
@@ -67,16 +67,16 @@ EOF
 sed -e 's/^trajectories = 9/trajectories = 64/' -e 's/^burn_in = 100/burn_in = 150000/' \
     ens.ini >long.ini
 
-say "(1) sweep: 3 points as one array job"
+say "(1) sweep: 4 points as one array job"
 out=$("$slurm/submit_sweep.sh" sweep.ini sweep --set train.epochs=2)
 say "$out"
 wait_gone "$(grep -o 'array job [0-9]*' <<<"$out" | cut -d' ' -f3)" || { show_logs sweep; exit 1; }
-for i in 0 1 2; do
+for i in 0 1 2 3; do
     "$DDM_GPU" sweep.ini --array-index "$i" --set train.epochs=2 --output "ref_sweep_$i.h5" --quiet
 done
 
-say "(2) ensemble: train -> 3 shards -> merge + analyze, chained with afterok"
-out=$("$slurm/submit_ensemble.sh" ens.ini ens 3)
+say "(2) ensemble: train -> 4 shards -> merge + analyze, chained with afterok"
+out=$("$slurm/submit_ensemble.sh" ens.ini ens 4)
 say "$out"
 wait_gone "$(grep -o 'merge [0-9]*' <<<"$out" | cut -d' ' -f2)" || { show_logs ens; exit 1; }
 grep -q . ens/logs/ddm-merge_* && sed -n '1,2p' ens/logs/ddm-merge_*
@@ -105,7 +105,7 @@ def same(a, b, names):
         x, y = a[n][...], b[n][...]
         assert x.shape == y.shape and np.array_equal(x, y), f"{n} differs: {a.filename} {b.filename}"
 sim = ["simulate/latent", "simulate/target_latent", "simulate/traces", "simulate/t"]
-for i in range(3):
+for i in range(4):
     f, r = h5py.File(f"sweep/sweep_{i}.h5", "r"), h5py.File(f"ref_sweep_{i}.h5", "r")
     assert f.attrs["complete"] == 1 and f.attrs["sweep_index"] == i, dict(f.attrs)
     same(f, r, sim + ["model/Gamma", "train/loss"])
