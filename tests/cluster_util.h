@@ -30,6 +30,22 @@ static inline const char *in_dir(const char *name) {
     return path;
 }
 
+/* `text` with each '@' replaced by the test directory and a '/' (the paths in a message). */
+static inline const char *in_test_dir(const char *text) {
+    static char out[2048];
+    size_t used = 0;
+    for (const char *c = text; *c && used + 80 < sizeof out;) {
+        if (*c == '@') {
+            used += (size_t)snprintf(out + used, sizeof out - used, "%s/", test_dir);
+            c++;
+        } else {
+            out[used++] = *c++;
+        }
+    }
+    out[used] = 0;
+    return out;
+}
+
 static inline void write_text(const char *name, const char *text) {
     FILE *f = fopen(in_dir(name), "w");
     cr_assert(f, "cannot write %s", name);

@@ -92,25 +92,9 @@ static void copy_file(const char *from, const char *to, size_t bytes) {
     free(s.bytes);
 }
 
-/* `message` with each '@' replaced by the test directory and a '/'. */
-static const char *expand(const char *message) {
-    static char out[2048];
-    size_t used = 0;
-    for (const char *c = message; *c && used + 80 < sizeof out;) {
-        if (*c == '@') {
-            used += (size_t)snprintf(out + used, sizeof out - used, "%s/", test_dir);
-            c++;
-        } else {
-            out[used++] = *c++;
-        }
-    }
-    out[used] = 0;
-    return out;
-}
-
 static void expect(int code, int want, const char *message) {
     cr_assert_eq(code, want, "exit %d, expected %d: %s", code, want, run_err.message);
-    cr_assert_str_eq(run_err.message, expand(message));
+    cr_assert_str_eq(run_err.message, in_test_dir(message));
 }
 
 /* Runs ARGS and expects exit status 2, a message starting with `start`, `name` unchanged and no
@@ -118,7 +102,7 @@ static void expect(int code, int want, const char *message) {
 static void expect_refused(const char *args, const char *name, const char *start) {
     struct snapshot before = name ? take(name) : (struct snapshot){.bytes = NULL};
     cr_assert_eq(run_ddm(args), DDM_EUSAGE, "%s: %s", args, run_err.message);
-    const char *want = expand(start);
+    const char *want = in_test_dir(start);
     cr_assert(!strncmp(run_err.message, want, strlen(want)),
               "%s: \"%s\" does not start with \"%s\"", args, run_err.message, want);
     cr_assert(!strchr(run_err.message, '\n'), "one line");
@@ -229,9 +213,10 @@ Test(faults, an_existing_output_is_described_from_its_root, .init = trained) {
     stop_signals_restore();
     expect_refused("@t.ini --stages train --output @stopped.h5", "stopped.h5",
                    "output file '@stopped.h5' exists (stopped run of 2");
-    assert_has(run_err.message,
-               expand(" with a checkpoint: continue it with ddm_gpu --resume @stopped.h5); give "
-                      "--overwrite to replace it, or --output another path"));
+    assert_has(
+        run_err.message,
+        in_test_dir(" with a checkpoint: continue it with ddm_gpu --resume @stopped.h5); give "
+                    "--overwrite to replace it, or --output another path"));
     copy_file("model.h5", "failed.h5", (size_t)-1);
     set_root_int("failed.h5", "complete", 0);
     expect_refused("@t.ini --stages train --output @failed.h5", "failed.h5",
@@ -308,7 +293,7 @@ Test(faults, merge_keeps_an_existing_out_unless_overwrite, .init = trained) {
     cr_assert_eq(root_attr("m.h5", "format_version"), DDM_FORMAT_VERSION);
     struct snapshot before = take("m.h5");
     cr_assert_eq(merge("m.h5 s0.h5 s1.h5", 0), DDM_EUSAGE);
-    const char *want = expand("merge: output file '@m.h5' exists (complete merge of 2");
+    const char *want = in_test_dir("merge: output file '@m.h5' exists (complete merge of 2");
     cr_assert(!strncmp(run_err.message, want, strlen(want)), "%s", run_err.message);
     assert_has(run_err.message, "); give --overwrite to replace it, or another OUT.h5");
     assert_unchanged(&before);
@@ -317,8 +302,8 @@ Test(faults, merge_keeps_an_existing_out_unless_overwrite, .init = trained) {
     /* OUT.h5 in a directory that does not exist: refused before any shard is read */
     cr_assert_eq(merge("nodir/m.h5 s0.h5 s1.h5", 0), DDM_EUSAGE);
     cr_assert_str_eq(run_err.message,
-                     expand("merge: cannot create output file '@nodir/m.h5': No such file or "
-                            "directory (the directory '@nodir' does not exist)"));
+                     in_test_dir("merge: cannot create output file '@nodir/m.h5': No such file or "
+                                 "directory (the directory '@nodir' does not exist)"));
 }
 
 Test(faults, the_output_is_never_the_model_file, .init = trained) {
@@ -398,7 +383,7 @@ Test(faults, unreadable_shards_are_refused_and_left_alone, .init = trained) {
         struct snapshot before = bad->message ? take(bad->name) : (struct snapshot){.bytes = NULL};
         snprintf(names, sizeof names, "out.h5 s0.h5 %s", bad->name);
         cr_assert_eq(merge(names, 0), DDM_EUSAGE, "%s", run_err.message);
-        const char *want = expand(bad_message(bad, "shard"));
+        const char *want = in_test_dir(bad_message(bad, "shard"));
         cr_assert(!strncmp(run_err.message, want, strlen(want)),
                   "\"%s\" does not start with \"%s\"", run_err.message, want);
         if (bad->message) assert_unchanged(&before);
