@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ddm/cli.h"
+#include "ddm/merge.h"
 
 static char test_dir[64];
 static struct ddm_error run_err;
@@ -53,12 +54,12 @@ static inline void write_text(const char *name, const char *text) {
     fclose(f);
 }
 
-/* Runs `ddm_gpu ARGS --quiet` in-process; words of ARGS starting with '@' are files of the
- * test directory. Returns the exit code (the message is in run_err). */
-static inline int run_ddm(const char *args) {
+/* argv = {command, the words of ARGS, "--quiet", NULL}, words starting with '@' made files of
+ * the test directory; run_err is cleared. Returns argc. */
+static inline int test_argv(const char *command, const char *args, char *argv[40]) {
     static char words[2048], paths[32][512];
-    char *argv[40] = {"ddm_gpu"};
-    int argc = 1, npaths = 0;
+    int argc = 0, npaths = 0;
+    argv[argc++] = (char *)command;
     snprintf(words, sizeof words, "%s", args);
     for (char *tok = strtok(words, " "); tok && argc < 38; tok = strtok(NULL, " ")) {
         if (tok[0] == '@' && npaths < 32) {
@@ -70,10 +71,25 @@ static inline int run_ddm(const char *args) {
     argv[argc++] = "--quiet";
     argv[argc] = NULL;
     memset(&run_err, 0, sizeof run_err);
+    return argc;
+}
+
+/* Runs `ddm_gpu ARGS --quiet` in-process ('@' words: files of the test directory). Returns the
+ * exit code (the message is in run_err). */
+static inline int run_ddm(const char *args) {
+    char *argv[40];
+    int argc = test_argv("ddm_gpu", args, argv);
     struct ddm_cli cli;
     int code = cli_parse(argc, argv, &cli, &run_err);
     if (!code) code = ddm_run(&cli, &run_err);
     return code;
+}
+
+/* Runs `ddm_gpu merge ARGS --quiet` in-process, as run_ddm. */
+static inline int run_merge(const char *args) {
+    char *argv[40];
+    int argc = test_argv("merge", args, argv);
+    return merge_command(argc, argv, &run_err);
 }
 
 static inline hid_t open_file(const char *name) {

@@ -11,7 +11,6 @@
 #include "cluster_util.h"
 #include "ddm/analysis_h5.h"
 #include "ddm/blowup.h"
-#include "ddm/merge.h"
 
 /* μ = 1, s = 2: a read-out z is |z − 1| / 2 latent scales from the mean */
 static struct ddm_model scaled_model(void) {
@@ -160,13 +159,7 @@ Test(blowup, shards_merge_their_marks, .timeout = 60) {
                  drop, i);
         cr_assert_eq(run_ddm(args), 0, "%s", run_err.message);
     }
-    char *argv[] = {"merge",
-                    (char *)in_dir("all.h5"),
-                    (char *)in_dir("s0.h5"),
-                    (char *)in_dir("s1.h5"),
-                    "--quiet",
-                    NULL};
-    cr_assert_eq(merge_command(5, argv, &run_err), 0, "%s", run_err.message);
+    cr_assert_eq(run_merge("@all.h5 @s0.h5 @s1.h5"), 0, "%s", run_err.message);
     assert_same_dataset("whole.h5", "all.h5", "/simulate/nonfinite_step");
     assert_same_attr("whole.h5", "all.h5", "/simulate", "nonfinite");
     int64_t *steps = read_marks("all.h5", 32);

@@ -13,86 +13,8 @@
 #include "ddm/backend.h"
 #include "ddm/simulate.h"
 #include "ddm/train.h"
+#include "queued_backend.h"
 #include "test_util.h"
-
-struct queued {
-    void *inner;
-    struct {
-        struct ddm_sim_block block;
-        float *latent, *traces;
-        uint64_t *died;
-    } slots[2];
-    int B;
-    long launched, collected;
-};
-
-static const struct ddm_backend *inner_backend;
-static size_t latent_floats, trace_floats;
-
-static int queued_create(const struct ddm_sim_setup *setup, void **ctx, struct ddm_error *err) {
-    struct queued *q = calloc(1, sizeof *q);
-    latent_floats = (size_t)setup->B * setup->model->k * 20000;
-    trace_floats = (size_t)setup->trace_B * setup->trace_n * 20000 + 1;
-    for (int s = 0; s < 2; s++) {
-        q->slots[s].latent = malloc(sizeof(float) * latent_floats);
-        q->slots[s].traces = malloc(sizeof(float) * trace_floats);
-        q->slots[s].died = malloc(sizeof(uint64_t) * (size_t)(setup->B + 1));
-    }
-    q->B = setup->B;
-    *ctx = q;
-    return inner_backend->sim_create(setup, &q->inner, err);
-}
-
-static int queued_launch(void *ctx, const struct ddm_sim_block *block, struct ddm_error *err) {
-    struct queued *q = ctx;
-    cr_assert(q->launched - q->collected < 2, "at most two blocks in flight");
-    int s = q->launched++ % 2;
-    q->slots[s].block = *block;
-    q->slots[s].block.latent = q->slots[s].latent;
-    q->slots[s].block.traces = block->traces ? q->slots[s].traces : NULL;
-    q->slots[s].block.died = block->died ? q->slots[s].died : NULL;
-    return inner_backend->sim_advance(q->inner, &q->slots[s].block, err);
-}
-
-static int queued_collect(void *ctx, struct ddm_sim_block *block, double *device_seconds,
-                          struct ddm_error *err) {
-    (void)err;
-    struct queued *q = ctx;
-    cr_assert(q->collected < q->launched, "collect without launch");
-    int s = q->collected++ % 2;
-    const struct ddm_sim_block *done = &q->slots[s].block;
-    cr_assert(done->step0 == block->step0 && done->records == block->records,
-              "collected block %llu (%d records) for %llu (%d records)",
-              (unsigned long long)done->step0, done->records, (unsigned long long)block->step0,
-              block->records);
-    memcpy(block->latent, done->latent, sizeof(float) * latent_floats / 20000 * done->records);
-    if (block->traces)
-        memcpy(block->traces, done->traces,
-               sizeof(float) * (trace_floats - 1) / 20000 * done->records);
-    block->nonfinite_trajectory = done->nonfinite_trajectory;
-    block->nonfinite_step = done->nonfinite_step;
-    if (block->died) memcpy(block->died, done->died, sizeof(uint64_t) * (size_t)q->B);
-    *device_seconds = 1e-3;
-    return DDM_OK;
-}
-
-static int queued_advance(void *ctx, struct ddm_sim_block *block, struct ddm_error *err) {
-    double seconds;
-    int code = queued_launch(ctx, block, err);
-    return code ? code : queued_collect(ctx, block, &seconds, err);
-}
-
-static int queued_state(void *ctx, float *x, struct ddm_error *err) {
-    return inner_backend->sim_state(((struct queued *)ctx)->inner, x, err);
-}
-
-static void queued_destroy(void *ctx) {
-    struct queued *q = ctx;
-    inner_backend->sim_destroy(q->inner);
-    for (int s = 0; s < 2; s++)
-        free(q->slots[s].latent), free(q->slots[s].traces), free(q->slots[s].died);
-    free(q);
-}
 
 /* every chunk the sink receives, concatenated */
 struct capture {
@@ -129,19 +51,14 @@ Test(cuda_async, queued_blocks_give_the_synchronous_chunks) {
     struct ddm_error err = {0};
     config_from_text(&cfg, config_text);
     cr_assert_eq(system_build(&sys, &cfg, &err), 0, "%s", err.message);
-    inner_backend = backend_cpu(0);
-    cr_assert_eq(train_model(inner_backend, &sys, &cfg, &model, &train, 1, &err), 0, "%s",
-                 err.message);
+    const struct ddm_backend *inner = backend_cpu(0);
+    cr_assert_eq(train_model(inner, &sys, &cfg, &model, &train, 1, &err), 0, "%s", err.message);
     cr_assert_eq(simulate_layout(&cfg, &model, &layout, &err), 0);
-    struct ddm_backend queued = *inner_backend;
-    queued.name = "queued";
-    queued.sim_create = queued_create, queued.sim_advance = queued_advance;
-    queued.sim_state = queued_state, queued.sim_destroy = queued_destroy;
-    queued.sim_launch = queued_launch, queued.sim_collect = queued_collect;
+    struct ddm_backend queued = queued_backend(inner);
     const size_t values = (size_t)layout.B * layout.T * layout.k;
     const size_t traced = (size_t)layout.trace_B * layout.T * layout.trace_n;
     struct capture runs[2];
-    const struct ddm_backend *backends[2] = {inner_backend, &queued};
+    const struct ddm_backend *backends[2] = {inner, &queued};
     for (int r = 0; r < 2; r++) {
         runs[r] = (struct capture){malloc(sizeof(float) * values),
                                    malloc(sizeof(float) * values),

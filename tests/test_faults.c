@@ -24,7 +24,6 @@
 #include "cluster_util.h"
 #include "ddm/backend.h"
 #include "ddm/h5io.h"
-#include "ddm/merge.h"
 #include "ddm/runfile.h"
 #include "ddm/signals.h"
 #include "test_util.h"
@@ -114,23 +113,6 @@ static double now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
-/* merge OUT SHARD... [--overwrite] with test-directory names; the exit code. */
-static int merge(const char *names, int overwrite) {
-    static char words[512], paths[8][512];
-    char *argv[12] = {"merge"};
-    int argc = 1;
-    snprintf(words, sizeof words, "%s", names);
-    for (char *tok = strtok(words, " "); tok && argc < 9; tok = strtok(NULL, " ")) {
-        snprintf(paths[argc - 1], 512, "%s/%s", test_dir, tok);
-        argv[argc] = paths[argc - 1];
-        argc++;
-    }
-    if (overwrite) argv[argc++] = "--overwrite";
-    argv[argc++] = "--quiet";
-    memset(&run_err, 0, sizeof run_err);
-    return merge_command(argc, argv, &run_err);
 }
 
 /* Sets (or adds) an integer root attribute of a file of the test directory. */
@@ -289,18 +271,18 @@ Test(faults, merge_keeps_an_existing_out_unless_overwrite, .init = trained) {
         snprintf(args, sizeof args, "@t.ini --shard %d/2 --model @model.h5 --output @s%d.h5", i, i);
         cr_assert_eq(run_ddm(args), 0, "%s", run_err.message);
     }
-    cr_assert_eq(merge("m.h5 s0.h5 s1.h5", 0), 0, "%s", run_err.message);
+    cr_assert_eq(run_merge("@m.h5 @s0.h5 @s1.h5"), 0, "%s", run_err.message);
     cr_assert_eq(root_attr("m.h5", "format_version"), DDM_FORMAT_VERSION);
     struct snapshot before = take("m.h5");
-    cr_assert_eq(merge("m.h5 s0.h5 s1.h5", 0), DDM_EUSAGE);
+    cr_assert_eq(run_merge("@m.h5 @s0.h5 @s1.h5"), DDM_EUSAGE);
     const char *want = in_test_dir("merge: output file '@m.h5' exists (complete merge of 2");
     cr_assert(!strncmp(run_err.message, want, strlen(want)), "%s", run_err.message);
     assert_has(run_err.message, "); give --overwrite to replace it, or another OUT.h5");
     assert_unchanged(&before);
-    cr_assert_eq(merge("m.h5 s0.h5 s1.h5", 1), 0, "%s", run_err.message);
+    cr_assert_eq(run_merge("@m.h5 @s0.h5 @s1.h5 --overwrite"), 0, "%s", run_err.message);
     cr_assert_eq(root_attr("m.h5", "complete"), 1);
     /* OUT.h5 in a directory that does not exist: refused before any shard is read */
-    cr_assert_eq(merge("nodir/m.h5 s0.h5 s1.h5", 0), DDM_EUSAGE);
+    cr_assert_eq(run_merge("@nodir/m.h5 @s0.h5 @s1.h5"), DDM_EUSAGE);
     cr_assert_str_eq(run_err.message,
                      in_test_dir("merge: cannot create output file '@nodir/m.h5': No such file or "
                                  "directory (the directory '@nodir' does not exist)"));
@@ -381,8 +363,8 @@ Test(faults, unreadable_shards_are_refused_and_left_alone, .init = trained) {
     for (int i = 0; i < bad_count; i++) {
         const struct bad_file *bad = &bad_files[i];
         struct snapshot before = bad->message ? take(bad->name) : (struct snapshot){.bytes = NULL};
-        snprintf(names, sizeof names, "out.h5 s0.h5 %s", bad->name);
-        cr_assert_eq(merge(names, 0), DDM_EUSAGE, "%s", run_err.message);
+        snprintf(names, sizeof names, "@out.h5 @s0.h5 @%s", bad->name);
+        cr_assert_eq(run_merge(names), DDM_EUSAGE, "%s", run_err.message);
         const char *want = in_test_dir(bad_message(bad, "shard"));
         cr_assert(!strncmp(run_err.message, want, strlen(want)),
                   "\"%s\" does not start with \"%s\"", run_err.message, want);

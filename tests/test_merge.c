@@ -12,7 +12,6 @@
 
 #include "cluster_util.h"
 #include "ddm/h5io.h"
-#include "ddm/merge.h"
 
 static const char *ensemble = "[system]\nname = vdp\n[network]\nneurons = 16\nseed = 5\n"
                               "[train]\nsamples = 300\nepochs = 2\npaths = 2\npath_time = 10\n"
@@ -35,24 +34,8 @@ static void setup(void) {
     }
 }
 
-/* merge OUT SHARD... with test-directory names; returns the exit code (message in run_err). */
-static int merge(const char *names) {
-    static char words[512], paths[8][512];
-    char *argv[10] = {"merge"};
-    int argc = 1;
-    snprintf(words, sizeof words, "%s", names);
-    for (char *tok = strtok(words, " "); tok && argc < 9; tok = strtok(NULL, " ")) {
-        snprintf(paths[argc - 1], 512, "%s/%s", test_dir, tok);
-        argv[argc] = paths[argc - 1];
-        argc++;
-    }
-    argv[argc++] = "--quiet";
-    memset(&run_err, 0, sizeof run_err);
-    return merge_command(argc, argv, &run_err);
-}
-
 static void expect_refusal(const char *names, const char *message) {
-    cr_assert_eq(merge(names), DDM_EUSAGE, "merged without error");
+    cr_assert_eq(run_merge(names), DDM_EUSAGE, "merged without error");
     /* the messages name the files by the paths given: "DIR/" before each name */
     cr_assert_str_eq(run_err.message, in_test_dir(message));
     cr_assert(access(in_dir("bad.h5"), F_OK) != 0, "a refused merge writes nothing");
@@ -67,7 +50,7 @@ static int is_virtual(const char *name, const char *dataset) {
 }
 
 Test(merge, virtual_datasets_read_back_as_the_whole_run, .init = setup) {
-    cr_assert_eq(merge("all.h5 s2.h5 s0.h5 s1.h5"), 0, "%s", run_err.message);
+    cr_assert_eq(run_merge("@all.h5 @s2.h5 @s0.h5 @s1.h5"), 0, "%s", run_err.message);
     const char *names[] = {"/simulate/latent",
                            "/simulate/target_latent",
                            "/simulate/traces",
@@ -102,7 +85,7 @@ Test(merge, virtual_datasets_read_back_as_the_whole_run, .init = setup) {
 }
 
 Test(merge, merged_file_names_a_missing_shard, .init = setup) {
-    cr_assert_eq(merge("all.h5 s0.h5 s1.h5 s2.h5"), 0, "%s", run_err.message);
+    cr_assert_eq(run_merge("@all.h5 @s0.h5 @s1.h5 @s2.h5"), 0, "%s", run_err.message);
     cr_assert_eq(rename(in_dir("s1.h5"), in_dir("moved.h5")), 0);
     cr_assert_eq(run_ddm("@e.ini --stages analyze --model @all.h5"), DDM_EUSAGE);
     char expected[512];
@@ -118,37 +101,38 @@ Test(merge, shards_of_different_runs_are_refused, .init = setup) {
     cr_assert_eq(run_ddm("@e.ini --shard 1/3 --model @model.h5 --output @seed.h5 --set "
                          "network.seed=9"),
                  0, "%s", run_err.message);
-    expect_refusal("bad.h5 s0.h5 seed.h5 s2.h5",
+    expect_refusal("@bad.h5 @s0.h5 @seed.h5 @s2.h5",
                    "@seed.h5 and @s0.h5 were run with different configurations ([network] seed = "
                    "9 vs 5): they are not parts of one ensemble");
     cr_assert_eq(run_ddm("@e.ini --stages train --output @model2.h5 --set train.epochs=3"), 0);
     cr_assert_eq(run_ddm("@e.ini --shard 1/3 --model @model2.h5 --output @other.h5"), 0);
-    expect_refusal("bad.h5 s0.h5 other.h5 s2.h5",
+    expect_refusal("@bad.h5 @s0.h5 @other.h5 @s2.h5",
                    "@other.h5 and @s0.h5 hold different /model arrays: every shard must simulate "
                    "the same trained model (give all of them the same --model file)");
     cr_assert_eq(run_ddm("@e.ini --shard 1/2 --model @model.h5 --output @half.h5"), 0);
-    expect_refusal("bad.h5 s0.h5 half.h5",
+    expect_refusal("@bad.h5 @s0.h5 @half.h5",
                    "@half.h5 is shard 1 of 2 (of 7 trajectories) but @s0.h5 is of 3 (of 7): they "
                    "are not parts of one ensemble");
 }
 
 Test(merge, shards_must_cover_the_ensemble_once, .init = setup) {
-    expect_refusal("bad.h5 s0.h5 s2.h5",
+    expect_refusal("@bad.h5 @s0.h5 @s2.h5",
                    "shard 1 of 3 is missing (2 files given; merge needs all 3)");
-    expect_refusal("bad.h5 s0.h5 s1.h5 s1.h5 s2.h5", "@s1.h5 and @s1.h5 are both shard 1 of 3");
-    expect_refusal("bad.h5 s0.h5 whole.h5",
+    expect_refusal("@bad.h5 @s0.h5 @s1.h5 @s1.h5 @s2.h5",
+                   "@s1.h5 and @s1.h5 are both shard 1 of 3");
+    expect_refusal("@bad.h5 @s0.h5 @whole.h5",
                    "@whole.h5 is not a shard (no shard_index attribute; shards are written by "
                    "runs with --shard i/N)");
     hid_t file = H5Fopen(in_dir("s1.h5"), H5F_ACC_RDWR, H5P_DEFAULT);
     struct ddm_error err;
     cr_assert_eq(h5_attr_int(file, "complete", 0, &err), 0);
     H5Fclose(file);
-    expect_refusal("bad.h5 s0.h5 s1.h5 s2.h5",
+    expect_refusal("@bad.h5 @s0.h5 @s1.h5 @s2.h5",
                    "@s1.h5 is not complete (complete = 0: its run failed or was stopped; resume "
                    "it with ddm_gpu --resume @s1.h5 first)");
-    expect_refusal("bad.h5 s0.h5 nowhere.h5",
+    expect_refusal("@bad.h5 @s0.h5 @nowhere.h5",
                    "cannot open shard '@nowhere.h5': No such file or directory");
-    cr_assert_eq(merge("s0.h5"), DDM_EUSAGE);
+    cr_assert_eq(run_merge("@s0.h5"), DDM_EUSAGE);
     cr_assert_str_eq(run_err.message, "merge: usage: ddm_gpu merge OUT.h5 SHARD.h5... (the shards "
                                       "of one ensemble, written with --shard i/N)");
 }

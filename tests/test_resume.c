@@ -17,6 +17,7 @@
 #include "ddm/h5io.h"
 #include "ddm/signals.h"
 #include "ddm/simulate.h"
+#include "queued_backend.h"
 #include "test_util.h"
 
 /* B·k = 256 gives blocks of 4096 recorded times: three blocks, and two burn-in chunks. */
@@ -111,71 +112,6 @@ Test(resume, dropped_trajectories_resume_bit_for_bit, .timeout = 60) {
               marked);
 }
 
-/* The asynchronous pair over the CPU backend, as the GPU's (and tests/test_cuda_async.c): a launch
- * advances into a slot of its own, a collect copies the oldest slot out; two blocks in flight. */
-struct queued {
-    void *inner;
-    struct ddm_sim_block slots[2];
-    float *latent[2];
-    uint64_t *died[2];
-    int B;
-    long launched, collected;
-};
-static size_t queued_floats; /* latent floats per record of all trajectories */
-
-static int queued_create(const struct ddm_sim_setup *setup, void **ctx, struct ddm_error *err) {
-    struct queued *q = calloc(1, sizeof *q);
-    queued_floats = (size_t)setup->B * setup->model->k;
-    q->B = setup->B;
-    for (int s = 0; s < 2; s++) q->latent[s] = malloc(sizeof(float) * queued_floats * 64);
-    for (int s = 0; s < 2; s++) q->died[s] = malloc(sizeof(uint64_t) * (size_t)(setup->B + 1));
-    *ctx = q;
-    return backend_cpu(0)->sim_create(setup, &q->inner, err);
-}
-
-static int queued_launch(void *ctx, const struct ddm_sim_block *block, struct ddm_error *err) {
-    struct queued *q = ctx;
-    cr_assert(q->launched - q->collected < 2 && block->records <= 64 && !block->traces);
-    struct ddm_sim_block *slot = &q->slots[q->launched % 2];
-    *slot = *block;
-    slot->died = block->died ? q->died[q->launched % 2] : NULL;
-    slot->latent = q->latent[q->launched++ % 2];
-    return backend_cpu(0)->sim_advance(q->inner, slot, err);
-}
-
-static int queued_collect(void *ctx, struct ddm_sim_block *block, double *seconds,
-                          struct ddm_error *err) {
-    (void)err;
-    struct queued *q = ctx;
-    cr_assert(q->collected < q->launched, "collect without launch");
-    const struct ddm_sim_block *done = &q->slots[q->collected % 2];
-    cr_assert_eq(done->step0, block->step0);
-    if (block->died) memcpy(block->died, done->died, sizeof(uint64_t) * (size_t)q->B);
-    memcpy(block->latent, q->latent[q->collected++ % 2],
-           sizeof(float) * queued_floats * done->records);
-    block->nonfinite_trajectory = done->nonfinite_trajectory;
-    *seconds = 0;
-    return DDM_OK;
-}
-
-static int queued_advance(void *ctx, struct ddm_sim_block *block, struct ddm_error *err) {
-    double seconds;
-    int code = queued_launch(ctx, block, err);
-    return code ? code : queued_collect(ctx, block, &seconds, err);
-}
-
-static int queued_state(void *ctx, float *x, struct ddm_error *err) {
-    struct queued *q = ctx;
-    cr_assert_eq(q->launched, q->collected, "the states are read with no block in flight");
-    return backend_cpu(0)->sim_state(q->inner, x, err);
-}
-
-static void queued_destroy(void *ctx) {
-    struct queued *q = ctx;
-    backend_cpu(0)->sim_destroy(q->inner);
-    free(q->latent[0]), free(q->latent[1]), free(q->died[0]), free(q->died[1]), free(q);
-}
-
 /* The latent rows (B,T,k) put in place chunk by chunk. */
 struct latent_rows {
     int T, k;
@@ -205,10 +141,7 @@ Test(resume, an_asynchronous_backend_stops_after_the_block_in_flight) {
     struct ddm_sim_layout layout;
     cr_assert_eq(simulate_layout(&cfg, &model, &layout, &err), 0);
     layout.B_total = 1 << 18; /* shard 0 of a huge ensemble: blocks of 2 recorded times */
-    struct ddm_backend queued = *backend_cpu(0);
-    queued.sim_create = queued_create, queued.sim_advance = queued_advance;
-    queued.sim_state = queued_state, queued.sim_destroy = queued_destroy;
-    queued.sim_launch = queued_launch, queued.sim_collect = queued_collect;
+    struct ddm_backend queued = queued_backend(backend_cpu(0));
     const size_t values = (size_t)layout.B * layout.T * layout.k;
     struct latent_rows straight = {layout.T, layout.k, calloc(values, sizeof(float))};
     struct latent_rows stopped = {layout.T, layout.k, calloc(values, sizeof(float))};
