@@ -113,12 +113,6 @@ int analysis_h5_scan(hid_t file, const char *dataset, long first, analysis_slab_
     return code;
 }
 
-static hid_t make_group(hid_t parent, const char *name, struct ddm_error *err) {
-    hid_t group = H5Gcreate2(parent, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (H5_CHECK(group, name, err)) return -1;
-    return group;
-}
-
 static int write_f64(hid_t loc, const char *name, int rank, const hsize_t *dims, const double *data,
                      const char *shape, struct ddm_error *err) {
     return h5_write(loc, name, F64, H5T_NATIVE_DOUBLE, rank, dims, data, shape, err);
@@ -168,7 +162,7 @@ int analysis_h5_begin(hid_t file, const struct ddm_config *cfg, hid_t *group,
         if (code) return code;
     }
     H5Eclear2(H5E_DEFAULT);
-    *group = make_group(file, "analysis", err);
+    *group = h5_group(file, "analysis", err);
     if (*group < 0) return DDM_ERUNTIME;
     char created[64];
     time_t now = time(NULL);
@@ -184,7 +178,7 @@ int analysis_h5_begin(hid_t file, const struct ddm_config *cfg, hid_t *group,
 }
 
 int analysis_h5_pca(hid_t group, const struct pca_result *pca, int k, struct ddm_error *err) {
-    hid_t g = make_group(group, "pca", err);
+    hid_t g = h5_group(group, "pca", err);
     if (g < 0) return DDM_ERUNTIME;
     const hsize_t kept = pca->kept, kk = k, kk2[2] = {kk, kk};
     const hsize_t coords[3] = {(hsize_t)pca->B, (hsize_t)pca->S, kk};
@@ -249,7 +243,7 @@ static int grid_dims(const struct latent_grid *grid, int k, hsize_t *dims, char 
 
 int analysis_h5_split(hid_t group, const struct split_grid *split, const struct ddm_system *sys,
                       struct ddm_error *err) {
-    hid_t g = make_group(group, "decomposition", err);
+    hid_t g = h5_group(group, "decomposition", err);
     if (g < 0) return DDM_ERUNTIME;
     const struct latent_grid *grid = &split->grid;
     hsize_t dims[4], kk = grid->k;
@@ -275,9 +269,9 @@ int analysis_h5_split(hid_t group, const struct split_grid *split, const struct 
 int analysis_h5_hhd(hid_t group, const char *name, const struct hhd_result *hhd, double cut,
                     const struct ddm_system *sys, struct ddm_error *err) {
     hid_t parent = H5Lexists(group, "hhd", H5P_DEFAULT) > 0 ? H5Gopen2(group, "hhd", H5P_DEFAULT)
-                                                            : make_group(group, "hhd", err);
+                                                            : h5_group(group, "hhd", err);
     if (parent < 0) return DDM_ERUNTIME;
-    hid_t g = make_group(parent, name, err);
+    hid_t g = h5_group(parent, name, err);
     H5Gclose(parent);
     if (g < 0) return DDM_ERUNTIME;
     int code = h5_attr_double(g, "entropy_production", hhd->phi, err);
@@ -331,7 +325,7 @@ static int write_spectrum(hid_t g, const char *name, const struct lyapunov_resul
 int analysis_h5_lyapunov(hid_t group, const struct lyapunov_result *rnn,
                          const struct lyapunov_result *target, const struct ddm_config *cfg,
                          struct ddm_error *err) {
-    hid_t g = make_group(group, "lyapunov", err);
+    hid_t g = h5_group(group, "lyapunov", err);
     if (g < 0) return DDM_ERUNTIME;
     int code = write_spectrum(g, "rnn", rnn, err);
     if (!code) code = write_spectrum(g, "target", target, err);
@@ -350,7 +344,7 @@ int analysis_h5_lyapunov(hid_t group, const struct lyapunov_result *rnn,
 int analysis_h5_stats(hid_t group, const struct stats_moments *moments,
                       const struct stats_marginals *marginals, const double *wasserstein,
                       double burn_in_fraction, long first, struct ddm_error *err) {
-    hid_t g = make_group(group, "stats", err);
+    hid_t g = h5_group(group, "stats", err);
     if (g < 0) return DDM_ERUNTIME;
     const int k = moments[0].k, bins = marginals[0].bins;
     const hsize_t kk = k, kk2[2] = {kk, kk}, edge_dims[2] = {kk, (hsize_t)bins + 1};
@@ -366,7 +360,7 @@ int analysis_h5_stats(hid_t group, const struct stats_moments *moments,
     if (!code) code = write_f64(g, "wasserstein", 1, &kk, wasserstein, "(k)", err);
     static const char *const names[2] = {"rnn", "target"};
     for (int p = 0; p < 2 && !code; p++) {
-        hid_t sub = make_group(g, names[p], err);
+        hid_t sub = h5_group(g, names[p], err);
         if (sub < 0) {
             code = DDM_ERUNTIME;
             break;
@@ -451,11 +445,11 @@ static int write_memory(hid_t g, const struct memory_result *r, const signed cha
 int analysis_h5_memory(hid_t group, const struct memory_result *result,
                        const signed char *const *occupancy, long B, long T, double radius,
                        struct ddm_error *err) {
-    hid_t g = make_group(group, "memory", err);
+    hid_t g = h5_group(group, "memory", err);
     if (g < 0) return DDM_ERUNTIME;
     int code = write_memory(g, &result[0], occupancy[0], B, T, err);
     if (!code) code = h5_attr_double(g, "well_radius", radius, err);
-    hid_t target = code ? -1 : make_group(g, "target", err);
+    hid_t target = code ? -1 : h5_group(g, "target", err);
     if (!code && target < 0) code = DDM_ERUNTIME;
     if (!code) code = write_memory(target, &result[1], occupancy[1], B, T, err);
     if (target >= 0) H5Gclose(target);
@@ -469,7 +463,7 @@ int analysis_h5_landscape(hid_t group, const struct wells *wells, const struct d
     const int k = wells->k, K = wells->K;
     hid_t memory = H5Gopen2(group, "memory", H5P_DEFAULT);
     if (H5_CHECK(memory, "memory", err)) return DDM_ERUNTIME;
-    hid_t g = make_group(memory, "landscape", err);
+    hid_t g = h5_group(memory, "landscape", err);
     H5Gclose(memory);
     if (g < 0) return DDM_ERUNTIME;
     double patterns[DDM_MAX_WELLS * 8], cue_u[DDM_MAX_CUES * 8], window[DDM_MAX_CUES * 2];

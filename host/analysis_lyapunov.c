@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ddm/orthonormal.h"
+
 /* dz (k) = f(z), dQ (k,k) = J(z) Q */
 static void variational_rate(const struct latent_process *p, const double *z, const double *Q,
                              double *dz, double *dQ) {
@@ -25,21 +27,10 @@ static void variational_rate(const struct latent_process *p, const double *z, co
         }
 }
 
-/* Modified Gram–Schmidt on the columns of Q (k,k): Q ← Q', returns ln Rᵢᵢ in log_r (k). */
+/* QR of Q (k,k) by Gram–Schmidt: Q ← Q', ln Rᵢᵢ into log_r (k). */
 static int reorthonormalise(int k, double *Q, double *log_r) {
-    for (int j = 0; j < k; j++) {
-        for (int i = 0; i < j; i++) {
-            double dot = 0;
-            for (int r = 0; r < k; r++) dot += Q[r * k + i] * Q[r * k + j];
-            for (int r = 0; r < k; r++) Q[r * k + j] -= dot * Q[r * k + i];
-        }
-        double norm = 0;
-        for (int r = 0; r < k; r++) norm += Q[r * k + j] * Q[r * k + j];
-        norm = sqrt(norm);
-        if (!(norm > 0) || !isfinite(norm)) return -1;
-        for (int r = 0; r < k; r++) Q[r * k + j] /= norm;
-        log_r[j] = log(norm);
-    }
+    if (orthonormalise_columns(k, k, Q, 1, log_r)) return -1;
+    for (int j = 0; j < k; j++) log_r[j] = log(log_r[j]);
     return 0;
 }
 

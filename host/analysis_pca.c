@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ddm/orthonormal.h"
 #include "ddm/philox.h"
 #include "ddm/simulate.h"
 
@@ -96,20 +97,12 @@ int pca_principal_angles(const double *U, const float *Gamma, int n, int k, doub
         free(Q), free(R);
         return DDM_ERUNTIME;
     }
-    /* Q: modified Gram–Schmidt on Γ̂'s columns, twice (one pass loses orthogonality) */
+    /* Q: an orthonormal basis of range Γ̂, two Gram–Schmidt passes per column */
     for (size_t q = 0; q < (size_t)n * k; q++) Q[q] = Gamma[q];
-    for (int j = 0; j < k; j++)
-        for (int pass = 0; pass < 2; pass++) {
-            for (int i = 0; i < j; i++) {
-                double dot = 0;
-                for (int r = 0; r < n; r++) dot += Q[r * k + i] * Q[r * k + j];
-                for (int r = 0; r < n; r++) Q[r * k + j] -= dot * Q[r * k + i];
-            }
-            double norm = 0;
-            for (int r = 0; r < n; r++) norm += Q[r * k + j] * Q[r * k + j];
-            norm = sqrt(norm);
-            for (int r = 0; r < n; r++) Q[r * k + j] /= norm;
-        }
+    if (orthonormalise_columns(n, k, Q, 2, NULL)) {
+        free(Q), free(R);
+        return ddm_fail(err, DDM_ERUNTIME, "PCA: the columns of Γ̂ are linearly dependent");
+    }
     double M[DDM_MAX_K * DDM_MAX_K] = {0}, cosines[DDM_MAX_K], sines[DDM_MAX_K];
     for (int a = 0; a < k; a++) /* M = QᵀU */
         for (int b = 0; b < k; b++)

@@ -132,8 +132,8 @@ int checkpoint_write(hid_t file, const struct ddm_checkpoint *cp, const char *si
     int code = h5space_reserve(file, checkpoint_bytes(cp) + (1u << 16), "/checkpoint", err);
     if (!code) code = checkpoint_remove(file, err);
     if (!code) code = fingerprint(file, &print, err);
-    hid_t group = code ? -1 : H5Gcreate2(file, "checkpoint", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (!code) code = H5_CHECK(group, "/checkpoint", err);
+    hid_t group = code ? -1 : h5_group(file, "checkpoint", err);
+    if (!code && group < 0) code = DDM_ERUNTIME;
     if (!code) code = h5_attr_int(group, "format", CHECKPOINT_FORMAT, err);
     if (!code) code = h5_attr_string(group, "stage", stage_names[cp->stage], err);
     if (!code) code = h5_attr_string(group, "stages", stages, err);

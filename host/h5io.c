@@ -119,6 +119,11 @@ int h5_read_attr_string(hid_t obj, const char *name, char *buf, size_t len, stru
     return code;
 }
 
+hid_t h5_group(hid_t parent, const char *name, struct ddm_error *err) {
+    hid_t group = H5Gcreate2(parent, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    return H5_CHECK(group, name, err) ? -1 : group;
+}
+
 int h5_write(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, int rank,
              const hsize_t *dims, const void *data, const char *shape, struct ddm_error *err) {
     uint64_t bytes = H5Tget_size(file_type);

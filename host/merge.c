@@ -312,9 +312,9 @@ static int write_root(hid_t out, struct shard **order, int count, const char *co
 /* /simulate of OUT.h5: the virtual datasets and the attributes of the whole ensemble. */
 static int write_simulate(hid_t out, struct shard **order, int count, struct ddm_error *err) {
     const struct shard *first = order[0];
-    hid_t group = H5Gcreate2(out, "simulate", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    int code = H5_CHECK(group, "/simulate", err);
-    if (code) return code;
+    hid_t group = h5_group(out, "simulate", err);
+    if (group < 0) return DDM_ERUNTIME;
+    int code = DDM_OK;
     static const char *const kept[] = {"dt",           "steps",        "record_every",   "burn_in",
                                        "on_nonfinite", "blowup_bound", "traces_quantity"};
     hid_t source = H5Gopen2(first->file, "simulate", H5P_DEFAULT);

@@ -62,15 +62,9 @@ int runfile_create(struct ddm_runfile *rf, const char *path, int overwrite,
     return code;
 }
 
-static hid_t make_group(hid_t file, const char *name, struct ddm_error *err) {
-    hid_t group = H5Gcreate2(file, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (H5_CHECK(group, name, err)) return -1;
-    return group;
-}
-
 int runfile_write_system(struct ddm_runfile *rf, const struct ddm_system *sys,
                          struct ddm_error *err) {
-    hid_t group = make_group(rf->file, "system", err);
+    hid_t group = h5_group(rf->file, "system", err);
     if (group < 0) return DDM_ERUNTIME;
     int code = h5_attr_string(group, "name", sys->name, err);
     if (!code) code = h5_attr_string(group, "vars", sys->vars_text, err);
@@ -86,7 +80,7 @@ int runfile_write_system(struct ddm_runfile *rf, const struct ddm_system *sys,
 
 int runfile_write_model(struct ddm_runfile *rf, const struct ddm_model *model,
                         struct ddm_error *err) {
-    hid_t group = make_group(rf->file, "model", err);
+    hid_t group = h5_group(rf->file, "model", err);
     if (group < 0) return DDM_ERUNTIME;
     const hsize_t n = model->n, k = model->k, km = (hsize_t)model->k * model->m;
     hsize_t nk[2] = {n, k}, kn[2] = {k, n}, km2[2] = {k, (hsize_t)model->m}, vn[2] = {km, n};
@@ -120,7 +114,7 @@ int runfile_write_model(struct ddm_runfile *rf, const struct ddm_model *model,
 
 int runfile_write_train(struct ddm_runfile *rf, const struct ddm_train_report *report,
                         struct ddm_error *err) {
-    hid_t group = make_group(rf->file, "train", err);
+    hid_t group = h5_group(rf->file, "train", err);
     if (group < 0) return DDM_ERUNTIME;
     hsize_t epochs = report->epochs_run;
     int code =
@@ -140,7 +134,7 @@ int runfile_write_train(struct ddm_runfile *rf, const struct ddm_train_report *r
 
 int runfile_simulate_begin(struct ddm_runfile *rf, const struct ddm_config *cfg,
                            const struct ddm_sim_layout *layout, struct ddm_error *err) {
-    hid_t group = make_group(rf->file, "simulate", err);
+    hid_t group = h5_group(rf->file, "simulate", err);
     if (group < 0) return DDM_ERUNTIME;
     const hsize_t B = layout->B, k = layout->k, Bt = layout->trace_B, nt = layout->trace_n;
     /* chunks of up to 64 trajectories × 256 times: reading one trajectory or one time slice

@@ -52,13 +52,7 @@ int simulate_layout(const struct ddm_config *cfg, const struct ddm_model *model,
     layout->B = layout->B_total = cfg->trajectories;
     layout->first = 0;
     layout->k = model->k;
-    long T = cfg->steps / cfg->record_every + 1;
-    if (T > (1L << 31) - 1)
-        return ddm_fail(err, DDM_EUSAGE,
-                        "[simulate] steps/record_every = %ld recorded times is "
-                        "too many; raise record_every",
-                        T - 1);
-    layout->T = (int)T;
+    layout->T = (int)(cfg->steps / cfg->record_every + 1); /* simulate_check bounds it */
     layout->trace_B =
         cfg->trace_trajectories < cfg->trajectories ? cfg->trace_trajectories : cfg->trajectories;
     layout->trace_n = cfg->trace_neurons < model->n ? cfg->trace_neurons : model->n;
@@ -298,12 +292,44 @@ static void starting_marks(const struct ddm_sim_state *from, int B, int64_t *ste
         steps[t] = from && from->nonfinite_step ? from->nonfinite_step[t] : -1;
 }
 
+/* Where the recorded chunks go: the sink, and the sums of the stationary statistics. */
+struct sim_recorder {
+    sim_sink_fn sink; /* NULL: statistics only */
+    void *user;
+    struct sim_moments network, target;
+    double *output_seconds; /* time spent in the sink, summed */
+};
+
+/* Hands recorded times [first, first + records) of the buffers (rows (B, records, ·)) on. */
+static int record_chunk(struct sim_recorder *rec, const struct sim_buffers *buf,
+                        const struct ddm_sim_layout *layout, long first, int records,
+                        int with_input, struct ddm_error *err) {
+    const int B = layout->B, k = layout->k;
+    moments_add(&rec->network, buf->latent, (size_t)B * records, k);
+    moments_add(&rec->target, buf->target, (size_t)B * records, k);
+    if (!rec->sink) return DDM_OK;
+    const struct sim_chunk chunk = {first,
+                                    records,
+                                    B,
+                                    k,
+                                    layout->trace_B,
+                                    layout->trace_n,
+                                    buf->t,
+                                    buf->latent,
+                                    buf->target,
+                                    buf->traces,
+                                    with_input ? buf->u_recorded : NULL};
+    const double t0 = now_seconds();
+    int code = rec->sink(rec->user, &chunk, err);
+    *rec->output_seconds += now_seconds() - t0;
+    return code;
+}
+
 /* Keeps where the run stands for a checkpoint (no block in flight). */
 static int stop_here(const struct ddm_backend *backend, void *ctx, const struct sim_buffers *buf,
                      const struct ddm_sim_layout *layout, int n, uint64_t step, long recorded,
-                     const struct ddm_sim_report *report, const struct sim_moments *net_mo,
-                     const struct sim_moments *tgt_mo, struct ddm_sim_state *stopped,
-                     struct ddm_error *err) {
+                     const struct ddm_sim_report *report, const struct sim_recorder *rec,
+                     struct ddm_sim_state *stopped, struct ddm_error *err) {
     const int B = layout->B, k = layout->k;
     int code = sim_state_alloc(stopped, B, n, k, err);
     if (!code) code = backend->sim_state(ctx, stopped->x, err);
@@ -314,8 +340,8 @@ static int stop_here(const struct ddm_backend *backend, void *ctx, const struct 
     memcpy(stopped->target_dead, buf->dead, sizeof(int) * B);
     memcpy(stopped->nonfinite_step, report->nonfinite_steps, sizeof(int64_t) * B);
     stopped->target_nonfinite = report->target_nonfinite;
-    stopped->network = *net_mo;
-    stopped->target = *tgt_mo;
+    stopped->network = rec->network;
+    stopped->target = rec->target;
     return ddm_fail(err, DDM_EINTERRUPTED, "stopped by %s at step %llu (%ld recorded times)",
                     stop_signal_name(stop_requested()), (unsigned long long)step, recorded);
 }
@@ -396,11 +422,12 @@ int simulate_run_from(const struct ddm_backend *backend, const struct ddm_system
         return code;
     }
 
-    struct sim_moments net_mo = {0}, tgt_mo = {0};
+    struct sim_recorder rec = {
+        .sink = sink, .user = sink_user, .output_seconds = &report->output_seconds};
     uint64_t step = 0;
     long recorded = 0;
     if (from) {
-        net_mo = from->network, tgt_mo = from->target;
+        rec.network = from->network, rec.target = from->target;
         step = from->step, recorded = from->recorded;
         report->target_nonfinite = from->target_nonfinite;
     }
@@ -445,8 +472,8 @@ int simulate_run_from(const struct ddm_backend *backend, const struct ddm_system
         progress_update(&progress, (double)step, "burn-in");
         if (blew_up && stop_on_blowup) break;
         if (!code && stopped && stop_requested())
-            code = stop_here(backend, ctx, &buf, layout, n, step, recorded, report, &net_mo,
-                             &tgt_mo, stopped, err);
+            code = stop_here(backend, ctx, &buf, layout, n, step, recorded, report, &rec, stopped,
+                             err);
     }
 
     /* t = 0: the state after the burn-in */
@@ -468,22 +495,7 @@ int simulate_run_from(const struct ddm_backend *backend, const struct ddm_system
         }
         buf.t[0] = 0;
         if (input.count) input_at_floats(&input, 0, k, buf.u_recorded);
-        struct sim_chunk chunk = {0,
-                                  1,
-                                  B,
-                                  k,
-                                  layout->trace_B,
-                                  layout->trace_n,
-                                  buf.t,
-                                  buf.latent,
-                                  buf.target,
-                                  buf.traces,
-                                  input.count ? buf.u_recorded : NULL};
-        moments_add(&net_mo, buf.latent, B, k);
-        moments_add(&tgt_mo, buf.target, B, k);
-        double t0 = now_seconds();
-        code = sink ? sink(sink_user, &chunk, err) : DDM_OK;
-        report->output_seconds += now_seconds() - t0;
+        code = record_chunk(&rec, &buf, layout, 0, 1, input.count > 0, err);
         recorded = 1;
     }
 
@@ -538,23 +550,7 @@ int simulate_run_from(const struct ddm_backend *backend, const struct ddm_system
         const long blew_up = blowup_mark(&watch, &block, report->nonfinite_steps, &first_blowup);
         report->nonfinite += blew_up;
         blown = blew_up && stop_on_blowup;
-        /* per-trajectory rows are (B, records, k): the moments need all rows alike */
-        moments_add(&net_mo, buf.latent, (size_t)B * records, k);
-        moments_add(&tgt_mo, buf.target, (size_t)B * records, k);
-        struct sim_chunk chunk = {recorded,
-                                  records,
-                                  B,
-                                  k,
-                                  layout->trace_B,
-                                  layout->trace_n,
-                                  buf.t,
-                                  buf.latent,
-                                  buf.target,
-                                  buf.traces,
-                                  input.count ? buf.u_recorded : NULL};
-        t0 = now_seconds();
-        code = sink ? sink(sink_user, &chunk, err) : DDM_OK;
-        report->output_seconds += now_seconds() - t0;
+        code = record_chunk(&rec, &buf, layout, recorded, records, input.count > 0, err);
         recorded += records;
         step += (uint64_t)records * re;
         report->steps_done = (long)step - cfg->burn_in;
@@ -563,15 +559,15 @@ int simulate_run_from(const struct ddm_backend *backend, const struct ddm_system
             if (launched_next)
                 stopping = 1; /* collect and write the block in flight first */
             else
-                code = stop_here(backend, ctx, &buf, layout, n, step, recorded, report, &net_mo,
-                                 &tgt_mo, stopped, err);
+                code = stop_here(backend, ctx, &buf, layout, n, step, recorded, report, &rec,
+                                 stopped, err);
         }
     }
     progress_end(&progress);
     backend->sim_destroy(ctx);
 
-    moments_final(&net_mo, k, report->latent_mean, report->latent_var);
-    moments_final(&tgt_mo, k, report->target_mean, report->target_var);
+    moments_final(&rec.network, k, report->latent_mean, report->latent_var);
+    moments_final(&rec.target, k, report->target_mean, report->target_var);
     report->seconds = now_seconds() - t_start;
     double steps_run = (double)(step - step_start);
     report->neuron_steps_per_second =

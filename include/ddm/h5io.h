@@ -34,6 +34,9 @@ int h5_read_attr_double(hid_t obj, const char *name, double *value, struct ddm_e
 /* Reads a string attribute (any string type) into buf. */
 int h5_read_attr_string(hid_t obj, const char *name, char *buf, size_t len, struct ddm_error *err);
 
+/* Creates group `name` in `parent`; -1 (with err filled) on failure. */
+hid_t h5_group(hid_t parent, const char *name, struct ddm_error *err);
+
 /* Writes a whole dataset; `shape` names the axes, e.g. "(n,k)", stored as attribute "shape".
  * This and the attribute writers claim their disk space first (h5space_reserve). */
 int h5_write(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, int rank,
