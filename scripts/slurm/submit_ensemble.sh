@@ -11,14 +11,8 @@ set -euo pipefail
 [[ $# -ge 3 ]] || { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 config=$1 runs=$2 count=$3
 shift 3
-here=$(cd "$(dirname "$0")" && pwd)
-mkdir -p "$runs/logs"
-runs=$(cd "$runs" && pwd)
-export DDM_SLURM=$here
-DDM_GPU=${DDM_GPU:-$(command -v ddm_gpu || echo "$here/../../ddm_gpu")}
-export DDM_GPU
-read -r -a extra <<<"${SBATCH_ARGS:-}"
-submit() { sbatch --parsable "${extra[@]}" "$@" | cut -d';' -f1; }
+# shellcheck source=submit_common.sh
+source "$(dirname "$0")/submit_common.sh"
 
 train=$(submit --gres="gpu:${NGPU:-0}" --output="$runs/logs/%x_%j.out" \
     "$here/train.sbatch" "$config" "$runs" "$@")

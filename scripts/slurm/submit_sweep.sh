@@ -10,14 +10,9 @@ set -euo pipefail
 [[ $# -ge 2 ]] || { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 config=$1 runs=$2
 shift 2
-here=$(cd "$(dirname "$0")" && pwd)
-mkdir -p "$runs/logs"
-runs=$(cd "$runs" && pwd)
-export DDM_SLURM=$here
-DDM_GPU=${DDM_GPU:-$(command -v ddm_gpu || echo "$here/../../ddm_gpu")}
-export DDM_GPU
+# shellcheck source=submit_common.sh
+source "$(dirname "$0")/submit_common.sh"
 points=$("$DDM_GPU" "$config" --list-sweep "$@" | grep -vc '^#')
-read -r -a extra <<<"${SBATCH_ARGS:-}"
-job=$(sbatch --parsable "${extra[@]}" --gres="gpu:${NGPU:-0}" --array="0-$((points - 1))" \
-    --output="$runs/logs/%x_%A_%a.out" "$here/sweep.sbatch" "$config" "$runs" "$@" | cut -d';' -f1)
+job=$(submit --gres="gpu:${NGPU:-0}" --array="0-$((points - 1))" \
+    --output="$runs/logs/%x_%A_%a.out" "$here/sweep.sbatch" "$config" "$runs" "$@")
 echo "sweep of $points points: array job $job; output in $runs"
