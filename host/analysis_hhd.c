@@ -70,7 +70,7 @@ int hhd_init(struct hhd_accumulator *acc, const struct latent_process *process,
 static void bin_sample(struct hhd_accumulator *acc, const float *v, int batch) {
     const struct latent_grid *g = &acc->grid;
     long base = 0;
-    double frac[3];
+    double frac[DDM_GRID_MAX_D];
     for (int a = 0; a < g->d; a++) {
         double u = (v[g->axis[a]] - g->lo[g->axis[a]]) / grid_step(g, a);
         if (!(u >= 0) || u > g->size[a] - 1) return; /* outside the grid (or NaN) */
@@ -243,7 +243,7 @@ static long support(const struct latent_grid *g, const double *p, double cut, lo
     for (long q = 0; q < P; q++) top = fmax(top, p[q]);
     long count = 0;
     for (long q = 0; q < P; q++) {
-        int idx[3], interior = 1;
+        int idx[DDM_GRID_MAX_D], interior = 1;
         double z[DDM_MAX_K];
         grid_point(g, q, z, idx);
         for (int a = 0; a < g->d; a++) interior &= idx[a] > 0 && idx[a] < g->size[a] - 1;
@@ -281,7 +281,7 @@ static double heldout_score_loss(const struct latent_grid *g, const double *coun
         for (long q = 0; q < P; q++) {
             if (held[q] <= 0) continue;
             double z[DDM_MAX_K], term = 0;
-            int idx[3], ok = 1;
+            int idx[DDM_GRID_MAX_D], ok = 1;
             grid_point(g, q, z, idx);
             const double centre = total[q] - own[q];
             for (int a = 0; a < g->d && ok; a++) {
@@ -316,13 +316,13 @@ static double choose_bandwidth(const struct hhd_accumulator *acc, const double *
     /* normal-reference rule for the gradient of a density (it is ∇log p that f_rev needs) */
     const double reference =
         pow(4.0 / ((g->d + 4.0) * (samples > 0 ? samples : 1)), 1.0 / (g->d + 6.0));
-    double scale[3], best = bandwidth > 0 ? bandwidth : reference;
+    double scale[DDM_GRID_MAX_D], best = bandwidth > 0 ? bandwidth : reference;
     for (int a = 0; a < g->d; a++) scale[a] = std[g->axis[a]];
     if (bandwidth <= 0 && acc->batches > 1) {
         static const double ladder[] = {1, 0.71, 0.5, 0.35, 0.25, 0.18, 0.125, 0.09};
         double lowest = INFINITY;
         for (size_t i = 0; i < sizeof ladder / sizeof ladder[0]; i++) {
-            double sigma[3];
+            double sigma[DDM_GRID_MAX_D];
             for (int a = 0; a < g->d; a++)
                 sigma[a] = ladder[i] * reference * scale[a] / grid_step(g, a);
             double loss = heldout_score_loss(g, acc->counts, acc->batches, sigma, scale, smoothed,
@@ -342,7 +342,7 @@ static int finish_grid(const struct hhd_accumulator *acc, const double *std, dou
     const struct latent_grid *g = &acc->grid;
     const int k = acc->k, G = acc->batches;
     const long P = grid_points(g);
-    double volume = 1, sigma_cells[3];
+    double volume = 1, sigma_cells[DDM_GRID_MAX_D];
     for (int a = 0; a < g->d; a++) volume *= grid_step(g, a);
     for (long b = 0; b < G; b++) r->samples += acc->binned[b];
     double *batch_p = ddm_alloc(sizeof(double) * G * P, "batch densities", err);
