@@ -16,8 +16,10 @@
 
 #include "ddm/analysis_h5.h"
 #include "ddm/analysis_memory.h"
+#include "ddm/analysis_times.h"
 #include "ddm/input.h"
 #include "ddm/simulate.h"
+#include "ddm/trust.h"
 
 void analysis_tick(const struct analysis_tick *tick, double fraction) {
     if (tick && tick->bar)
@@ -39,7 +41,7 @@ static void note(struct ddm_analysis_report *report, const char *fmt, ...) {
 static int decomposition_axes(const struct ddm_config *cfg, const struct ddm_system *sys, int *axis,
                               int *d, struct ddm_error *err) {
     if (!cfg->decomposition_axes[0]) {
-        *d = sys->k <= 3 ? sys->k : 2;
+        *d = sys->k <= DDM_GRID_MAX_D ? sys->k : 2;
         for (int a = 0; a < *d; a++) axis[a] = a;
         return DDM_OK;
     }
@@ -81,7 +83,7 @@ static int check_grid_size(const struct ddm_config *cfg, const char *key, int si
 int analysis_check(const struct ddm_config *cfg, const struct ddm_system *sys,
                    struct ddm_error *err) {
     double lo[DDM_MAX_K], hi[DDM_MAX_K], at[DDM_MAX_K];
-    int axis[3], d, code = DDM_OK;
+    int axis[DDM_GRID_MAX_D], d, code = DDM_OK;
     if (cfg->bounds[0])
         code = config_ranges(cfg, "analysis", "bounds", cfg->bounds, sys->k, lo, hi, err);
     if (!code) code = decomposition_axes(cfg, sys, axis, &d, err);
@@ -102,6 +104,7 @@ int analysis_check(const struct ddm_config *cfg, const struct ddm_system *sys,
 struct recorded {
     int present, B;
     long T, first; /* recorded times, and the first one used (after the burn-in fraction) */
+    struct stationary_times times;   /* the times the stationary parts use */
     struct stats_moments moments[2]; /* [0] network, [1] target */
 };
 
@@ -119,8 +122,29 @@ static void add_moments(void *user, const float *z, int count, long t) {
     stats_moments_add(pass->moments, z, (long)pass->B * count);
 }
 
-static int read_recorded(hid_t file, const struct ddm_config *cfg, int k, struct recorded *rec,
-                         struct ddm_error *err) {
+/* The recorded times after the burn-in fraction and outside every cue window + recall_delay. */
+static int find_stationary_times(hid_t file, const struct ddm_config *cfg,
+                                 const struct ddm_system *sys, struct recorded *rec,
+                                 struct ddm_error *err) {
+    struct ddm_input input;
+    char at[1200];
+    double *t = NULL;
+    long T = 0;
+    config_where(cfg, "input", "cues", at, sizeof at);
+    int code = input_parse(cfg->cues, cfg->cue_strength, sys, at, &input, err);
+    if (!code) code = analysis_h5_times(file, &t, &T, err);
+    if (!code && T != rec->T)
+        code = ddm_fail(err, DDM_ERUNTIME, "/simulate/t has %ld times but /simulate/latent %ld", T,
+                        rec->T);
+    if (!code)
+        code = stationary_times_find(t, T, rec->first, &input, cfg->recall_delay, &rec->times, err);
+    free(t);
+    return code;
+}
+
+static int read_recorded(hid_t file, const struct ddm_config *cfg, const struct ddm_system *sys,
+                         struct recorded *rec, struct ddm_error *err) {
+    const int k = sys->k;
     int file_k = k;
     memset(rec, 0, sizeof *rec);
     int code = analysis_h5_simulate_shape(file, &rec->present, &rec->B, &rec->T, &file_k, err);
@@ -130,10 +154,11 @@ static int read_recorded(hid_t file, const struct ddm_config *cfg, int k, struct
     if (code || !rec->present) return code;
     rec->first = (long)floor(cfg->burn_in_fraction * rec->T);
     if (rec->first >= rec->T) rec->first = rec->T - 1;
+    code = find_stationary_times(file, cfg, sys, rec, err);
     for (int p = 0; p < 2 && !code; p++) {
         stats_moments_init(&rec->moments[p], k);
         struct moments_pass pass = {&rec->moments[p], rec->B};
-        code = analysis_h5_scan(file, datasets[p], rec->first, add_moments, &pass, err);
+        code = stationary_scan(file, datasets[p], &rec->times, add_moments, &pass, err);
     }
     if (!code && (rec->moments[0].count < 2 || rec->moments[1].count < 2))
         rec->present = 0; /* nothing finite was recorded */
@@ -214,6 +239,37 @@ static int run_split(const struct ddm_system *sys, const struct ddm_model *model
     return code;
 }
 
+/* Two estimates of Φ more than DDM_PHI_SIGMAS combined error bars apart: one of them is biased
+ * (a grid too coarse for a thin attractor, a cut or box that misses mass; docs/trust.md). */
+static void note_phi_disagreement(struct ddm_analysis_report *report, const char *name, int p) {
+    report->phi_sigmas[p] = trust_phi_sigmas(report->phi[p], report->phi_err[p],
+                                             report->phi_grid[p], report->phi_grid_err[p]);
+    if (report->phi_sigmas[p] > DDM_PHI_SIGMAS)
+        note(report,
+             "Φ %s: the sample identity %.4g ± %.2g and the grid %.4g ± %.2g differ by %.1f "
+             "combined error bars; the identity is exact for constant D, the grid is biased where "
+             "the density is poorly resolved (docs/trust.md)",
+             name, report->phi[p], report->phi_err[p], report->phi_grid[p], report->phi_grid_err[p],
+             report->phi_sigmas[p]);
+}
+
+/* W₁ of the marginals in units of the target's std, and a note when one is far. */
+static void note_far_statistics(struct ddm_analysis_report *report, const struct ddm_system *sys,
+                                const struct stats_moments *target) {
+    const int k = sys->k;
+    double mean[DDM_MAX_K], cov[DDM_MAX_K * DDM_MAX_K], std[DDM_MAX_K];
+    stats_moments_result(target, mean, cov);
+    for (int c = 0; c < k; c++) std[c] = sqrt(cov[c * k + c]);
+    const int worst =
+        trust_wasserstein_in_std(k, report->wasserstein, std, report->wasserstein_std);
+    report->stats_worst = worst;
+    if (worst >= 0 && report->wasserstein_std[worst] > DDM_STATS_WARN)
+        note(report,
+             "stationary statistics far from the target's: W₁ of %s is %.2g target std (above "
+             "%g)",
+             sys->var_names[worst], report->wasserstein_std[worst], DDM_STATS_WARN);
+}
+
 /* Pass 2: densities, the entropy-production identity and the marginals of one process. */
 struct density_pass {
     struct hhd_accumulator *hhd;
@@ -240,17 +296,16 @@ static int run_hhd_stats(const struct ddm_system *sys, const struct ddm_model *m
     const int k = model->k;
     const struct latent_process processes[2] = {latent_process_network(model),
                                                 latent_process_target(sys)};
-    const long T_used = rec->T - rec->first, total = (long)rec->B * T_used;
+    const long T_used = rec->T - rec->first, total = (long)rec->B * rec->times.used;
     const long stride = (total + cfg->max_samples - 1) / cfg->max_samples;
-    struct latent_grid grid = {.k = k, .d = k};
-    const int grid_on = cfg->hhd_grid > 0 && k <= 3;
+    struct latent_grid grid = {.k = k};
+    const int grid_on = cfg->hhd_grid > 0 && k <= DDM_GRID_MAX_D;
     for (int c = 0; c < k; c++) {
-        grid.axis[c] = c;
-        grid.size[c] = cfg->hhd_grid;
+        if (grid_on) grid_set_axis(&grid, c, c, cfg->hhd_grid);
         grid.lo[c] = lo[c];
         grid.hi[c] = hi[c];
     }
-    if (cfg->hhd_grid > 0 && k > 3)
+    if (cfg->hhd_grid > 0 && !grid_on)
         note(report, "no HHD grid for k = %d > 3 (Φ from the sample identity only)", k);
     double hist_lo[DDM_MAX_K], hist_hi[DDM_MAX_K];
     for (int c = 0; c < k; c++) {
@@ -267,7 +322,7 @@ static int run_hhd_stats(const struct ddm_system *sys, const struct ddm_model *m
                             stride, err);
         if (code) break;
         struct density_pass pass = {&acc, &marginals[p], rec->B, T_used, tick, 0.5 * p, 0.45};
-        code = analysis_h5_scan(file, datasets[p], rec->first, add_samples, &pass, err);
+        code = stationary_scan(file, datasets[p], &rec->times, add_samples, &pass, err);
         double mean[DDM_MAX_K], cov[DDM_MAX_K * DDM_MAX_K], std[DDM_MAX_K];
         stats_moments_result(&rec->moments[p], mean, cov);
         for (int c = 0; c < k; c++) std[c] = sqrt(cov[c * k + c]);
@@ -281,6 +336,7 @@ static int run_hhd_stats(const struct ddm_system *sys, const struct ddm_model *m
             report->phi_grid_err[p] = hhd.phi_grid_err;
             report->samples[p] = rec->moments[p].count;
             if (hhd.note[0]) note(report, "Φ %s: %s", processes[p].name, hhd.note);
+            note_phi_disagreement(report, processes[p].name, p);
         }
         analysis_tick(tick, 0.5 * p + 0.5);
         hhd_result_free(&hhd);
@@ -288,10 +344,13 @@ static int run_hhd_stats(const struct ddm_system *sys, const struct ddm_model *m
     }
     for (int c = 0; c < k && !code; c++)
         report->wasserstein[c] = stats_wasserstein(&marginals[0], &marginals[1], c);
+    if (!code) note_far_statistics(report, sys, &rec->moments[1]);
     if (!code)
         code = analysis_h5_stats(group, rec->moments, marginals, report->wasserstein,
                                  cfg->burn_in_fraction, rec->first, err);
+    if (!code) code = analysis_h5_stats_verdict(group, report, err);
     if (!code) report->hhd_done = report->stats_done = 1;
+    report->phi_grid_on = grid_on;
     stats_marginals_free(&marginals[0]);
     stats_marginals_free(&marginals[1]);
     report->hhd_seconds = now_seconds() - t0;
@@ -405,6 +464,8 @@ int analysis_run(const struct ddm_backend *backend, const struct ddm_system *sys
     const double t0 = now_seconds();
     memset(report, 0, sizeof *report);
     report->k = model->k;
+    report->phi_sigmas[0] = report->phi_sigmas[1] = NAN;
+    report->stats_worst = -1;
     struct ddm_progress bar;
     progress_begin(&bar, "analyze", "%", 100, quiet);
     hid_t group = -1;
@@ -412,7 +473,13 @@ int analysis_run(const struct ddm_backend *backend, const struct ddm_system *sys
     double lo[DDM_MAX_K], hi[DDM_MAX_K];
     int code = analysis_check(cfg, sys, err);
     if (!code) code = analysis_h5_begin(file, cfg, &group, err);
-    if (!code) code = read_recorded(file, cfg, model->k, &rec, err);
+    if (!code) code = read_recorded(file, cfg, sys, &rec, err);
+    if (!code && rec.times.usable) code = stationary_times_write(group, &rec.times, err);
+    report->stationary_times = rec.times.used;
+    report->recorded_times = rec.T - rec.first;
+    if (!code && rec.times.usable && !rec.times.used)
+        note(report, "no recorded time lies after the burn-in fraction and outside every cue "
+                     "window and recall_delay: no density, Φ or statistics");
     if (!code) grid_bounds(cfg, model, &rec, lo, hi);
     /* shares of the progress bar, roughly as the parts take time */
     struct analysis_tick pca_tick = {&bar, 0.0, 0.2, "PCA"}, hhd_tick = {&bar, 0.25, 0.4, "HHD"},
@@ -423,7 +490,7 @@ int analysis_run(const struct ddm_backend *backend, const struct ddm_system *sys
         code = run_split(sys, model, cfg, &rec, lo, hi, group, report, err);
     if (!code && rec.present)
         code = run_hhd_stats(sys, model, cfg, file, &rec, lo, hi, group, &hhd_tick, report, err);
-    else if (!code)
+    else if (!code && (!rec.times.usable || rec.times.used))
         note(report, "no /simulate in the file: no density, Φ or statistics");
     if (!code && cfg->lyapunov_steps)
         code = run_lyapunov(sys, model, cfg, group, &lyapunov_tick, report, err);
@@ -439,6 +506,7 @@ int analysis_run(const struct ddm_backend *backend, const struct ddm_system *sys
             *err = end_err;
         }
     }
+    stationary_times_free(&rec.times);
     if (code) ddm_error_prefix(err, "analyze");
     return code;
 }

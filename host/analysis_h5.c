@@ -14,6 +14,7 @@
 
 #include "ddm/h5io.h"
 #include "ddm/h5space.h"
+#include "ddm/trust.h"
 
 #define F32 H5T_IEEE_F32LE
 #define F64 H5T_IEEE_F64LE
@@ -384,6 +385,36 @@ int analysis_h5_stats(hid_t group, const struct stats_moments *moments,
     free(edges);
     free(density);
     H5Gclose(g);
+    return code;
+}
+
+int analysis_h5_stats_verdict(hid_t group, const struct ddm_analysis_report *report,
+                              struct ddm_error *err) {
+    hid_t g = H5Gopen2(group, "stats", H5P_DEFAULT);
+    int code = H5_CHECK(g, "/analysis/stats", err);
+    if (code) return code;
+    const hsize_t kk = (hsize_t)report->k;
+    const int worst = report->stats_worst;
+    char verdict[160] = "not compared: no finite W₁";
+    if (worst >= 0)
+        snprintf(verdict, sizeof verdict, "%s: largest W₁ %.3g target std (coordinate %d)",
+                 report->wasserstein_std[worst] > DDM_STATS_WARN ? "far" : "close",
+                 report->wasserstein_std[worst], worst);
+    code = write_f64(g, "wasserstein_in_target_std", 1, &kk, report->wasserstein_std, "(k)", err);
+    if (!code) code = h5_attr_string(g, "stationary_verdict", verdict, err);
+    if (!code) code = h5_attr_double(g, "stationary_warn_above", DDM_STATS_WARN, err);
+    H5Gclose(g);
+    static const char *const names[2] = {"hhd/rnn", "hhd/target"};
+    for (int p = 0; p < 2 && !code; p++) {
+        if (H5Lexists(group, names[p], H5P_DEFAULT) <= 0) continue;
+        hid_t h = H5Gopen2(group, names[p], H5P_DEFAULT);
+        const double sigmas = report->phi_sigmas[p];
+        code = h5_attr_double(h, "estimates_sigmas_apart", sigmas, err);
+        if (!code)
+            code = h5_attr_int(h, "estimates_agree",
+                               isfinite(sigmas) ? sigmas <= DDM_PHI_SIGMAS : -1, err);
+        H5Gclose(h);
+    }
     return code;
 }
 

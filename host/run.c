@@ -33,6 +33,7 @@
 #include "ddm/signals.h"
 #include "ddm/simulate.h"
 #include "ddm/train.h"
+#include "ddm/trust.h"
 #include "run_setup.h"
 
 /* Everything a run holds while its stages go. */
@@ -79,10 +80,22 @@ static void print_analysis(const struct ddm_system *sys, const struct ddm_analys
         printf("          entropy production Φ = ⟨fᵀD⁻¹f + ∇·f⟩: network %s vs target %s "
                "(nats/time)\n",
                net, tgt);
-        with_error(net, sizeof net, a->phi_grid[0], a->phi_grid_err[0]);
-        with_error(tgt, sizeof tgt, a->phi_grid[1], a->phi_grid_err[1]);
-        printf("          Φ on the density grid (kernel-smoothed): network %s vs target %s\n", net,
-               tgt);
+        if (a->phi_grid_on) {
+            with_error(net, sizeof net, a->phi_grid[0], a->phi_grid_err[0]);
+            with_error(tgt, sizeof tgt, a->phi_grid[1], a->phi_grid_err[1]);
+            printf("          Φ on the density grid (kernel-smoothed): network %s vs target %s\n",
+                   net, tgt);
+        }
+        for (int p = 0; p < 2; p++)
+            if (a->phi_sigmas[p] > DDM_PHI_SIGMAS)
+                printf("          warning: the two Φ of the %s differ by %.1f combined error bars "
+                       "(see notes)\n",
+                       p ? "target" : "network", a->phi_sigmas[p]);
+        if (a->stationary_times < a->recorded_times)
+            printf(
+                "          density, Φ and statistics from %ld of the %ld recorded times after the "
+                "burn-in fraction: those outside every cue window and recall_delay\n",
+                a->stationary_times, a->recorded_times);
     }
     if (a->lyapunov_done) {
         with_error(net, sizeof net, a->lyapunov[0][0], a->lyapunov_err[0][0]);
@@ -100,6 +113,11 @@ static void print_analysis(const struct ddm_system *sys, const struct ddm_analys
         for (int c = 0; c < k; c++)
             printf("%s %s %.3g", c ? "," : "", sys->var_names[c], a->wasserstein[c]);
         printf("\n");
+        const int worst = a->stats_worst;
+        if (worst >= 0 && a->wasserstein_std[worst] > DDM_STATS_WARN)
+            printf("          warning: stationary statistics far from the target's: W₁ of %s is "
+                   "%.2g of the target's std (above %g)\n",
+                   sys->var_names[worst], a->wasserstein_std[worst], DDM_STATS_WARN);
     }
     if (a->memory_done) {
         if (a->memory_cues)
@@ -165,6 +183,11 @@ static void print_summary(const struct run *run, double seconds) {
                train->M_test, train->ridge_rel_err, train->epochs_run, train->drift_rel_err,
                train->final_loss);
         if (!sys->diffusion_constant) printf(" · ε_σ %.2e", train->diffusion_rel_err);
+        if (!(train->drift_rel_err <= DDM_FIT_WARN))
+            printf(
+                "\n          warning: ε_f %.2g %% is above %g %%: the network's drift misses the "
+                "target's on held-out points; %s",
+                100 * train->drift_rel_err, 100 * DDM_FIT_WARN, trust_fit_advice());
         printf("\n          %.2f s (sampling %.2f s, ridge %.2f s, Adam %.2f s at %.3g "
                "point·neurons/s)\n",
                train->seconds, train->sampling_seconds, train->ridge_seconds, train->adam_seconds,

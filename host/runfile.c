@@ -12,6 +12,7 @@
 
 #include "ddm/output_file.h"
 #include "ddm/runfile_check.h"
+#include "ddm/trust.h"
 
 #include "ddm/blowup.h"
 
@@ -62,6 +63,23 @@ int runfile_create(struct ddm_runfile *rf, const char *path, int overwrite,
     return code;
 }
 
+/* /system/params: one attribute per [system] params entry, apart from /system's own attributes
+ * (a parameter named k once overwrote the latent dimension there). Files before this group hold
+ * the parameters as /system attributes. A name is written once: one already there is refused. */
+static int write_params(hid_t system, const struct ddm_system *sys, struct ddm_error *err) {
+    hid_t group = h5_group(system, "params", err);
+    if (group < 0) return DDM_ERUNTIME;
+    int code = DDM_OK;
+    for (int p = 0; p < sys->nparams && !code; p++) {
+        if (H5Aexists(group, sys->param_names[p]) > 0)
+            code = ddm_fail(err, DDM_EUSAGE, "[system] params: '%s' is given twice",
+                            sys->param_names[p]);
+        if (!code) code = h5_attr_double(group, sys->param_names[p], sys->param_values[p], err);
+    }
+    H5Gclose(group);
+    return code;
+}
+
 int runfile_write_system(struct ddm_runfile *rf, const struct ddm_system *sys,
                          struct ddm_error *err) {
     hid_t group = h5_group(rf->file, "system", err);
@@ -72,8 +90,7 @@ int runfile_write_system(struct ddm_runfile *rf, const struct ddm_system *sys,
     if (!code) code = h5_attr_string(group, "diffusion", sys->diffusion_text, err);
     if (!code) code = h5_attr_int(group, "k", sys->k, err);
     if (!code) code = h5_attr_int(group, "m", sys->m, err);
-    for (int p = 0; p < sys->nparams && !code; p++)
-        code = h5_attr_double(group, sys->param_names[p], sys->param_values[p], err);
+    if (!code) code = write_params(group, sys, err);
     H5Gclose(group);
     return code;
 }
@@ -120,6 +137,9 @@ int runfile_write_train(struct ddm_runfile *rf, const struct ddm_train_report *r
     int code =
         h5_write(group, "loss", F64, H5T_NATIVE_DOUBLE, 1, &epochs, report->loss, "(epochs)", err);
     if (!code) code = h5_attr_double(group, "drift_rel_err", report->drift_rel_err, err);
+    if (!code)
+        code = h5_attr_string(group, "fit_verdict", trust_fit_verdict(report->drift_rel_err), err);
+    if (!code) code = h5_attr_double(group, "fit_warn_above", DDM_FIT_WARN, err);
     if (!code) code = h5_attr_double(group, "final_loss", report->final_loss, err);
     if (!code) code = h5_attr_double(group, "seconds", report->seconds, err);
     if (!code) code = h5_attr_double(group, "ridge_drift_rel_err", report->ridge_rel_err, err);

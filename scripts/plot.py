@@ -140,8 +140,19 @@ def config_value(f, section, key, default):
         return default
 
 
+# Lines stamped at the foot of every figure (an incomplete run), and of the figures drawn from
+# the stationary samples (which recorded times they used: /analysis attrs stationary_times).
+STAMP = {"all": [], "stationary": []}
+
+
 def save(fig, out, name):
     path = os.path.join(out, name)
+    lines = STAMP["all"] + (STAMP["stationary"] if name in ("run_hhd.png", "run_marginals.png")
+                            else [])
+    if lines:
+        fig.subplots_adjust(bottom=max(fig.subplotpars.bottom, 0.06 + 0.03 * len(lines)))
+        fig.text(0.01, 0.005, "\n".join(lines), fontsize=7, va="bottom", ha="left",
+                 color="firebrick" if STAMP["all"] else "0.3")
     fig.savefig(path, dpi=130)
     plt.close(fig)
     return path
@@ -407,6 +418,20 @@ def plot_lyapunov(f, name, out):
     return save(fig, out, "run_lyapunov.png")
 
 
+def refuse_missing_shards(path):
+    """A merged file reads its /simulate through the shard files next to it; without them every
+    row reads as NaN, so it is refused with a line naming the missing files (exit 2)."""
+    with h5py.File(path, "r") as f:
+        sources = text(f.attrs.get("merged_from", ""))
+    folder = os.path.dirname(os.path.abspath(path))
+    missing = [n for n in sources.split("\n") if n and not os.path.exists(os.path.join(folder, n))]
+    if missing:
+        print(f"error: {path} is merged from shards, and {', '.join(missing)} "
+              f"{'are' if len(missing) > 1 else 'is'} not there (next to it): its /simulate would "
+              "read as NaN; keep the shards with the merged file", file=sys.stderr)
+        sys.exit(2)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -420,10 +445,16 @@ def main():
     stem = os.path.splitext(os.path.basename(args.run))[0]
     out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.run)), stem + "_plots")
     os.makedirs(out, exist_ok=True)
+    refuse_missing_shards(args.run)
     with h5py.File(args.run, "r") as f:
         if not int(f.attrs.get("complete", 0)):
             print(f"note: {args.run} is marked incomplete (the run stopped early)",
                   file=sys.stderr)
+            STAMP["all"].append("INCOMPLETE RUN (complete = 0): the figures show only what was "
+                                "written before it stopped")
+        if "analysis" in f and "stationary_times" in f["analysis"].attrs:
+            STAMP["stationary"].append("stationary samples: "
+                                       + text(f["analysis"].attrs["stationary_times"]))
         name = text(f["system"].attrs["name"])
         written = [p for p in (plot_train(f, name, out),
                                plot_traces(f, name, out) if "simulate" in f else None,

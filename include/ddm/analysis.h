@@ -42,12 +42,18 @@ struct ddm_analysis_report {
     double split_residual;
     /* HHD: the sample identity and the grid estimate */
     double phi[2], phi_err[2], phi_grid[2], phi_grid_err[2];
+    int phi_grid_on;       /* the grid estimate ran (k ≤ 3 and hhd_grid > 0) */
+    double phi_sigmas[2];  /* |identity − grid| in combined error bars (NaN: not compared) */
+    long stationary_times; /* recorded times the stationary parts used */
+    long recorded_times;   /* of these many after the burn-in fraction */
     /* Lyapunov */
     double lyapunov[2][DDM_MAX_K], lyapunov_err[2][DDM_MAX_K], kaplan_yorke[2];
     int lyapunov_starts[2]; /* starts that stayed finite */
     /* stats */
     long samples[2];
     double wasserstein[DDM_MAX_K];
+    double wasserstein_std[DDM_MAX_K]; /* W₁ in units of the target's std */
+    int stats_worst;                   /* coordinate of the largest, −1 when none is finite */
     /* memory (wells systems) */
     int memory_cues;
     double recall[2], switch_rate[2], forward_backward[2], forward_backward_err[2];

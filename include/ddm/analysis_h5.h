@@ -53,6 +53,11 @@ int analysis_h5_lyapunov(hid_t group, const struct lyapunov_result *rnn,
                          const struct lyapunov_result *target, const struct ddm_config *cfg,
                          struct ddm_error *err);
 /* Moments and marginals of [0] the network and [1] the target, W₁ (k). */
+/* The verdicts of include/ddm/trust.h: /analysis/stats/wasserstein_in_target_std (k) with attrs
+ * stationary_verdict and stationary_warn_above; /analysis/hhd/{rnn,target} attrs
+ * estimates_sigmas_apart and estimates_agree (1, 0, or −1 when not compared). */
+int analysis_h5_stats_verdict(hid_t group, const struct ddm_analysis_report *report,
+                              struct ddm_error *err);
 int analysis_h5_stats(hid_t group, const struct stats_moments *moments,
                       const struct stats_marginals *marginals, const double *wasserstein,
                       double burn_in_fraction, long first, struct ddm_error *err);
