@@ -336,6 +336,11 @@ static int run_hhd_stats(const struct ddm_system *sys, const struct ddm_model *m
             report->phi_grid_err[p] = hhd.phi_grid_err;
             report->samples[p] = rec->moments[p].count;
             if (hhd.note[0]) note(report, "Φ %s: %s", processes[p].name, hhd.note);
+            if (hhd.grid_on && hhd.mass < 0.995) /* dadras: the fast, thin parts were cut */
+                note(report,
+                     "Φ %s: the grid cells used hold only %.4g of the probability; the "
+                     "cut parts may carry much of Φ (lower [analysis] hhd_cut, e.g. 1e-5)",
+                     processes[p].name, hhd.mass);
             note_phi_disagreement(report, processes[p].name, p);
         }
         analysis_tick(tick, 0.5 * p + 0.5);

@@ -294,6 +294,14 @@ int analysis_h5_hhd(hid_t group, const char *name, const struct hhd_result *hhd,
         if (!code) code = write_grid(g, "f_irr", vector_rank, dims, hhd->f_irr, vector_shape, err);
         if (!code) code = write_f64(g, "bandwidth", 1, &kk, hhd->bandwidth, "(k)", err);
         if (!code) code = h5_attr_double(g, "bandwidth_fraction", hhd->bandwidth_fraction, err);
+        if (!code)
+            code = write_f64(g, "smoothing_variance", 1, &kk, hhd->smoothing_variance, "(k)", err);
+        if (!code)
+            code = h5_attr_double(g, "entropy_production_grid_uncorrected",
+                                  hhd->phi_grid_uncorrected, err);
+        if (!code)
+            code = h5_attr_double(g, "entropy_production_grid_batch_mean", hhd->phi_grid_batch_mean,
+                                  err);
         if (!code) code = h5_attr_double(g, "mass", hhd->mass, err);
         if (!code) code = h5_attr_double(g, "cut", cut, err);
         if (!code) code = h5_attr_int(g, "samples", hhd->samples, err);
