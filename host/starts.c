@@ -53,30 +53,54 @@ enum start_verdict start_check_point(const struct ddm_model *model, const struct
     return v;
 }
 
-/* One candidate: z from N(μ, diag s²) on `stream`, then the target SDE for burn_steps, every
- * step checked against the bound (target_advance's own check is finiteness only). */
+/* Advances the path by `steps` SDE steps from global step `from`, checking every step: against
+ * the bound, and from the check window on (`region`) also against the trained region. The
+ * float copies of the visited points overflow to ±inf only far past any bound. */
+static enum start_verdict advance_checked(const struct ddm_system *sys,
+                                          const struct ddm_model *model,
+                                          const struct ddm_config *cfg, struct target_paths *path,
+                                          long from, long steps, int region) {
+    const int k = sys->k;
+    float visited[SDE_CHUNK * DDM_MAX_K];
+    for (long done = 0; done < steps; done += SDE_CHUNK) {
+        int chunk = steps - done < SDE_CHUNK ? (int)(steps - done) : SDE_CHUNK;
+        target_advance(sys, path, (uint64_t)(from + done), chunk, 1, cfg->path_dt, NULL, visited);
+        if (*path->dead) return START_NONFINITE;
+        for (int s = 0; s < chunk; s++) {
+            double at[DDM_MAX_K];
+            for (int c = 0; c < k; c++)
+                at[c] = isinf(visited[s * k + c]) ? HUGE_VAL : visited[s * k + c];
+            enum start_verdict v =
+                region ? start_check_point(model, cfg, at) : bound_verdict(cfg, at, k);
+            if (v == START_NONFINITE) v = START_PAST_BOUND; /* the path itself is finite */
+            if (v) return v;
+        }
+    }
+    return START_ACCEPTED;
+}
+
+/* One candidate: z from N(μ, diag s²) on `stream`, then the target SDE for burn_steps with every
+ * step held to the bound (target_advance's own check is finiteness only); z is the point
+ * reached. The path then goes on for a check window of burn_steps/2 steps (at least 100) that
+ * must stay within the bound and the trained region: a point that is already escaping, still
+ * finite and still near, leaves within it. */
 static enum start_verdict settle(const struct ddm_system *sys, const struct ddm_model *model,
                                  const struct ddm_config *cfg, uint64_t seed, uint64_t stream,
                                  long burn_steps, double *z) {
     const int k = sys->k;
-    float visited[SDE_CHUNK * DDM_MAX_K];
     for (int c = 0; c < k; c++)
         z[c] = model->latent_mean[c] +
                model->latent_scale[c] * philox_gaussian(seed, stream, (1ull << 62) + c);
     int dead = 0;
     struct target_paths path = {1, z, &dead, seed, stream};
-    for (long done = 0; done < burn_steps; done += SDE_CHUNK) {
-        int chunk = burn_steps - done < SDE_CHUNK ? (int)(burn_steps - done) : SDE_CHUNK;
-        target_advance(sys, &path, (uint64_t)done, chunk, 1, cfg->path_dt, NULL, visited);
-        if (dead) return START_NONFINITE;
-        for (int s = 0; s < chunk; s++) {
-            double at[DDM_MAX_K];
-            for (int c = 0; c < k; c++) at[c] = visited[s * k + c];
-            enum start_verdict v = bound_verdict(cfg, at, k);
-            if (v) return v;
-        }
-    }
-    return start_check_point(model, cfg, z);
+    enum start_verdict v = advance_checked(sys, model, cfg, &path, 0, burn_steps, 0);
+    if (!v) v = start_check_point(model, cfg, z);
+    if (v) return v;
+    double ahead[DDM_MAX_K];
+    memcpy(ahead, z, sizeof(double) * k);
+    path.z = ahead;
+    const long window = burn_steps / 2 > 100 ? burn_steps / 2 : 100;
+    return advance_checked(sys, model, cfg, &path, burn_steps, window, 1);
 }
 
 int attractor_starts(const struct ddm_system *sys, const struct ddm_model *model,

@@ -3,9 +3,10 @@
  *
  * A point counts as on the attractor when the target path that reached it stayed within
  * |z_i| ≤ [train] path_bound at every step (the bound the training paths obeyed, so an escaping
- * but still finite path is refused, not only a NaN) and it lies within μ ± 20 s per coordinate,
- * the region the network was trained on (μ, s: the training points' mean and scale). Candidates
- * that fail are counted by reason and replaced.
+ * but still finite path is refused, not only a NaN), it lies within μ ± 20 s per coordinate,
+ * the region the network was trained on (μ, s: the training points' mean and scale), and the
+ * path goes on within both for a check window after it (an escaping point leaves in it).
+ * Candidates that fail are counted by reason and replaced.
  */
 #ifndef DDM_STARTS_H
 #define DDM_STARTS_H
@@ -35,7 +36,8 @@ enum start_verdict start_check_point(const struct ddm_model *model, const struct
                                      const double *z);
 
 /* B simulation starts z0 (B,k): [simulate] start, or, for global trajectory first + j, the end
- * of a target SDE path of [train] path_burn_in from N(μ, diag s²), checked as above; up to 8
+ * of a target SDE path of [train] path_burn_in from N(μ, diag s²), checked as above (the check
+ * window: the path's next path_burn_in/2, at least 100 steps); up to 8
  * candidates per start (keyed by trajectory and attempt, so shards agree). Fails, naming the
  * reasons, when a start finds no accepted candidate. report may be NULL. */
 int attractor_starts(const struct ddm_system *sys, const struct ddm_model *model,
