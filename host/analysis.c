@@ -20,6 +20,7 @@
 #include "ddm/input.h"
 #include "ddm/simulate.h"
 #include "ddm/trust.h"
+#include "ddm/starts.h"
 
 void analysis_tick(const struct analysis_tick *tick, double fraction) {
     if (tick && tick->bar)
@@ -209,10 +210,60 @@ static int run_pca(const struct ddm_backend *backend, const struct ddm_system *s
     return code;
 }
 
+/* Stationary network samples for the energy descent: every stride-th finite row, at most
+ * DESCENT_SAMPLES of them. */
+#define DESCENT_SAMPLES 20000
+struct descent_pass {
+    double *z; /* (DESCENT_SAMPLES,k) */
+    long taken, seen, stride;
+    int B, k;
+};
+
+static void take_samples(void *user, const float *z, int count, long t) {
+    (void)t;
+    struct descent_pass *pass = user;
+    for (long r = 0; r < (long)pass->B * count; r++, pass->seen++) {
+        if (pass->seen % pass->stride || pass->taken == DESCENT_SAMPLES) continue;
+        int finite = 1;
+        for (int c = 0; c < pass->k; c++) finite &= isfinite(z[r * pass->k + c]) != 0;
+        if (!finite) continue;
+        for (int c = 0; c < pass->k; c++) pass->z[pass->taken * pass->k + c] = z[r * pass->k + c];
+        pass->taken++;
+    }
+}
+
+/* f_sym · ∇_z E ≤ 0 and f_sym_metric · ∇_z E ≤ 0 over the stationary network samples. */
+static int sample_descent(const struct ddm_model *model, hid_t file, const struct recorded *rec,
+                          struct energy_descent *out, struct ddm_error *err) {
+    const int k = model->k;
+    memset(out, 0, sizeof *out);
+    if (!rec->present) return DDM_OK;
+    const long total = (long)rec->B * (rec->T - rec->first);
+    struct descent_pass pass = {NULL,   0, 0, (total + DESCENT_SAMPLES - 1) / DESCENT_SAMPLES,
+                                rec->B, k};
+    pass.z = ddm_alloc(sizeof(double) * DESCENT_SAMPLES * k, "energy descent samples", err);
+    if (!pass.z) return DDM_ERUNTIME;
+    int code = analysis_h5_scan(file, "latent", rec->first, take_samples, &pass, err);
+    long descent = 0, descent_metric = 0;
+#pragma omp parallel for schedule(static) reduction(+ : descent, descent_metric)
+    for (long i = 0; i < (code ? 0 : pass.taken); i++) {
+        double fs[DDM_MAX_K];
+        struct energy_point at;
+        struct energy_descent here = {0};
+        split_energy_field(model, pass.z + i * k, fs, &at);
+        energy_descent_add(&here, fs, &at, k);
+        descent += here.descent;
+        descent_metric += here.descent_metric;
+    }
+    *out = (struct energy_descent){code ? 0 : pass.taken, descent, descent_metric};
+    free(pass.z);
+    return code;
+}
+
 static int run_split(const struct ddm_system *sys, const struct ddm_model *model,
-                     const struct ddm_config *cfg, const struct recorded *rec, const double *lo,
-                     const double *hi, hid_t group, struct ddm_analysis_report *report,
-                     struct ddm_error *err) {
+                     const struct ddm_config *cfg, hid_t file, const struct recorded *rec,
+                     const double *lo, const double *hi, hid_t group,
+                     struct ddm_analysis_report *report, struct ddm_error *err) {
     const double t0 = now_seconds();
     struct latent_grid grid = {.k = model->k};
     int code = decomposition_axes(cfg, sys, grid.axis, &grid.d, err);
@@ -228,11 +279,20 @@ static int run_split(const struct ddm_system *sys, const struct ddm_model *model
                               grid.at, err);
     for (int a = 0; a < grid.d; a++) grid.size[a] = cfg->decomposition_grid;
     struct split_grid split = {0};
+    struct energy_descent samples = {0};
     if (!code) code = split_on_grid(model, &grid, &split, err);
-    if (!code) code = analysis_h5_split(group, &split, sys, err);
+    if (!code) code = sample_descent(model, file, rec, &samples, err);
+    if (!code) code = analysis_h5_split(group, &split, &samples, sys, err);
     if (!code) {
         report->split_done = 1;
         report->split_residual = split.residual;
+        report->descent_grid = energy_descent_share(split.descent.descent, split.descent.points);
+        report->descent_grid_metric =
+            energy_descent_share(split.descent.descent_metric, split.descent.points);
+        report->descent_samples = energy_descent_share(samples.descent, samples.points);
+        report->descent_samples_metric =
+            energy_descent_share(samples.descent_metric, samples.points);
+        report->descent_sample_count = samples.points;
     }
     split_grid_free(&split);
     report->split_seconds = now_seconds() - t0;
@@ -362,6 +422,47 @@ static int run_hhd_stats(const struct ddm_system *sys, const struct ddm_model *m
     return code;
 }
 
+/* "start 2 ended on a fixed point (λ₁ = −0.05, 0.3 std from the target's path); …" for the
+ * starts of r not averaged, into line ("" when every start was kept). */
+static void describe_elsewhere(const struct lyapunov_result *r, char *line, size_t len) {
+    size_t used = 0;
+    line[0] = 0;
+    for (int s = 0; s < r->starts && used < len; s++) {
+        if (r->kept_start[s]) continue;
+        used += snprintf(line + used, len - used,
+                         "%sstart %d ended on a %s (λ₁ = %.3g, %.2g std "
+                         "from the target's path)",
+                         used ? "; " : "", s + 1, lyapunov_attractor_name(r->attractor[s]),
+                         r->per_start[(size_t)s * r->k], r->end_distance[s]);
+    }
+}
+
+/* Starts on one target path; the target's majority attractor is the reference, and a start of
+ * either flow that ends elsewhere is reported, not averaged. */
+static void judge_starts(const struct lyapunov_starts *starts, struct lyapunov_result *results,
+                         struct ddm_analysis_report *report) {
+    const int reference = lyapunov_majority(&results[1]);
+    const int distinct = starts->min_separation > 1e-6;
+    double *distance = malloc(sizeof(double) * starts->S);
+    for (int p = 0; p < 2; p++) {
+        for (int s = 0; s < starts->S && distance; s++)
+            distance[s] = lyapunov_starts_distance(starts, results[p].end + (size_t)s * starts->k);
+        lyapunov_average(&results[p], reference, distance, distinct);
+        describe_elsewhere(&results[p], report->lyapunov_elsewhere[p],
+                           sizeof report->lyapunov_elsewhere[p]);
+        if (results[p].kept < starts->S)
+            note(report, "Lyapunov %s: %d of %d starts ended off the target's %s, not averaged",
+                 p ? "target" : "network", starts->S - results[p].kept, starts->S,
+                 lyapunov_attractor_name(reference));
+    }
+    if (!distinct && starts->S > 1)
+        note(report,
+             "Lyapunov: the %d starts coincide (the target path settled on a point): no "
+             "error bar",
+             starts->S);
+    free(distance);
+}
+
 static int run_lyapunov(const struct ddm_system *sys, const struct ddm_model *model,
                         const struct ddm_config *cfg, hid_t group, const struct analysis_tick *tick,
                         struct ddm_analysis_report *report, struct ddm_error *err) {
@@ -370,28 +471,30 @@ static int run_lyapunov(const struct ddm_system *sys, const struct ddm_model *mo
     const struct latent_process processes[2] = {latent_process_network(model),
                                                 latent_process_target(sys)};
     struct lyapunov_result results[2] = {0};
-    double *z0 = ddm_alloc(sizeof(double) * S * k, "Lyapunov starts", err);
-    int code = z0 ? simulate_starts(sys, model, cfg, S, z0, err) : DDM_ERUNTIME;
+    struct lyapunov_starts starts;
+    int code = lyapunov_starts_find(sys, model, cfg, S, &starts, err);
     for (int p = 0; p < 2 && !code; p++) {
         struct analysis_tick half = {tick->bar, tick->from + 0.5 * p * tick->span, 0.5 * tick->span,
                                      tick->part};
-        code = analysis_lyapunov(&processes[p], z0, S, cfg->lyapunov_dt, cfg->lyapunov_transient,
-                                 cfg->lyapunov_steps, &half, &results[p], err);
-        if (!code) {
+        code = analysis_lyapunov(&processes[p], starts.z0, S, cfg->lyapunov_dt,
+                                 cfg->lyapunov_transient, cfg->lyapunov_steps, &half, &results[p],
+                                 err);
+    }
+    if (!code) {
+        judge_starts(&starts, results, report);
+        for (int p = 0; p < 2; p++) {
             memcpy(report->lyapunov[p], results[p].mean, sizeof(double) * k);
             memcpy(report->lyapunov_err[p], results[p].error, sizeof(double) * k);
             report->kaplan_yorke[p] = results[p].kaplan_yorke;
-            report->lyapunov_starts[p] = results[p].finite;
-            if (results[p].finite < S)
-                note(report, "Lyapunov %s: the flow left the finite range from %d of %d starts",
-                     processes[p].name, S - results[p].finite, S);
+            report->lyapunov_starts[p] = results[p].kept;
         }
+        report->lyapunov_total = S;
+        code = analysis_h5_lyapunov(group, &results[0], &results[1], &starts, cfg, err);
     }
-    if (!code) code = analysis_h5_lyapunov(group, &results[0], &results[1], cfg, err);
     if (!code) report->lyapunov_done = 1;
     lyapunov_result_free(&results[0]);
     lyapunov_result_free(&results[1]);
-    free(z0);
+    if (starts.z0) lyapunov_starts_free(&starts);
     report->lyapunov_seconds = now_seconds() - t0;
     return code;
 }
@@ -492,7 +595,7 @@ int analysis_run(const struct ddm_backend *backend, const struct ddm_system *sys
     if (!code && cfg->pca) code = run_pca(backend, sys, model, cfg, group, &pca_tick, report, err);
     analysis_tick(&pca_tick, 1);
     if (!code && cfg->decomposition_grid)
-        code = run_split(sys, model, cfg, &rec, lo, hi, group, report, err);
+        code = run_split(sys, model, cfg, file, &rec, lo, hi, group, report, err);
     if (!code && rec.present)
         code = run_hhd_stats(sys, model, cfg, file, &rec, lo, hi, group, &hhd_tick, report, err);
     else if (!code && (!rec.times.usable || rec.times.used))

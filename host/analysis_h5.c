@@ -15,6 +15,7 @@
 #include "ddm/h5io.h"
 #include "ddm/h5space.h"
 #include "ddm/trust.h"
+#include "ddm/runfile.h"
 
 #define F32 H5T_IEEE_F32LE
 #define F64 H5T_IEEE_F64LE
@@ -242,7 +243,33 @@ static int grid_dims(const struct latent_grid *grid, int k, hsize_t *dims, char 
     return rank;
 }
 
-int analysis_h5_split(hid_t group, const struct split_grid *split, const struct ddm_system *sys,
+/* Shares of E-descending points of the grid and of the stationary samples, as attributes. */
+static int write_descent(hid_t g, const struct energy_descent *grid,
+                         const struct energy_descent *samples, struct ddm_error *err) {
+    int code = h5_attr_double(g, "descent_share_grid",
+                              energy_descent_share(grid->descent, grid->points), err);
+    if (!code)
+        code = h5_attr_double(g, "descent_share_grid_metric",
+                              energy_descent_share(grid->descent_metric, grid->points), err);
+    if (!code)
+        code = h5_attr_double(g, "descent_share_samples",
+                              energy_descent_share(samples->descent, samples->points), err);
+    if (!code)
+        code = h5_attr_double(g, "descent_share_samples_metric",
+                              energy_descent_share(samples->descent_metric, samples->points), err);
+    if (!code) code = h5_attr_int(g, "descent_samples", samples->points, err);
+    if (!code)
+        code = h5_attr_string(g, "descent",
+                              "shares of points where f_sym . grad_z E <= 0 (E does not "
+                              "increase), and the same for f_sym_metric, the phi'-weighted "
+                              "projection (Gamma^T Phi' Gamma)^-1 Gamma^T Phi' F_S that never "
+                              "climbs E; samples: stationary network samples of /simulate",
+                              err);
+    return code;
+}
+
+int analysis_h5_split(hid_t group, const struct split_grid *split,
+                      const struct energy_descent *samples, const struct ddm_system *sys,
                       struct ddm_error *err) {
     hid_t g = h5_group(group, "decomposition", err);
     if (g < 0) return DDM_ERUNTIME;
@@ -256,6 +283,13 @@ int analysis_h5_split(hid_t group, const struct split_grid *split, const struct 
     if (!code) code = write_grid(g, "f", vector_rank, dims, split->f, vector_shape, err);
     if (!code) code = write_grid(g, "f_sym", vector_rank, dims, split->f_sym, vector_shape, err);
     if (!code) code = write_grid(g, "f_asym", vector_rank, dims, split->f_asym, vector_shape, err);
+    if (!code)
+        code = write_grid(g, "f_sym_metric", vector_rank, dims, split->f_sym_metric, vector_shape,
+                          err);
+    if (!code)
+        code = write_grid(g, "energy_gradient", vector_rank, dims, split->energy_gradient,
+                          vector_shape, err);
+    if (!code) code = write_descent(g, &split->descent, samples, err);
     if (!code) code = write_f64(g, "at", 1, &kk, grid->at, "(k)", err);
     if (!code) code = h5_attr_double(g, "split_residual", split->residual, err);
     if (!code)
@@ -310,11 +344,20 @@ int analysis_h5_hhd(hid_t group, const char *name, const struct hhd_result *hhd,
     return code;
 }
 
+/* <name>_<what> (starts) of int flags */
+static int write_flags(hid_t g, const char *name, const char *what, const int *flags, int starts,
+                       const char *shape, struct ddm_error *err) {
+    char label[48];
+    hsize_t dims = (hsize_t)starts;
+    snprintf(label, sizeof label, "%s_%s", name, what);
+    return h5_write(g, label, H5T_STD_I32LE, H5T_NATIVE_INT, 1, &dims, flags, shape, err);
+}
+
 static int write_spectrum(hid_t g, const char *name, const struct lyapunov_result *r,
                           struct ddm_error *err) {
     const int k = r->k;
-    char label[32];
-    hsize_t kk = k, per_start[2] = {(hsize_t)r->starts, (hsize_t)k};
+    char label[48];
+    hsize_t kk = k, per_start[2] = {(hsize_t)r->starts, (hsize_t)k}, starts = r->starts;
     double sum = 0;
     for (int i = 0; i < k; i++) sum += r->mean[i];
     int code = write_f64(g, name, 1, &kk, r->mean, "(k)", err);
@@ -322,29 +365,52 @@ static int write_spectrum(hid_t g, const char *name, const struct lyapunov_resul
     if (!code) code = write_f64(g, label, 1, &kk, r->error, "(k)", err);
     snprintf(label, sizeof label, "%s_starts", name);
     if (!code) code = write_f64(g, label, 2, per_start, r->per_start, "(starts,k)", err);
+    snprintf(label, sizeof label, "%s_end", name);
+    if (!code) code = write_f64(g, label, 2, per_start, r->end, "(starts,k)", err);
+    snprintf(label, sizeof label, "%s_end_distance", name);
+    if (!code)
+        code = write_f64(g, label, 1, &starts, r->end_distance,
+                         "(starts) from the target's path, in units of its std", err);
+    if (!code)
+        code = write_flags(g, name, "attractor", r->attractor, r->starts,
+                           "(starts) " LYAPUNOV_LEGEND, err);
+    if (!code)
+        code = write_flags(g, name, "kept", r->kept_start, r->starts,
+                           "(starts) 1: averaged; 0: ended elsewhere, not averaged", err);
     hid_t ds = code ? -1 : H5Dopen2(g, name, H5P_DEFAULT);
     if (!code) code = h5_attr_double(ds, "kaplan_yorke_dimension", r->kaplan_yorke, err);
     if (!code) code = h5_attr_double(ds, "lambda_max_error", r->error[0], err);
     if (!code) code = h5_attr_double(ds, "sum", sum, err);
     if (!code) code = h5_attr_int(ds, "finite_starts", r->finite, err);
+    if (!code) code = h5_attr_int(ds, "kept_starts", r->kept, err);
     if (ds >= 0) H5Dclose(ds);
     return code;
 }
 
 int analysis_h5_lyapunov(hid_t group, const struct lyapunov_result *rnn,
-                         const struct lyapunov_result *target, const struct ddm_config *cfg,
-                         struct ddm_error *err) {
+                         const struct lyapunov_result *target, const struct lyapunov_starts *starts,
+                         const struct ddm_config *cfg, struct ddm_error *err) {
     hid_t g = h5_group(group, "lyapunov", err);
     if (g < 0) return DDM_ERUNTIME;
+    const hsize_t start_dims[2] = {(hsize_t)starts->S, (hsize_t)starts->k};
     int code = write_spectrum(g, "rnn", rnn, err);
     if (!code) code = write_spectrum(g, "target", target, err);
+    if (!code)
+        code = write_f64(g, "starts", 2, start_dims, starts->z0,
+                         "(starts,k) on one noise-free target path, after its transient", err);
+    if (!code) code = h5_attr_double(g, "start_min_separation", starts->min_separation, err);
+    if (!code) code = runfile_start_report(g, "start_path", &starts->report, err);
+    if (!code) code = h5_attr_double(g, "zero_tolerance", target->tolerance, err);
+    if (!code) code = h5_attr_string(g, "attractor_legend", LYAPUNOV_LEGEND, err);
     if (!code) code = h5_attr_double(g, "dt", cfg->lyapunov_dt, err);
     if (!code) code = h5_attr_int(g, "steps", cfg->lyapunov_steps, err);
     if (!code) code = h5_attr_int(g, "transient", cfg->lyapunov_transient, err);
     if (!code)
         code = h5_attr_string(g, "method",
                               "Benettin: RK4 of the noise-free latent flow and its variational "
-                              "equation (exact Jacobian), Gram-Schmidt every step",
+                              "equation (exact Jacobian), Gram-Schmidt every step; starts spaced "
+                              "along one noise-free target path, a start that ends off the "
+                              "target's attractor kept out of the mean",
                               err);
     H5Gclose(g);
     return code;

@@ -74,6 +74,12 @@ static void print_analysis(const struct ddm_system *sys, const struct ddm_analys
     if (a->split_done)
         printf("          split W = W_S + W_A: max |f_sym + f_asym − f| / max |f| = %.2g\n",
                a->split_residual);
+    if (a->split_done)
+        printf("          energy: f_sym descends E (f_sym · ∇E ≤ 0) at %.1f %% of the grid and "
+               "%.1f %% of %ld stationary samples · the φ′-weighted f_sym_metric at %.1f %% and "
+               "%.1f %%\n",
+               100 * a->descent_grid, 100 * a->descent_samples, a->descent_sample_count,
+               100 * a->descent_grid_metric, 100 * a->descent_samples_metric);
     if (a->hhd_done) {
         with_error(net, sizeof net, a->phi[0], a->phi_err[0]);
         with_error(tgt, sizeof tgt, a->phi[1], a->phi_err[1]);
@@ -106,7 +112,12 @@ static void print_analysis(const struct ddm_system *sys, const struct ddm_analys
             for (int c = 0; c < k; c++) printf("%s%.3g", c ? ", " : "", a->lyapunov[p][c]);
             printf(")");
         }
-        printf(" · D_KY %.3g vs %.3g\n", a->kaplan_yorke[0], a->kaplan_yorke[1]);
+        printf(" · D_KY %.3g vs %.3g · starts averaged %d, %d of %d\n", a->kaplan_yorke[0],
+               a->kaplan_yorke[1], a->lyapunov_starts[0], a->lyapunov_starts[1], a->lyapunov_total);
+        for (int p = 0; p < 2; p++)
+            if (a->lyapunov_elsewhere[p][0])
+                printf("          Lyapunov %s, not averaged: %s\n", p ? "target" : "network",
+                       a->lyapunov_elsewhere[p]);
     }
     if (a->stats_done) {
         printf("          Wasserstein W₁ of the marginals, network vs target:");
@@ -201,6 +212,14 @@ static void print_summary(const struct run *run, double seconds) {
                : cfg->on_nonfinite == NONFINITE_DROP ? " (dropped from the analysis)"
                                                      : " (finite part kept)",
                sim->target_nonfinite);
+        const struct start_report *starts = &sim->starts;
+        if (starts->candidates)
+            printf("          starts: %d on the target's attractor from %ld candidates · refused "
+                   "%ld (%ld left |z_i| <= path_bound, %ld NaN/Inf, %ld outside the trained "
+                   "region μ ± %g s)\n",
+                   run->layout.B, starts->candidates, start_report_refused(starts),
+                   starts->past_bound, starts->nonfinite, starts->outside_region,
+                   STARTS_TRAINED_REGION);
         printf("          %.2f s: network %.2f s (%.3g neuron-steps/s), target %.2f s, output "
                "%.2f s\n",
                sim->seconds, sim->network_seconds, sim->neuron_steps_per_second,

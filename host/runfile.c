@@ -227,6 +227,20 @@ int runfile_simulate_append(void *user, const struct sim_chunk *chunk, struct dd
     return code;
 }
 
+int runfile_start_report(hid_t group, const char *prefix, const struct start_report *r,
+                         struct ddm_error *err) {
+    static const char *const what[4] = {"candidates", "refused_nonfinite", "refused_past_bound",
+                                        "refused_outside_region"};
+    const long counts[4] = {r->candidates, r->nonfinite, r->past_bound, r->outside_region};
+    int code = DDM_OK;
+    for (int i = 0; i < 4 && !code; i++) {
+        char name[96];
+        snprintf(name, sizeof name, "%s_%s", prefix, what[i]);
+        code = h5_attr_int(group, name, counts[i], err);
+    }
+    return code;
+}
+
 int runfile_simulate_end(struct ddm_runfile *rf, const struct ddm_sim_report *report,
                          struct ddm_error *err) {
     hid_t group = H5Gopen2(rf->file, "simulate", H5P_DEFAULT);
@@ -238,6 +252,7 @@ int runfile_simulate_end(struct ddm_runfile *rf, const struct ddm_sim_report *re
             code = h5_attr_uint64(group, "first_nonfinite_step", report->nonfinite_step, err);
     }
     if (!code) code = h5_attr_int(group, "target_nonfinite", report->target_nonfinite, err);
+    if (!code) code = runfile_start_report(group, "start", &report->starts, err);
     if (!code && report->nonfinite_steps) {
         hsize_t B = (hsize_t)report->trajectories;
         if (H5Lexists(group, "nonfinite_step", H5P_DEFAULT) > 0) /* a resumed run's */

@@ -154,3 +154,40 @@ Test(analysis_run, bad_analysis_keys_stop_before_any_work, .init = setup) {
                                   "(variables: x, y)");
     cr_assert_eq(access(run_path, F_OK), -1, "no output file was created");
 }
+
+/* the first `count` doubles of a dataset */
+static void read_doubles(hid_t file, const char *name, double *out, int count) {
+    hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
+    cr_assert(ds >= 0, "no dataset %s", name);
+    hid_t space = H5Dget_space(ds);
+    cr_assert(H5Sget_simple_extent_npoints(space) >= count, "%s is too small", name);
+    double *all = malloc(sizeof(double) * H5Sget_simple_extent_npoints(space));
+    H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, all);
+    memcpy(out, all, sizeof(double) * count);
+    free(all);
+    H5Sclose(space);
+    H5Dclose(ds);
+}
+
+/* [simulate] start set: the Lyapunov starts are still distinct points of the target's path, so
+ * both spectra carry an error bar above zero (every start at the same point gave "± 0"), and the
+ * start procedure's counts are in the file. */
+Test(analysis_run, a_fixed_start_still_gives_lyapunov_error_bars, .init = setup) {
+    char args[256];
+    snprintf(args, sizeof args, "--output %s --set simulate.start=1.5,0 --set analysis.pca=0",
+             run_path);
+    cr_assert_eq(run(args), 0);
+    hid_t file = H5Fopen(run_path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    double starts[4], error[2];
+    read_doubles(file, "analysis/lyapunov/starts", starts, 4);
+    cr_assert(fabs(starts[0] - starts[2]) + fabs(starts[1] - starts[3]) > 1e-3,
+              "starts (%g, %g) and (%g, %g) coincide", starts[0], starts[1], starts[2], starts[3]);
+    const char *errors[2] = {"analysis/lyapunov/rnn_error", "analysis/lyapunov/target_error"};
+    for (int p = 0; p < 2; p++) {
+        read_doubles(file, errors[p], error, 2);
+        cr_assert(error[0] > 0 && isfinite(error[0]), "%s: λ₁ ± %g", errors[p], error[0]);
+    }
+    cr_assert_eq(attr(file, "analysis/lyapunov", "start_path_candidates"), 1);
+    cr_assert_eq(attr(file, "simulate", "start_candidates"), 0, "[simulate] start: none drawn");
+    H5Fclose(file);
+}

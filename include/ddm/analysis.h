@@ -40,6 +40,9 @@ struct ddm_analysis_report {
     double pca_r2;        /* smallest recovery R² over the coordinates */
     /* split */
     double split_residual;
+    /* shares of grid points and stationary samples where f_sym (and f_sym_metric) descend E */
+    double descent_grid, descent_grid_metric, descent_samples, descent_samples_metric;
+    long descent_sample_count;
     /* HHD: the sample identity and the grid estimate */
     double phi[2], phi_err[2], phi_grid[2], phi_grid_err[2];
     int phi_grid_on;       /* the grid estimate ran (k ≤ 3 and hhd_grid > 0) */
@@ -48,7 +51,10 @@ struct ddm_analysis_report {
     long recorded_times;   /* of these many after the burn-in fraction */
     /* Lyapunov */
     double lyapunov[2][DDM_MAX_K], lyapunov_err[2][DDM_MAX_K], kaplan_yorke[2];
-    int lyapunov_starts[2]; /* starts that stayed finite */
+    int lyapunov_starts[2];          /* starts averaged (on the target's attractor,
+                                        docs/starts_and_energy.md) */
+    int lyapunov_total;              /* starts tried */
+    char lyapunov_elsewhere[2][320]; /* the starts that ended elsewhere, or "" */
     /* stats */
     long samples[2];
     double wasserstein[DDM_MAX_K];

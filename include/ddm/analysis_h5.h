@@ -28,6 +28,7 @@
 #include "ddm/analysis_pca.h"
 #include "ddm/analysis_split.h"
 #include "ddm/analysis_stats.h"
+#include "ddm/starts.h"
 
 /* Shape of /simulate/latent (B,T,k); *present = 0 when the file has no /simulate. */
 int analysis_h5_simulate_shape(hid_t file, int *present, int *B, long *T, int *k,
@@ -44,14 +45,17 @@ int analysis_h5_scan(hid_t file, const char *dataset, long first, analysis_slab_
 int analysis_h5_begin(hid_t file, const struct ddm_config *cfg, hid_t *group,
                       struct ddm_error *err);
 int analysis_h5_pca(hid_t group, const struct pca_result *pca, int k, struct ddm_error *err);
-int analysis_h5_split(hid_t group, const struct split_grid *split, const struct ddm_system *sys,
+/* /analysis/decomposition; samples: the energy descent over the stationary samples. */
+int analysis_h5_split(hid_t group, const struct split_grid *split,
+                      const struct energy_descent *samples, const struct ddm_system *sys,
                       struct ddm_error *err);
 /* /analysis/hhd/<name>, for the process `name` ("rnn" or "target"). */
 int analysis_h5_hhd(hid_t group, const char *name, const struct hhd_result *hhd, double cut,
                     const struct ddm_system *sys, struct ddm_error *err);
+/* /analysis/lyapunov: both spectra, per start (with where each start ended), and the starts. */
 int analysis_h5_lyapunov(hid_t group, const struct lyapunov_result *rnn,
-                         const struct lyapunov_result *target, const struct ddm_config *cfg,
-                         struct ddm_error *err);
+                         const struct lyapunov_result *target, const struct lyapunov_starts *starts,
+                         const struct ddm_config *cfg, struct ddm_error *err);
 /* Moments and marginals of [0] the network and [1] the target, W₁ (k). */
 /* The verdicts of include/ddm/trust.h: /analysis/stats/wasserstein_in_target_std (k) with attrs
  * stationary_verdict and stationary_warn_above; /analysis/hhd/{rnn,target} attrs
