@@ -148,12 +148,25 @@ int fixed_point_newton(const struct latent_process *p, const double *scale, doub
     return 0;
 }
 
-/* Seed i: uniform in the box for i < seeds, else trajectory end i − seeds; 0 when usable. */
+/* Every how many trajectory ends one is a seed: at most `seeds` of them (all when fewer). */
+static long end_stride(const struct fixed_point_search *s) {
+    if (!s->ends || s->end_count <= 0) return 0;
+    const long most = s->seeds > 0 ? s->seeds : 1;
+    return (s->end_count + most - 1) / most;
+}
+
+static long seed_count(const struct fixed_point_search *s) {
+    const long stride = end_stride(s);
+    return s->seeds + (stride ? (s->end_count + stride - 1) / stride : 0);
+}
+
+/* Seed i: uniform in the box for i < seeds, else a trajectory end; 0 when usable. */
 static int seed_point(const struct fixed_point_search *s, long i, double *z) {
     const int k = s->k;
+    const long end = (i - s->seeds) * end_stride(s);
     for (int c = 0; c < k; c++)
         z[c] = i < s->seeds ? s->lo[c] + (s->hi[c] - s->lo[c]) * philox_uniform(s->seed, i, c)
-                            : s->ends[(i - s->seeds) * k + c];
+                            : s->ends[end * k + c];
     for (int c = 0; c < k; c++)
         if (!isfinite(z[c])) return -1;
     return 0;
@@ -162,7 +175,7 @@ static int seed_point(const struct fixed_point_search *s, long i, double *z) {
 /* A typical max_c |f_c|/s_c over the uniform seeds (their mean), the scale of "converged". */
 static double typical_rate(const struct latent_process *p, const struct fixed_point_search *s) {
     double sum = 0, f[DDM_MAX_K], z[DDM_MAX_K];
-    long used = 0, total = s->seeds + s->end_count;
+    long used = 0, total = seed_count(s);
     for (long i = 0; i < total && used < 256; i++) {
         if (seed_point(s, i, z)) continue;
         p->drift(p->ctx, z, f, NULL);
@@ -214,7 +227,7 @@ static int by_coordinates(const void *a, const void *b) {
 int fixed_points_find(const struct latent_process *p, const struct fixed_point_search *search,
                       struct fixed_point_set *out, struct ddm_error *err) {
     const int k = p->k;
-    const long total = search->seeds + (search->ends ? search->end_count : 0);
+    const long total = seed_count(search);
     memset(out, 0, sizeof *out);
     out->k = k;
     double *limits = ddm_alloc(sizeof(double) * (total ? total : 1) * k, "Newton limits", err);

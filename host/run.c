@@ -63,9 +63,10 @@ static void print_analysis(const struct ddm_system *sys, const struct ddm_analys
     const int k = sys->k;
     char net[64], tgt[64];
     printf(
-        "analyze   %.2f s (PCA %.2f s, split %.2f s, HHD + statistics %.2f s, Lyapunov %.2f s%s)\n",
+        "analyze   %.2f s (PCA %.2f s, split %.2f s, HHD + statistics %.2f s, Lyapunov %.2f s%s, "
+        "fixed points %.2f s)\n",
         a->seconds, a->pca_seconds, a->split_seconds, a->hhd_seconds, a->lyapunov_seconds,
-        a->memory_done ? ", memory" : "");
+        a->memory_done ? ", memory" : "", a->fixed_seconds);
     if (a->pca_done)
         printf("          PCA of %ld states: %d components above %g of the variance · largest "
                "angle to range Γ̂ %.3g° · recovery R² %.6f\n",
@@ -115,6 +116,16 @@ static void print_analysis(const struct ddm_system *sys, const struct ddm_analys
             printf(" · forward/backward %s vs %s", net, tgt);
         }
         printf(" (network vs target)\n");
+    }
+    if (a->fixed_done) {
+        const struct fixed_point_summary *fp = &a->fixed;
+        printf("          fixed points: target %d, network %d (%d matched, %d spurious, %d "
+               "missed)",
+               fp->target, fp->network, fp->matched, fp->spurious, fp->missed);
+        if (fp->trajectories)
+            printf(" · %ld of %ld network trajectories end at a spurious point",
+                   fp->trapped_spurious, fp->trajectories);
+        printf("\n");
     }
     if (a->notes[0]) printf("          notes: %s\n", a->notes);
 }
@@ -446,6 +457,14 @@ static int stage_analyze(struct run *run, struct ddm_error *err) {
     if (!code)
         code = analysis_run(run->backend, &run->sys, &run->model, &run->setup.cfg, run->rf.file,
                             &run->analysis, run->cli->quiet, err);
+    const struct fixed_point_summary *fp = &run->analysis.fixed;
+    if (!code && fp->trapped_spurious) /* say so even when quiet: the statistics mix them in */
+        fprintf(stderr,
+                "ddm_gpu: warning: %ld of %ld network trajectories end at fixed points the target "
+                "does not have (%d spurious, %d of them attracting); "
+                "/analysis/fixed_points/rnn in %s lists them\n",
+                fp->trapped_spurious, fp->trajectories, fp->spurious, fp->spurious_attractors,
+                run->path);
     return code;
 }
 

@@ -76,7 +76,8 @@ struct fixed_point_search {
     double scale[DDM_MAX_K];             /* s: the visited region's per-coordinate scale */
     int seeds;                           /* uniform seeds */
     uint64_t seed;                       /* of their Philox stream */
-    const double *ends;                  /* (end_count,k) trajectory ends, seeds too, or NULL */
+    const double *ends; /* (end_count,k) trajectory ends, or NULL; at most `seeds` of them,
+                           evenly strided, are seeds too */
     long end_count;
 };
 
