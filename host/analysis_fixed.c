@@ -300,7 +300,7 @@ void fixed_points_trap(struct fixed_point_set *set, const double *ends, long cou
             double d = scaled_distance(k, z, set->points[i].z, scale);
             if (d <= best) best = d, nearest = i;
         }
-        if (nearest >= 0) set->points[nearest].trapped++;
+        if (nearest >= 0) set->points[nearest].ends_near++;
     }
 }
 
@@ -318,7 +318,7 @@ void fixed_points_summarise(const struct fixed_point_set *network,
             continue;
         }
         out->spurious++;
-        out->trapped_spurious += a->trapped;
+        out->ends_at_spurious += a->ends_near;
         out->spurious_attractors += a->type == FP_STABLE_NODE || a->type == FP_STABLE_FOCUS;
     }
     out->missed = target->count - out->matched;

@@ -537,9 +537,9 @@ static int write_fixed_set(hid_t group, const char *name, const struct fixed_poi
         codes[i] = q->type;
         codes[rows + i] = q->match;
         codes[2 * rows + i] = q->nearest;
-        codes[3 * rows + i] = q->trapped;
+        codes[3 * rows + i] = q->ends_near;
     }
-    static const char *const integer_names[4] = {"type", "match", "nearest", "trapped"};
+    static const char *const integer_names[4] = {"type", "match", "nearest", "ends_near"};
     for (int c = 0; c < 4 && !code; c++)
         code = h5_write(g, integer_names[c], H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &vector,
                         codes + (size_t)c * rows, "(count)", err);
@@ -574,7 +574,7 @@ int analysis_h5_fixed_points(hid_t group, const struct fixed_point_set *sets,
                   {"spurious", summary->spurious},
                   {"missed", summary->missed},
                   {"spurious_attractors", summary->spurious_attractors},
-                  {"trapped_spurious", summary->trapped_spurious},
+                  {"ends_at_spurious", summary->ends_at_spurious},
                   {"trajectories", summary->trajectories},
                   {"seeds", search->seeds}};
     for (size_t c = 0; c < sizeof counts / sizeof counts[0] && !code; c++)

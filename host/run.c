@@ -124,7 +124,7 @@ static void print_analysis(const struct ddm_system *sys, const struct ddm_analys
                fp->target, fp->network, fp->matched, fp->spurious, fp->missed);
         if (fp->trajectories)
             printf(" · %ld of %ld network trajectories end at a spurious point",
-                   fp->trapped_spurious, fp->trajectories);
+                   fp->ends_at_spurious, fp->trajectories);
         printf("\n");
     }
     if (a->notes[0]) printf("          notes: %s\n", a->notes);
@@ -458,12 +458,12 @@ static int stage_analyze(struct run *run, struct ddm_error *err) {
         code = analysis_run(run->backend, &run->sys, &run->model, &run->setup.cfg, run->rf.file,
                             &run->analysis, run->cli->quiet, err);
     const struct fixed_point_summary *fp = &run->analysis.fixed;
-    if (!code && fp->trapped_spurious) /* say so even when quiet: the statistics mix them in */
+    if (!code && fp->ends_at_spurious) /* say so even when quiet: the statistics mix them in */
         fprintf(stderr,
                 "ddm_gpu: warning: %ld of %ld network trajectories end at fixed points the target "
                 "does not have (%d spurious, %d of them attracting); "
                 "/analysis/fixed_points/rnn in %s lists them\n",
-                fp->trapped_spurious, fp->trajectories, fp->spurious, fp->spurious_attractors,
+                fp->ends_at_spurious, fp->trajectories, fp->spurious, fp->spurious_attractors,
                 run->path);
     return code;
 }

@@ -209,7 +209,7 @@ static struct fixed_point point_at(double x, double y, int type) {
     return q;
 }
 
-Test(fixed_points, matching_is_by_distance_and_type_and_counts_trapped_ends) {
+Test(fixed_points, matching_is_by_distance_and_type_and_counts_ends_near_points) {
     struct fixed_point net[4] = {point_at(0.02, 0, FP_SADDLE), point_at(1, 1.03, FP_STABLE_NODE),
                                  point_at(3, 0, FP_STABLE_FOCUS), point_at(-1, -1, FP_STABLE_NODE)};
     struct fixed_point tgt[3] = {point_at(0, 0, FP_SADDLE), point_at(1, 1, FP_STABLE_FOCUS),
@@ -230,19 +230,19 @@ Test(fixed_points, matching_is_by_distance_and_type_and_counts_trapped_ends) {
     const double ends[7][2] = {{3.1, 0},   {2.8, 0.2}, {3, -0.4}, {-1, -0.9},
                                {-0.9, -1}, {NAN, 0},   {10, 10}};
     fixed_points_trap(&network, &ends[0][0], 7, scale);
-    cr_assert_eq(net[2].trapped, 3);
-    cr_assert_eq(net[3].trapped, 2);
+    cr_assert_eq(net[2].ends_near, 3);
+    cr_assert_eq(net[3].ends_near, 2);
     struct fixed_point_summary sum;
     fixed_points_summarise(&network, &target, 7, &sum);
     cr_assert_eq(sum.matched, 2);
     cr_assert_eq(sum.spurious, 2);
     cr_assert_eq(sum.missed, 1);
     cr_assert_eq(sum.spurious_attractors, 2, "the unmatched stable node and stable focus");
-    cr_assert_eq(sum.trapped_spurious, 3);
+    cr_assert_eq(sum.ends_at_spurious, 3);
     /* wider scales shrink the distances: with s = 10 the focus' ends are within 0.05 */
     const double wide[2] = {10, 10};
     fixed_points_trap(&network, &ends[0][0], 7, wide);
-    cr_assert_eq(net[2].trapped, 6);
+    cr_assert_eq(net[2].ends_near, 6);
 }
 
 /* The network ż = (2 tanh z − z)/τ against the target ż = −z: the network's 0 is an unstable node
@@ -271,7 +271,7 @@ Test(fixed_points, spurious_attractors_of_a_network_are_reported) {
     cr_assert_eq(sum.matched, 0);
     cr_assert_eq(sum.spurious, 3);
     cr_assert_eq(sum.spurious_attractors, 2);
-    cr_assert_eq(sum.trapped_spurious, 4);
+    cr_assert_eq(sum.ends_at_spurious, 4);
     fixed_point_set_free(&net);
     model_free(&model);
     /* w = 0.5: one stable node at 0, matched */

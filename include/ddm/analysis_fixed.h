@@ -15,7 +15,7 @@
  * A network point is matched to a target point of the same type within `tolerance` (greedy,
  * closest pairs first, one-to-one); network points left over are spurious, target points left
  * over are missed. A trajectory whose last state lies within FIXED_POINT_CAPTURE of a network
- * point (the nearest one) is counted as trapped there.
+ * point (the nearest one) is counted as ending near it (for a stable spurious point: trapped).
  */
 #ifndef DDM_ANALYSIS_FIXED_H
 #define DDM_ANALYSIS_FIXED_H
@@ -26,7 +26,7 @@
 #include "ddm/latent_process.h"
 
 #define FIXED_POINT_SAME    1e-5 /* scaled distance below which two Newton limits are one point */
-#define FIXED_POINT_CAPTURE 0.5  /* scaled distance within which a trajectory end is trapped */
+#define FIXED_POINT_CAPTURE 0.5  /* scaled distance within which a trajectory end is near a point */
 
 enum fixed_point_type {
     FP_STABLE_NODE,
@@ -52,7 +52,7 @@ struct fixed_point {
     int match;       /* index of the matched point of the other set, -1: none */
     int nearest;     /* index of the nearest point of the other set (any type), -1: none */
     double distance; /* scaled distance to it (INFINITY when the other set is empty) */
-    long trapped;    /* trajectory ends within FIXED_POINT_CAPTURE, nearest to this point */
+    long ends_near;   /* trajectory ends within FIXED_POINT_CAPTURE, nearest to this point */
 };
 
 struct fixed_point_set {
@@ -91,7 +91,7 @@ int fixed_points_find(const struct latent_process *p, const struct fixed_point_s
 void fixed_points_match(struct fixed_point_set *network, struct fixed_point_set *target,
                         const double *scale, double tolerance);
 
-/* Adds to each point's `trapped` the ends (count,k; non-finite rows skipped) nearest to it
+/* Adds to each point's `ends_near` the ends (count,k; non-finite rows skipped) nearest to it
  * within FIXED_POINT_CAPTURE. */
 void fixed_points_trap(struct fixed_point_set *set, const double *ends, long count,
                        const double *scale);
@@ -99,7 +99,7 @@ void fixed_points_trap(struct fixed_point_set *set, const double *ends, long cou
 struct fixed_point_summary {
     int target, network, matched, spurious, missed;
     int spurious_attractors; /* unmatched stable network points (nodes or foci) */
-    long trapped_spurious;   /* network trajectory ends at unmatched network points */
+    long ends_at_spurious;   /* network trajectory ends at unmatched network points */
     long trajectories;       /* network trajectory ends looked at */
 };
 

@@ -14,9 +14,9 @@
  *                     target in /analysis/memory/target; /analysis/memory/landscape/{patterns,
  *                     cue_u, cue_window, axis0, axis1, potential}
  *   /analysis/fixed_points/{rnn,target}/{points, eigenvalues_real, eigenvalues_imag, type,
- *                     residual, match, nearest, distance, trapped}, {scale, box_lo, box_hi}
+ *                     residual, match, nearest, distance, ends_near}, {scale, box_lo, box_hi}
  *                     attrs target, network, matched, spurious, missed, spurious_attractors,
- *                     trapped_spurious, trajectories, match_tolerance, capture_radius, seeds
+ *                     ends_at_spurious, trajectories, match_tolerance, capture_radius, seeds
  * The recorded latent samples are read in slabs of all B trajectories × a run of times, so a
  * /simulate far larger than memory streams through.
  */
