@@ -21,6 +21,7 @@
 #define MAX_HALVINGS   40    /* step halvings per Newton step */
 #define CONVERGED      1e-10 /* max_c |f_c|/s_c relative to the region's typical rate */
 #define ZERO_REAL      1e-8  /* |Re λ| ≤ this · max|λ|: on the imaginary axis */
+#define WEAK_ROTATION  0.1 /* |Im λ| ≤ this · |Re λ|: a rotation too slow to tell from a node */
 
 static const char *const type_names[FP_TYPES] = {
     "stable node", "stable focus", "unstable node",  "unstable focus",
@@ -253,6 +254,30 @@ int fixed_points_find(const struct latent_process *p, const struct fixed_point_s
     return code;
 }
 
+/* Eigenvalues with a positive real part (the dimension of the unstable manifold). */
+static int unstable_count(int k, const struct fixed_point *a) {
+    int count = 0;
+    for (int c = 0; c < k; c++) count += a->eig_re[c] > 0;
+    return count;
+}
+
+/* Every complex pair turns by less than WEAK_ROTATION radians per e-fold of its decay or growth. */
+static int weak_rotation(int k, const struct fixed_point *a) {
+    for (int c = 0; c < k; c++)
+        if (fabs(a->eig_im[c]) > WEAK_ROTATION * fabs(a->eig_re[c])) return 0;
+    return 1;
+}
+
+/* Same type; or a node and a focus of the same stability whose rotation is weak: two nearly
+ * equal real eigenvalues (a symmetric well) become a slowly turning pair under any small error,
+ * which changes the name of the type but not the dynamics. */
+int fixed_point_types_agree(int k, const struct fixed_point *a, const struct fixed_point *b) {
+    if (a->type == b->type) return 1;
+    if (a->type == FP_NONHYPERBOLIC || b->type == FP_NONHYPERBOLIC) return 0;
+    return unstable_count(k, a) == unstable_count(k, b) && weak_rotation(k, a) &&
+           weak_rotation(k, b);
+}
+
 /* nearest and distance of every point of `from` among the points of `to` */
 static void nearest_points(struct fixed_point_set *from, const struct fixed_point_set *to,
                            const double *scale) {
@@ -278,7 +303,8 @@ void fixed_points_match(struct fixed_point_set *network, struct fixed_point_set 
         for (int i = 0; i < network->count; i++)
             for (int j = 0; j < target->count; j++) {
                 const struct fixed_point *a = &network->points[i], *b = &target->points[j];
-                if (a->match >= 0 || b->match >= 0 || a->type != b->type) continue;
+                if (a->match >= 0 || b->match >= 0 || !fixed_point_types_agree(network->k, a, b))
+                    continue;
                 double d = scaled_distance(network->k, a->z, b->z, scale);
                 if (d <= best) best = d, best_i = i, best_j = j;
             }

@@ -204,8 +204,13 @@ Test(fixed_points, network_points_are_exact) {
     model_free(&model);
 }
 
+/* A point in the plane with eigenvalues of its type: node (−1, −2), focus −1 ± i, saddle (1, −1).
+ */
 static struct fixed_point point_at(double x, double y, int type) {
     struct fixed_point q = {.z = {x, y}, .type = type, .match = -1, .nearest = -1};
+    const double re[3][2] = {{-1, -2}, {-1, -1}, {1, -1}}, im[3][2] = {{0, 0}, {1, -1}, {0, 0}};
+    const int row = type == FP_STABLE_NODE ? 0 : type == FP_STABLE_FOCUS ? 1 : 2;
+    for (int c = 0; c < 2; c++) q.eig_re[c] = re[row][c], q.eig_im[c] = im[row][c];
     return q;
 }
 
@@ -243,6 +248,24 @@ Test(fixed_points, matching_is_by_distance_and_type_and_counts_ends_near_points)
     const double wide[2] = {10, 10};
     fixed_points_trap(&network, &ends[0][0], 7, wide);
     cr_assert_eq(net[2].ends_near, 6);
+}
+
+static struct fixed_point with_eigenvalues(int type, double re0, double im0, double re1,
+                                           double im1) {
+    struct fixed_point q = point_at(0, 0, type);
+    q.eig_re[0] = re0, q.eig_im[0] = im0, q.eig_re[1] = re1, q.eig_im[1] = im1;
+    return q;
+}
+
+Test(fixed_points, a_node_agrees_with_a_weakly_turning_focus_only) {
+    struct fixed_point node = with_eigenvalues(FP_STABLE_NODE, -7.2, 0, -7.5, 0);
+    struct fixed_point weak = with_eigenvalues(FP_STABLE_FOCUS, -7.3, 0.5, -7.3, -0.5);
+    struct fixed_point strong = with_eigenvalues(FP_STABLE_FOCUS, -7.3, 1, -7.3, -1);
+    struct fixed_point source = with_eigenvalues(FP_UNSTABLE_FOCUS, 7.3, 0.5, 7.3, -0.5);
+    cr_assert(fixed_point_types_agree(2, &node, &weak));
+    cr_assert(!fixed_point_types_agree(2, &node, &strong), "|Im| = 0.137 |Re| turns too fast");
+    cr_assert(!fixed_point_types_agree(2, &node, &source), "stable vs unstable");
+    cr_assert(fixed_point_types_agree(2, &strong, &strong));
 }
 
 /* The network ż = (2 tanh z − z)/τ against the target ż = −z: the network's 0 is an unstable node

@@ -12,10 +12,11 @@
  * from the signs of their real parts and whether a complex pair is present:
  *   all Re < 0: stable node / stable focus;   all Re > 0: unstable node / unstable focus;
  *   both signs: saddle / saddle-focus;        some Re ≈ 0 (|Re| ≤ 1e-8 max|λ|): non-hyperbolic.
- * A network point is matched to a target point of the same type within `tolerance` (greedy,
- * closest pairs first, one-to-one); network points left over are spurious, target points left
- * over are missed. A trajectory whose last state lies within FIXED_POINT_CAPTURE of a network
- * point (the nearest one) is counted as ending near it (for a stable spurious point: trapped).
+ * A network point is matched to a target point of the same type (fixed_point_types_agree) within
+ * `tolerance` (greedy, closest pairs first, one-to-one); network points left over are spurious,
+ * target points left over are missed. A trajectory whose last state lies within FIXED_POINT_CAPTURE
+ * of a network point (the nearest one) is counted as ending near it (for a stable spurious point:
+ * trapped).
  */
 #ifndef DDM_ANALYSIS_FIXED_H
 #define DDM_ANALYSIS_FIXED_H
@@ -26,7 +27,8 @@
 #include "ddm/latent_process.h"
 
 #define FIXED_POINT_SAME    1e-5 /* scaled distance below which two Newton limits are one point */
-#define FIXED_POINT_CAPTURE 0.5  /* scaled distance within which a trajectory end is near a point */
+#define FIXED_POINT_CAPTURE 0.5  /* scaled distance within which a trajectory end is near a point  \
+                                  */
 
 enum fixed_point_type {
     FP_STABLE_NODE,
@@ -52,7 +54,7 @@ struct fixed_point {
     int match;       /* index of the matched point of the other set, -1: none */
     int nearest;     /* index of the nearest point of the other set (any type), -1: none */
     double distance; /* scaled distance to it (INFINITY when the other set is empty) */
-    long ends_near;   /* trajectory ends within FIXED_POINT_CAPTURE, nearest to this point */
+    long ends_near;  /* trajectory ends within FIXED_POINT_CAPTURE, nearest to this point */
 };
 
 struct fixed_point_set {
@@ -86,7 +88,12 @@ struct fixed_point_search {
 int fixed_points_find(const struct latent_process *p, const struct fixed_point_search *search,
                       struct fixed_point_set *out, struct ddm_error *err);
 
-/* Matches network points to target points (same type, scaled distance ≤ tolerance) and fills
+/* Whether two points' types agree: the same type, or a node and a focus with the same number of
+ * unstable directions whose complex pairs all have |Im λ| ≤ 0.1 |Re λ| (a weak rotation: nearly
+ * equal real eigenvalues, as in a round well, split into such a pair under any small error). */
+int fixed_point_types_agree(int k, const struct fixed_point *a, const struct fixed_point *b);
+
+/* Matches network points to target points (types agree, scaled distance ≤ tolerance) and fills
  * match, nearest and distance in both sets. */
 void fixed_points_match(struct fixed_point_set *network, struct fixed_point_set *target,
                         const double *scale, double tolerance);
