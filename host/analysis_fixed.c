@@ -345,7 +345,10 @@ void fixed_points_summarise(const struct fixed_point_set *network,
         }
         out->spurious++;
         out->ends_at_spurious += a->ends_near;
-        out->spurious_attractors += a->type == FP_STABLE_NODE || a->type == FP_STABLE_FOCUS;
+        if (a->type == FP_STABLE_NODE || a->type == FP_STABLE_FOCUS) {
+            out->spurious_attractors++;
+            out->held_by_spurious += a->ends_near;
+        }
     }
     out->missed = target->count - out->matched;
 }

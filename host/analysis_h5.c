@@ -575,6 +575,7 @@ int analysis_h5_fixed_points(hid_t group, const struct fixed_point_set *sets,
                   {"missed", summary->missed},
                   {"spurious_attractors", summary->spurious_attractors},
                   {"ends_at_spurious", summary->ends_at_spurious},
+                  {"held_by_spurious_attractors", summary->held_by_spurious},
                   {"trajectories", summary->trajectories},
                   {"seeds", search->seeds}};
     for (size_t c = 0; c < sizeof counts / sizeof counts[0] && !code; c++)

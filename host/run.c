@@ -123,8 +123,9 @@ static void print_analysis(const struct ddm_system *sys, const struct ddm_analys
                "missed)",
                fp->target, fp->network, fp->matched, fp->spurious, fp->missed);
         if (fp->trajectories)
-            printf(" · %ld of %ld network trajectories end at a spurious point",
-                   fp->ends_at_spurious, fp->trajectories);
+            printf(" · %ld of %ld network trajectories end near a spurious point (%ld at "
+                   "spurious attractors)",
+                   fp->ends_at_spurious, fp->trajectories, fp->held_by_spurious);
         printf("\n");
     }
     if (a->notes[0]) printf("          notes: %s\n", a->notes);
@@ -458,13 +459,14 @@ static int stage_analyze(struct run *run, struct ddm_error *err) {
         code = analysis_run(run->backend, &run->sys, &run->model, &run->setup.cfg, run->rf.file,
                             &run->analysis, run->cli->quiet, err);
     const struct fixed_point_summary *fp = &run->analysis.fixed;
-    if (!code && fp->ends_at_spurious) /* say so even when quiet: the statistics mix them in */
+    if (!code && fp->held_by_spurious) /* say so even when quiet: the statistics mix them in */
         fprintf(stderr,
-                "ddm_gpu: warning: %ld of %ld network trajectories end at fixed points the target "
-                "does not have (%d spurious, %d of them attracting); "
+                "ddm_gpu: warning: %ld of %ld network trajectories end trapped at %s the target "
+                "does not have (%d spurious fixed points, %d of them attracting); "
                 "/analysis/fixed_points/rnn in %s lists them\n",
-                fp->ends_at_spurious, fp->trajectories, fp->spurious, fp->spurious_attractors,
-                run->path);
+                fp->held_by_spurious, fp->trajectories,
+                fp->spurious_attractors > 1 ? "stable fixed points" : "a stable fixed point",
+                fp->spurious, fp->spurious_attractors, run->path);
     return code;
 }
 

@@ -244,6 +244,7 @@ Test(fixed_points, matching_is_by_distance_and_type_and_counts_ends_near_points)
     cr_assert_eq(sum.missed, 1);
     cr_assert_eq(sum.spurious_attractors, 2, "the unmatched stable node and stable focus");
     cr_assert_eq(sum.ends_at_spurious, 3);
+    cr_assert_eq(sum.held_by_spurious, 3, "the focus at (3, 0) is stable");
     /* wider scales shrink the distances: with s = 10 the focus' ends are within 0.05 */
     const double wide[2] = {10, 10};
     fixed_points_trap(&network, &ends[0][0], 7, wide);
@@ -295,6 +296,7 @@ Test(fixed_points, spurious_attractors_of_a_network_are_reported) {
     cr_assert_eq(sum.spurious, 3);
     cr_assert_eq(sum.spurious_attractors, 2);
     cr_assert_eq(sum.ends_at_spurious, 4);
+    cr_assert_eq(sum.held_by_spurious, 3, "the end at 0.05 is near the unstable node");
     fixed_point_set_free(&net);
     model_free(&model);
     /* w = 0.5: one stable node at 0, matched */

@@ -26,9 +26,10 @@
 #include "ddm/error.h"
 #include "ddm/latent_process.h"
 
-#define FIXED_POINT_SAME    1e-5 /* scaled distance below which two Newton limits are one point */
-#define FIXED_POINT_CAPTURE 0.5  /* scaled distance within which a trajectory end is near a point  \
-                                  */
+#define FIXED_POINT_SAME 1e-5 /* scaled distance below which two Newton limits are one point */
+#define FIXED_POINT_CAPTURE                                                                        \
+    0.5 /* scaled distance within which a trajectory end is near a point                           \
+         */
 
 enum fixed_point_type {
     FP_STABLE_NODE,
@@ -107,6 +108,7 @@ struct fixed_point_summary {
     int target, network, matched, spurious, missed;
     int spurious_attractors; /* unmatched stable network points (nodes or foci) */
     long ends_at_spurious;   /* network trajectory ends at unmatched network points */
+    long held_by_spurious;   /* those of them at unmatched stable points: trapped */
     long trajectories;       /* network trajectory ends looked at */
 };
 
