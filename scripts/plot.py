@@ -244,10 +244,10 @@ def attractor_points(f, coords, held_coord, held_value, width):
 FIXED_MARKERS = {0: "o", 1: "o", 2: "^", 3: "^", 4: "X", 5: "X", 6: "s"}
 
 
-def draw_fixed_points(f, ax, coords, flows=("rnn", "target")):
+def draw_fixed_points(f, ax, coords, flows=("rnn", "target"), labels=True):
     """Fixed points of /analysis/fixed_points, when the file has them, projected on the axes'
     coordinates (2 or 3; 1: vertical lines): network filled (black matched, red spurious),
-    target open blue."""
+    target open blue; `labels`: legend entries for both."""
     if "analysis/fixed_points" not in f:
         return
     for flow in flows:
@@ -262,8 +262,10 @@ def draw_fixed_points(f, ax, coords, flows=("rnn", "target")):
                 ax.axvline(z[i, coords[0]], color=color, lw=1, ls="-" if network else "--")
             else:
                 ax.plot(*[z[i:i + 1, c] for c in coords], **style)
-    ax.plot([], [], "o", mfc="k", mec="k", ls="none", label="network fixed points (red: spurious)")
-    ax.plot([], [], "o", mfc="none", mec="C0", ls="none", label="target fixed points")
+    if labels:
+        ax.plot([], [], "o", mfc="k", mec="k", ls="none", label="network fixed points (red: "
+                "spurious)")
+        ax.plot([], [], "o", mfc="none", mec="C0", ls="none", label="target fixed points")
 
 
 def stream(ax, x, y, u, v, color, density=1.1):
@@ -319,7 +321,7 @@ def plot_decomposition(f, name, out):
             if points is not None:
                 ax.plot(points[0], points[1], ".", ms=0.6, color="C1", alpha=0.35,
                         label="network samples" + (" near the slice" if held is not None else ""))
-            draw_fixed_points(f, ax, (ca, cb))
+            draw_fixed_points(f, ax, (ca, cb), labels=False)
             ax.set_xlim(x[0], x[-1])
             ax.set_ylim(y[0], y[-1])
             ax.set_xlabel(va)
