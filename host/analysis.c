@@ -347,27 +347,28 @@ static void keep_last(void *user, const float *z, int count, long t) {
             pass->ends[b * pass->k + c] = z[(b * count + count - 1) * pass->k + c];
 }
 
-/* Seeds over the visited region of both processes (or μ ± 3.5 s of the training points) with a
- * margin of a quarter of its extent on each side; distances in stds of the target's samples. */
+/* Distances in the training data's latent scales s (those of blowup_bound): a target or network
+ * that escaped in /simulate would stretch any scale taken from the recorded samples. Seeds over
+ * the region both processes visited, clipped to μ ± REGION_LIMIT s (escaped samples are reached
+ * through the trajectory ends instead), or μ ± 3.5 s without /simulate, widened by a quarter of
+ * its extent on each side. */
+#define REGION_LIMIT 10.0
 static void fixed_point_region(const struct ddm_model *model, const struct ddm_config *cfg,
                                const struct recorded *rec, struct fixed_point_search *search) {
-    const int k = model->k;
-    double mean[DDM_MAX_K], cov[DDM_MAX_K * DDM_MAX_K];
-    if (rec->present) stats_moments_result(&rec->moments[1], mean, cov);
-    for (int c = 0; c < k; c++) {
-        const double s = model->latent_scale[c];
-        double lo = model->latent_mean[c] - 3.5 * s, hi = model->latent_mean[c] + 3.5 * s;
-        search->scale[c] = s;
+    for (int c = 0; c < model->k; c++) {
+        const double mu = model->latent_mean[c], s = model->latent_scale[c];
+        double lo = mu - 3.5 * s, hi = mu + 3.5 * s;
         if (rec->present) {
-            lo = fmin(rec->moments[0].min[c], rec->moments[1].min[c]);
-            hi = fmax(rec->moments[0].max[c], rec->moments[1].max[c]);
-            if (cov[c * k + c] > 0) search->scale[c] = sqrt(cov[c * k + c]);
+            lo = fmax(fmin(rec->moments[0].min[c], rec->moments[1].min[c]), mu - REGION_LIMIT * s);
+            hi = fmin(fmax(rec->moments[0].max[c], rec->moments[1].max[c]), mu + REGION_LIMIT * s);
+            if (!(hi > lo)) lo = mu - 3.5 * s, hi = mu + 3.5 * s;
         }
-        const double margin = hi > lo ? 0.25 * (hi - lo) : search->scale[c];
+        const double margin = 0.25 * (hi - lo);
+        search->scale[c] = s;
         search->lo[c] = lo - margin;
         search->hi[c] = hi + margin;
     }
-    search->k = k;
+    search->k = model->k;
     search->seeds = cfg->fixed_point_seeds;
     search->seed = ddm_stream_seed(cfg->seed, DDM_STREAM_ANALYSIS) ^ 0x6669786564ull;
 }
