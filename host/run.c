@@ -206,6 +206,18 @@ static void print_summary(const struct run *run, double seconds) {
     printf("total     %.2f s\n", seconds);
 }
 
+/* Said even when quiet: the statistics mix trajectories held by a spurious attractor in. */
+static void warn_spurious_attractors(const struct fixed_point_summary *fp, const char *path) {
+    if (!fp->held_by_spurious) return;
+    fprintf(stderr,
+            "ddm_gpu: warning: %ld of %ld network trajectories end trapped at %s the target does "
+            "not have (%d spurious fixed points, %d of them attracting); "
+            "/analysis/fixed_points/rnn in %s lists them\n",
+            fp->held_by_spurious, fp->trajectories,
+            fp->spurious_attractors > 1 ? "stable fixed points" : "a stable fixed point",
+            fp->spurious, fp->spurious_attractors, path);
+}
+
 /* --stages analyze alone: /analysis goes into the --model file, which is opened read-write. */
 static int analyze_in_place(struct run *run, struct ddm_error *err) {
     const char *path = run->cli->model_path;
@@ -219,6 +231,7 @@ static int analyze_in_place(struct run *run, struct ddm_error *err) {
     }
     int code = analysis_run(run->backend, &run->sys, &run->model, &run->setup.cfg, file,
                             &run->analysis, run->cli->quiet, err);
+    if (!code) warn_spurious_attractors(&run->analysis.fixed, path);
     if (h5space_close(file) < 0 && !code)
         code = ddm_fail(err, DDM_ERUNTIME, "closing '%s' failed", path);
     return code;
@@ -458,15 +471,7 @@ static int stage_analyze(struct run *run, struct ddm_error *err) {
     if (!code)
         code = analysis_run(run->backend, &run->sys, &run->model, &run->setup.cfg, run->rf.file,
                             &run->analysis, run->cli->quiet, err);
-    const struct fixed_point_summary *fp = &run->analysis.fixed;
-    if (!code && fp->held_by_spurious) /* say so even when quiet: the statistics mix them in */
-        fprintf(stderr,
-                "ddm_gpu: warning: %ld of %ld network trajectories end trapped at %s the target "
-                "does not have (%d spurious fixed points, %d of them attracting); "
-                "/analysis/fixed_points/rnn in %s lists them\n",
-                fp->held_by_spurious, fp->trajectories,
-                fp->spurious_attractors > 1 ? "stable fixed points" : "a stable fixed point",
-                fp->spurious, fp->spurious_attractors, run->path);
+    if (!code) warn_spurious_attractors(&run->analysis.fixed, run->path);
     return code;
 }
 
