@@ -18,6 +18,7 @@
 #include "ddm/analysis_memory.h"
 #include "ddm/analysis_times.h"
 #include "ddm/input.h"
+#include "ddm/philox.h"
 #include "ddm/simulate.h"
 #include "ddm/trust.h"
 #include "ddm/starts.h"
@@ -499,6 +500,87 @@ static int run_lyapunov(const struct ddm_system *sys, const struct ddm_model *mo
     return code;
 }
 
+/* The last recorded state of every trajectory, (B,k); NaN rows for dropped trajectories. */
+struct ends_pass {
+    double *ends;
+    int B, k;
+};
+
+static void keep_last(void *user, const float *z, int count, long t) {
+    (void)t;
+    const struct ends_pass *pass = user;
+    for (long b = 0; b < pass->B; b++)
+        for (int c = 0; c < pass->k; c++)
+            pass->ends[b * pass->k + c] = z[(b * count + count - 1) * pass->k + c];
+}
+
+/* Distances in the training data's latent scales s (those of blowup_bound): a target or network
+ * that escaped in /simulate would stretch any scale taken from the recorded samples. Seeds over
+ * the region both processes visited, clipped to μ ± REGION_LIMIT s (escaped samples are reached
+ * through the trajectory ends instead), or μ ± 3.5 s without /simulate, widened by a quarter of
+ * its extent on each side. */
+#define REGION_LIMIT 10.0
+static void fixed_point_region(const struct ddm_model *model, const struct ddm_config *cfg,
+                               const struct recorded *rec, struct fixed_point_search *search) {
+    for (int c = 0; c < model->k; c++) {
+        const double mu = model->latent_mean[c], s = model->latent_scale[c];
+        double lo = mu - 3.5 * s, hi = mu + 3.5 * s;
+        if (rec->present) {
+            lo = fmax(fmin(rec->moments[0].min[c], rec->moments[1].min[c]), mu - REGION_LIMIT * s);
+            hi = fmin(fmax(rec->moments[0].max[c], rec->moments[1].max[c]), mu + REGION_LIMIT * s);
+            if (!(hi > lo)) lo = mu - 3.5 * s, hi = mu + 3.5 * s;
+        }
+        const double margin = 0.25 * (hi - lo);
+        search->scale[c] = s;
+        search->lo[c] = lo - margin;
+        search->hi[c] = hi + margin;
+    }
+    search->k = model->k;
+    search->seeds = cfg->fixed_point_seeds;
+    search->seed = ddm_stream_seed(cfg->seed, DDM_STREAM_ANALYSIS) ^ 0x6669786564ull;
+}
+
+static int run_fixed_points(const struct ddm_system *sys, const struct ddm_model *model,
+                            const struct ddm_config *cfg, hid_t file, const struct recorded *rec,
+                            hid_t group, struct ddm_analysis_report *report,
+                            struct ddm_error *err) {
+    const double t0 = now_seconds();
+    const int k = model->k;
+    const struct latent_process processes[2] = {latent_process_network(model),
+                                                latent_process_target(sys)};
+    struct fixed_point_search search = {0};
+    fixed_point_region(model, cfg, rec, &search);
+    double *ends[2] = {NULL, NULL};
+    struct fixed_point_set sets[2] = {{0}, {0}};
+    int code = DDM_OK;
+    for (int p = 0; p < 2 && !code && rec->present; p++) {
+        ends[p] = ddm_alloc(sizeof(double) * rec->B * k, "trajectory ends", err);
+        struct ends_pass pass = {ends[p], rec->B, k};
+        code = ends[p] ? analysis_h5_scan(file, datasets[p], rec->T - 1, keep_last, &pass, err)
+                       : DDM_ERUNTIME;
+    }
+    for (int p = 0; p < 2 && !code; p++) {
+        search.ends = ends[p];
+        search.end_count = ends[p] ? rec->B : 0;
+        code = fixed_points_find(&processes[p], &search, &sets[p], err);
+    }
+    if (!code) {
+        fixed_points_match(&sets[0], &sets[1], search.scale, cfg->fixed_point_match);
+        for (int p = 0; p < 2 && ends[p]; p++)
+            fixed_points_trap(&sets[p], ends[p], rec->B, search.scale);
+        fixed_points_summarise(&sets[0], &sets[1], ends[0] ? rec->B : 0, &report->fixed);
+        code = analysis_h5_fixed_points(group, sets, &search, &report->fixed,
+                                        cfg->fixed_point_match, err);
+    }
+    if (!code) report->fixed_done = 1;
+    for (int p = 0; p < 2; p++) {
+        fixed_point_set_free(&sets[p]);
+        free(ends[p]);
+    }
+    report->fixed_seconds = now_seconds() - t0;
+    return code;
+}
+
 /* Occupancy of one process' recorded paths, in slabs. */
 struct occupancy_pass {
     const struct wells *wells;
@@ -602,6 +684,8 @@ int analysis_run(const struct ddm_backend *backend, const struct ddm_system *sys
         note(report, "no /simulate in the file: no density, Φ or statistics");
     if (!code && cfg->lyapunov_steps)
         code = run_lyapunov(sys, model, cfg, group, &lyapunov_tick, report, err);
+    if (!code && cfg->fixed_point_seeds)
+        code = run_fixed_points(sys, model, cfg, file, &rec, group, report, err);
     if (!code && rec.present && sys->native_wells)
         code = run_memory(sys, cfg, file, &rec, lo, hi, group, report, err);
     progress_end(&bar);

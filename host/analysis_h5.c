@@ -610,3 +610,90 @@ int analysis_h5_landscape(hid_t group, const struct wells *wells, const struct d
     H5Gclose(g);
     return code;
 }
+
+/* Column `which` of a fixed-point set (count,k): 0 the points, 1 and 2 the eigenvalues. */
+static void fixed_column(const struct fixed_point_set *set, int which, double *out) {
+    const int k = set->k;
+    for (int i = 0; i < set->count; i++) {
+        const struct fixed_point *q = &set->points[i];
+        const double *row = which == 0 ? q->z : which == 1 ? q->eig_re : q->eig_im;
+        memcpy(out + (size_t)i * k, row, sizeof(double) * k);
+    }
+}
+
+static int write_fixed_set(hid_t group, const char *name, const struct fixed_point_set *set,
+                           struct ddm_error *err) {
+    hid_t g = h5_group(group, name, err);
+    if (g < 0) return DDM_ERUNTIME;
+    const int count = set->count, k = set->k, rows = count ? count : 1;
+    const hsize_t matrix[2] = {(hsize_t)count, (hsize_t)k}, vector = (hsize_t)count;
+    double *values = ddm_alloc(sizeof(double) * rows * k, "fixed points", err);
+    int64_t *codes = ddm_alloc(sizeof(int64_t) * rows * 4, "fixed-point codes", err);
+    int code = values && codes ? DDM_OK : DDM_ERUNTIME;
+    static const char *const columns[3] = {"points", "eigenvalues_real", "eigenvalues_imag"};
+    for (int which = 0; which < 3 && !code; which++) {
+        fixed_column(set, which, values);
+        code = write_f64(g, columns[which], 2, matrix, values, "(count,k)", err);
+    }
+    for (int i = 0; i < count; i++) {
+        const struct fixed_point *q = &set->points[i];
+        values[i] = q->residual;
+        values[rows + i] = q->distance;
+        codes[i] = q->type;
+        codes[rows + i] = q->match;
+        codes[2 * rows + i] = q->nearest;
+        codes[3 * rows + i] = q->ends_near;
+    }
+    static const char *const integer_names[4] = {"type", "match", "nearest", "ends_near"};
+    for (int c = 0; c < 4 && !code; c++)
+        code = h5_write(g, integer_names[c], H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &vector,
+                        codes + (size_t)c * rows, "(count)", err);
+    if (!code) code = write_f64(g, "residual", 1, &vector, values, "(count)", err);
+    if (!code) code = write_f64(g, "distance", 1, &vector, values + rows, "(count)", err);
+    if (!code) code = h5_attr_int(g, "count", count, err);
+    if (!code) code = h5_attr_string(g, "type_codes", fixed_point_type_legend(), err);
+    free(values);
+    free(codes);
+    H5Gclose(g);
+    return code;
+}
+
+int analysis_h5_fixed_points(hid_t group, const struct fixed_point_set *sets,
+                             const struct fixed_point_search *search,
+                             const struct fixed_point_summary *summary, double tolerance,
+                             struct ddm_error *err) {
+    hid_t g = h5_group(group, "fixed_points", err);
+    if (g < 0) return DDM_ERUNTIME;
+    const hsize_t kk = search->k;
+    int code = write_fixed_set(g, "rnn", &sets[0], err);
+    if (!code) code = write_fixed_set(g, "target", &sets[1], err);
+    if (!code) code = write_f64(g, "scale", 1, &kk, search->scale, "(k)", err);
+    if (!code) code = write_f64(g, "box_lo", 1, &kk, search->lo, "(k)", err);
+    if (!code) code = write_f64(g, "box_hi", 1, &kk, search->hi, "(k)", err);
+    const struct {
+        const char *name;
+        long long value;
+    } counts[] = {{"target", summary->target},
+                  {"network", summary->network},
+                  {"matched", summary->matched},
+                  {"spurious", summary->spurious},
+                  {"missed", summary->missed},
+                  {"spurious_attractors", summary->spurious_attractors},
+                  {"ends_at_spurious", summary->ends_at_spurious},
+                  {"held_by_spurious_attractors", summary->held_by_spurious},
+                  {"trajectories", summary->trajectories},
+                  {"seeds", search->seeds}};
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0] && !code; c++)
+        code = h5_attr_int(g, counts[c].name, counts[c].value, err);
+    if (!code) code = h5_attr_double(g, "match_tolerance", tolerance, err);
+    if (!code) code = h5_attr_double(g, "capture_radius", FIXED_POINT_CAPTURE, err);
+    if (!code)
+        code = h5_attr_string(g, "method",
+                              "damped Newton on f(z) = 0 with the exact Jacobian from uniform "
+                              "seeds in [box_lo, box_hi] and the trajectory ends; distances in "
+                              "units of 'scale' (per-coordinate std of the target's samples); "
+                              "eigenvalues by LAPACK dgeev, type from their real parts",
+                              err);
+    H5Gclose(g);
+    return code;
+}

@@ -156,6 +156,12 @@ const struct config_key config_keys[] = {
     {"analysis", "well_radius", KEY_REAL, FIELD(well_radius), "0", 0, BIG, NULL,
      "memory: a state is in a well within this distance of its pattern (0: 1/3 of the closest "
      "two patterns' distance)"},
+    {"analysis", "fixed_point_seeds", KEY_INT, FIELD(fixed_point_seeds), "256", 0, 1 << 20, NULL,
+     "Newton seeds over the visited region and a margin around it, per flow, besides the "
+     "trajectory ends (0: no fixed-point analysis)"},
+    {"analysis", "fixed_point_match", KEY_REAL, FIELD(fixed_point_match), "0.1", 0, BIG, NULL,
+     "a network fixed point matches a target one of the same type within this distance "
+     "(in per-coordinate stds of the target's visited region)"},
 
     /* [input] */
     {"input", "cues", KEY_STRING, FIELD(cues), "", 0, 0, NULL,

@@ -64,9 +64,10 @@ static void print_analysis(const struct ddm_system *sys, const struct ddm_analys
     const int k = sys->k;
     char net[64], tgt[64];
     printf(
-        "analyze   %.2f s (PCA %.2f s, split %.2f s, HHD + statistics %.2f s, Lyapunov %.2f s%s)\n",
+        "analyze   %.2f s (PCA %.2f s, split %.2f s, HHD + statistics %.2f s, Lyapunov %.2f s%s, "
+        "fixed points %.2f s)\n",
         a->seconds, a->pca_seconds, a->split_seconds, a->hhd_seconds, a->lyapunov_seconds,
-        a->memory_done ? ", memory" : "");
+        a->memory_done ? ", memory" : "", a->fixed_seconds);
     if (a->pca_done)
         printf("          PCA of %ld states: %d components above %g of the variance · largest "
                "angle to range Γ̂ %.3g° · recovery R² %.6f\n",
@@ -144,6 +145,17 @@ static void print_analysis(const struct ddm_system *sys, const struct ddm_analys
             printf(" · forward/backward %s vs %s", net, tgt);
         }
         printf(" (network vs target)\n");
+    }
+    if (a->fixed_done) {
+        const struct fixed_point_summary *fp = &a->fixed;
+        printf("          fixed points: target %d, network %d (%d matched, %d spurious, %d "
+               "missed)",
+               fp->target, fp->network, fp->matched, fp->spurious, fp->missed);
+        if (fp->trajectories)
+            printf(" · %ld of %ld network trajectories end near a spurious point (%ld at "
+                   "spurious attractors)",
+                   fp->ends_at_spurious, fp->trajectories, fp->held_by_spurious);
+        printf("\n");
     }
     if (a->notes[0]) printf("          notes: %s\n", a->notes);
 }
@@ -236,6 +248,18 @@ static void print_summary(const struct run *run, double seconds) {
     printf("total     %.2f s\n", seconds);
 }
 
+/* Said even when quiet: the statistics mix trajectories held by a spurious attractor in. */
+static void warn_spurious_attractors(const struct fixed_point_summary *fp, const char *path) {
+    if (!fp->held_by_spurious) return;
+    fprintf(stderr,
+            "ddm_gpu: warning: %ld of %ld network trajectories end trapped at %s the target does "
+            "not have (%d spurious fixed points, %d of them attracting); "
+            "/analysis/fixed_points/rnn in %s lists them\n",
+            fp->held_by_spurious, fp->trajectories,
+            fp->spurious_attractors > 1 ? "stable fixed points" : "a stable fixed point",
+            fp->spurious, fp->spurious_attractors, path);
+}
+
 /* --stages analyze alone: /analysis goes into the --model file, which is opened read-write. */
 static int analyze_in_place(struct run *run, struct ddm_error *err) {
     const char *path = run->cli->model_path;
@@ -249,6 +273,7 @@ static int analyze_in_place(struct run *run, struct ddm_error *err) {
     }
     int code = analysis_run(run->backend, &run->sys, &run->model, &run->setup.cfg, file,
                             &run->analysis, run->cli->quiet, err);
+    if (!code) warn_spurious_attractors(&run->analysis.fixed, path);
     if (h5space_close(file) < 0 && !code)
         code = ddm_fail(err, DDM_ERUNTIME, "closing '%s' failed", path);
     return code;
@@ -488,6 +513,7 @@ static int stage_analyze(struct run *run, struct ddm_error *err) {
     if (!code)
         code = analysis_run(run->backend, &run->sys, &run->model, &run->setup.cfg, run->rf.file,
                             &run->analysis, run->cli->quiet, err);
+    if (!code) warn_spurious_attractors(&run->analysis.fixed, run->path);
     return code;
 }
 

@@ -72,7 +72,7 @@ static int shape(hid_t file, const char *name, hsize_t *dims) {
 }
 
 Test(analysis_run, writes_the_design_layout_and_reanalyses_in_place, .init = setup) {
-    char args[256];
+    char args[384];
     snprintf(args, sizeof args, "--output %s", run_path);
     cr_assert_eq(run(args), 0);
     hid_t file = H5Fopen(run_path, H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -106,12 +106,17 @@ Test(analysis_run, writes_the_design_layout_and_reanalyses_in_place, .init = set
     cr_assert_eq(shape(file, "analysis/stats/wasserstein", dims), 1);
     cr_assert_eq(shape(file, "analysis/stats/rnn/marginal", dims), 2);
     cr_assert(dims[0] == 2 && dims[1] == 20);
+    cr_assert_eq(shape(file, "analysis/fixed_points/target/points", dims), 2);
+    cr_assert(dims[0] == 1 && dims[1] == 2, "vdp has one fixed point");
+    cr_assert_eq(attr(file, "analysis/fixed_points", "target"), 1);
+    cr_assert_eq(attr(file, "analysis/fixed_points", "trajectories"), 16);
+    cr_assert_eq(shape(file, "analysis/fixed_points/rnn/eigenvalues_imag", dims), 2);
     H5Fclose(file);
 
     /* again, in place, with other settings: the old /analysis is replaced */
     snprintf(args, sizeof args,
              "--stages analyze --model %s --set analysis.hhd_grid=21 --set analysis.pca=0 "
-             "--set analysis.decomposition_axes=y",
+             "--set analysis.decomposition_axes=y --set analysis.fixed_point_seeds=0",
              run_path);
     cr_assert_eq(run(args), 0);
     file = H5Fopen(run_path, H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -120,6 +125,7 @@ Test(analysis_run, writes_the_design_layout_and_reanalyses_in_place, .init = set
     cr_assert_eq(shape(file, "analysis/hhd/rnn/density", dims), 2);
     cr_assert_eq(dims[0], 21);
     cr_assert_eq(shape(file, "analysis/decomposition/energy", dims), 1, "one axis: a line");
+    cr_assert_eq(H5Lexists(file, "analysis/fixed_points", H5P_DEFAULT), 0, "seeds = 0: off");
     cr_assert_eq(shape(file, "/simulate/latent", dims), 3, "the run's data is untouched");
     cr_assert_eq(attr(file, "/", "complete"), 1);
     H5Fclose(file);
@@ -136,6 +142,8 @@ Test(analysis_run, without_simulate_the_sample_parts_are_left_out, .init = setup
     cr_assert_eq(H5Lexists(file, "analysis/stats", H5P_DEFAULT), 0);
     cr_assert_eq(shape(file, "analysis/lyapunov/target", dims), 1);
     cr_assert_eq(shape(file, "analysis/decomposition/f", dims), 3);
+    cr_assert_eq(attr(file, "analysis/fixed_points", "target"), 1, "seeds from μ ± 3.5 s");
+    cr_assert_eq(attr(file, "analysis/fixed_points", "trajectories"), 0);
     H5Fclose(file);
 }
 

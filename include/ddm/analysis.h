@@ -6,6 +6,7 @@
  *   Lyapunov   Benettin spectra of the noise-free latent flows of network and target
  *   stats      means, covariances, marginals, Wasserstein distances network vs target
  *   memory     (wells systems) occupancy, transitions, recall, cycling, dwell times
+ *   fixed      fixed points of both flows by Newton's method, matched; spurious ones counted
  * It reads /simulate back from the run file and writes /analysis into it (DESIGN §7); it runs on
  * the host except the PCA's short simulation, which goes through the backend.
  */
@@ -14,6 +15,7 @@
 
 #include <hdf5.h>
 
+#include "ddm/analysis_fixed.h"
 #include "ddm/backend.h"
 #include "ddm/config.h"
 #include "ddm/model.h"
@@ -63,6 +65,10 @@ struct ddm_analysis_report {
     /* memory (wells systems) */
     int memory_cues;
     double recall[2], switch_rate[2], forward_backward[2], forward_backward_err[2];
+    /* fixed points (ddm/analysis_fixed.h) */
+    int fixed_done;
+    struct fixed_point_summary fixed;
+    double fixed_seconds;
     double seconds, pca_seconds, split_seconds, hhd_seconds, lyapunov_seconds, memory_seconds;
     char notes[1024]; /* parts left out and why, "; "-separated */
 };

@@ -13,6 +13,10 @@
  *                     forward_backward_ratio(_error), well_radius; the same for the coupled
  *                     target in /analysis/memory/target; /analysis/memory/landscape/{patterns,
  *                     cue_u, cue_window, axis0, axis1, potential}
+ *   /analysis/fixed_points/{rnn,target}/{points, eigenvalues_real, eigenvalues_imag, type,
+ *                     residual, match, nearest, distance, ends_near}, {scale, box_lo, box_hi}
+ *                     attrs target, network, matched, spurious, missed, spurious_attractors,
+ *                     ends_at_spurious, trajectories, match_tolerance, capture_radius, seeds
  * The recorded latent samples are read in slabs of all B trajectories × a run of times, so a
  * /simulate far larger than memory streams through.
  */
@@ -76,6 +80,12 @@ int analysis_h5_memory(hid_t group, const struct memory_result *result,
  * patterns' mean), for the "tilted landscape" figure. */
 int analysis_h5_landscape(hid_t group, const struct wells *wells, const struct ddm_input *input,
                           const double *lo, const double *hi, struct ddm_error *err);
+/* /analysis/fixed_points: sets[0] the network's ("rnn"), sets[1] the target's, the search
+ * region and scales, and the counts of the summary. */
+int analysis_h5_fixed_points(hid_t group, const struct fixed_point_set *sets,
+                             const struct fixed_point_search *search,
+                             const struct fixed_point_summary *summary, double tolerance,
+                             struct ddm_error *err);
 /* Marks /analysis complete, writes the stage time, closes the group and flushes. */
 int analysis_h5_end(hid_t file, hid_t group, const struct ddm_analysis_report *report,
                     struct ddm_error *err);

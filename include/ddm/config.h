@@ -101,6 +101,8 @@ struct ddm_config {
     int stats_bins;           /* bins of the stored marginal histograms */
     double recall_delay;      /* memory: recall scored this long after a cue ends */
     double well_radius;       /* memory: capture radius of a well (0: automatic) */
+    int fixed_point_seeds;    /* Newton seeds of the fixed-point search (0: off) */
+    double fixed_point_match; /* match distance, in scales of the visited region */
 
     /* [input] */
     char *cues;          /* cue schedule, see include/ddm/input.h */
