@@ -21,6 +21,7 @@
 #include "ddm/progress.h"
 #include "ddm/signals.h"
 #include "ddm/simulate.h"
+#include "ddm/train.h"
 
 /* Parses [simulate] start "z1, z2, ..." into z (k). */
 static int parse_start(const struct ddm_config *cfg, int k, double *z, struct ddm_error *err);
@@ -115,7 +116,8 @@ int simulate_starts_from(const struct ddm_system *sys, const struct ddm_model *m
     /* Each start runs the target from N(μ, diag s²) for path_burn_in, so it lies on the attractor
      * the network was trained on; the stream is keyed by the trajectory, so shards agree. */
     const uint64_t seed = ddm_stream_seed(cfg->seed, DDM_STREAM_SIM_START);
-    const long burn_steps = (long)ceil(cfg->path_burn_in / cfg->path_dt);
+    const double path_dt = sample_path_dt(sys, cfg);
+    const long burn_steps = (long)ceil(cfg->path_burn_in / path_dt);
     long escaped = 0;
 #pragma omp parallel for schedule(static) reduction(+ : escaped)
     for (int j = 0; j < B; j++) {
@@ -129,7 +131,7 @@ int simulate_starts_from(const struct ddm_system *sys, const struct ddm_model *m
             struct target_paths path = {1, z, &dead, seed, stream};
             for (long done = 0; done < burn_steps && !dead; done += 1000) {
                 int chunk = burn_steps - done < 1000 ? (int)(burn_steps - done) : 1000;
-                target_advance(sys, &path, (uint64_t)done, 1, chunk, cfg->path_dt, NULL, NULL);
+                target_advance(sys, &path, (uint64_t)done, 1, chunk, path_dt, NULL, NULL);
             }
             if (!dead) break;
             if (attempt == 7) escaped++;

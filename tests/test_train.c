@@ -69,7 +69,7 @@ Test(train, adam_epochs_lower_the_loss) {
     cr_assert_eq(be->train_params(ctx, &model, 1, &err), 0);
     int order[M];
     for (int i = 0; i < M; i++) order[i] = (i * 37) % M;
-    struct ddm_adam adam = {0.9, 0.999, 1e-8, 0, 0};
+    struct ddm_adam adam = {0.9, 0.999, 1e-8, 0, 0, 0};
     double first = 0, last = 0;
     for (int epoch = 0; epoch < 150; epoch++) {
         cr_assert_eq(be->train_epoch(ctx, order, 64, 3e-3, &adam, &last, &err), 0);
