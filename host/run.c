@@ -162,9 +162,10 @@ static void print_train_choices(const struct ddm_config *cfg,
     printf("          fine-tuning: ε_f %.2e → %.2e (×%.2f), %d rounds kept, %d undone%s\n",
            train->ridge_rel_err, train->drift_rel_err, gain, train->rounds_accepted,
            train->rounds_rejected,
-           train->stopped_early ? "; stopped early: further rounds did not lower the loss (the "
-                                  "ridge start leaves little room)"
-                                : "");
+           !train->stopped_early ? ""
+           : gain < 1.2 ? "; stopped early: it cannot improve on the ridge start (3 rounds in a "
+                          "row gained < 2%)"
+                        : "; stopped early: 3 rounds in a row gained < 2%");
 }
 
 static void print_summary(const struct run *run, double seconds) {

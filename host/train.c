@@ -461,7 +461,7 @@ static int finetune(const struct ddm_backend *backend, void *ctx, const struct d
                                   buf->solution, &report->ridge_used, err)))
             goto done;
         if (!diverged) loss = training_loss(model, buf->Z, buf->Y, M_train);
-        if (loss < best) {
+        if (loss < best) { /* kept */
             state->stalls = loss > 0.98 * best ? state->stalls + 1 : 0;
             best = loss;
             params_pack(model, buf->best, 0);
