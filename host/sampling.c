@@ -139,7 +139,12 @@ double sample_path_dt(const struct ddm_system *sys, const struct ddm_config *cfg
         for (int step = 0; step < 2000; step++) {
             double f[DDM_MAX_K];
             system_drift(sys, z, f);
-            for (int c = 0; c < k; c++) z[c] += f[c] * dt;
+            int escaped = 0;
+            for (int c = 0; c < k; c++) {
+                z[c] += f[c] * dt;
+                escaped |= !(fabs(z[c]) <= cfg->path_bound);
+            }
+            if (escaped) break; /* past the bound: not where the paths will be */
             double here = jacobian_radius(sys, z);
             if (!isfinite(here)) break;
             radius = fmax(radius, here);

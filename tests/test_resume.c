@@ -84,7 +84,8 @@ Test(resume, stops_in_training_burn_in_and_blocks_resume_bit_for_bit, .timeout =
                                         "stopped.h5");
     /* after each fine-tuning round but the last (one epoch each; they stop early after 3 that
      * gain < 2%, so read how many ran), 2 burn-in chunks, blocks 1 and 2 (not the last) */
-    hid_t straight = open_file("straight.h5"), loss = H5Dopen2(straight, "/train/loss", H5P_DEFAULT);
+    hid_t straight = open_file("straight.h5"),
+          loss = H5Dopen2(straight, "/train/loss", H5P_DEFAULT);
     hid_t space = H5Dget_space(loss);
     const int epochs = (int)H5Sget_simple_extent_npoints(space);
     H5Sclose(space), H5Dclose(loss), H5Fclose(straight);
