@@ -99,6 +99,14 @@ static int parse_number(const char *text, double *value) {
     return (*end || errno == ERANGE || !isfinite(*value)) ? -1 : 0;
 }
 
+/* "auto" (blanks around it allowed): the value of a number key with choices = "auto". */
+static int is_auto(const char *text) {
+    while (isspace((unsigned char)*text)) text++;
+    size_t len = strlen(text);
+    while (len > 0 && isspace((unsigned char)text[len - 1])) len--;
+    return len == 4 && !strncmp(text, "auto", 4);
+}
+
 /* %.15g, not %g: a limit such as 1 << 20 must read 1048576, not 1.04858e+06. */
 static void format_range(const struct config_key *key, char *buf, size_t len) {
     if (key->max >= 1e299)
@@ -178,10 +186,17 @@ static int set_value(struct ddm_config *cfg, const struct config_key *key, const
     case KEY_LONG:
     case KEY_REAL:
         format_range(key, range, sizeof range);
+        if (key->choices && is_auto(value)) { /* a number key that the engine may choose */
+            if (key->type == KEY_INT) *(int *)field = DDM_AUTO;
+            if (key->type == KEY_REAL) *(double *)field = DDM_AUTO;
+            return DDM_OK;
+        }
         if (parse_number(value, &number))
-            return ddm_fail(err, DDM_EUSAGE, "%s: [%s] %s = '%s' is not a number (expected %s %s)",
-                            where, key->section, key->name, value,
-                            key->type == KEY_REAL ? "a number" : "a whole number", range);
+            return ddm_fail(err, DDM_EUSAGE,
+                            "%s: [%s] %s = '%s' is not a number (expected %s %s%s)", where,
+                            key->section, key->name, value,
+                            key->type == KEY_REAL ? "a number" : "a whole number", range,
+                            key->choices ? ", or auto" : "");
         if (key->type != KEY_REAL && number != floor(number))
             return ddm_fail(err, DDM_EUSAGE,
                             "%s: [%s] %s = %s is not a whole number (expected an integer %s)",
@@ -561,13 +576,19 @@ static void format_value(const struct ddm_config *cfg, const struct config_key *
     const void *field = (const char *)cfg + key->offset;
     switch (key->type) {
     case KEY_INT:
-        snprintf(buf, len, "%d", *(const int *)field);
+        if (key->choices && *(const int *)field == DDM_AUTO)
+            snprintf(buf, len, "auto");
+        else
+            snprintf(buf, len, "%d", *(const int *)field);
         break;
     case KEY_LONG:
         snprintf(buf, len, "%ld", *(const long *)field);
         break;
     case KEY_REAL:
-        snprintf(buf, len, "%.*g", digits, *(const double *)field);
+        if (key->choices && *(const double *)field == DDM_AUTO)
+            snprintf(buf, len, "auto");
+        else
+            snprintf(buf, len, "%.*g", digits, *(const double *)field);
         break;
     case KEY_SEED:
         snprintf(buf, len, "%llu", (unsigned long long)*(const uint64_t *)field);
@@ -658,7 +679,7 @@ void config_print_help(FILE *out) {
             if (strcmp(key->section, config_sections[s])) continue;
             fprintf(out, "    %-18s = %-12s %s", key->name, *key->fallback ? key->fallback : "\"\"",
                     key->help);
-            if (key->type == KEY_CHOICE) {
+            if (key->type == KEY_CHOICE || key->choices) {
                 char valid[128];
                 snprintf(valid, sizeof valid, "%s", key->choices);
                 for (char *c = valid; *c; c++)

@@ -189,6 +189,26 @@ static void print_place(const struct run *run) {
     printf("\n");
 }
 
+/* The choices of the training (path step, n, g, g_b) and what the fine-tuning did. */
+static void print_train_choices(const struct ddm_config *cfg,
+                                const struct ddm_train_report *train) {
+    printf("          path_dt %g%s · n %d%s%s%s · init_gain %g, init_bias %g%s%s%s\n",
+           train->path_dt, cfg->path_dt == DDM_AUTO ? " (auto: from the Jacobian)" : "",
+           train->neurons, train->neurons_choice[0] ? " (auto; ridge ε_f by n: " : "",
+           train->neurons_choice, train->neurons_choice[0] ? ")" : "", train->init_gain,
+           train->init_bias, train->gain_choice[0] ? " (auto; ridge ε_f by g/g_b: " : "",
+           train->gain_choice, train->gain_choice[0] ? ")" : "");
+    if (cfg->epochs == 0) return;
+    double gain = train->drift_rel_err > 0 ? train->ridge_rel_err / train->drift_rel_err : 1;
+    printf("          fine-tuning: ε_f %.2e → %.2e (×%.2f), %d rounds kept, %d undone%s\n",
+           train->ridge_rel_err, train->drift_rel_err, gain, train->rounds_accepted,
+           train->rounds_rejected,
+           !train->stopped_early ? ""
+           : gain < 1.2 ? "; stopped early: it cannot improve on the ridge start (3 rounds in a "
+                          "row gained < 2%)"
+                        : "; stopped early: 3 rounds in a row gained < 2%");
+}
+
 static void print_summary(const struct run *run, double seconds) {
     const struct ddm_config *cfg = &run->setup.cfg;
     const struct ddm_system *sys = &run->sys;
@@ -215,6 +235,7 @@ static void print_summary(const struct run *run, double seconds) {
                "point·neurons/s)\n",
                train->seconds, train->sampling_seconds, train->ridge_seconds, train->adam_seconds,
                train->point_neurons_per_second);
+        print_train_choices(cfg, train);
     }
     if (simulated) {
         printf("simulate  %d trajectories × %ld steps (+%ld burn-in), dt %g · blew up: network "
@@ -284,7 +305,7 @@ static int check_stages(struct run *run, struct ddm_error *err) {
     const struct ddm_config *cfg = &run->setup.cfg;
     int code = DDM_OK;
     if (run->setup.train && run->first_stage == CHECKPOINT_TRAIN)
-        code = sample_check(cfg, run->sys.k, err);
+        code = sample_check(&run->sys, cfg, err);
     if (!code && run->setup.simulate && run->first_stage <= CHECKPOINT_SIMULATE) {
         code = simulate_check(cfg, run->sys.k, err);
         struct ddm_input cues;
@@ -353,7 +374,9 @@ static int check_memory(const struct run *run, struct ddm_error *err) {
     const int train = setup->train && run->first_stage == CHECKPOINT_TRAIN;
     const int simulate = setup->simulate && run->first_stage <= CHECKPOINT_SIMULATE;
     struct memory_run sizes = {
-        .n = run->model.n && !train ? run->model.n : cfg->neurons,
+        .n = run->model.n && !train ? run->model.n
+             : cfg->neurons > 0     ? cfg->neurons
+                                    : TRAIN_NEURONS_AUTO_MAX,
         .k = run->sys.k,
         .m = run->sys.m,
         .state_dependent = !run->sys.diffusion_constant,

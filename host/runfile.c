@@ -147,6 +147,13 @@ int runfile_write_train(struct ddm_runfile *rf, const struct ddm_train_report *r
     if (!code) code = h5_attr_int(group, "train_points", report->M_train, err);
     if (!code) code = h5_attr_int(group, "test_points", report->M_test, err);
     if (!code) code = h5_attr_int(group, "paths_dropped", report->paths_dropped, err);
+    if (!code) code = h5_attr_double(group, "path_dt", report->path_dt, err);
+    if (!code) code = h5_attr_int(group, "neurons", report->neurons, err);
+    if (!code) code = h5_attr_double(group, "init_gain", report->init_gain, err);
+    if (!code) code = h5_attr_double(group, "init_bias", report->init_bias, err);
+    if (!code) code = h5_attr_int(group, "finetune_rounds_kept", report->rounds_accepted, err);
+    if (!code) code = h5_attr_int(group, "finetune_rounds_undone", report->rounds_rejected, err);
+    if (!code) code = h5_attr_int(group, "finetune_stopped_early", report->stopped_early, err);
     H5Gclose(group);
     if (!code) code = H5_CHECK(H5Fflush(rf->file, H5F_SCOPE_LOCAL), "flushing", err);
     return code;

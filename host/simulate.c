@@ -22,6 +22,7 @@
 #include "ddm/signals.h"
 #include "ddm/simulate.h"
 #include "ddm/starts.h"
+#include "ddm/train.h"
 
 /* Parses [simulate] start "z1, z2, ..." into z (k). */
 static int parse_start(const struct ddm_config *cfg, int k, double *z, struct ddm_error *err);

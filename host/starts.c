@@ -13,6 +13,7 @@
 
 #include "ddm/philox.h"
 #include "ddm/simulate.h"
+#include "ddm/train.h"
 
 #define CANDIDATES_PER_START 8
 #define SDE_CHUNK            256 /* steps of a start's burn-in advanced per target_advance call */
@@ -59,12 +60,12 @@ enum start_verdict start_check_point(const struct ddm_model *model, const struct
 static enum start_verdict advance_checked(const struct ddm_system *sys,
                                           const struct ddm_model *model,
                                           const struct ddm_config *cfg, struct target_paths *path,
-                                          long from, long steps, int region) {
+                                          double dt, long from, long steps, int region) {
     const int k = sys->k;
     float visited[SDE_CHUNK * DDM_MAX_K];
     for (long done = 0; done < steps; done += SDE_CHUNK) {
         int chunk = steps - done < SDE_CHUNK ? (int)(steps - done) : SDE_CHUNK;
-        target_advance(sys, path, (uint64_t)(from + done), chunk, 1, cfg->path_dt, NULL, visited);
+        target_advance(sys, path, (uint64_t)(from + done), chunk, 1, dt, NULL, visited);
         if (*path->dead) return START_NONFINITE;
         for (int s = 0; s < chunk; s++) {
             double at[DDM_MAX_K];
@@ -86,21 +87,21 @@ static enum start_verdict advance_checked(const struct ddm_system *sys,
  * finite and still near, leaves within it. */
 static enum start_verdict settle(const struct ddm_system *sys, const struct ddm_model *model,
                                  const struct ddm_config *cfg, uint64_t seed, uint64_t stream,
-                                 long burn_steps, double *z) {
+                                 double dt, long burn_steps, double *z) {
     const int k = sys->k;
     for (int c = 0; c < k; c++)
         z[c] = model->latent_mean[c] +
                model->latent_scale[c] * philox_gaussian(seed, stream, (1ull << 62) + c);
     int dead = 0;
     struct target_paths path = {1, z, &dead, seed, stream};
-    enum start_verdict v = advance_checked(sys, model, cfg, &path, 0, burn_steps, 0);
+    enum start_verdict v = advance_checked(sys, model, cfg, &path, dt, 0, burn_steps, 0);
     if (!v) v = start_check_point(model, cfg, z);
     if (v) return v;
     double ahead[DDM_MAX_K];
     memcpy(ahead, z, sizeof(double) * k);
     path.z = ahead;
     const long window = burn_steps / 2 > 100 ? burn_steps / 2 : 100;
-    return advance_checked(sys, model, cfg, &path, burn_steps, window, 1);
+    return advance_checked(sys, model, cfg, &path, dt, burn_steps, window, 1);
 }
 
 int attractor_starts(const struct ddm_system *sys, const struct ddm_model *model,
@@ -108,7 +109,8 @@ int attractor_starts(const struct ddm_system *sys, const struct ddm_model *model
                      struct start_report *report, struct ddm_error *err) {
     const int k = sys->k;
     const uint64_t seed = ddm_stream_seed(cfg->seed, DDM_STREAM_SIM_START);
-    const long burn_steps = (long)ceil(cfg->path_burn_in / cfg->path_dt);
+    const double dt = sample_path_dt(sys, cfg);
+    const long burn_steps = (long)ceil(cfg->path_burn_in / dt);
     struct start_report counts = {0};
     long unsettled = 0;
 #pragma omp parallel
@@ -120,7 +122,7 @@ int attractor_starts(const struct ddm_system *sys, const struct ddm_model *model
             enum start_verdict v = START_NONFINITE;
             for (int attempt = 0; attempt < CANDIDATES_PER_START && v; attempt++) {
                 uint64_t stream = first + (uint64_t)j + ((uint64_t)attempt << 40);
-                v = settle(sys, model, cfg, seed, stream, burn_steps, z0 + (size_t)j * k);
+                v = settle(sys, model, cfg, seed, stream, dt, burn_steps, z0 + (size_t)j * k);
                 count_verdict(&mine, v);
             }
             mine_unsettled += v != START_ACCEPTED;

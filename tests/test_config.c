@@ -167,7 +167,7 @@ Test(config, key_outside_any_section) {
 Test(config, not_a_number) {
     expect_error("[network]\nneurons = many\n",
                  "t.ini:2: [network] neurons = 'many' is not a number (expected a whole number 1 "
-                 "to 1048576)");
+                 "to 1048576, or auto)");
 }
 
 Test(config, real_not_a_number) {
@@ -391,7 +391,7 @@ static const char *every_key =
     "[train]\nsamples = 1234\nsampling = both\nepochs = 7\nbatch = 99\nlr = 3e-3\n"
     "schedule = step\nweight_decay = 1e-4\nridge = 1e-9\ntarget_loss = 0.01\njitter = 0.2\n"
     "test_fraction = 0.25\npaths = 3\npath_dt = 0.002\npath_time = 12.5\npath_burn_in = 1.5\n"
-    "path_bound = 50\nbox = -3:3, -2:2\n"
+    "path_bound = 50\nbox = -3:3, -2:2\npath_start = 1, 2\ntarget_drift_error = 0.02\n"
     "[simulate]\ntrajectories = 17\ndt = 0.005\nsteps = 300\nrecord_every = 3\nburn_in = 30\n"
     "trace_trajectories = 2\ntrace_neurons = 5\ninit = off_manifold\ninit_offset = 0.7\n"
     "start = 1, -1\nneuron_noise = 0.05\non_nonfinite = drop\nblowup_bound = 50\n"

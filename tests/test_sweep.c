@@ -92,7 +92,7 @@ Test(sweep, every_key_and_value_is_checked_with_its_line) {
                        "init_bias)");
     expect_sweep_error("[sweep]\nnetwork.neurons = 64, 12x, 256\n",
                        "test.ini:2: [sweep] network.neurons value 2: [network] neurons = '12x' is "
-                       "not a number (expected a whole number 1 to 1048576)");
+                       "not a number (expected a whole number 1 to 1048576, or auto)");
     expect_sweep_error("[sweep]\nnetwork.neurons = 64, 0\n",
                        "test.ini:2: [sweep] network.neurons value 2: [network] neurons = 0 is out "
                        "of range (valid: 1 to 1048576)");

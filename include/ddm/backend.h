@@ -25,10 +25,12 @@ struct ddm_train_data {
     const float *Y; /* (M,k) targets τ f̂(ẑ) + ẑ */
 };
 
-/* Adam with decoupled weight decay (AdamW); `step` counts updates for the bias correction. */
+/* Adam with decoupled weight decay (AdamW); `step` counts updates for the bias correction.
+ * readout_fixed: only Γ̂ and b move, Ŵ_s (and its moments) stay as they are. */
 struct ddm_adam {
     double beta1, beta2, epsilon, weight_decay;
     long step;
+    int readout_fixed;
 };
 
 struct ddm_sim_setup {
