@@ -235,6 +235,13 @@ static char *trim(char *s) {
     return s;
 }
 
+static int is_identifier_text(const char *s) {
+    if (!isalpha((unsigned char)*s) && *s != '_') return 0;
+    while (*++s)
+        if (!isalnum((unsigned char)*s) && *s != '_') return 0;
+    return 1;
+}
+
 static int is_blank(char c) {
     return c != '\n' && isspace((unsigned char)c);
 }
@@ -487,10 +494,70 @@ int config_set(struct ddm_config *cfg, const char *assignment, struct ddm_error 
     return config_assign(cfg, section, name, value, where, -1, err);
 }
 
+/* The value text of parameter `name` in a "a=1, b=2" list into buf (trimmed); 0 when absent. */
+static int param_in_list(const char *params, const char *name, char *buf, size_t len) {
+    char storage[4096], *parts[64];
+    int count = expr_split(params, ',', parts, 64, storage, sizeof storage);
+    for (int p = 0; p < count; p++) {
+        char *eq = strchr(parts[p], '=');
+        if (!eq) continue;
+        *eq = 0;
+        if (strcmp(trim(parts[p]), name)) continue;
+        if (buf) snprintf(buf, len, "%s", trim(eq + 1));
+        return 1;
+    }
+    return 0;
+}
+
+/* "system.P = 3" (--set, [sweep]): one parameter of [system] params, replaced in place or added,
+ * so that a sweep over one parameter need not repeat the whole params string. A system of your
+ * own (it has a drift) must already name the parameter; a built-in's are checked when the system
+ * is built, with the list of its parameters. */
+static int assign_system_param(struct ddm_config *cfg, const char *key, const char *value,
+                               const char *where, int line, struct ddm_error *err) {
+    int listed = param_in_list(cfg->params, key, NULL, 0);
+    if (!listed) {
+        const char *names[64];
+        int count = 0;
+        for (int i = 0; i < config_key_count && count < 64; i++)
+            if (!strcmp(config_keys[i].section, "system")) names[count++] = config_keys[i].name;
+        if (nearest_name(key, names, count) >= 0 || !is_identifier_text(key))
+            return unknown_key(where, "system", key, err);
+        if (cfg->drift[0])
+            return ddm_fail(err, DDM_EUSAGE,
+                            "%s: '%s' is neither a [system] key nor a parameter of the system "
+                            "(params = %s)",
+                            where, key, cfg->params[0] ? cfg->params : "none");
+    }
+    char storage[4096], *parts[64], merged[8192] = "";
+    int count = expr_split(cfg->params, ',', parts, 64, storage, sizeof storage);
+    size_t used = 0;
+    for (int p = 0; p < count; p++) {
+        if (!parts[p][0]) continue;
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(parts[p], "="), parts[p]);
+        int replaced = !strcmp(trim(name), key);
+        used +=
+            (size_t)snprintf(merged + used, sizeof merged - used, "%s%s%s%s", used ? ", " : "",
+                             replaced ? key : parts[p], replaced ? "=" : "", replaced ? value : "");
+        if (used >= sizeof merged) break;
+    }
+    if (!listed && used < sizeof merged)
+        used += (size_t)snprintf(merged + used, sizeof merged - used, "%s%s=%s", used ? ", " : "",
+                                 key, value);
+    if (used >= sizeof merged)
+        return ddm_fail(err, DDM_EUSAGE, "%s: [system] params would be too long", where);
+    int code = set_value(cfg, find_key("system", "params"), merged, where, 0, err);
+    if (!code) cfg->key_lines[key_index(find_key("system", "params"))] = line;
+    return code;
+}
+
 int config_assign(struct ddm_config *cfg, const char *section, const char *key, const char *value,
                   const char *where, int line, struct ddm_error *err) {
     if (find_section(section) < 0) return unknown_section(where, section, key, err);
     const struct config_key *found = find_key(section, key);
+    if (!found && !strcmp(section, "system"))
+        return assign_system_param(cfg, key, value, where, line, err);
     if (!found) return unknown_key(where, section, key, err);
     int code = set_value(cfg, found, value, where, 0, err);
     if (!code) cfg->key_lines[key_index(found)] = line;
@@ -613,6 +680,8 @@ static void format_value(const struct ddm_config *cfg, const struct config_key *
 int config_value_text(const struct ddm_config *cfg, const char *section, const char *key, char *buf,
                       size_t len) {
     const struct config_key *found = find_key(section, key);
+    if (!found && !strcmp(section, "system") && param_in_list(cfg->params, key, buf, len))
+        return 0; /* {system.P}: one parameter of params */
     if (!found) return -1;
     format_value(cfg, found, 15, buf, len);
     return 0;

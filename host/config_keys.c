@@ -26,6 +26,9 @@ const struct config_key config_keys[] = {
      "k drift expressions f(z) separated by ';', e.g. 'y; mu*(1 - x^2)*y - x'"},
     {"system", "params", KEY_STRING, FIELD(params), "", 0, 0, NULL,
      "parameters 'a=1, b=8/3' (values may be constant expressions); override a built-in's"},
+    {"system", "define", KEY_STRING, FIELD(define), "", 0, 0, NULL,
+     "helpers for drift and diffusion, ';'-separated: functions 'S(u) = 1/(1+exp(-u))' and "
+     "intermediate variables 'r = sqrt(x^2 + y^2)'; each may use those defined before it"},
     {"system", "diffusion", KEY_STRING, FIELD(diffusion), "", 0, 0, NULL,
      "noise σ: one scalar (σI) or k expressions (diagonal σ(z)); default: the built-in's"},
     {"system", "diffusion_matrix", KEY_STRING, FIELD(diffusion_matrix), "", 0, 0, NULL,

@@ -265,7 +265,11 @@ static void print_summary(const struct run *run, double seconds) {
     }
     if (run->setup.analyze) print_analysis(sys, &run->analysis);
     struct stat st;
-    if (stat(run->path, &st) == 0) printf("output    %s (%.1f MB)\n", run->path, st.st_size / 1e6);
+    if (stat(run->path, &st) == 0) {
+        char size[32];
+        h5space_size_text((double)st.st_size, size, sizeof size);
+        printf("output    %s (%s)\n", run->path, size);
+    }
     printf("total     %.2f s\n", seconds);
 }
 

@@ -119,6 +119,9 @@ const struct ddm_backend *backend_cpu_reference(int threads);
 /* The CUDA backend, or NULL (with err filled) when it was not built or no device is present. */
 const struct ddm_backend *backend_cuda(int device, struct ddm_error *err);
 
+/* The reason given in "backend auto: CPU (...)" for what backend_cuda said. */
+const char *backend_cpu_reason(const char *cuda_message);
+
 /* Chooses per [run] backend = auto|cpu|cuda (enum backend_choice); auto says which once. */
 const struct ddm_backend *backend_select(int choice, int device, int threads, int quiet,
                                          struct ddm_error *err);

@@ -37,6 +37,7 @@ struct ddm_config {
     char *vars;             /* "x, y, z" */
     char *drift;            /* k expressions separated by ';' */
     char *params;           /* "a=1, b=2" */
+    char *define;           /* "S(u) = 1/(1+exp(-u)); r = sqrt(x^2+y^2)" */
     char *diffusion;        /* one scalar, or k expressions (diagonal σ) */
     char *diffusion_matrix; /* k rows separated by ';', m entries each separated by ',' */
     char *patterns;         /* wells: K rows of k numbers separated by ';' */
