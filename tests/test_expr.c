@@ -606,7 +606,7 @@ Test(expr, a_definition_sees_only_those_before_it) {
 Test(expr, doubling_definitions_are_stopped) {
     /* d_i = d_{i-1} + d_{i-1}: 2^40 uses if nothing stopped the expansion */
     struct expr_define chain[41];
-    char names[41][8], bodies[41][32];
+    char names[41][16], bodies[41][48];
     for (int i = 0; i <= 40; i++) {
         snprintf(names[i], sizeof names[i], "d%d", i);
         if (i)
