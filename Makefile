@@ -8,6 +8,8 @@
 #   make bench      build and run the benchmarks (separate from the tests)
 #   make info       what was found, and how the build is configured
 #   make format     clang-format every source; make format-check fails on a diff
+#   make install    PREFIX=/usr/local (and DESTDIR): the binary, scripts, experiments and docs;
+#                   make uninstall removes them again; make test-install checks both
 #
 # Variables: CC, CUDA (auto|0|1), CUDA_HOME, CUDA_ARCH (e.g. sm_90), OPT (default -O3).
 
@@ -102,7 +104,7 @@ BENCH_SRC := $(wildcard scripts/bench/*.c)
 BENCH_BIN := $(BENCH_SRC:scripts/bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps info test test-sanitize test-valgrind test-slurm bench dev fuzz format format-check \
-        clean
+        clean install uninstall test-install
 all: $(BIN) info-line
 
 $(BUILD)/%.o: %.c
@@ -258,6 +260,36 @@ format:
 	clang-format -i $(FORMAT_SRC)
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_SRC)
+
+# Install: PREFIX/bin/ddm_gpu, PREFIX/share/ddm_gpu/{scripts,experiments} (plot.py with its helper,
+# the SLURM templates) and PREFIX/share/doc/ddm_gpu (README, LICENSE, CITATION.cff, docs/).
+# DESTDIR is prepended for packaging. uninstall removes exactly these.
+PREFIX   ?= /usr/local
+DATA_DIR := $(DESTDIR)$(PREFIX)/share/ddm_gpu
+DOC_DIR  := $(DESTDIR)$(PREFIX)/share/doc/ddm_gpu
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DATA_DIR)/scripts/slurm $(DATA_DIR)/experiments \
+	    $(DOC_DIR)/docs/figures
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/ddm_gpu
+	install -m 755 scripts/plot.py $(DATA_DIR)/scripts/
+	install -m 644 scripts/plot_memory.py $(DATA_DIR)/scripts/
+	install -m 755 scripts/slurm/*.sh $(DATA_DIR)/scripts/slurm/
+	install -m 644 scripts/slurm/*.sbatch $(DATA_DIR)/scripts/slurm/
+	install -m 644 experiments/*.ini $(DATA_DIR)/experiments/
+	install -m 644 README.md LICENSE CITATION.cff $(DOC_DIR)/
+	install -m 644 docs/*.md $(DOC_DIR)/docs/
+	install -m 644 docs/figures/*.png $(DOC_DIR)/docs/figures/
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/ddm_gpu; plots: python3 $(PREFIX)/share/ddm_gpu/scripts/plot.py RUN.h5"
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/ddm_gpu
+	rm -rf $(DATA_DIR) $(DOC_DIR)
+
+# Installs into a temporary prefix, runs the installed binary on an installed experiment from
+# another directory (short settings) and the installed plot.py on its file, then uninstalls and
+# checks that nothing is left.
+test-install: $(BIN)
+	bash scripts/install_check.sh
 
 clean:
 	rm -rf $(BUILD) $(BIN)
