@@ -678,7 +678,11 @@ int analysis_run(const struct ddm_backend *backend, const struct ddm_system *sys
     analysis_tick(&pca_tick, 1);
     if (!code && cfg->decomposition_grid)
         code = run_split(sys, model, cfg, file, &rec, lo, hi, group, report, err);
-    if (!code && rec.present)
+    if (!code && sys->forcing) /* a forced process has no stationary density */
+        note(report, "the system is forced (its drift uses t): no density, Φ or stationary "
+                     "statistics; the split, Lyapunov spectra and fixed points are those of the "
+                     "autonomous part f(z) of f(z) + g(t)");
+    else if (!code && rec.present)
         code = run_hhd_stats(sys, model, cfg, file, &rec, lo, hi, group, &hhd_tick, report, err);
     else if (!code && (!rec.times.usable || rec.times.used))
         note(report, "no /simulate in the file: no density, Φ or statistics");

@@ -93,6 +93,7 @@ int input_parse(const char *text, double strength, const struct ddm_system *sys,
                 struct ddm_input *input, struct ddm_error *err) {
     memset(input, 0, sizeof *input);
     input->k = sys->k;
+    input->forced = sys->forcing ? sys : NULL;
     char *copy = strdup(text);
     if (!copy) return ddm_fail(err, DDM_ERUNTIME, "out of memory");
     int code = DDM_OK;
@@ -111,8 +112,15 @@ int input_parse(const char *text, double strength, const struct ddm_system *sys,
     return code;
 }
 
+int input_active(const struct ddm_input *input) {
+    return input->count > 0 || input->forced;
+}
+
 void input_at(const struct ddm_input *input, double t, double *u) {
-    for (int c = 0; c < input->k; c++) u[c] = 0;
+    if (input->forced)
+        system_forcing(input->forced, t, u);
+    else
+        for (int c = 0; c < input->k; c++) u[c] = 0;
     for (int q = 0; q < input->count; q++)
         if (t >= input->cues[q].start && t < input->cues[q].end)
             for (int c = 0; c < input->k; c++) u[c] += input->cues[q].u[c];

@@ -81,6 +81,11 @@ static int simulate_path(const struct ddm_system *sys, const struct ddm_config *
     int written = 0;
     for (long step = 1; step <= total; step++) {
         system_drift(sys, z, f);
+        if (sys->forcing) { /* a forced system's paths feel g(t), t = 0 after the burn-in */
+            double g[DDM_MAX_K];
+            system_forcing(sys, (double)(step - 1 - burn_steps) * dt, g);
+            for (int c = 0; c < k; c++) f[c] += g[c];
+        }
         if (noisy) {
             system_diffusion(sys, z, sigma);
             philox_step_normals(seed, index, (uint64_t)step, m, xi);

@@ -192,7 +192,7 @@ static void buffers_free(struct sim_buffers *b) {
 static const float *block_inputs(const struct ddm_input *input, const struct ddm_model *model,
                                  const struct ddm_config *cfg, uint64_t step, long count, float *u,
                                  float *u_hat) {
-    if (!input->count) return NULL;
+    if (!input_active(input)) return NULL;
     double t0 = ((double)step - (double)cfg->burn_in) * cfg->dt;
     int any = input_fill(input, model, t0, cfg->dt, (int)count, u, u_hat);
     return any ? (u ? u : u_hat) : NULL;
@@ -361,7 +361,7 @@ int simulate_run_from(const struct ddm_backend *backend, const struct ddm_system
         return code;
     }
     const long block_steps = per_block * re > 10000 ? per_block * re : 10000;
-    if (input.count) {
+    if (input_active(&input)) {
         buf.u = ddm_alloc(sizeof(float) * block_steps * k, "inputs", err);
         buf.u_hat = ddm_alloc(sizeof(float) * block_steps * k, "inputs", err);
         buf.u_recorded = ddm_alloc(sizeof(float) * per_block * k, "inputs", err);
@@ -426,13 +426,15 @@ int simulate_run_from(const struct ddm_backend *backend, const struct ddm_system
     while (!code && step < (uint64_t)cfg->burn_in) {
         long chunk = cfg->burn_in - (long)step < 10000 ? cfg->burn_in - (long)step : 10000;
         struct ddm_sim_block block = {step, 1, (int)chunk, NULL, buf.latent, NULL, -1, 0, buf.died};
+        block.input = block_inputs(&input, model, cfg, step, chunk, NULL, buf.u_hat); /* forcing */
         double t0 = now_seconds();
         code =
             async ? backend->sim_launch(ctx, &block, err) : backend->sim_advance(ctx, &block, err);
         if (!async) report->network_seconds += now_seconds() - t0;
         t0 = now_seconds();
+        const float *u = block_inputs(&input, model, cfg, step, chunk, buf.u, NULL);
         report->target_nonfinite +=
-            target_advance(sys, &target, step, 1, (int)chunk, cfg->dt, NULL, NULL);
+            target_advance(sys, &target, step, 1, (int)chunk, cfg->dt, u, NULL);
         report->target_seconds += now_seconds() - t0;
         if (async && !code) {
             double device_seconds = 0;
@@ -468,8 +470,8 @@ int simulate_run_from(const struct ddm_backend *backend, const struct ddm_system
                         marked ? NAN : buf.x[(size_t)j * n + layout->trace_neurons[q]];
         }
         buf.t[0] = 0;
-        if (input.count) input_at_floats(&input, 0, k, buf.u_recorded);
-        code = record_chunk(&rec, &buf, layout, 0, 1, input.count > 0, err);
+        if (input_active(&input)) input_at_floats(&input, 0, k, buf.u_recorded);
+        code = record_chunk(&rec, &buf, layout, 0, 1, input_active(&input), err);
         recorded = 1;
     }
 
@@ -519,12 +521,13 @@ int simulate_run_from(const struct ddm_backend *backend, const struct ddm_system
         report->target_seconds += now_seconds() - t0;
         for (int r = 0; r < records; r++) {
             buf.t[r] = (double)(recorded + r) * re * cfg->dt;
-            if (input.count) input_at_floats(&input, buf.t[r], k, buf.u_recorded + (size_t)r * k);
+            if (input_active(&input))
+                input_at_floats(&input, buf.t[r], k, buf.u_recorded + (size_t)r * k);
         }
         const long blew_up = blowup_mark(&watch, &block, report->nonfinite_steps, &first_blowup);
         report->nonfinite += blew_up;
         blown = blew_up && stop_on_blowup;
-        code = record_chunk(&rec, &buf, layout, recorded, records, input.count > 0, err);
+        code = record_chunk(&rec, &buf, layout, recorded, records, input_active(&input), err);
         recorded += records;
         step += (uint64_t)records * re;
         report->steps_done = (long)step - cfg->burn_in;

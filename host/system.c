@@ -108,11 +108,14 @@ static int parse_vars(struct ddm_system *sys, const char *text, const char *at,
     return DDM_OK;
 }
 
+/* The symbols of the expressions; while sys->with_time is set, the time `t` is one more input
+ * after the k variables (var_ptrs must hold DDM_MAX_K + 1). */
 static void symbols_of(const struct ddm_system *sys, struct expr_symbols *symbols,
                        const char **var_ptrs, const char **param_ptrs) {
     for (int i = 0; i < sys->k; i++) var_ptrs[i] = sys->var_names[i];
+    if (sys->with_time) var_ptrs[sys->k] = "t";
     for (int i = 0; i < sys->nparams; i++) param_ptrs[i] = sys->param_names[i];
-    symbols->nvars = sys->k;
+    symbols->nvars = sys->k + (sys->with_time ? 1 : 0);
     symbols->vars = var_ptrs;
     symbols->nparams = sys->nparams;
     symbols->param_names = param_ptrs;
@@ -207,7 +210,7 @@ static int parse_defines(struct ddm_system *sys, const char *text, struct define
         if (code) return code;
         sys->ndefines = ++defs->count;
         struct expr_symbols symbols;
-        const char *var_ptrs[DDM_MAX_K], *param_ptrs[DDM_MAX_PARAMS];
+        const char *var_ptrs[DDM_MAX_K + 1], *param_ptrs[DDM_MAX_PARAMS];
         symbols_of(sys, &symbols, var_ptrs, param_ptrs);
         struct expr_error e = {0};
         if (expr_check_define(&symbols, d, &e))
@@ -253,7 +256,7 @@ static int parse_params(struct ddm_system *sys, const char *text, const char *at
                 return ddm_fail(err, DDM_EUSAGE, "%s: parameter '%s' has the name of a variable",
                                 at, name);
         struct expr_symbols symbols;
-        const char *var_ptrs[DDM_MAX_K], *param_ptrs[DDM_MAX_PARAMS];
+        const char *var_ptrs[DDM_MAX_K + 1], *param_ptrs[DDM_MAX_PARAMS];
         symbols_of(sys, &symbols, var_ptrs, param_ptrs);
         struct expr_error e = {0};
         double value;
@@ -290,7 +293,7 @@ static int parse_params(struct ddm_system *sys, const char *text, const char *at
 static int compile(struct ddm_system *sys, char **parts, int count, const char *at,
                    struct expr_program **program, struct ddm_error *err) {
     struct expr_symbols symbols;
-    const char *var_ptrs[DDM_MAX_K], *param_ptrs[DDM_MAX_PARAMS];
+    const char *var_ptrs[DDM_MAX_K + 1], *param_ptrs[DDM_MAX_PARAMS];
     symbols_of(sys, &symbols, var_ptrs, param_ptrs);
     struct expr_error e = {0};
     *program = expr_compile((const char *const *)parts, count, &symbols, &e);
@@ -304,6 +307,116 @@ static int compile(struct ddm_system *sys, char **parts, int count, const char *
     return DDM_OK;
 }
 
+/* Whether output `index` of a program over (z, t) depends on input `input`: its exact derivative
+ * is non-zero at one of three points with positive coordinates (a term that does not contain the
+ * input has a derivative of exactly 0 in forward mode; positive points keep log and sqrt finite).
+ */
+static int depends_on(const struct expr_program *program, int index, int input) {
+    const int inputs = expr_inputs(program);
+    double in[DDM_MAX_K + 1], out[DDM_MAX_K * DDM_MAX_M],
+        jac[DDM_MAX_K * DDM_MAX_M * (DDM_MAX_K + 1)];
+    for (int point = 0; point < 3; point++) {
+        for (int j = 0; j < inputs; j++) in[j] = 0.37 + 0.61 * point + 0.173 * j;
+        expr_eval_jacobian(program, in, out, jac);
+        double d = jac[index * inputs + input];
+        if (d != 0 && isfinite(d)) return 1;
+    }
+    return 0;
+}
+
+/* Splits `text` into its top-level terms: signs[i] is '+' or '-', terms[i] the term without its
+ * sign (written into storage). A '+' or '-' is binary when it follows an operand (a name, a
+ * number or ')'), except the sign of a number's exponent (1e-3). Returns the count, or -1. */
+static int split_terms(const char *text, char *storage, size_t size, char **terms, char *signs,
+                       int max_terms) {
+    if (strlen(text) + 2 * (size_t)max_terms >= size) return -1;
+    int count = 0, depth = 0;
+    char *out = storage;
+    terms[0] = out, signs[0] = '+';
+    const char *operand_end = NULL; /* last character of the operand before, if any */
+    int term_empty = 1;             /* nothing but white space in the current term yet */
+    for (const char *c = text; *c; c++) {
+        if (isspace((unsigned char)*c)) {
+            *out++ = *c;
+            continue;
+        }
+        int binary = depth == 0 && (*c == '+' || *c == '-') && operand_end;
+        if (binary && (*operand_end == 'e' || *operand_end == 'E')) {
+            const char *start = operand_end;
+            while (start > text && (isalnum((unsigned char)start[-1]) || start[-1] == '.')) start--;
+            if (isdigit((unsigned char)*start) || *start == '.') binary = 0; /* 1e-3 */
+        }
+        if (*c == '-' && depth == 0 && term_empty) {
+            signs[count] = signs[count] == '-' ? '+' : '-'; /* a leading unary minus */
+            continue;
+        }
+        if (binary) {
+            *out++ = '\0';
+            if (++count >= max_terms) return -1;
+            terms[count] = out, signs[count] = *c;
+            operand_end = NULL, term_empty = 1;
+            continue;
+        }
+        term_empty = 0;
+        depth += *c == '(' ? 1 : *c == ')' ? -1 : 0;
+        operand_end = isalnum((unsigned char)*c) || *c == '.' || *c == '_' || *c == ')' ? c : NULL;
+        *out++ = *c;
+    }
+    *out = '\0';
+    return count + 1;
+}
+
+/* Appends " ± (term)" to buf. */
+static void append_term(char *buf, size_t size, char sign, const char *term) {
+    size_t used = strlen(buf);
+    snprintf(buf + used, size - used, " %c (%s)", sign, term);
+}
+
+/* A drift that uses t: each expression is split into its terms; those with t form the forcing
+ * g(t), which must not depend on the variables, the others the autonomous drift f(z). The
+ * network learns f; g enters it as an input along Γ̂ (input.c). */
+static int split_forcing(struct ddm_system *sys, char **parts, const char *at,
+                         struct ddm_error *err) {
+    enum { TERMS = 64, TEXT = 4096 };
+    const int k = sys->k;
+    char *autonomous[DDM_MAX_K], *forcing[DDM_MAX_K];
+    char *space = calloc((size_t)2 * k + 1, TEXT);
+    if (!space) return ddm_fail(err, DDM_ERUNTIME, "out of memory");
+    int code = DDM_OK;
+    for (int i = 0; i < k && !code; i++) {
+        autonomous[i] = space + (size_t)(2 * i) * TEXT, forcing[i] = autonomous[i] + TEXT;
+        strcpy(autonomous[i], "0"), strcpy(forcing[i], "0");
+        char *terms[TERMS], signs[TERMS], *storage = space + (size_t)(2 * k) * TEXT;
+        int count = split_terms(parts[i], storage, TEXT, terms, signs, TERMS);
+        if (count < 0) {
+            code = ddm_fail(err, DDM_EUSAGE, "%s: expression %d is too long to split into terms",
+                            at, i + 1);
+            break;
+        }
+        for (int q = 0; q < count && !code; q++) {
+            struct expr_program *term;
+            if ((code = compile(sys, &terms[q], 1, at, &term, err))) break;
+            int with_t = depends_on(term, 0, k), with_z = 0;
+            for (int j = 0; j < k; j++) with_z |= depends_on(term, 0, j);
+            expr_free(term);
+            if (with_t && with_z)
+                code = ddm_fail(err, DDM_EUSAGE,
+                                "%s: expression %d, term '%s' depends on both t and the variables; "
+                                "only a forcing g(t) added to the drift can drive the network "
+                                "(write f(z) + g(t))",
+                                at, i + 1, terms[q] + strspn(terms[q], " \t"));
+            else
+                append_term(with_t ? forcing[i] : autonomous[i], TEXT, signs[q], terms[q]);
+        }
+    }
+    if (!code) code = compile(sys, forcing, k, at, &sys->forcing, err);
+    sys->with_time = false;
+    if (!code) code = compile(sys, autonomous, k, at, &sys->drift, err);
+    sys->with_time = true;
+    free(space);
+    return code;
+}
+
 static int build_drift(struct ddm_system *sys, const char *text, const char *at,
                        struct ddm_error *err) {
     char storage[16384], *parts[DDM_MAX_K + 1];
@@ -314,7 +427,17 @@ static int build_drift(struct ddm_system *sys, const char *text, const char *at,
                         "separated by ';')",
                         at, count < 0 ? "more than " : "", count < 0 ? DDM_MAX_K : count,
                         count == 1 ? "" : "s", sys->k, sys->k == 1 ? "" : "s");
-    return compile(sys, parts, count, at, &sys->drift, err);
+    int code = compile(sys, parts, count, at, &sys->drift, err);
+    if (code || !sys->with_time) return code;
+    int uses_t = 0;
+    for (int i = 0; i < count; i++) uses_t |= depends_on(sys->drift, i, sys->k);
+    expr_free(sys->drift);
+    sys->drift = NULL;
+    if (uses_t) return split_forcing(sys, parts, at, err);
+    sys->with_time = false; /* autonomous: compiled over z alone, as always */
+    code = compile(sys, parts, count, at, &sys->drift, err);
+    sys->with_time = true;
+    return code;
 }
 
 /* Diffusion: "s" (σ = sI), "s1; ...; sk" (diagonal), or a matrix "a, b; c, d" (k rows of m). */
@@ -362,6 +485,21 @@ static int build_diffusion(struct ddm_system *sys, const char *text, int matrix,
     struct expr_program *program;
     int code = compile(sys, entries, count, at, &program, err);
     if (code) return code;
+    if (sys->with_time) {
+        for (int i = 0; i < count; i++)
+            if (depends_on(program, i, sys->k)) {
+                expr_free(program);
+                return ddm_fail(err, DDM_EUSAGE,
+                                "%s: '%s' uses t; the noise cannot depend on time (the network's "
+                                "Γ̂Ŝ dB is fixed): t may appear only in the drift",
+                                at, entries[i]);
+            }
+        expr_free(program);
+        sys->with_time = false;
+        code = compile(sys, entries, count, at, &program, err);
+        sys->with_time = true;
+        if (code) return code;
+    }
     sys->diffusion_constant = true;
     for (int i = 0; i < count; i++)
         if (expr_depends_on_vars(program, i)) sys->diffusion_constant = false;
@@ -559,9 +697,15 @@ int system_build(struct ddm_system *sys, const struct ddm_config *cfg, struct dd
     if ((code = parse_params(sys, cfg->params, at, builtin != NULL, err))) return code;
     struct defines *defs = malloc(sizeof *defs);
     if (!defs) return ddm_fail(err, DDM_ERUNTIME, "out of memory");
+    /* the time t is one more input of the expressions unless a variable or parameter is called t
+     * (the native wells have no expressions) */
+    sys->with_time = !builtin && sys->k < EXPR_MAX_VARS;
+    for (int i = 0; i < sys->k; i++) sys->with_time &= strcmp(sys->var_names[i], "t") != 0;
+    for (int i = 0; i < sys->nparams; i++) sys->with_time &= strcmp(sys->param_names[i], "t") != 0;
     where(cfg, "define", 0, at, sizeof at);
     code = parse_defines(sys, cfg->define, defs, at, err);
     if (!code) code = build_expressions(sys, cfg, builtin, vars, drift, err);
+    sys->with_time = false;
     sys->defines = NULL; /* they live in defs, which goes now */
     sys->ndefines = 0;
     free(defs);
@@ -570,6 +714,7 @@ int system_build(struct ddm_system *sys, const struct ddm_config *cfg, struct dd
 
 void system_free(struct ddm_system *sys) {
     expr_free(sys->drift);
+    expr_free(sys->forcing);
     expr_free(sys->diffusion);
     free(sys->vars_text);
     free(sys->drift_text);
@@ -589,6 +734,15 @@ void system_drift_jacobian(const struct ddm_system *sys, const double *z, double
         wells_drift(&sys->wells, z, f, jac);
     else
         expr_eval_jacobian(sys->drift, z, f, jac);
+}
+
+void system_forcing(const struct ddm_system *sys, double t, double *g) {
+    double in[DDM_MAX_K + 1] = {0};
+    in[sys->k] = t;
+    if (sys->forcing)
+        expr_eval(sys->forcing, in, g);
+    else
+        for (int c = 0; c < sys->k; c++) g[c] = 0;
 }
 
 void system_diffusion(const struct ddm_system *sys, const double *z, double *sigma) {

@@ -23,6 +23,9 @@ struct ddm_cue {
 struct ddm_input {
     int count, k;
     struct ddm_cue cues[DDM_MAX_CUES];
+    /* A system whose drift uses the time t (system.h): its forcing g(t) is added to u at every
+     * time, the burn-in's included (times before 0); NULL for an autonomous system. */
+    const struct ddm_system *forced;
 };
 
 /* Parses "START:END pattern J [strength S]; START:END vector v1, v2 [strength S]; ..." with
@@ -31,7 +34,10 @@ struct ddm_input {
 int input_parse(const char *text, double strength, const struct ddm_system *sys, const char *at,
                 struct ddm_input *input, struct ddm_error *err);
 
-/* u (k) at time t (zero outside every cue; overlapping cues add). */
+/* 1 when some time has an input: cues, or the forcing of a system that uses t. */
+int input_active(const struct ddm_input *input);
+
+/* u (k) at time t: the cues that hold at t (overlapping cues add) plus the forcing g(t). */
 void input_at(const struct ddm_input *input, double t, double *u);
 
 /* Per-step inputs of `count` steps starting at time t0 (after the burn-in): u (count,k) for the

@@ -28,7 +28,12 @@ struct ddm_system {
     char param_names[DDM_MAX_PARAMS][32];
     double param_values[DDM_MAX_PARAMS];
     struct expr_program *drift; /* k outputs; NULL for the native wells */
-    bool native_wells;          /* drift from `wells` (wells.c) */
+    /* A drift written with the time t is split into f(z) + g(t): `drift` holds the autonomous
+     * f (the network learns it), `forcing` the terms with t, k outputs over (z, t) that do not
+     * depend on z (NULL: autonomous). g enters target and network as an input (input.h). */
+    struct expr_program *forcing;
+    bool with_time;    /* set only while system_build compiles: t is an input after z */
+    bool native_wells; /* drift from `wells` (wells.c) */
     struct wells wells;
     struct expr_program *diffusion;            /* k*m outputs, σ row-major; NULL when constant */
     double sigma_const[DDM_MAX_K * DDM_MAX_M]; /* (k,m) when constant */
@@ -49,6 +54,8 @@ void system_free(struct ddm_system *sys);
 void system_drift(const struct ddm_system *sys, const double *z, double *f);
 /* f (k) and its Jacobian (k,k), row-major: jac[i*k + j] = ∂f_i/∂z_j. */
 void system_drift_jacobian(const struct ddm_system *sys, const double *z, double *f, double *jac);
+/* g (k), the forcing at time t (zero for an autonomous system). */
+void system_forcing(const struct ddm_system *sys, double t, double *g);
 /* σ (k,m) at z. */
 void system_diffusion(const struct ddm_system *sys, const double *z, double *sigma);
 
