@@ -23,7 +23,8 @@ const struct config_key config_keys[] = {
     {"system", "vars", KEY_STRING, FIELD(vars), "", 0, 0, NULL,
      "latent variable names, e.g. 'x, y, z' (own system; k = their number, 1..8)"},
     {"system", "drift", KEY_STRING, FIELD(drift), "", 0, 0, NULL,
-     "k drift expressions f(z) separated by ';', e.g. 'y; mu*(1 - x^2)*y - x'"},
+     "k drift expressions f(z) separated by ';', e.g. 'y; mu*(1 - x^2)*y - x'; terms in the "
+     "time t form a forcing g(t) that drives the network as an input"},
     {"system", "params", KEY_STRING, FIELD(params), "", 0, 0, NULL,
      "parameters 'a=1, b=8/3' (values may be constant expressions); override a built-in's"},
     {"system", "define", KEY_STRING, FIELD(define), "", 0, 0, NULL,
