@@ -308,15 +308,16 @@ static int compile(struct ddm_system *sys, char **parts, int count, const char *
 }
 
 /* Whether output `index` of a program over (z, t) depends on input `input`: its exact derivative
- * is non-zero at one of three points with positive coordinates (a term that does not contain the
- * input has a derivative of exactly 0 in forward mode; positive points keep log and sqrt finite).
- */
+ * is non-zero at one of five points with positive coordinates from 0.4 to 30 (a term that does
+ * not contain the input has a derivative of exactly 0 in forward mode; positive points keep log
+ * and sqrt finite; the spread catches min/max and abs that are flat near the origin). */
 static int depends_on(const struct expr_program *program, int index, int input) {
     const int inputs = expr_inputs(program);
     double in[DDM_MAX_K + 1], out[DDM_MAX_K * DDM_MAX_M],
         jac[DDM_MAX_K * DDM_MAX_M * (DDM_MAX_K + 1)];
-    for (int point = 0; point < 3; point++) {
-        for (int j = 0; j < inputs; j++) in[j] = 0.37 + 0.61 * point + 0.173 * j;
+    static const double base[5] = {0.37, 0.98, 1.59, 6.3, 29.7};
+    for (int point = 0; point < 5; point++) {
+        for (int j = 0; j < inputs; j++) in[j] = base[point] + 0.173 * j;
         expr_eval_jacobian(program, in, out, jac);
         double d = jac[index * inputs + input];
         if (d != 0 && isfinite(d)) return 1;
