@@ -26,7 +26,7 @@ GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
 CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Werror -fopenmp -Iinclude $(PKG_CFLAGS) \
            -D_GNU_SOURCE -DDDM_VERSION='"$(VERSION)"' -DDDM_GIT_COMMIT='"$(GIT_COMMIT)"'
-LDLIBS  := $(PKG_LIBS) -lm -lgomp
+LDLIBS  := $(PKG_LIBS) -lhdf5_hl -lm -lgomp
 LDFLAGS := -fopenmp
 
 # SANITIZE=1 builds everything with ASan + UBSan (used by `make test` for its second pass)

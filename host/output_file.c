@@ -103,7 +103,12 @@ int output_check(const char *path, int overwrite, const char *instead, struct dd
 int output_create(const char *path, int overwrite, const char *instead, hid_t *file,
                   struct ddm_error *err) {
     h5_quiet();
-    *file = H5Fcreate(path, overwrite ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
+    /* the latest format (superblock 3): the simulation can then be read while it is written
+     * (SWMR); HDF5 1.10 or newer reads it (h5py 3, MATLAB R2021b, HDF5.jl) */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+    *file = H5Fcreate(path, overwrite ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
     if (*file >= 0) return DDM_OK;
     char reason[256];
     h5_reason(reason, sizeof reason);

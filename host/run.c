@@ -29,6 +29,7 @@
 #include "ddm/merge.h"
 #include "ddm/output_file.h"
 #include "ddm/progress.h"
+#include "ddm/h5schema.h"
 #include "ddm/runfile_check.h"
 #include "ddm/signals.h"
 #include "ddm/simulate.h"
@@ -207,6 +208,7 @@ static int analyze_in_place(struct run *run, struct ddm_error *err) {
     }
     int code = analysis_run(run->backend, &run->sys, &run->model, &run->setup.cfg, file,
                             &run->analysis, run->cli->quiet, err);
+    if (!code) code = h5schema_describe_file(file, err);
     if (h5space_close(file) < 0 && !code)
         code = ddm_fail(err, DDM_ERUNTIME, "closing '%s' failed", path);
     return code;
@@ -406,13 +408,16 @@ static int stage_simulate(struct run *run, struct ddm_error *err) {
     if (!code)
         code = from ? runfile_simulate_reopen(&run->rf, from->recorded, err)
                     : runfile_simulate_begin(&run->rf, &setup->cfg, &run->layout, err);
+    if (!code) code = runfile_simulate_live(&run->rf, &run->sys, &run->layout, err);
     if (code) return code;
     struct ddm_checkpoint stopped = {.stage = CHECKPOINT_SIMULATE};
     code = simulate_run_from(run->backend, &run->sys, &run->model, &setup->cfg, &run->layout,
                              runfile_simulate_append, &run->rf, from, &stopped.sim, &run->sim,
                              run->cli->quiet, err);
     struct ddm_error end_err = {0};
-    int end = runfile_simulate_end(&run->rf, &run->sim, &end_err);
+    int end = runfile_simulate_unlive(&run->rf, &end_err);
+    if (run->rf.file < 0) return end ? (*err = end_err, end) : code;
+    if (!end) end = runfile_simulate_end(&run->rf, &run->sim, &end_err);
     if (!code && end) {
         code = end;
         *err = end_err;
