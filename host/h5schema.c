@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "ddm/h5io.h"
+#include "ddm/system.h"
 
 struct h5schema_entry {
     const char *path; /* "*" matches one whole component */
@@ -25,6 +26,7 @@ static const struct h5schema_entry schema[] = {
     {"/", "none", "a ddm_gpu run: root attributes name the run (config, versions, host)"},
     {"/system", "none", "the SDE the network is trained to carry (attributes: drift, params)"},
     {"/system/variables", "none", "names of the k latent variables, in order"},
+    {"/system/params", "none", "the [system] params, one attribute each (name = value)"},
     {"/model", "none", "the trained low-rank tanh network, tau dx = (-x + Gamma tanh(x) ...) dt"},
     {"/model/Gamma", "1", "embedding Gamma (n,k): latent directions in neuron space"},
     {"/model/Ws", "1", "read-in weights W_s (k,n) of the drift term"},
@@ -79,6 +81,9 @@ static const struct h5schema_entry schema[] = {
     {"/analysis/decomposition/f", "z/time", "network drift f on the grid"},
     {"/analysis/decomposition/f_sym", "z/time", "drift of the symmetric part of W"},
     {"/analysis/decomposition/f_asym", "z/time", "drift of the antisymmetric part of W"},
+    {"/analysis/decomposition/f_sym_metric", "z/time",
+     "symmetric drift projected in the manifold's metric (never climbs the energy)"},
+    {"/analysis/decomposition/energy_gradient", "1/z", "gradient of the energy in latent z"},
     {"/analysis/hhd", "none", "Helmholtz-Hodge split of the stationary process (Fig 3)"},
     {"/analysis/hhd/*", "none", "network (rnn) or target process"},
     {"/analysis/hhd/*/axis0", "z", "grid coordinates along the first grid axis"},
@@ -88,6 +93,8 @@ static const struct h5schema_entry schema[] = {
     {"/analysis/hhd/*/density", "1/z^d", "stationary density p on the grid"},
     {"/analysis/hhd/*/f_rev", "z/time", "reversible drift D grad log p + div D"},
     {"/analysis/hhd/*/f_irr", "z/time", "irreversible drift J/p (probability current / p)"},
+    {"/analysis/hhd/*/smoothing_variance", "z^2",
+     "variance the density estimate smooths with, h^2 + grid^2/6, per variable"},
     {"/analysis/stats", "none", "stationary statistics after the burn-in, network and target"},
     {"/analysis/stats/edges", "z", "histogram bin edges per latent variable"},
     {"/analysis/stats/wasserstein", "z", "Wasserstein-1 distance network-target per variable"},
@@ -102,6 +109,12 @@ static const struct h5schema_entry schema[] = {
     {"/analysis/lyapunov/target", "1/time", "target spectrum, mean over starts"},
     {"/analysis/lyapunov/target_error", "1/time", "standard error of the target spectrum"},
     {"/analysis/lyapunov/target_starts", "1/time", "target spectrum of each start"},
+    {"/analysis/lyapunov/starts", "z", "latent start of each Lyapunov run (on the target path)"},
+    {"/analysis/lyapunov/*_end", "z", "latent state at the end of each start's run"},
+    {"/analysis/lyapunov/*_end_distance", "1",
+     "distance of each end from the target's path, in units of its std"},
+    {"/analysis/lyapunov/*_attractor", "index", "attractor each start ended on (attribute legend)"},
+    {"/analysis/lyapunov/*_kept", "1", "1: the start entered the mean; 0: it ended elsewhere"},
     {"/analysis/memory", "none", "wells systems: which well each path is in (Fig 5)"},
     {"/analysis/memory/occupancy", "index", "well of each trajectory at each time, -1: none"},
     {"/analysis/memory/transitions", "index", "well-to-well transition counts (from, to)"},
@@ -121,19 +134,35 @@ static const struct h5schema_entry schema[] = {
     {"/analysis/memory/landscape/patterns", "z", "centre of each well (pattern)"},
     {"/analysis/memory/landscape/cue_u", "z/time", "input vector u of each cue"},
     {"/analysis/memory/landscape/cue_window", "time", "start and end time of each cue"},
+    {"/analysis/stationary_time_used", "1",
+     "1 at each recorded time the stationary statistics use (after the burn-in, outside cues)"},
+    {"/analysis/fixed_points", "none", "fixed points of both noise-free latent flows, matched"},
+    {"/analysis/fixed_points/scale", "z", "latent scale s of each variable (unit of distances)"},
+    {"/analysis/fixed_points/box_lo", "z", "lower corner of the box of Newton seeds"},
+    {"/analysis/fixed_points/box_hi", "z", "upper corner of the box of Newton seeds"},
+    {"/analysis/fixed_points/*", "none", "fixed points of the network (rnn) or target flow"},
+    {"/analysis/fixed_points/*/points", "z", "location of each fixed point"},
+    {"/analysis/fixed_points/*/eigenvalues_real", "1/time",
+     "real parts of the Jacobian's eigenvalues"},
+    {"/analysis/fixed_points/*/eigenvalues_imag", "1/time", "imaginary parts of the eigenvalues"},
+    {"/analysis/fixed_points/*/type", "index", "stability type (attribute type_codes)"},
+    {"/analysis/fixed_points/*/match", "index", "matched point of the other set, -1: none"},
+    {"/analysis/fixed_points/*/nearest", "index", "nearest point of the other set, any type"},
+    {"/analysis/fixed_points/*/distance", "1", "distance to that nearest point, in scales s"},
+    {"/analysis/fixed_points/*/ends_near", "index", "trajectory ends within 0.5 scales of it"},
+    {"/analysis/fixed_points/*/residual", "1/time", "max |f_c|/s_c at the point"},
 };
 
-/* `path` against `pattern`, component by component; "*" matches any one component. */
+/* `path` against `pattern`; "*" matches any run of characters within one component. */
 static int matches(const char *pattern, const char *path) {
-    while (*pattern && *path) {
-        if (*pattern == '*') {
-            pattern++;
-            while (*path && *path != '/') path++;
-        } else if (*pattern++ != *path++) {
-            return 0;
+    if (*pattern == '*') {
+        for (const char *rest = path;; rest++) {
+            if (matches(pattern + 1, rest)) return 1;
+            if (!*rest || *rest == '/') return 0;
         }
     }
-    return !*pattern && !*path;
+    if (!*pattern) return !*path;
+    return *pattern == *path && matches(pattern + 1, path + 1);
 }
 
 const char *h5schema_description(const char *path, const char **units) {
@@ -249,5 +278,51 @@ int h5schema_simulate_scales(hid_t group, const struct h5schema_simulate *sim,
     }
     for (int s = 0; s < 5; s++)
         if (scales[s] >= 0) H5Dclose(scales[s]);
+    return code;
+}
+
+/* The k names of /system/variables into names[] (strings HDF5 allocated: free with
+ * H5free_memory); 0 when the file has none (made before the names were written). */
+static int read_names(hid_t file, char **names, int max) {
+    if (H5Lexists(file, "/system/variables", H5P_DEFAULT) <= 0) return 0;
+    hid_t dataset = H5Dopen2(file, "/system/variables", H5P_DEFAULT);
+    hid_t space = dataset >= 0 ? H5Dget_space(dataset) : -1;
+    hssize_t count = space >= 0 ? H5Sget_simple_extent_npoints(space) : 0;
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, H5T_VARIABLE);
+    H5Tset_cset(type, H5T_CSET_UTF8);
+    if (count <= 0 || count > max ||
+        H5Dread(dataset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, names) < 0)
+        count = 0;
+    H5Tclose(type);
+    if (space >= 0) H5Sclose(space);
+    if (dataset >= 0) H5Dclose(dataset);
+    H5Eclear2(H5E_DEFAULT);
+    return (int)count;
+}
+
+int h5schema_merged_scales(hid_t file, long trajectories, const long long *traced, long count,
+                           struct ddm_error *err) {
+    char *names[DDM_MAX_K] = {0};
+    const int k = read_names(file, names, DDM_MAX_K);
+    hid_t group = H5Gopen2(file, "simulate", H5P_DEFAULT);
+    int code = H5_CHECK(group, "/simulate", err);
+    /* the copied trace_neurons still lists the shard's datasets as its users */
+    if (!code && k && H5Aexists_by_name(group, "trace_neurons", "REFERENCE_LIST", H5P_DEFAULT) > 0)
+        code = H5_CHECK(H5Adelete_by_name(group, "trace_neurons", "REFERENCE_LIST", H5P_DEFAULT),
+                        "/simulate/trace_neurons", err);
+    hsize_t dims = (hsize_t)count;
+    if (!code && k)
+        code = h5_write(group, "trace_trajectory", H5T_STD_I64LE, H5T_NATIVE_LLONG, 1, &dims,
+                        traced, "(Bt)", err);
+    struct h5schema_simulate sim = {.first_trajectory = 0,
+                                    .trajectories = trajectories,
+                                    .traced = count,
+                                    .k = k,
+                                    .names = (const char *const *)names};
+    if (!code && k) code = h5schema_simulate_scales(group, &sim, err);
+    if (group >= 0) H5Gclose(group);
+    for (int c = 0; c < k; c++) H5free_memory(names[c]);
+    if (!code) code = h5schema_describe_file(file, err);
     return code;
 }

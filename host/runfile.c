@@ -17,6 +17,7 @@
 
 #include "ddm/output_file.h"
 #include "ddm/runfile_check.h"
+#include "ddm/trust.h"
 
 #include "ddm/blowup.h"
 
@@ -59,7 +60,8 @@ int runfile_create(struct ddm_runfile *rf, const char *path, int overwrite,
     memset(rf, 0, sizeof *rf);
     rf->t.dataset = rf->latent.dataset = rf->target.dataset = rf->traces.dataset = -1;
     rf->input.dataset = -1;
-    int code = output_create(path, overwrite, "--output another path", &rf->file, err);
+    int code =
+        output_create(path, overwrite, "--output another path", cfg->output_live, &rf->file, err);
     if (code) return code;
     char created[64];
     time_t now = time(NULL);
@@ -96,6 +98,23 @@ int runfile_create(struct ddm_runfile *rf, const char *path, int overwrite,
     return code;
 }
 
+/* /system/params: one attribute per [system] params entry, apart from /system's own attributes
+ * (a parameter named k once overwrote the latent dimension there). Files before this group hold
+ * the parameters as /system attributes. A name is written once: one already there is refused. */
+static int write_params(hid_t system, const struct ddm_system *sys, struct ddm_error *err) {
+    hid_t group = h5_group(system, "params", err);
+    if (group < 0) return DDM_ERUNTIME;
+    int code = DDM_OK;
+    for (int p = 0; p < sys->nparams && !code; p++) {
+        if (H5Aexists(group, sys->param_names[p]) > 0)
+            code = ddm_fail(err, DDM_EUSAGE, "[system] params: '%s' is given twice",
+                            sys->param_names[p]);
+        if (!code) code = h5_attr_double(group, sys->param_names[p], sys->param_values[p], err);
+    }
+    H5Gclose(group);
+    return code;
+}
+
 int runfile_write_system(struct ddm_runfile *rf, const struct ddm_system *sys,
                          struct ddm_error *err) {
     hid_t group = h5_group(rf->file, "system", err);
@@ -106,8 +125,7 @@ int runfile_write_system(struct ddm_runfile *rf, const struct ddm_system *sys,
     if (!code) code = h5_attr_string(group, "diffusion", sys->diffusion_text, err);
     if (!code) code = h5_attr_int(group, "k", sys->k, err);
     if (!code) code = h5_attr_int(group, "m", sys->m, err);
-    for (int p = 0; p < sys->nparams && !code; p++)
-        code = h5_attr_double(group, sys->param_names[p], sys->param_values[p], err);
+    if (!code) code = write_params(group, sys, err);
     const char *names[DDM_MAX_K];
     for (int c = 0; c < sys->k; c++) names[c] = sys->var_names[c];
     if (!code) code = h5schema_write_names(group, "variables", names, sys->k, err);
@@ -157,6 +175,9 @@ int runfile_write_train(struct ddm_runfile *rf, const struct ddm_train_report *r
     int code =
         h5_write(group, "loss", F64, H5T_NATIVE_DOUBLE, 1, &epochs, report->loss, "(epochs)", err);
     if (!code) code = h5_attr_double(group, "drift_rel_err", report->drift_rel_err, err);
+    if (!code)
+        code = h5_attr_string(group, "fit_verdict", trust_fit_verdict(report->drift_rel_err), err);
+    if (!code) code = h5_attr_double(group, "fit_warn_above", DDM_FIT_WARN, err);
     if (!code) code = h5_attr_double(group, "final_loss", report->final_loss, err);
     if (!code) code = h5_attr_double(group, "seconds", report->seconds, err);
     if (!code) code = h5_attr_double(group, "ridge_drift_rel_err", report->ridge_rel_err, err);
@@ -164,6 +185,13 @@ int runfile_write_train(struct ddm_runfile *rf, const struct ddm_train_report *r
     if (!code) code = h5_attr_int(group, "train_points", report->M_train, err);
     if (!code) code = h5_attr_int(group, "test_points", report->M_test, err);
     if (!code) code = h5_attr_int(group, "paths_dropped", report->paths_dropped, err);
+    if (!code) code = h5_attr_double(group, "path_dt", report->path_dt, err);
+    if (!code) code = h5_attr_int(group, "neurons", report->neurons, err);
+    if (!code) code = h5_attr_double(group, "init_gain", report->init_gain, err);
+    if (!code) code = h5_attr_double(group, "init_bias", report->init_bias, err);
+    if (!code) code = h5_attr_int(group, "finetune_rounds_kept", report->rounds_accepted, err);
+    if (!code) code = h5_attr_int(group, "finetune_rounds_undone", report->rounds_rejected, err);
+    if (!code) code = h5_attr_int(group, "finetune_stopped_early", report->stopped_early, err);
     H5Gclose(group);
     if (!code) code = H5_CHECK(H5Fflush(rf->file, H5F_SCOPE_LOCAL), "flushing", err);
     return code;
@@ -245,7 +273,7 @@ int runfile_simulate_append(void *user, const struct sim_chunk *chunk, struct dd
 }
 
 int runfile_simulate_live(struct ddm_runfile *rf, const struct ddm_system *sys,
-                          const struct ddm_sim_layout *layout, struct ddm_error *err) {
+                          const struct ddm_sim_layout *layout, int live, struct ddm_error *err) {
     rf->scales = (struct h5schema_simulate){.first_trajectory = (long)layout->first,
                                             .trajectories = layout->B,
                                             .traced = layout->trace_B,
@@ -258,18 +286,13 @@ int runfile_simulate_live(struct ddm_runfile *rf, const struct ddm_system *sys,
     if (group >= 0) H5Gclose(group);
     if (!code) code = h5schema_describe_file(rf->file, err);
     if (!code) code = H5_CHECK(H5Fflush(rf->file, H5F_SCOPE_LOCAL), "flushing", err);
-    if (code) return code;
-    /* every object and attribute of the simulation exists now: SWMR allows no new ones */
-    rf->live = H5Fstart_swmr_write(rf->file) >= 0;
+    if (code || !live) return code;
+    /* every object and attribute of the simulation exists now: SWMR allows no new ones. A file
+     * of the older format (resumed from a run that was not live) stays as it is. */
+    rf->live = H5Fset_libver_bounds(rf->file, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) >= 0 &&
+               H5Fstart_swmr_write(rf->file) >= 0;
     H5Eclear2(H5E_DEFAULT);
     return DDM_OK;
-}
-
-/* The file access of every run file: the latest format (superblock 3, which SWMR needs). */
-static hid_t latest_format(void) {
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
-    return fapl;
 }
 
 int runfile_simulate_unlive(struct ddm_runfile *rf, struct ddm_error *err) {
@@ -287,10 +310,22 @@ int runfile_simulate_unlive(struct ddm_runfile *rf, struct ddm_error *err) {
     if (code) return code;
     if (len <= 0 || (size_t)len >= sizeof path)
         return ddm_fail(err, DDM_ERUNTIME, "the output file's name is too long to reopen it");
-    hid_t fapl = latest_format();
-    rf->file = H5Fopen(path, H5F_ACC_RDWR, fapl);
-    H5Pclose(fapl);
+    rf->file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
     return H5_CHECK(rf->file, "reopening the output file after the simulation", err);
+}
+
+int runfile_start_report(hid_t group, const char *prefix, const struct start_report *r,
+                         struct ddm_error *err) {
+    static const char *const what[4] = {"candidates", "refused_nonfinite", "refused_past_bound",
+                                        "refused_outside_region"};
+    const long counts[4] = {r->candidates, r->nonfinite, r->past_bound, r->outside_region};
+    int code = DDM_OK;
+    for (int i = 0; i < 4 && !code; i++) {
+        char name[96];
+        snprintf(name, sizeof name, "%s_%s", prefix, what[i]);
+        code = h5_attr_int(group, name, counts[i], err);
+    }
+    return code;
 }
 
 int runfile_simulate_end(struct ddm_runfile *rf, const struct ddm_sim_report *report,
@@ -304,6 +339,7 @@ int runfile_simulate_end(struct ddm_runfile *rf, const struct ddm_sim_report *re
             code = h5_attr_uint64(group, "first_nonfinite_step", report->nonfinite_step, err);
     }
     if (!code) code = h5_attr_int(group, "target_nonfinite", report->target_nonfinite, err);
+    if (!code) code = runfile_start_report(group, "start", &report->starts, err);
     if (!code && report->nonfinite_steps) {
         hsize_t B = (hsize_t)report->trajectories;
         if (H5Lexists(group, "nonfinite_step", H5P_DEFAULT) > 0) /* a resumed run's */
@@ -474,9 +510,7 @@ int runfile_open(struct ddm_runfile *rf, const char *path, struct ddm_error *err
     memset(rf, 0, sizeof *rf);
     rf->t.dataset = rf->latent.dataset = rf->target.dataset = rf->traces.dataset = -1;
     rf->input.dataset = -1;
-    hid_t fapl = latest_format(); /* so the simulation can go live again (SWMR) */
-    rf->file = H5Fopen(path, H5F_ACC_RDWR, fapl);
-    H5Pclose(fapl);
+    rf->file = output_open(path, H5F_ACC_RDWR);
     if (rf->file >= 0) return DDM_OK;
     char reason[256];
     h5_reason(reason, sizeof reason);

@@ -36,4 +36,10 @@ struct h5schema_simulate {
 int h5schema_simulate_scales(hid_t group, const struct h5schema_simulate *sim,
                              struct ddm_error *err);
 
+/* A merged file (ddm_gpu merge): the scales of its /simulate (global trajectories 0..B-1, the
+ * traced rows' global indices `traced` (count), the names of /system/variables; nothing when the
+ * shards predate the names), and the description of every object. */
+int h5schema_merged_scales(hid_t file, long trajectories, const long long *traced, long count,
+                           struct ddm_error *err);
+
 #endif
