@@ -41,6 +41,7 @@ import sys
 
 import h5py
 import matplotlib
+import matplotlib.colors
 import matplotlib.ticker
 
 matplotlib.use("Agg")
@@ -490,8 +491,10 @@ def plot_hhd(f, name, out, plane):
                                                               "irreversible f_irr = J/p"),
                                                       ("C0", "C3"))):
             ax = axes[row, col]
-            mesh = ax.pcolormesh(x, y, p.T, cmap="Greys", shading="auto")
-            fig.colorbar(mesh, ax=ax, label="stationary density p" +
+            # a power scale: the wings of a peaked density (Dadras) stay visible
+            mesh = ax.pcolormesh(x, y, p.T, cmap="Greys", shading="auto",
+                                 norm=matplotlib.colors.PowerNorm(0.4, vmin=0))
+            fig.colorbar(mesh, ax=ax, label="stationary density p, power scale" +
                          (f" (integrated over {labels[2]})" if k == 3 else ""))
             stream(ax, x, y, flow[..., 0], flow[..., 1], color, density=1.3)
             ax.set_xlabel(labels[0])
@@ -629,7 +632,7 @@ def plot_summary(f, name, out):
                                           "pca": "PCA (Fig 4)",
                                           "landscape": "tilted landscape (Fig 5)"}[r]
                                          for r in rows), fontsize=12)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.985))
     return save(fig, "summary")
 
 

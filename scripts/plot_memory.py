@@ -98,6 +98,8 @@ def draw_landscape(f, fig, ax, panel, names):
     ax.set_title(title, fontsize=10)
     ax.set_xlabel(names[0])
     ax.set_ylabel(names[1])
+    ax.set_xlim(x[0], x[-1])
+    ax.set_ylim(y[0], y[-1])
     ax.set_aspect("equal")
     fig.colorbar(cs, ax=ax, shrink=0.8, label="energy − its minimum")
 
@@ -125,7 +127,7 @@ def plot_occupancy(f, name, out):
     t = f["simulate/t"][:]
     K = m["transitions"].shape[0]
     rows = min(12, m["occupancy"].shape[0])
-    cycle = plt.cm.twilight_shifted(np.arange(K) / K)
+    cycle = plt.cm.hsv(np.arange(K) / K)  # saturated, cyclic: none looks like "in transit"
     colours = ListedColormap(np.vstack([[0.87, 0.87, 0.87, 1]] + list(cycle)))
     window = m["landscape/cue_window"][:] if "landscape" in m else np.zeros((0, 2))
     # with no cues, a stretch of about 15 switches per path, so the order of visits shows
