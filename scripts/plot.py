@@ -123,14 +123,16 @@ def draw_neuron_traces(f, ax, shown=5):
 
 
 def draw_latent_paths(f, ax):
-    """The latent path of trajectory 0: network solid, coupled target dashed and on top."""
+    """The latent path of trajectory 0: network solid, coupled target dashed in a darker shade
+    of the same colour and on top (visible where the two coincide)."""
     sim, names = f["simulate"], var_names(f)
     t, latent, target = sim["t"][:], sim["latent"][0], sim["target_latent"][0]
     for c in range(latent.shape[1]):
         line, = ax.plot(t, latent[:, c], lw=1.0, alpha=0.8, label=names[c])
-        ax.plot(t, target[:, c], lw=1.3, ls=(0, (3, 2)), color=line.get_color(), zorder=3)
+        darker = 0.55 * np.array(matplotlib.colors.to_rgb(line.get_color()))
+        ax.plot(t, target[:, c], lw=0.9, ls=(0, (3, 2)), color=darker, zorder=3)
     ax.plot([], [], color="0.3", lw=1.0, label="network (solid)")
-    ax.plot([], [], color="0.3", lw=1.3, ls=(0, (3, 2)), label="target (dashed)")
+    ax.plot([], [], color="0.3", lw=0.9, ls=(0, (3, 2)), label="target (dashed, darker)")
     ax.set_xlabel("t")
     ax.set_ylabel("latent read-out")
     ax.legend(fontsize=7, ncol=latent.shape[1] + 2, loc="upper right")

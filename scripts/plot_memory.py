@@ -58,7 +58,8 @@ def landscape_panels(f):
 
 def _visited_levels(f, x, y, V):
     """Contour levels from the minimum of V to its 95th percentile over the grid points the
-    network's paths visit (the walls outside would take the whole colour range)."""
+    network's paths visit (the walls outside, and a tilt's far side, would take the whole
+    colour range)."""
     z = f["simulate/latent"]
     sample = z[:32, ::max(1, z.shape[1] // 500), :2].reshape(-1, 2)
     sample = sample[np.isfinite(sample).all(axis=1)]
@@ -77,10 +78,10 @@ def draw_landscape(f, fig, ax, panel, names):
     t, z = f["simulate/t"][:], f["simulate/latent"]
     title, field, cued, win = panel
     X, Y = np.meshgrid(x, y)
-    levels = _visited_levels(f, x, y, V)
+    levels = _visited_levels(f, x, y, field) - field.min()  # each panel its own range
     shifted = field - field.min()
-    cs = ax.contourf(X, Y, shifted, levels=levels - V.min(), cmap="viridis", extend="max")
-    ax.contour(X, Y, shifted, levels=levels[::3] - V.min(), colors="white", linewidths=0.4)
+    cs = ax.contourf(X, Y, shifted, levels=levels, cmap="viridis", extend="max")
+    ax.contour(X, Y, shifted, levels=levels[::3], colors="white", linewidths=0.4)
     if win is not None:  # a few network paths from the cue's start to 2 time units after
         span = (t >= win[0]) & (t <= win[1] + 2)
         for b in range(min(6, z.shape[0])):
