@@ -111,7 +111,10 @@ hid_t output_open(const char *path, unsigned flags) {
     hid_t cleared =
         H5Pset(fapl, "clear_status_flags", &clear) < 0 ? -1 : H5Fopen(path, H5F_ACC_RDWR, fapl);
     H5Pclose(fapl);
-    if (cleared < 0) return -1;
+    if (cleared < 0) { /* the plain open once more: its error stack says why (h5_reason) */
+        H5Eclear2(H5E_DEFAULT);
+        return H5Fopen(path, flags, H5P_DEFAULT);
+    }
     H5Fclose(cleared);
     H5Eclear2(H5E_DEFAULT);
     return H5Fopen(path, flags, H5P_DEFAULT);
