@@ -1,12 +1,13 @@
-"""Memory figures of a wells run (DESIGN §6), used by plot.py.
+"""Memory figures of a wells run (DESIGN §6), used by plot.py (which names them after the run:
+NAME_landscape.png, ...; alone they are run_*.png).
 
-run_landscape.png    the landscape V and, for the first cue, the tilted V - u.z (the paper's
-                     Fig 5 "labyrinth"), with the network's paths during that cue
-run_occupancy.png    which well each of a few paths is in over time, network above target,
-                     with the cue windows shaded
-run_transitions.png  the well-to-well transition counts, network beside target, with the
-                     recall accuracy, the spontaneous switch rate and the cycle's
-                     forward/backward ratio in the titles
+landscape    the landscape V and, for the first cue, the tilted V - u.z (the paper's Fig 5
+             "labyrinth"), with the network's paths during that cue; each coloured over the
+             range the paths visit
+occupancy    which well each of a few paths is in over time, network above target, with the cue
+             windows shaded, wells in cyclic colours; below, the well index of three paths
+transitions  the well-to-well transition counts, network beside target, with the recall
+             accuracy, the spontaneous switch rate and the cycle's forward/backward ratio
 """
 import os
 
@@ -74,7 +75,7 @@ def _visited_levels(f, x, y, V):
 
 def draw_landscape(f, fig, ax, panel, names):
     g = f["analysis/memory/landscape"]
-    x, y, V, patterns = g["axis0"][:], g["axis1"][:], g["potential"][:], g["patterns"][:]
+    x, y, patterns = g["axis0"][:], g["axis1"][:], g["patterns"][:]
     t, z = f["simulate/t"][:], f["simulate/latent"]
     title, field, cued, win = panel
     X, Y = np.meshgrid(x, y)
