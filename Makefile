@@ -28,7 +28,7 @@ GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
 CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Werror -fopenmp -Iinclude $(PKG_CFLAGS) \
            -D_GNU_SOURCE -DDDM_VERSION='"$(VERSION)"' -DDDM_GIT_COMMIT='"$(GIT_COMMIT)"'
-LDLIBS  := $(PKG_LIBS) -lm -lgomp
+LDLIBS  := $(PKG_LIBS) -lhdf5_hl -lm -lgomp
 LDFLAGS := -fopenmp
 
 # SANITIZE=1 builds everything with ASan + UBSan (used by `make test` for its second pass)
@@ -159,9 +159,11 @@ dev: $(DEV_BIN)
 # the CPU backend, in build/sanitize. A sanitizer report or a leak fails the target (except a
 # block Criterion's runner itself leaks now and then: scripts/sanitizer_reports.sh; leaks are
 # judged from the logs, so they do not change a process's exit status). The second
-# pass alone: make test-sanitize.
+# pass alone: make test-sanitize. tests/check_output.py (~10 s) checks real run files against
+# docs/output.md, opens them with xarray and reads a live run with swmr=True.
 test: $(TEST_BIN) $(BIN) $(DEV_BIN)
 	$(TEST_BIN) -j2
+	/usr/bin/python3 tests/check_output.py $(BIN)
 	@$(MAKE) --no-print-directory test-sanitize
 	@$(MAKE) --no-print-directory test-valgrind
 
@@ -249,7 +251,8 @@ fuzz: $(BUILD)/fuzz/fuzz_expr $(BUILD)/fuzz/fuzz_config
 # matplotlib for scripts/plot.py, hdf5-tools for h5dump.
 DEB_PKGS := build-essential pkg-config libhdf5-dev hdf5-tools libinih-dev libopenblas-dev \
             liblapacke-dev libsleef-dev libcriterion-dev python3-h5py python3-numpy \
-            python3-matplotlib clang-format clang libclang-rt-14-dev valgrind
+            python3-matplotlib python3-xarray python3-h5netcdf clang-format clang \
+            libclang-rt-14-dev valgrind
 deps:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PKGS)
 

@@ -185,6 +185,9 @@ const struct config_key config_keys[] = {
     {"output", "path", KEY_STRING, FIELD(output_path), "ddm_{name}.h5", 0, 0, NULL,
      "HDF5 file to write; {name}: the system name, {index}: the sweep point, {shard}: the "
      "shard, {section.key} (or {key}): the value of a key"},
+    {"output", "live", KEY_CHOICE, FIELD(output_live), "false", 0, 0, "false|true",
+     "true: the simulation can be read while it runs (HDF5 SWMR, h5py swmr=True); a run killed "
+     "without warning then leaves a file to open with swmr=True or h5clear -s (docs/output.md)"},
 
     /* [run] */
     {"run", "backend", KEY_CHOICE, FIELD(backend), "auto", 0, 0, "auto|cpu|cuda",

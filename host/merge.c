@@ -21,6 +21,7 @@
 
 #include "ddm/config.h"
 #include "ddm/h5io.h"
+#include "ddm/h5schema.h"
 #include "ddm/h5space.h"
 #include "ddm/output_file.h"
 #include "ddm/runfile.h"
@@ -310,6 +311,20 @@ static int write_root(hid_t out, struct shard **order, int count, const char *co
 }
 
 /* /simulate of OUT.h5: the virtual datasets and the attributes of the whole ensemble. */
+/* The dimension scales of the merged /simulate: the traced rows of shard i are its first Bt_i
+ * trajectories, global first_i + 0 .. Bt_i - 1. */
+static int merged_scales(hid_t out, struct shard **order, int count, hsize_t traced,
+                         struct ddm_error *err) {
+    long long *rows = ddm_alloc(sizeof *rows * (traced ? traced : 1), "trace rows", err);
+    if (!rows) return DDM_ERUNTIME;
+    hsize_t row = 0;
+    for (int i = 0; i < count; i++)
+        for (hsize_t r = 0; r < order[i]->traces[0]; r++) rows[row++] = order[i]->first + (long)r;
+    int code = h5schema_merged_scales(out, order[0]->total, rows, (long)traced, err);
+    free(rows);
+    return code;
+}
+
 static int write_simulate(hid_t out, struct shard **order, int count, struct ddm_error *err) {
     const struct shard *first = order[0];
     hid_t group = h5_group(out, "simulate", err);
@@ -358,6 +373,7 @@ static int write_simulate(hid_t out, struct shard **order, int count, struct ddm
     if (!code && first->has_input)
         code = virtual_whole(group, "input", H5T_IEEE_F32LE, 2, inputs, first, "(T,k)", err);
     H5Gclose(group);
+    if (!code) code = merged_scales(out, order, count, traced, err);
     return code;
 }
 
@@ -387,7 +403,7 @@ static uint64_t group_bytes(hid_t file, const char *name) {
 static int write_merged(const char *path, int overwrite, struct shard **order, int count,
                         const char *command, struct ddm_error *err) {
     hid_t out;
-    int code = output_create(path, overwrite, MERGE_INSTEAD, &out, err);
+    int code = output_create(path, overwrite, MERGE_INSTEAD, 0, &out, err);
     if (code) return code;
     /* the merged file holds the copied groups and metadata (the virtual datasets) */
     static const char *const copied[] = {"system", "model", "train"};
@@ -482,7 +498,7 @@ int merge_command(int argc, char **argv, struct ddm_error *err) {
 
 int merge_check_sources(const char *path, struct ddm_error *err) {
     h5_quiet();
-    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t file = output_open(path, H5F_ACC_RDONLY);
     if (file < 0) {
         H5Eclear2(H5E_DEFAULT);
         return DDM_OK; /* the model reader says what is wrong with it */

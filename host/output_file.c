@@ -31,7 +31,7 @@ static void describe(const char *path, char *buf, size_t len) {
         H5Eclear2(H5E_DEFAULT);
         return;
     }
-    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t file = output_open(path, H5F_ACC_RDONLY);
     if (file < 0) {
         H5Eclear2(H5E_DEFAULT);
         return;
@@ -100,10 +100,35 @@ int output_check(const char *path, int overwrite, const char *instead, struct dd
                     strerror(e));
 }
 
-int output_create(const char *path, int overwrite, const char *instead, hid_t *file,
+hid_t output_open(const char *path, unsigned flags) {
+    hid_t file = H5Fopen(path, flags, H5P_DEFAULT);
+    if (file < 0 && !(flags & H5F_ACC_RDWR))
+        file = H5Fopen(path, flags | H5F_ACC_SWMR_READ, H5P_DEFAULT);
+    if (file >= 0) return file;
+    /* the property h5clear sets: the file is opened read-write and its status flags cleared */
+    hbool_t clear = 1;
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    hid_t cleared =
+        H5Pset(fapl, "clear_status_flags", &clear) < 0 ? -1 : H5Fopen(path, H5F_ACC_RDWR, fapl);
+    H5Pclose(fapl);
+    if (cleared < 0) { /* the plain open once more: its error stack says why (h5_reason) */
+        H5Eclear2(H5E_DEFAULT);
+        return H5Fopen(path, flags, H5P_DEFAULT);
+    }
+    H5Fclose(cleared);
+    H5Eclear2(H5E_DEFAULT);
+    return H5Fopen(path, flags, H5P_DEFAULT);
+}
+
+int output_create(const char *path, int overwrite, const char *instead, int live, hid_t *file,
                   struct ddm_error *err) {
     h5_quiet();
-    *file = H5Fcreate(path, overwrite ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
+    /* a live run needs the latest format (superblock 3) for SWMR; the default is the oldest
+     * format that holds the file, which HDF5 1.8 readers (older MATLAB) open too */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (live) H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+    *file = H5Fcreate(path, overwrite ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
     if (*file >= 0) return DDM_OK;
     char reason[256];
     h5_reason(reason, sizeof reason);

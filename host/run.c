@@ -29,6 +29,7 @@
 #include "ddm/merge.h"
 #include "ddm/output_file.h"
 #include "ddm/progress.h"
+#include "ddm/h5schema.h"
 #include "ddm/runfile_check.h"
 #include "ddm/signals.h"
 #include "ddm/simulate.h"
@@ -288,7 +289,7 @@ static void warn_spurious_attractors(const struct fixed_point_summary *fp, const
 /* --stages analyze alone: /analysis goes into the --model file, which is opened read-write. */
 static int analyze_in_place(struct run *run, struct ddm_error *err) {
     const char *path = run->cli->model_path;
-    hid_t file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t file = output_open(path, H5F_ACC_RDWR);
     if (file < 0) {
         H5Eclear2(H5E_DEFAULT);
         return ddm_fail(err, DDM_ERUNTIME,
@@ -299,6 +300,7 @@ static int analyze_in_place(struct run *run, struct ddm_error *err) {
     int code = analysis_run(run->backend, &run->sys, &run->model, &run->setup.cfg, file,
                             &run->analysis, run->cli->quiet, err);
     if (!code) warn_spurious_attractors(&run->analysis.fixed, path);
+    if (!code) code = h5schema_describe_file(file, err);
     if (h5space_close(file) < 0 && !code)
         code = ddm_fail(err, DDM_ERUNTIME, "closing '%s' failed", path);
     return code;
@@ -360,7 +362,7 @@ static int check_output(struct run *run, struct ddm_error *err) {
 
 /* The shape of /simulate in the file the analysis reads (B = 0 when it has none). */
 static void recorded_shape(const char *path, int *B, long *T) {
-    hid_t file = path ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
+    hid_t file = path ? output_open(path, H5F_ACC_RDONLY) : -1;
     int present = 0, k = 0;
     struct ddm_error ignored;
     *B = 0, *T = 0;
@@ -500,13 +502,18 @@ static int stage_simulate(struct run *run, struct ddm_error *err) {
     if (!code)
         code = from ? runfile_simulate_reopen(&run->rf, from->recorded, err)
                     : runfile_simulate_begin(&run->rf, &setup->cfg, &run->layout, err);
+    if (!code)
+        code =
+            runfile_simulate_live(&run->rf, &run->sys, &run->layout, setup->cfg.output_live, err);
     if (code) return code;
     struct ddm_checkpoint stopped = {.stage = CHECKPOINT_SIMULATE};
     code = simulate_run_from(run->backend, &run->sys, &run->model, &setup->cfg, &run->layout,
                              runfile_simulate_append, &run->rf, from, &stopped.sim, &run->sim,
                              run->cli->quiet, err);
     struct ddm_error end_err = {0};
-    int end = runfile_simulate_end(&run->rf, &run->sim, &end_err);
+    int end = runfile_simulate_unlive(&run->rf, &end_err);
+    if (run->rf.file < 0) return end ? (*err = end_err, end) : code;
+    if (!end) end = runfile_simulate_end(&run->rf, &run->sim, &end_err);
     if (!code && end) {
         code = end;
         *err = end_err;

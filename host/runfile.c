@@ -7,8 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifdef DDM_WITH_CUDA
+#include <cuda_runtime_api.h>
+#endif
 
 #include "ddm/output_file.h"
 #include "ddm/runfile_check.h"
@@ -16,10 +21,38 @@
 
 #include "ddm/blowup.h"
 
+#include "ddm/h5schema.h"
 #include "ddm/h5space.h"
+
+char *openblas_get_config(void); /* OpenBLAS's own: version, build options, core */
 
 #define F32 H5T_IEEE_F32LE
 #define F64 H5T_IEEE_F64LE
+
+/* The host and the libraries that made the file, as root attributes: a number can then be traced
+ * to the build that gave it. */
+static int write_versions(hid_t file, struct ddm_error *err) {
+    unsigned major = 0, minor = 0, release = 0;
+    H5get_libversion(&major, &minor, &release);
+    char hdf5[32], os[400] = "unknown";
+    snprintf(hdf5, sizeof hdf5, "%u.%u.%u", major, minor, release);
+    struct utsname host;
+    if (!uname(&host))
+        snprintf(os, sizeof os, "%s %s %s (%s)", host.sysname, host.release, host.machine,
+                 host.nodename);
+    int code = h5_attr_string(file, "hdf5_version", hdf5, err);
+    if (!code) code = h5_attr_string(file, "openblas_version", openblas_get_config(), err);
+    if (!code) code = h5_attr_string(file, "compiler", "gcc-compatible " __VERSION__, err);
+    if (!code) code = h5_attr_string(file, "os", os, err);
+#ifdef DDM_WITH_CUDA
+    int runtime = 0, driver = 0; /* 12040: CUDA 12.4; 0 when no driver is installed */
+    if (cudaRuntimeGetVersion(&runtime) != cudaSuccess) runtime = 0;
+    if (cudaDriverGetVersion(&driver) != cudaSuccess) driver = 0;
+    if (!code) code = h5_attr_int(file, "cuda_runtime_version", runtime, err);
+    if (!code) code = h5_attr_int(file, "cuda_driver_version", driver, err);
+#endif
+    return code;
+}
 
 int runfile_create(struct ddm_runfile *rf, const char *path, int overwrite,
                    const struct ddm_config *cfg, const char *command_line,
@@ -27,7 +60,8 @@ int runfile_create(struct ddm_runfile *rf, const char *path, int overwrite,
     memset(rf, 0, sizeof *rf);
     rf->t.dataset = rf->latent.dataset = rf->target.dataset = rf->traces.dataset = -1;
     rf->input.dataset = -1;
-    int code = output_create(path, overwrite, "--output another path", &rf->file, err);
+    int code =
+        output_create(path, overwrite, "--output another path", cfg->output_live, &rf->file, err);
     if (code) return code;
     char created[64];
     time_t now = time(NULL);
@@ -49,6 +83,7 @@ int runfile_create(struct ddm_runfile *rf, const char *path, int overwrite,
     if (!code) code = h5_attr_string(rf->file, "config_file", cfg->source_path, err);
     if (!code) code = h5_attr_string(rf->file, "command_line", command_line, err);
     if (!code) code = h5_attr_int(rf->file, "complete", 0, err);
+    if (!code) code = write_versions(rf->file, err);
     if (!code) code = H5_CHECK(H5Fflush(rf->file, H5F_SCOPE_LOCAL), "flushing", err);
     free(ini);
     if (code) {
@@ -91,6 +126,9 @@ int runfile_write_system(struct ddm_runfile *rf, const struct ddm_system *sys,
     if (!code) code = h5_attr_int(group, "k", sys->k, err);
     if (!code) code = h5_attr_int(group, "m", sys->m, err);
     if (!code) code = write_params(group, sys, err);
+    const char *names[DDM_MAX_K];
+    for (int c = 0; c < sys->k; c++) names[c] = sys->var_names[c];
+    if (!code) code = h5schema_write_names(group, "variables", names, sys->k, err);
     H5Gclose(group);
     return code;
 }
@@ -234,6 +272,48 @@ int runfile_simulate_append(void *user, const struct sim_chunk *chunk, struct dd
     return code;
 }
 
+int runfile_simulate_live(struct ddm_runfile *rf, const struct ddm_system *sys,
+                          const struct ddm_sim_layout *layout, int live, struct ddm_error *err) {
+    rf->scales = (struct h5schema_simulate){.first_trajectory = (long)layout->first,
+                                            .trajectories = layout->B,
+                                            .traced = layout->trace_B,
+                                            .k = sys->k};
+    for (int c = 0; c < sys->k; c++) rf->scale_names[c] = sys->var_names[c];
+    rf->scales.names = rf->scale_names;
+    hid_t group = H5Gopen2(rf->file, "simulate", H5P_DEFAULT);
+    int code = H5_CHECK(group, "/simulate", err);
+    if (!code) code = h5schema_simulate_scales(group, &rf->scales, err);
+    if (group >= 0) H5Gclose(group);
+    if (!code) code = h5schema_describe_file(rf->file, err);
+    if (!code) code = H5_CHECK(H5Fflush(rf->file, H5F_SCOPE_LOCAL), "flushing", err);
+    if (code || !live) return code;
+    /* every object and attribute of the simulation exists now: SWMR allows no new ones. A file
+     * of the older format (resumed from a run that was not live) stays as it is. */
+    rf->live = H5Fset_libver_bounds(rf->file, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) >= 0 &&
+               H5Fstart_swmr_write(rf->file) >= 0;
+    H5Eclear2(H5E_DEFAULT);
+    return DDM_OK;
+}
+
+int runfile_simulate_unlive(struct ddm_runfile *rf, struct ddm_error *err) {
+    if (!rf->live) return DDM_OK;
+    char path[4096];
+    ssize_t len = H5Fget_name(rf->file, path, sizeof path);
+    h5_stream_close(&rf->t);
+    h5_stream_close(&rf->latent);
+    h5_stream_close(&rf->target);
+    h5_stream_close(&rf->traces);
+    h5_stream_close(&rf->input);
+    rf->live = 0;
+    int code = H5_CHECK(H5Fclose(rf->file), "closing the live file", err);
+    rf->file = -1;
+    if (code) return code;
+    if (len <= 0 || (size_t)len >= sizeof path)
+        return ddm_fail(err, DDM_ERUNTIME, "the output file's name is too long to reopen it");
+    rf->file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    return H5_CHECK(rf->file, "reopening the output file after the simulation", err);
+}
+
 int runfile_start_report(hid_t group, const char *prefix, const struct start_report *r,
                          struct ddm_error *err) {
     static const char *const what[4] = {"candidates", "refused_nonfinite", "refused_past_bound",
@@ -274,6 +354,7 @@ int runfile_simulate_end(struct ddm_runfile *rf, const struct ddm_sim_report *re
     if (!code)
         code =
             h5_attr_double(group, "neuron_steps_per_second", report->neuron_steps_per_second, err);
+    if (!code && rf->scales.names) code = h5schema_simulate_scales(group, &rf->scales, err);
     if (group >= 0) H5Gclose(group);
     return code;
 }
@@ -285,9 +366,12 @@ int runfile_close(struct ddm_runfile *rf, int complete, struct ddm_error *err) {
     h5_stream_close(&rf->target);
     h5_stream_close(&rf->traces);
     h5_stream_close(&rf->input);
+    /* objects the later stages added get their description (a stopped run's too) */
+    int described = h5schema_describe_file(rf->file, complete ? err : NULL);
     /* complete = 1 goes in only once everything else is on disk, so a flush that fails (a full
      * disk) cannot leave a file that claims to be complete */
-    int code = complete ? H5_CHECK(H5Fflush(rf->file, H5F_SCOPE_LOCAL), "flushing", err) : DDM_OK;
+    int code = complete ? described : DDM_OK;
+    if (!code && complete) code = H5_CHECK(H5Fflush(rf->file, H5F_SCOPE_LOCAL), "flushing", err);
     int marked = h5_attr_int(rf->file, "complete", complete && !code, code ? NULL : err);
     if (!code) code = marked;
     int closed = H5_CHECK(h5space_close(rf->file), "closing the output file", code ? NULL : err);
@@ -426,7 +510,7 @@ int runfile_open(struct ddm_runfile *rf, const char *path, struct ddm_error *err
     memset(rf, 0, sizeof *rf);
     rf->t.dataset = rf->latent.dataset = rf->target.dataset = rf->traces.dataset = -1;
     rf->input.dataset = -1;
-    rf->file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    rf->file = output_open(path, H5F_ACC_RDWR);
     if (rf->file >= 0) return DDM_OK;
     char reason[256];
     h5_reason(reason, sizeof reason);

@@ -6,6 +6,8 @@
  */
 #include "ddm/runfile_check.h"
 
+#include "ddm/output_file.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -86,7 +88,7 @@ int runfile_open_read(const char *path, const char *role, hid_t *file, struct dd
         h5_reason(reason, sizeof reason);
         return ddm_fail(err, DDM_ERUNTIME, "cannot open %s '%s' (HDF5: %s)", role, path, reason);
     }
-    hid_t opened = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t opened = output_open(path, H5F_ACC_RDONLY);
     if (opened < 0) {
         int locked = 0;
         H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, find_lock, &locked);

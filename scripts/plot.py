@@ -1,29 +1,37 @@
 #!/usr/bin/env python3
-"""Figures of a ddm_gpu run file (h5py + matplotlib), written as PNGs next to the file.
+"""Figures of a ddm_gpu run file (h5py + matplotlib), named after the run: lorenz.h5 gives
+lorenz_latent.png, lorenz_summary.png, ... (--format png|pdf|svg, --dpi).
 
-    python3 scripts/plot.py RUN.h5 [--out DIR] [--plane I,J]
+    python3 scripts/plot.py RUN.h5 [--out DIR] [--format pdf] [--dpi 300] [--plane I,J]
 
-run_traces.png         neuron traces of one trajectory above its latent path, network and
-                       coupled target overlaid (the paper's Figs 1-2)
-run_latent.png         the latent attractor of several trajectories, network beside target
-                       (with the fixed points of /analysis/fixed_points when present)
-run_train.png          training loss per epoch, with the held-out drift error in the title
+NAME_summary     one page in the layout of the paper's Figs 1-5: neuron traces and the latent
+                 attractor (Figs 1c, 2), the symmetric part over the energy and the antisymmetric
+                 part (Fig 3), the PCA (Fig 4) and, for a wells system, the tilted landscape (Fig 5)
+NAME_traces      neuron traces of one trajectory (scale bar, labels in the traces' colours) above
+                 its latent path, network solid and coupled target dashed on top (Figs 1-2)
+NAME_latent      the latent attractor of several trajectories, network beside target
+                 (with the fixed points of /analysis/fixed_points when present)
+NAME_train       training loss per epoch, with the held-out drift error in the title
 and, when the file has /analysis (the analyze stage):
-run_pca.png            explained variance, states in the top PCs, latent coordinates recovered
-                       from the PCs (Fig 4)
-run_decomposition.png  drift f, its symmetric part over the Hopfield energy, its antisymmetric
-                       part (Fig 3); for k = 3 three planes through the visited region's mean;
-                       fixed points projected on each plane
-run_hhd.png            stationary density with the reversible f_rev and irreversible f_irr
-                       streamlines, network and target, entropy production in the titles; for
-                       k = 3 projected on a plane (density-weighted averages over the third axis)
-run_marginals.png      stationary marginals, network vs target, with the Wasserstein distances
-run_lyapunov.png       Lyapunov spectra of the noise-free latent flows, network vs target
+NAME_pca         explained variance, states in the top PCs, latent coordinates recovered
+                 from the PCs (Fig 4)
+NAME_decomposition  drift f, its symmetric part over the Hopfield energy, its antisymmetric
+                 part (Fig 3); for k = 3 three planes through the visited region's mean;
+                 fixed points projected on each plane
+NAME_hhd         stationary density with the reversible f_rev and irreversible f_irr
+                 streamlines, network and target, entropy production in the titles; for
+                 k = 3 projected on a plane (density-weighted averages over the third axis)
+NAME_marginals   stationary marginals, network vs target, with the Wasserstein distances
+NAME_lyapunov    Lyapunov spectra of the noise-free latent flows, network vs target: symlog
+                 bars with standard errors, and the values in a table
 and for a wells system (memory, scripts/plot_memory.py):
-run_landscape.png      the landscape V and the tilted V - u.z of the first cue (Fig 5)
-run_occupancy.png      which well a few paths are in over time, cue windows shaded
-run_transitions.png    well-to-well transition counts, with recall and cycling figures
+NAME_landscape   the landscape V and the tilted V - u.z of the first cue (Fig 5)
+NAME_occupancy   which well a few paths are in over time (cyclic colours), cue windows shaded,
+                 and the well index of three paths, where the order of visits reads directly
+NAME_transitions well-to-well transition counts, with recall and cycling figures
 
+Every axis is named with the system's variable names (/system/variables); the grid figures are
+zoomed to the region the process visits and their colour ranges taken there.
 On Debian use /usr/bin/python3 (it sees python3-h5py and python3-matplotlib).
 """
 import argparse
@@ -33,83 +41,150 @@ import sys
 
 import h5py
 import matplotlib
+import matplotlib.colors
 import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from plot_memory import plot_landscape, plot_occupancy, plot_transitions  # noqa: E402
+import plot_memory  # noqa: E402
+from plot_memory import (draw_landscape, landscape_panels, plot_landscape,  # noqa: E402
+                         plot_occupancy, plot_transitions)
+
+# Where and how the figures are written (main sets them from the command line): OUT/STEM_key.FORMAT
+OUTPUT = {"out": ".", "stem": "run", "format": "png", "dpi": 150}
 
 
 def text(value):
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def plot_traces(f, name, out):
-    sim = f["simulate"]
-    t = sim["t"][:]
-    traces = sim["traces"]
-    if traces.shape[0] == 0 or traces.shape[2] == 0:
+def var_names(f):
+    """The system's variable names: /system/variables, or the `vars` string of older files."""
+    if "system/variables" in f:
+        return [text(v) for v in f["system/variables"][()]]
+    return [v.strip() for v in text(f["system"].attrs["vars"]).split(",")]
+
+
+def latent_sample(f, key="latent", trajectories=64, times=2000):
+    """(samples, k) finite states of /simulate/<key>: a few trajectories, evenly thinned times."""
+    if f"simulate/{key}" not in f or f[f"simulate/{key}"].shape[1] == 0:
         return None
-    shown = min(5, traces.shape[2])
-    latent, target = sim["latent"][0], sim["target_latent"][0]
-    names = [v.strip() for v in text(f["system"].attrs["vars"]).split(",")]
+    data = f[f"simulate/{key}"]
+    step = max(1, data.shape[1] // times)
+    z = data[:trajectories, ::step].reshape(-1, data.shape[2])
+    z = z[np.isfinite(z).all(axis=1)]
+    return z if len(z) else None
+
+
+def visited_range(f, coordinate, margin=0.12):
+    """(lo, hi) of latent coordinate `coordinate` over the recorded paths (0.5-99.5 %), widened
+    by `margin` of the span on each side; None without recorded paths."""
+    z = latent_sample(f)
+    if z is None:
+        return None
+    lo, hi = np.quantile(z[:, coordinate], [0.005, 0.995])
+    pad = margin * max(hi - lo, 1e-9)
+    return lo - pad, hi + pad
+
+
+def zoom(ax, x, y, xr, yr):
+    """Axis limits: the grid, cut to the visited ranges xr, yr where those lie inside it."""
+    lo_x, hi_x = (x[0], x[-1]) if xr is None else (max(x[0], xr[0]), min(x[-1], xr[1]))
+    lo_y, hi_y = (y[0], y[-1]) if yr is None else (max(y[0], yr[0]), min(y[-1], yr[1]))
+    ax.set_xlim(lo_x, hi_x)
+    ax.set_ylim(lo_y, hi_y)
+    return (x >= lo_x) & (x <= hi_x), (y >= lo_y) & (y <= hi_y)
+
+
+def draw_neuron_traces(f, ax, shown=5):
+    """Traces of `shown` neurons of trajectory 0, stacked, each label in its trace's colour, with
+    a vertical scale bar in units of the neuron state x."""
+    sim = f["simulate"]
+    t, traces, neurons = sim["t"][:], sim["traces"], sim["trace_neurons"][:]
+    shown = min(shown, traces.shape[2])
+    x = traces[0, :, :shown]
+    spread = np.nanstd(x, axis=0) + 1e-9
+    gap = 3 * np.nanmax(spread)
+    for j in range(shown):
+        offset = -j * gap
+        line, = ax.plot(t, x[:, j] - np.nanmean(x[:, j]) + offset, lw=0.8)
+        ax.text(t[-1] + 0.01 * (t[-1] - t[0]), offset, f"neuron {neurons[j]}", fontsize=7,
+                va="center", color=line.get_color())
+    bar = float(f"{gap / 2:.1g}")  # one significant digit: 0.5, 2, ...
+    x0 = t[0] - 0.02 * (t[-1] - t[0])
+    ax.plot([x0, x0], [gap / 2 - bar, gap / 2], color="k", lw=2, clip_on=False)
+    ax.text(x0, gap / 2 - bar / 2, f"{bar:g} x ", ha="right", va="center", fontsize=7)
+    ax.set_yticks([])
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    ax.set_title(f"{shown} of {f['model'].attrs['n']} neurons (state x), trajectory 0",
+                 fontsize=10)
+
+
+def draw_latent_paths(f, ax):
+    """The latent path of trajectory 0: network solid, coupled target dashed in a darker shade
+    of the same colour and on top (visible where the two coincide)."""
+    sim, names = f["simulate"], var_names(f)
+    t, latent, target = sim["t"][:], sim["latent"][0], sim["target_latent"][0]
+    for c in range(latent.shape[1]):
+        line, = ax.plot(t, latent[:, c], lw=1.0, alpha=0.8, label=names[c])
+        darker = 0.55 * np.array(matplotlib.colors.to_rgb(line.get_color()))
+        ax.plot(t, target[:, c], lw=0.9, ls=(0, (3, 2)), color=darker, zorder=3)
+    ax.plot([], [], color="0.3", lw=1.0, label="network (solid)")
+    ax.plot([], [], color="0.3", lw=0.9, ls=(0, (3, 2)), label="target (dashed, darker)")
+    ax.set_xlabel("t")
+    ax.set_ylabel("latent read-out")
+    ax.legend(fontsize=7, ncol=latent.shape[1] + 2, loc="upper right")
+
+
+def plot_traces(f, name, out):
+    traces = f["simulate/traces"]
+    if traces.shape[0] == 0 or traces.shape[2] == 0 or traces.shape[1] == 0:
+        return None
     fig, axes = plt.subplots(2, 1, figsize=(9, 6), sharex=True,
                              gridspec_kw={"height_ratios": [3, 2]})
-    neurons = sim["trace_neurons"][:]
-    offset = 0.0
-    for j in range(shown):
-        x = traces[0, :, j]
-        axes[0].plot(t, x - x.mean() + offset, lw=0.8)
-        axes[0].text(t[-1], offset, f" neuron {neurons[j]}", fontsize=7, va="center")
-        offset -= 3 * (x.std() + 1e-9)
-    axes[0].set_yticks([])
-    axes[0].set_title(f"{name}: {shown} of {f['model'].attrs['n']} neurons, trajectory 0")
-    for c in range(latent.shape[1]):
-        line, = axes[1].plot(t, latent[:, c], lw=1, label=f"{names[c]} network")
-        axes[1].plot(t, target[:, c], lw=1, ls="--", color=line.get_color(),
-                     label=f"{names[c]} target")
-    axes[1].set_xlabel("t")
-    axes[1].set_ylabel("latent read-out z")
-    axes[1].legend(fontsize=7, ncol=latent.shape[1], loc="upper right")
+    draw_neuron_traces(f, axes[0])
+    axes[0].set_title(f"{name}: " + axes[0].get_title(), fontsize=10)
+    draw_latent_paths(f, axes[1])
     fig.tight_layout()
-    path = os.path.join(out, "run_traces.png")
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return save(fig, "traces")
+
+
+def draw_attractor(f, ax, key, shown=8):
+    """Latent paths of `shown` trajectories of /simulate/<key> (3-D axes for k >= 3)."""
+    data = f[f"simulate/{key}"][:shown]
+    k, names = data.shape[2], var_names(f)
+    for b in range(data.shape[0]):
+        z = data[b]
+        if k >= 3:
+            ax.plot(z[:, 0], z[:, 1], z[:, 2], lw=0.4)
+        else:
+            ax.plot(z[:, 0], z[:, 1] if k > 1 else np.arange(len(z)), lw=0.4)
+    ax.set_xlabel(names[0])
+    ax.set_ylabel(names[1] if k > 1 else "recorded time")
+    if k >= 3:
+        ax.set_zlabel(names[2], labelpad=6)
+        ax.set_box_aspect(None, zoom=0.85)  # room for the z label inside the axes' box
+    if "analysis/fixed_points" in f:
+        draw_fixed_points(f, ax, tuple(range(min(k, 3))),
+                          ("rnn" if key == "latent" else "target",))
+        ax.legend(fontsize=7, loc="upper right")
 
 
 def plot_latent(f, name, out):
     sim = f["simulate"]
-    k = sim["latent"].shape[2]
-    shown = min(8, sim["latent"].shape[0])
-    names = [v.strip() for v in text(f["system"].attrs["vars"]).split(",")]
-    three = k >= 3
-    fig = plt.figure(figsize=(10, 4.8))
+    if sim["latent"].shape[1] == 0:
+        return None
+    k, shown = sim["latent"].shape[2], min(8, sim["latent"].shape[0])
+    fig = plt.figure(figsize=(11, 5))
     for panel, (key, title) in enumerate([("latent", "network read-out"),
                                           ("target_latent", "coupled target")]):
-        data = sim[key][:shown]
-        ax = fig.add_subplot(1, 2, panel + 1, projection="3d" if three else None)
-        for b in range(shown):
-            z = data[b]
-            if three:
-                ax.plot(z[:, 0], z[:, 1], z[:, 2], lw=0.4)
-            else:
-                ax.plot(z[:, 0], z[:, 1] if k > 1 else np.arange(len(z)), lw=0.4)
-        ax.set_xlabel(names[0])
-        if k > 1:
-            ax.set_ylabel(names[1])
-        if three:
-            ax.set_zlabel(names[2])
-        if "analysis/fixed_points" in f:
-            draw_fixed_points(f, ax, tuple(range(min(k, 3))), (("rnn", "target")[panel],))
-            ax.legend(fontsize=7, loc="upper right")
-        ax.set_title(f"{name}: {title}, {shown} trajectories")
+        ax = fig.add_subplot(1, 2, panel + 1, projection="3d" if k >= 3 else None)
+        draw_attractor(f, ax, key, shown)
+        ax.set_title(f"{name}: {title}, {shown} trajectories", fontsize=10)
     fig.tight_layout()
-    path = os.path.join(out, "run_latent.png")
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return save(fig, "latent")
 
 
 def plot_train(f, name, out):
@@ -123,14 +198,7 @@ def plot_train(f, name, out):
     eps = f["train"].attrs["drift_rel_err"]
     ax.set_title(f"{name}: held-out drift error ε_f = {100 * eps:.3g} %")
     fig.tight_layout()
-    path = os.path.join(out, "run_train.png")
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
-
-
-def var_names(f):
-    return [v.strip() for v in text(f["system"].attrs["vars"]).split(",")]
+    return save(fig, "train")
 
 
 def config_value(f, section, key, default):
@@ -150,32 +218,24 @@ def config_value(f, section, key, default):
 STAMP = {"all": [], "stationary": []}
 
 
-def save(fig, out, name):
-    path = os.path.join(out, name)
-    lines = STAMP["all"] + (STAMP["stationary"] if name in ("run_hhd.png", "run_marginals.png")
+def save(fig, key):
+    """Writes OUT/STEM_key.FORMAT, stamped (STAMP); the bounding box takes in every label (the
+    z label of 3-D axes too)."""
+    path = os.path.join(OUTPUT["out"], f"{OUTPUT['stem']}_{key}.{OUTPUT['format']}")
+    lines = STAMP["all"] + (STAMP["stationary"] if key in ("hhd", "marginals", "summary")
                             else [])
     if lines:
-        fig.subplots_adjust(bottom=max(fig.subplotpars.bottom, 0.06 + 0.03 * len(lines)))
-        fig.text(0.01, 0.005, "\n".join(lines), fontsize=7, va="bottom", ha="left",
+        fig.text(0.01, -0.01, "\n".join(lines), fontsize=7, va="top", ha="left",
                  color="firebrick" if STAMP["all"] else "0.3")
-    fig.savefig(path, dpi=130)
+    fig.savefig(path, dpi=OUTPUT["dpi"], bbox_inches="tight", pad_inches=0.15)
     plt.close(fig)
     return path
 
 
-def plot_pca(f, name, out):
-    if "analysis/pca" not in f:
-        return None
+def draw_variance(f, ax, floor=1e-16):
+    """Share of the variance per principal component, log scale; the first k in colour."""
     pca = f["analysis/pca"]
-    ev = pca["explained_variance"][:]
-    k = pca["principal_angles_deg"].shape[0]
-    angle = pca["principal_angles_deg"][:].max()
-    r2 = pca.attrs["recovery_r2"]
-    pc, latent, recovered = pca["pc_coordinates"][:], pca["latent"][:], pca["recovered"][:]
-    names = var_names(f)
-    floor = 1e-16
-    fig = plt.figure(figsize=(16, 4.8))
-    ax = fig.add_subplot(1, 3, 1)
+    ev, k = pca["explained_variance"][:], pca["principal_angles_deg"].shape[0]
     index = np.arange(1, len(ev) + 1)
     ax.bar(index, np.maximum(ev, floor), color=["C0" if i <= k else "C7" for i in index])
     ax.set_yscale("log")
@@ -185,12 +245,16 @@ def plot_pca(f, name, out):
     ax.set_xlabel("principal component")
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_ylabel(f"share of the variance (clipped at {floor:g})")
-    ax.set_title(f"a) {pca.attrs['significant_components']} non-zero components "
-                 f"(k = {k}), {pca.attrs['states']} states")
-    three = k >= 3
-    ax = fig.add_subplot(1, 3, 2, projection="3d" if three else None)
+    ax.set_title(f"{pca.attrs['significant_components']} non-zero components (k = {k}), "
+                 f"{pca.attrs['states']} states", fontsize=10)
+
+
+def draw_pc_states(f, ax):
+    pca = f["analysis/pca"]
+    ev, k, pc = pca["explained_variance"][:], pca["principal_angles_deg"].shape[0], \
+        pca["pc_coordinates"][:]
     for b in range(min(8, pc.shape[0])):
-        if three:
+        if k >= 3:
             ax.plot(pc[b, :, 0], pc[b, :, 1], pc[b, :, 2], lw=0.6)
         else:
             ax.plot(pc[b, :, 0], pc[b, :, 1] if k > 1 else np.zeros(pc.shape[1]), lw=0.6)
@@ -198,25 +262,47 @@ def plot_pca(f, name, out):
     ax.set_xlabel(labels[0])
     if k > 1:
         ax.set_ylabel(labels[1])
-    if three:
-        ax.set_zlabel(labels[2])
-    ax.set_title("b) network states in the top PCs: the affine subspace")
-    ax = fig.add_subplot(1, 3, 3)
+    if k >= 3:
+        ax.set_zlabel(labels[2], labelpad=6)
+        ax.set_box_aspect(None, zoom=0.85)
+    ax.set_title("network states in the top PCs: the affine subspace", fontsize=10)
+
+
+def draw_recovery(f, ax):
+    """Latent read-out of one trajectory and the same recovered from the PCs (dashed, on top)."""
+    pca = f["analysis/pca"]
+    k, names = pca["principal_angles_deg"].shape[0], var_names(f)
+    latent, recovered = pca["latent"][:], pca["recovered"][:]
     every = float(config_value(f, "analysis", "pca_every", 1)) * \
         float(config_value(f, "simulate", "dt", 1))
     t = np.arange(latent.shape[1]) * every
     for c in range(k):
-        line, = ax.plot(t, latent[0, :, c], lw=1.6, alpha=0.6, label=f"{names[c]} read-out")
-        ax.plot(t, recovered[0, :, c], lw=0.9, ls="--", color="k")
-    ax.plot([], [], lw=0.9, ls="--", color="k", label="recovered from PCs")
+        line, = ax.plot(t, latent[0, :, c], lw=2.2, alpha=0.45, label=f"{names[c]} read-out")
+        ax.plot(t, recovered[0, :, c], lw=0.9, ls="--", color=line.get_color(), zorder=3)
+    ax.plot([], [], lw=0.9, ls="--", color="0.3", label="recovered from PCs")
     ax.set_xlabel("t")
     ax.set_ylabel("latent coordinate")
     ax.legend(fontsize=7, loc="upper right")
-    ax.set_title(f"c) latent z recovered from the PCs, z = μ + s⊙(A·PC + c)\n"
-                 f"R² = {r2:.6f}, largest principal angle to range Γ̂ {angle:.2g}°", fontsize=10)
-    fig.suptitle(f"{name}: PCA of neuron-space states")
+    ax.set_title(f"latent recovered from the PCs, z = μ + s⊙(A·PC + c), "
+                 f"R² = {pca.attrs['recovery_r2']:.6f}", fontsize=10)
+
+
+def plot_pca(f, name, out):
+    if "analysis/pca" not in f:
+        return None
+    pca = f["analysis/pca"]
+    k = pca["principal_angles_deg"].shape[0]
+    angle = pca["principal_angles_deg"][:].max()
+    fig = plt.figure(figsize=(17, 4.8))
+    draw_variance(f, fig.add_subplot(1, 3, 1))
+    draw_pc_states(f, fig.add_subplot(1, 3, 2, projection="3d" if k >= 3 else None))
+    draw_recovery(f, fig.add_subplot(1, 3, 3))
+    for ax, letter in zip(fig.axes, "abc"):
+        ax.set_title(f"{letter}) " + ax.get_title(), fontsize=10)
+    fig.suptitle(f"{name}: PCA of neuron-space states (largest principal angle to range Γ̂ "
+                 f"{angle:.2g}°)")
     fig.tight_layout()
-    return save(fig, out, "run_pca.png")
+    return save(fig, "pca")
 
 
 def plane_slices(grid_group, k):
@@ -286,64 +372,71 @@ def stream(ax, x, y, u, v, color, density=1.1):
     ax.streamplot(x, y, u.T, v.T, color=color, density=density, linewidth=0.8, arrowsize=0.8)
 
 
+SPLIT_TITLES = ["drift f = f_sym + f_asym", "symmetric part f_sym over the energy E",
+                "antisymmetric part f_asym"]
+
+
+def draw_split(f, fig, ax, col, plane):
+    """One panel of the split on one plane (a, b, held, index): col 0 f, 1 f_sym over the energy,
+    2 f_asym; zoomed to the visited region, colours ranged over it."""
+    g = f["analysis/decomposition"]
+    a, b, held, index = plane
+    x, y = g[f"axis{a}"][:], g[f"axis{b}"][:]
+    ca, cb = g[f"axis{a}"].attrs["coordinate"], g[f"axis{b}"].attrs["coordinate"]
+    names = var_names(f)
+    where, held_coord, held_value, width = "", None, None, None
+    if held is not None:
+        axis_h = g[f"axis{held}"][:]
+        held_coord = g[f"axis{held}"].attrs["coordinate"]
+        held_value = axis_h[index]
+        width = 0.05 * (axis_h[-1] - axis_h[0])
+        where = f", slice {names[held_coord]} = {held_value:.3g}"
+    inside_x, inside_y = zoom(ax, x, y, visited_range(f, ca), visited_range(f, cb))
+    inside = np.outer(inside_x, inside_y)
+    field = take_plane(g[("f", "f_sym", "f_asym")[col]][:], held, index)
+    u, v = field[..., ca], field[..., cb]
+    if col == 1:
+        e = take_plane(g["energy"][:], held, index)
+        levels = matplotlib.ticker.MaxNLocator(20).tick_values(
+            *np.nanpercentile(e[inside], [1, 99]))
+        filled = ax.contourf(x, y, e.T, levels=levels, cmap="viridis", extend="both")
+        ax.contour(x, y, e.T, levels=levels, colors="k", linewidths=0.4)
+        fig.colorbar(filled, ax=ax, label="Hopfield energy E (isolines)")
+        stream(ax, x, y, u, v, "white")
+    else:
+        speed = np.hypot(u, v)
+        mesh = ax.pcolormesh(x, y, speed.T, cmap="Greys", shading="auto", alpha=0.6,
+                             vmin=0, vmax=np.nanpercentile(speed[inside], 99))
+        fig.colorbar(mesh, ax=ax, label="speed in the plane", extend="max")
+        stream(ax, x, y, u, v, "C3" if col == 2 else "C0")
+    points = attractor_points(f, (ca, cb), held_coord, held_value, width)
+    if points is not None:
+        ax.plot(points[0], points[1], ".", ms=0.8, color="C1", alpha=0.35,
+                label="network samples" + (" near the slice" if held is not None else ""))
+    draw_fixed_points(f, ax, (ca, cb), labels=False)
+    ax.set_xlabel(names[ca])
+    ax.set_ylabel(names[cb])
+    ax.set_title(SPLIT_TITLES[col] + where, fontsize=10)
+    return points is not None
+
+
 def plot_decomposition(f, name, out):
     if "analysis/decomposition" not in f:
         return None
     g = f["analysis/decomposition"]
-    k = g["f"].shape[-1]
-    d, planes = plane_slices(g, k)
+    d, planes = plane_slices(g, g["f"].shape[-1])
     if not planes:
         return None
-    energy, fields = g["energy"][:], [g["f"][:], g["f_sym"][:], g["f_asym"][:]]
-    titles = ["drift f = f_sym + f_asym", "symmetric part f_sym over the energy E",
-              "antisymmetric part f_asym"]
     fig, axes = plt.subplots(len(planes), 3, figsize=(16, 4.6 * len(planes)), squeeze=False)
-    for row, (a, b, held, index) in enumerate(planes):
-        x, y = g[f"axis{a}"][:], g[f"axis{b}"][:]
-        ca, cb = g[f"axis{a}"].attrs["coordinate"], g[f"axis{b}"].attrs["coordinate"]
-        va, vb = text(g[f"axis{a}"].attrs["variable"]), text(g[f"axis{b}"].attrs["variable"])
-        where = ""
-        held_coord = held_value = width = None
-        if held is not None:
-            axis_h = g[f"axis{held}"][:]
-            held_coord = g[f"axis{held}"].attrs["coordinate"]
-            held_value = axis_h[index]
-            width = 0.05 * (axis_h[-1] - axis_h[0])
-            where = f", slice {text(g[f'axis{held}'].attrs['variable'])} = {held_value:.3g}"
-        e = take_plane(energy, held, index)
-        points = attractor_points(f, (ca, cb), held_coord, held_value, width)
+    for row, plane in enumerate(planes):
         for col in range(3):
-            ax = axes[row, col]
-            field = take_plane(fields[col], held, index)
-            u, v = field[..., ca], field[..., cb]
-            if col == 1:
-                # the corners of a wide grid hold extreme energies: levels over the middle 96 %
-                levels = matplotlib.ticker.MaxNLocator(20).tick_values(
-                    *np.nanpercentile(e, [2, 98]))
-                filled = ax.contourf(x, y, e.T, levels=levels, cmap="viridis", extend="both")
-                ax.contour(x, y, e.T, levels=levels, colors="k", linewidths=0.4)
-                fig.colorbar(filled, ax=ax, label="Hopfield energy E (isolines)")
-                stream(ax, x, y, u, v, "white")
-            else:
-                speed = np.hypot(u, v)
-                mesh = ax.pcolormesh(x, y, speed.T, cmap="Greys", shading="auto", alpha=0.6)
-                fig.colorbar(mesh, ax=ax, label="speed |·| in the plane")
-                stream(ax, x, y, u, v, "C3" if col == 2 else "C0")
-            if points is not None:
-                ax.plot(points[0], points[1], ".", ms=0.6, color="C1", alpha=0.35,
-                        label="network samples" + (" near the slice" if held is not None else ""))
-            draw_fixed_points(f, ax, (ca, cb), labels=False)
-            ax.set_xlim(x[0], x[-1])
-            ax.set_ylim(y[0], y[-1])
-            ax.set_xlabel(va)
-            ax.set_ylabel(vb)
-            ax.set_title(titles[col] + where, fontsize=10)
-        if points is not None:
+            samples = draw_split(f, fig, axes[row, col], col, plane)
+        if samples:
             axes[row, 0].legend(fontsize=7, loc="upper right", markerscale=12)
     fig.suptitle(f"{name}: symmetric/asymmetric split of W = Γ̂Ŵ_s on the latent manifold "
                  f"(residual {g.attrs['split_residual']:.1g})")
     fig.tight_layout()
-    return save(fig, out, "run_decomposition.png")
+    return save(fig, "decomposition")
 
 
 def projected(group, plane):
@@ -371,6 +464,18 @@ def projected(group, plane):
             [flow[..., [ca, cb]] for flow in flows], labels)
 
 
+def density_zoom(ax, x, y, p, floor=1e-3, margin=0.1):
+    """Axis limits: the box where the density exceeds `floor` of its peak, widened by `margin`."""
+    mask = p > floor * np.nanmax(p)
+    if not mask.any():
+        return
+    ix, iy = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    lo_x, hi_x, lo_y, hi_y = x[ix[0]], x[ix[-1]], y[iy[0]], y[iy[-1]]
+    pad_x, pad_y = margin * (hi_x - lo_x + 1e-12), margin * (hi_y - lo_y + 1e-12)
+    ax.set_xlim(max(x[0], lo_x - pad_x), min(x[-1], hi_x + pad_x))
+    ax.set_ylim(max(y[0], lo_y - pad_y), min(y[-1], hi_y + pad_y))
+
+
 def plot_hhd(f, name, out, plane):
     if "analysis/hhd/rnn/density" not in f:
         return None
@@ -388,8 +493,10 @@ def plot_hhd(f, name, out, plane):
                                                               "irreversible f_irr = J/p"),
                                                       ("C0", "C3"))):
             ax = axes[row, col]
-            mesh = ax.pcolormesh(x, y, p.T, cmap="Greys", shading="auto")
-            fig.colorbar(mesh, ax=ax, label="stationary density p" +
+            # a power scale: the wings of a peaked density (Dadras) stay visible
+            mesh = ax.pcolormesh(x, y, p.T, cmap="Greys", shading="auto",
+                                 norm=matplotlib.colors.PowerNorm(0.4, vmin=0))
+            fig.colorbar(mesh, ax=ax, label="stationary density p, power scale" +
                          (f" (integrated over {labels[2]})" if k == 3 else ""))
             stream(ax, x, y, flow[..., 0], flow[..., 1], color, density=1.3)
             ax.set_xlabel(labels[0])
@@ -398,12 +505,11 @@ def plot_hhd(f, name, out, plane):
             if col == 1:
                 title += f"\nentropy production Φ = {phi:.4g} ± {err:.2g} nats/time"
             ax.set_title(title, fontsize=10)
-            ax.set_xlim(x[0], x[-1])
-            ax.set_ylim(y[0], y[-1])
+            density_zoom(ax, x, y, p)
     note = (f"; fields averaged over {labels[2]} with weight p" if k == 3 else "")
     fig.suptitle(f"{name}: Helmholtz–Hodge split of the stationary latent process{note}")
     fig.tight_layout()
-    return save(fig, out, "run_hhd.png")
+    return save(fig, "hhd")
 
 
 def plot_marginals(f, name, out):
@@ -425,32 +531,47 @@ def plot_marginals(f, name, out):
     fig.suptitle(f"{name}: stationary marginals (after a burn-in of "
                  f"{100 * st.attrs['burn_in_fraction']:.0f} % of each trajectory)")
     fig.tight_layout()
-    return save(fig, out, "run_marginals.png")
+    return save(fig, "marginals")
 
 
 def plot_lyapunov(f, name, out):
+    """Symlog bars (λ₁ ≈ 0.9 and λ₃ ≈ -14 both readable) with standard errors, and a table."""
     if "analysis/lyapunov" not in f:
         return None
     g = f["analysis/lyapunov"]
     k = g["rnn"].shape[0]
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    fig, (ax, table_ax) = plt.subplots(2, 1, figsize=(7, 5.2),
+                                       gridspec_kw={"height_ratios": [3, 1]})
     index = np.arange(1, k + 1)
+    spectra = {key: (g[key][:], np.nan_to_num(g[f"{key}_error"][:])) for key in ("rnn", "target")}
+    magnitudes = np.abs(np.concatenate([v for v, _ in spectra.values()]))
+    magnitudes = magnitudes[np.isfinite(magnitudes) & (magnitudes > 0)]
+    linear = max(0.05, 0.5 * magnitudes.min()) if len(magnitudes) else 0.1
     for shift, (key, label) in zip((-0.18, 0.18), (("rnn", "network"), ("target", "target"))):
-        values, errors = g[key][:], g[f"{key}_error"][:]
-        bars = ax.bar(index + shift, values, width=0.36, yerr=np.nan_to_num(errors), capsize=3,
-                      label=f"{label} (D_KY = {g[key].attrs['kaplan_yorke_dimension']:.3g})")
-        for bar, value in zip(bars, values):
-            ax.annotate(f"{value:.3f}", (bar.get_x() + bar.get_width() / 2, value),
-                        ha="center", va="bottom" if value >= 0 else "top", fontsize=8)
+        values, errors = spectra[key]
+        ax.bar(index + shift, values, width=0.36, yerr=errors, capsize=3,
+               label=f"{label} (D_KY = {g[key].attrs['kaplan_yorke_dimension']:.3g})")
+    ax.set_yscale("symlog", linthresh=linear)
+    top = np.nanmax(np.abs(magnitudes)) if len(magnitudes) else 1.0
+    decades = [10.0 ** j for j in range(int(np.ceil(np.log10(linear * 1.5))),
+                                        int(np.ceil(np.log10(top))) + 1)]
+    ax.yaxis.set_major_locator(matplotlib.ticker.FixedLocator(
+        [-d for d in decades[::-1]] + [0] + decades))
     ax.axhline(0, color="k", lw=0.6)
+    ax.axhspan(-linear, linear, color="0.92", zorder=0)
     ax.set_xticks(index, [f"λ{i}" for i in index])
-    ax.set_ylabel("Lyapunov exponent (1/time)")
+    ax.set_ylabel(f"Lyapunov exponent (1/time)\nsymlog, linear within ±{linear:.2g}")
     ax.legend(fontsize=8)
     ax.set_title(f"{name}: spectra of the noise-free latent flows "
                  f"({g['rnn_starts'].shape[0]} starts, T = {g.attrs['steps'] * g.attrs['dt']:g})",
                  fontsize=10)
+    table_ax.axis("off")
+    cells = [[f"{v:.4g} ± {e:.2g}" for v, e in zip(*spectra[key])] for key in ("rnn", "target")]
+    table = table_ax.table(cellText=cells, rowLabels=["network", "target"],
+                           colLabels=[f"λ{i}" for i in index], loc="center", cellLoc="center")
+    table.set_fontsize(9)
     fig.tight_layout()
-    return save(fig, out, "run_lyapunov.png")
+    return save(fig, "lyapunov")
 
 
 def refuse_missing_shards(path):
@@ -467,19 +588,76 @@ def refuse_missing_shards(path):
         sys.exit(2)
 
 
+def plot_summary(f, name, out):
+    """One page in the layout of the paper: a-b) neuron traces and the latent attractor (Figs 1c,
+    2); c-e) the split, f_sym over the energy, f_asym, f (Fig 3); f-h) the PCA (Fig 4); i-j) the
+    landscape and its tilt by the first cue (Fig 5, wells systems). Rows without data are left
+    out."""
+    sim = f["simulate"] if "simulate" in f else None
+    rows = []
+    if sim is not None and sim["traces"].shape[1] and sim["traces"].shape[2]:
+        rows.append("paths")
+    if "analysis/decomposition" in f and plane_slices(f["analysis/decomposition"], 0)[1]:
+        rows.append("split")
+    if "analysis/pca" in f:
+        rows.append("pca")
+    if "analysis/memory/landscape" in f:
+        rows.append("landscape")
+    if not rows:
+        return None
+    k = sim["latent"].shape[2] if sim is not None else f["system"].attrs["k"]
+    projection = "3d" if k >= 3 else None
+    fig = plt.figure(figsize=(17, 4.7 * len(rows)))
+    grid = fig.add_gridspec(len(rows), 3)
+    for row, what in enumerate(rows):
+        if what == "paths":
+            draw_neuron_traces(f, fig.add_subplot(grid[row, 0:2]))
+            draw_attractor(f, fig.add_subplot(grid[row, 2], projection=projection), "latent")
+            fig.axes[-1].set_title("network's latent read-out, 8 trajectories", fontsize=10)
+        elif what == "split":
+            plane = plane_slices(f["analysis/decomposition"], 0)[1][0]
+            for col, which in enumerate((1, 2, 0)):
+                draw_split(f, fig, fig.add_subplot(grid[row, col]), which, plane)
+        elif what == "pca":
+            draw_variance(f, fig.add_subplot(grid[row, 0]))
+            draw_pc_states(f, fig.add_subplot(grid[row, 1], projection=projection))
+            draw_recovery(f, fig.add_subplot(grid[row, 2]))
+        else:
+            for col, panel in enumerate(landscape_panels(f)):
+                draw_landscape(f, fig, fig.add_subplot(grid[row, col]), panel, var_names(f))
+    letters = iter("abcdefghijklmnop")
+    for ax in fig.axes:
+        if ax.get_title():
+            ax.set_title(f"{next(letters)}) {ax.get_title()}", fontsize=10)
+    fig.suptitle(f"{name}: " + ", ".join({"paths": "neurons and latent paths (Figs 1-2)",
+                                          "split": "symmetric/antisymmetric split (Fig 3)",
+                                          "pca": "PCA (Fig 4)",
+                                          "landscape": "tilted landscape (Fig 5)"}[r]
+                                         for r in rows), fontsize=12)
+    fig.tight_layout(rect=(0, 0, 1, 0.985))
+    return save(fig, "summary")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", help="HDF5 file written by ddm_gpu")
-    parser.add_argument("--out", help="folder for the PNGs (default: beside the file, "
-                        "prefixed with its name)")
+    parser.add_argument("--out", help="folder for the figures (default: NAME_plots beside the "
+                        "file)")
+    parser.add_argument("--format", choices=("png", "pdf", "svg"), default="png",
+                        help="file format of the figures (default png)")
+    parser.add_argument("--dpi", type=float, default=150,
+                        help="resolution of png figures and of the raster parts of pdf/svg "
+                        "(default 150)")
     parser.add_argument("--plane", default="0,2", help="for k = 3, the two coordinates (0-based) "
-                        "of the plane run_hhd.png projects on (default 0,2)")
+                        "of the plane NAME_hhd projects on (default 0,2)")
     args = parser.parse_args()
     plane = tuple(int(v) for v in args.plane.split(","))
     stem = os.path.splitext(os.path.basename(args.run))[0]
     out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.run)), stem + "_plots")
     os.makedirs(out, exist_ok=True)
+    OUTPUT.update(out=out, stem=stem, format=args.format, dpi=args.dpi)
+    plot_memory.SAVE = save
     refuse_missing_shards(args.run)
     with h5py.File(args.run, "r") as f:
         if not int(f.attrs.get("complete", 0)):
@@ -491,7 +669,8 @@ def main():
             STAMP["stationary"].append("stationary samples: "
                                        + text(f["analysis"].attrs["stationary_times"]))
         name = text(f["system"].attrs["name"])
-        written = [p for p in (plot_train(f, name, out),
+        written = [p for p in (plot_summary(f, name, out),
+                               plot_train(f, name, out),
                                plot_traces(f, name, out) if "simulate" in f else None,
                                plot_latent(f, name, out) if "simulate" in f else None,
                                plot_pca(f, name, out),

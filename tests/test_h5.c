@@ -5,6 +5,7 @@
  */
 #include <criterion/criterion.h>
 #include <hdf5.h>
+#include <math.h>
 #include <omp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "ddm/cli.h"
+#include "ddm/output_file.h"
 #include "ddm/runfile.h"
 #include "test_util.h"
 
@@ -228,30 +230,28 @@ Test(h5, failed_run_is_marked_incomplete) {
     H5Fclose(file);
 }
 
-Test(h5, killed_run_leaves_a_readable_file, .timeout = 60) {
-    make_dir();
-    write_file("long.ini", "[system]\nname = vdp\n[network]\nneurons = 64\n"
-                           "[train]\nsamples = 1000\nepochs = 0\n"
-                           "[simulate]\ntrajectories = 256\ndt = 0.001\nsteps = 100000000\n"
-                           "record_every = 10\n");
+/* Starts `config` in a child process, waits until the file shows more than one recorded time (a
+ * block has been flushed), lets the next block start writing and kills without warning: a kill
+ * in the middle of a write is the hard case. The file is peeked at without HDF5's lock, which the
+ * writer holds (and with `peek_flags` H5F_ACC_SWMR_READ for a live run); a peek that lands on a
+ * torn state just fails and is retried. */
+static void kill_during_simulation(const char *config, const char *output, const char *extra,
+                                   unsigned peek_flags) {
     pid_t child = fork();
     cr_assert(child >= 0);
     if (child == 0) {
-        int code = run("long.ini", "long.h5", "--set run.threads=1");
+        alarm(120); /* never outlives a test that failed */
+        int code = run(config, output, extra);
         _exit(code);
     }
-    /* Wait until the file shows more than one recorded time (a block has been flushed), then let
-     * the next block start writing and kill without warning: a kill in the middle of a write is
-     * the hard case. The file is peeked at without HDF5's lock, which the writer holds; a peek
-     * that lands on a torn state just fails and is retried. */
     setenv("HDF5_USE_FILE_LOCKING", "FALSE", 1);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     char path[256];
-    snprintf(path, sizeof path, "%s/long.h5", dir);
+    snprintf(path, sizeof path, "%s/%s", dir, output);
     hsize_t seen = 0;
     for (int i = 0; i < 1200 && seen <= 1; i++) {
         usleep(50000);
-        hid_t peek = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        hid_t peek = H5Fopen(path, H5F_ACC_RDONLY | peek_flags, H5P_DEFAULT);
         if (peek < 0) continue;
         hid_t ds = H5Dopen2(peek, "/simulate/latent", H5P_DEFAULT);
         if (ds >= 0) {
@@ -263,13 +263,18 @@ Test(h5, killed_run_leaves_a_readable_file, .timeout = 60) {
         }
         H5Fclose(peek);
     }
+    if (seen <= 1) kill(child, SIGKILL);
     cr_assert(seen > 1, "the run never flushed a block");
     usleep(300000);
     kill(child, SIGKILL);
     int status;
     waitpid(child, &status, 0);
     cr_assert(WIFSIGNALED(status), "the run should have been killed, not finished");
-    hid_t file = open_output("long.h5");
+    unsetenv("HDF5_USE_FILE_LOCKING");
+}
+
+/* The recorded part of a killed run: incomplete, more than one time, every value finite. */
+static void assert_recorded_part(hid_t file) {
     cr_assert_eq(int_attr(file, "complete"), 0);
     hsize_t dims[4];
     int rank;
@@ -278,5 +283,44 @@ Test(h5, killed_run_leaves_a_readable_file, .timeout = 60) {
     for (hsize_t q = 0; q < dims[0] * dims[1] * dims[2]; q++)
         cr_assert(isfinite(latent[q]), "element %llu is not finite", (unsigned long long)q);
     free(latent);
+}
+
+/* The default file: a plain open of any HDF5 reader reads a run killed with SIGKILL. */
+Test(h5, killed_run_leaves_a_readable_file, .timeout = 60) {
+    make_dir();
+    write_file("long.ini", "[system]\nname = vdp\n[network]\nneurons = 64\n"
+                           "[train]\nsamples = 1000\nepochs = 0\n"
+                           "[simulate]\ntrajectories = 256\ndt = 0.001\nsteps = 100000000\n"
+                           "record_every = 10\n");
+    kill_during_simulation("long.ini", "long.h5", "--set run.threads=1", 0);
+    hid_t file = open_output("long.h5");
+    assert_recorded_part(file);
+    H5Fclose(file);
+}
+
+/* A live run ([output] live = true) killed with SIGKILL: a plain open refuses the file (the newer
+ * format's "open for writing" marks), the way docs/output.md gives (SWMR reading) and ddm_gpu's
+ * own opening (output_open: --resume, merge, analyze) read all of it. */
+Test(h5, killed_live_run_is_read_the_documented_way, .timeout = 60) {
+    make_dir();
+    write_file("live.ini", "[system]\nname = vdp\n[network]\nneurons = 16\n"
+                           "[train]\nsamples = 500\nepochs = 0\n"
+                           "[simulate]\ntrajectories = 8\ndt = 0.001\nsteps = 100000000\n"
+                           "record_every = 1\n[output]\nlive = true\n");
+    kill_during_simulation("live.ini", "live.h5", "--set run.threads=1", H5F_ACC_SWMR_READ);
+    char path[256];
+    snprintf(path, sizeof path, "%s/live.h5", dir);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t plain = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert(plain < 0, "a killed live file opened without SWMR: the test no longer tests it");
+    hid_t swmr = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
+    cr_assert(swmr >= 0, "h5py.File(path, 'r', swmr=True) would fail");
+    assert_recorded_part(swmr);
+    H5Fclose(swmr);
+    hid_t writable = output_open(path, H5F_ACC_RDWR); /* what --resume does */
+    cr_assert(writable >= 0, "ddm_gpu cannot open the killed live file for writing");
+    H5Fclose(writable);
+    hid_t file = open_output("live.h5"); /* the marks are gone: a plain open works now */
+    assert_recorded_part(file);
     H5Fclose(file);
 }

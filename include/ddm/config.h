@@ -117,6 +117,7 @@ struct ddm_config {
 
     /* [output] */
     char *output_path;
+    int output_live; /* 1: the simulation is written in SWMR mode (readable while it runs) */
 
     /* [run] */
     int backend;         /* enum backend_choice */

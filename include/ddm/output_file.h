@@ -22,7 +22,14 @@ int output_check(const char *path, int overwrite, const char *instead, struct dd
 /* Creates the HDF5 file: exclusively without `overwrite` (a file that appeared since output_check
  * is refused as well: the check and the creation are one step), replacing an existing one with
  * it. *file is the open file, or -1 with err filled. */
-int output_create(const char *path, int overwrite, const char *instead, hid_t *file,
+int output_create(const char *path, int overwrite, const char *instead, int live, hid_t *file,
                   struct ddm_error *err);
+
+/* H5Fopen of a run file (flags H5F_ACC_RDONLY or H5F_ACC_RDWR), also one left by a live run
+ * ([output] live = true) killed without warning: such a file carries the "open for writing" flags
+ * of the newer format, which a plain open refuses. A reader then tries SWMR reading, and both
+ * then clear the flags as `h5clear -s` does (refused, as it should be, while another program holds
+ * the file's lock). A file of a default run opens at the first try. -1 when none works. */
+hid_t output_open(const char *path, unsigned flags);
 
 #endif

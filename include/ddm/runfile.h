@@ -20,6 +20,8 @@
 
 #include <hdf5.h>
 
+#include "ddm/h5schema.h"
+
 #include "ddm/h5io.h"
 #include "ddm/simulate.h"
 #include "ddm/train.h"
@@ -32,6 +34,9 @@ struct ddm_runfile {
     hid_t file;
     struct h5_stream t, latent, target, traces, input;
     int streaming;
+    int live;                        /* in SWMR mode: readers with swmr=True see /simulate grow */
+    struct h5schema_simulate scales; /* the axes of /simulate (names NULL until it exists) */
+    const char *scale_names[DDM_MAX_K];
 };
 
 /* Where a run stands among others, kept as root attributes: sweep_index, sweep_count,
@@ -63,6 +68,15 @@ int runfile_simulate_begin(struct ddm_runfile *rf, const struct ddm_config *cfg,
                            const struct ddm_sim_layout *layout, struct ddm_error *err);
 /* A sim_sink_fn: appends a chunk to every /simulate dataset and flushes the file. */
 int runfile_simulate_append(void *rf, const struct sim_chunk *chunk, struct ddm_error *err);
+/* Names the axes of /simulate (dimension scales) and describes every object so far; with `live`
+ * ([output] live = true) it then starts SWMR writing: from here on `h5py.File(path, "r",
+ * swmr=True)` reads the run while it grows. A file that cannot go live (the older format of a
+ * run that was not live) is written on as before. */
+int runfile_simulate_live(struct ddm_runfile *rf, const struct ddm_system *sys,
+                          const struct ddm_sim_layout *layout, int live, struct ddm_error *err);
+/* Ends SWMR writing (the file is closed and reopened read-write), so the later stages can add
+ * objects and attributes again. Nothing happens when the file is not live. */
+int runfile_simulate_unlive(struct ddm_runfile *rf, struct ddm_error *err);
 /* Attributes <prefix>_candidates, _refused_nonfinite, _refused_past_bound and
  * _refused_outside_region of `group`: the start procedure's counts (ddm/starts.h). */
 int runfile_start_report(hid_t group, const char *prefix, const struct start_report *r,
