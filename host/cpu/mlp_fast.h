@@ -7,7 +7,9 @@
 #ifndef DDM_MLP_FAST_H
 #define DDM_MLP_FAST_H
 
-enum { MLP_TILE = 32, MLP_SLOTS = 32 };
+/* MLP_PARALLEL_MIN: below this many point·neurons a mini-batch is one thread's work (~0.1 ms):
+ * waking a second thread and joining it would cost as much as it saves. */
+enum { MLP_TILE = 32, MLP_SLOTS = 32, MLP_PARALLEL_MIN = 1 << 17 };
 
 struct mlp_workspace {
     int n, n_pad, k;
@@ -22,7 +24,7 @@ struct mlp_workspace {
 int mlp_workspace_alloc(struct mlp_workspace *ws, int n, int k);
 void mlp_workspace_free(struct mlp_workspace *ws);
 
-/* Same contract as mlp_grad_cpu (include/ddm/ops.h), one version per instruction set. */
+/* Same contract as mlp_grad_cpu (include/ddm/ops.h), one version per instruction set and tanh. */
 typedef void (*mlp_grad_fn)(struct mlp_workspace *ws, int M, const float *Gamma, const float *b,
                             const float *Ws, const float *Z, const float *Y, const int *index,
                             float *residual, float *grad_Gamma, float *grad_b, float *grad_Ws,
@@ -34,5 +36,13 @@ void mlp_grad_avx512(struct mlp_workspace *ws, int M, const float *Gamma, const 
 void mlp_grad_avx2(struct mlp_workspace *ws, int M, const float *Gamma, const float *b,
                    const float *Ws, const float *Z, const float *Y, const int *index,
                    float *residual, float *grad_Gamma, float *grad_b, float *grad_Ws, double *loss);
+void mlp_grad_avx512_sleef(struct mlp_workspace *ws, int M, const float *Gamma, const float *b,
+                           const float *Ws, const float *Z, const float *Y, const int *index,
+                           float *residual, float *grad_Gamma, float *grad_b, float *grad_Ws,
+                           double *loss);
+void mlp_grad_avx2_sleef(struct mlp_workspace *ws, int M, const float *Gamma, const float *b,
+                         const float *Ws, const float *Z, const float *Y, const int *index,
+                         float *residual, float *grad_Gamma, float *grad_b, float *grad_Ws,
+                         double *loss);
 
 #endif
