@@ -58,6 +58,15 @@ void train_free(cuda_train *tr) {
     free(tr);
 }
 
+/* A copy ordered on the context's stream (after the kernels queued before it, before those queued
+ * after it), waited for, so that the host memory may change on return. Copies on the legacy
+ * stream would not be ordered with the kernels of the non-blocking stream. */
+int copy_on_stream(cuda_train *tr, void *to, const void *from, size_t bytes, cudaMemcpyKind kind) {
+    CUDA_CHECK(cudaMemcpyAsync(to, from, bytes, kind, tr->stream));
+    CUDA_CHECK(cudaStreamSynchronize(tr->stream));
+    return 0;
+}
+
 int train_setup(cuda_train *tr, const ddm_model *model, const ddm_train_data *data) {
     const int n = model->n, k = model->k, M = data->M;
     tr->n = n, tr->k = k, tr->M = M, tr->count = 2 * n * k + n;
@@ -74,15 +83,16 @@ int train_setup(cuda_train *tr, const ddm_model *model, const ddm_train_data *da
     CUDA_CHECK(cudaMalloc(&tr->d_grad, params));
     CUDA_CHECK(cudaMalloc(&tr->d_m1, params));
     CUDA_CHECK(cudaMalloc(&tr->d_m2, params));
-    CUDA_CHECK(cudaMemset(tr->d_m1, 0, params));
-    CUDA_CHECK(cudaMemset(tr->d_m2, 0, params));
+    CUDA_CHECK(cudaMemsetAsync(tr->d_m1, 0, params, tr->stream));
+    CUDA_CHECK(cudaMemsetAsync(tr->d_m2, 0, params, tr->stream));
     CUDA_CHECK(cudaMalloc(&tr->d_order, sizeof(int) * M));
     CUDA_CHECK(cudaMalloc(&tr->d_batch_loss, sizeof(double) * M));
     CUDA_CHECK(cudaMalloc(&tr->d_mlp_work, mlp_grad_cuda_workspace(n, k, M)));
     CUDA_CHECK(cudaMalloc(&tr->d_gram, sizeof(double) * (n + 1) * (n + 1)));
     CUDA_CHECK(cudaMalloc(&tr->d_gram_work, hidden_gram_cuda_workspace(n, k * DDM_MAX_M)));
-    CUDA_CHECK(cudaMemcpy(tr->d_Z, data->Z, points, cudaMemcpyHostToDevice));
-    CUDA_CHECK(cudaMemcpy(tr->d_Y, data->Y, points, cudaMemcpyHostToDevice));
+    if (copy_on_stream(tr, tr->d_Z, data->Z, points, cudaMemcpyHostToDevice) ||
+        copy_on_stream(tr, tr->d_Y, data->Y, points, cudaMemcpyHostToDevice))
+        return -1;
     return 0;
 }
 
@@ -111,17 +121,13 @@ void cuda_train_destroy(void *ctx) {
 int params_copy(cuda_train *tr, ddm_model *model, int to_ctx) {
     const size_t nk = sizeof(float) * tr->n * tr->k, nb = sizeof(float) * tr->n;
     float *d_Gamma = tr->d_params, *d_b = d_Gamma + tr->n * tr->k, *d_Ws = d_b + tr->n;
-    if (to_ctx) {
-        CUDA_CHECK(cudaMemcpy(d_Gamma, model->Gamma, nk, cudaMemcpyHostToDevice));
-        CUDA_CHECK(cudaMemcpy(d_b, model->b, nb, cudaMemcpyHostToDevice));
-        CUDA_CHECK(cudaMemcpy(d_Ws, model->Ws, nk, cudaMemcpyHostToDevice));
-    } else {
-        CUDA_CHECK(cudaStreamSynchronize(tr->stream));
-        CUDA_CHECK(cudaMemcpy(model->Gamma, d_Gamma, nk, cudaMemcpyDeviceToHost));
-        CUDA_CHECK(cudaMemcpy(model->b, d_b, nb, cudaMemcpyDeviceToHost));
-        CUDA_CHECK(cudaMemcpy(model->Ws, d_Ws, nk, cudaMemcpyDeviceToHost));
-    }
-    return 0;
+    if (to_ctx)
+        return copy_on_stream(tr, d_Gamma, model->Gamma, nk, cudaMemcpyHostToDevice) ||
+               copy_on_stream(tr, d_b, model->b, nb, cudaMemcpyHostToDevice) ||
+               copy_on_stream(tr, d_Ws, model->Ws, nk, cudaMemcpyHostToDevice);
+    return copy_on_stream(tr, model->Gamma, d_Gamma, nk, cudaMemcpyDeviceToHost) ||
+           copy_on_stream(tr, model->b, d_b, nb, cudaMemcpyDeviceToHost) ||
+           copy_on_stream(tr, model->Ws, d_Ws, nk, cudaMemcpyDeviceToHost);
 }
 
 int cuda_train_params(void *ctx, ddm_model *model, int to_ctx, ddm_error *err) {
@@ -131,15 +137,11 @@ int cuda_train_params(void *ctx, ddm_model *model, int to_ctx, ddm_error *err) {
 
 int moments_copy(cuda_train *tr, float *m1, float *m2, int to_ctx) {
     const size_t bytes = sizeof(float) * tr->count;
-    if (to_ctx) {
-        CUDA_CHECK(cudaMemcpy(tr->d_m1, m1, bytes, cudaMemcpyHostToDevice));
-        CUDA_CHECK(cudaMemcpy(tr->d_m2, m2, bytes, cudaMemcpyHostToDevice));
-    } else {
-        CUDA_CHECK(cudaStreamSynchronize(tr->stream));
-        CUDA_CHECK(cudaMemcpy(m1, tr->d_m1, bytes, cudaMemcpyDeviceToHost));
-        CUDA_CHECK(cudaMemcpy(m2, tr->d_m2, bytes, cudaMemcpyDeviceToHost));
-    }
-    return 0;
+    if (to_ctx)
+        return copy_on_stream(tr, tr->d_m1, m1, bytes, cudaMemcpyHostToDevice) ||
+               copy_on_stream(tr, tr->d_m2, m2, bytes, cudaMemcpyHostToDevice);
+    return copy_on_stream(tr, m1, tr->d_m1, bytes, cudaMemcpyDeviceToHost) ||
+           copy_on_stream(tr, m2, tr->d_m2, bytes, cudaMemcpyDeviceToHost);
 }
 
 int cuda_train_moments(void *ctx, float *m1, float *m2, int to_ctx, ddm_error *err) {
@@ -230,9 +232,10 @@ int epoch(cuda_train *tr, const int *order, int batch, double lr, ddm_adam *adam
                           tr->d_mlp_work, tr->stream))
             return -1;
         adam->step++;
-        if (adam_step_cuda(tr->count, tr->d_params, tr->d_grad, tr->d_m1, tr->d_m2, (float)lr,
-                           (float)adam->beta1, (float)adam->beta2, (float)adam->epsilon,
-                           (float)adam->weight_decay, adam->step, tr->stream))
+        /* the readout Ŵ_s comes last: a fixed readout is the leading nk + n parameters */
+        if (adam_step_cuda(adam->readout_fixed ? n * k + n : tr->count, tr->d_params, tr->d_grad,
+                           tr->d_m1, tr->d_m2, (float)lr, (float)adam->beta1, (float)adam->beta2,
+                           (float)adam->epsilon, (float)adam->weight_decay, adam->step, tr->stream))
             return -1;
     }
     CUDA_CHECK(cudaMemcpyAsync(tr->h_batch_loss, tr->d_batch_loss, sizeof(double) * batches,

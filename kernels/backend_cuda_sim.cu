@@ -54,11 +54,20 @@ void sim_free(cuda_sim *sim) {
     free(sim);
 }
 
+/* A copy ordered on the simulation's stream (after the kernels queued before it, before those
+ * queued after it), waited for, so that the host memory may change on return. Copies on the
+ * legacy stream would not be ordered with the kernels of the non-blocking stream. */
+int copy_on_stream(cuda_sim *sim, void *to, const void *from, size_t bytes, cudaMemcpyKind kind) {
+    CUDA_CHECK(cudaMemcpyAsync(to, from, bytes, kind, sim->stream));
+    CUDA_CHECK(cudaStreamSynchronize(sim->stream));
+    return 0;
+}
+
 /* Copies `count` floats of a model array to the device at *at, returns its device address. */
-int upload(float **at, const float *host, size_t count, const float **device) {
+int upload(cuda_sim *sim, float **at, const float *host, size_t count, const float **device) {
     *device = host ? *at : nullptr;
     if (!host) return 0;
-    CUDA_CHECK(cudaMemcpy(*at, host, sizeof(float) * count, cudaMemcpyHostToDevice));
+    if (copy_on_stream(sim, *at, host, sizeof(float) * count, cudaMemcpyHostToDevice)) return -1;
     *at += count;
     return 0;
 }
@@ -81,19 +90,21 @@ int setup(cuda_sim *sim, const ddm_sim_setup *st) {
     CUDA_CHECK(cudaMalloc(&sim->d_x, sizeof(float) * ((size_t)B * n + 1)));
     CUDA_CHECK(cudaMalloc(&sim->d_dead, sizeof(uint64_t) * (B > 0 ? B : 1)));
     CUDA_CHECK(cudaMalloc(&sim->d_trace_neurons, sizeof(int) * (sim->trace_n + 1)));
-    CUDA_CHECK(cudaMemcpy(sim->d_x, st->x0, sizeof(float) * B * n, cudaMemcpyHostToDevice));
-    CUDA_CHECK(cudaMemset(sim->d_dead, 0xFF, sizeof(uint64_t) * B)); /* UINT64_MAX: alive */
-    if (sim->trace_n)
-        CUDA_CHECK(cudaMemcpy(sim->d_trace_neurons, st->trace_neurons, sizeof(int) * sim->trace_n,
-                              cudaMemcpyHostToDevice));
+    /* UINT64_MAX: alive */
+    CUDA_CHECK(cudaMemsetAsync(sim->d_dead, 0xFF, sizeof(uint64_t) * B, sim->stream));
+    if (copy_on_stream(sim, sim->d_x, st->x0, sizeof(float) * B * n, cudaMemcpyHostToDevice) ||
+        (sim->trace_n && copy_on_stream(sim, sim->d_trace_neurons, st->trace_neurons,
+                                        sizeof(int) * sim->trace_n, cudaMemcpyHostToDevice)))
+        return -1;
     sim_params &p = sim->base;
     memset(&p, 0, sizeof p);
     float *at = sim->d_model;
-    if (upload(&at, model->Gamma, nk, &p.Gamma) || upload(&at, model->Ws, nk, &p.Ws) ||
-        upload(&at, model->b, n, &p.b) || upload(&at, model->S, model->S ? km : 0, &p.S) ||
-        upload(&at, model->V, model->V ? km * n : 0, &p.V) ||
-        upload(&at, model->c, model->V ? km : 0, &p.c) ||
-        upload(&at, model->Gamma_pinv, nk, &p.pinv))
+    if (upload(sim, &at, model->Gamma, nk, &p.Gamma) || upload(sim, &at, model->Ws, nk, &p.Ws) ||
+        upload(sim, &at, model->b, n, &p.b) ||
+        upload(sim, &at, model->S, model->S ? km : 0, &p.S) ||
+        upload(sim, &at, model->V, model->V ? km * n : 0, &p.V) ||
+        upload(sim, &at, model->c, model->V ? km : 0, &p.c) ||
+        upload(sim, &at, model->Gamma_pinv, nk, &p.pinv))
         return -1;
     p.B = B, p.n = n, p.k = k, p.m = m;
     /* the constants exactly as the CPU backend forms them (host/cpu/backend_cpu.c) */
@@ -198,9 +209,8 @@ int collect(cuda_sim *sim, ddm_sim_block *block, double *device_seconds) {
 }
 
 int state(cuda_sim *sim, float *x) {
-    CUDA_CHECK(cudaStreamSynchronize(sim->stream));
-    CUDA_CHECK(cudaMemcpy(x, sim->d_x, sizeof(float) * sim->B * sim->n, cudaMemcpyDeviceToHost));
-    return 0;
+    return copy_on_stream(sim, x, sim->d_x, sizeof(float) * sim->B * sim->n,
+                          cudaMemcpyDeviceToHost);
 }
 
 } // namespace

@@ -43,6 +43,25 @@ int cuda_sync_each_launch(void) {
     return cached;
 }
 
+int cuda_current_device(cuda_device_figures *out) {
+    enum { MAX_DEVICES = 64 };
+    static thread_local cuda_device_figures known[MAX_DEVICES]; /* sms = 0: not queried yet */
+    int device;
+    CUDA_CHECK(cudaGetDevice(&device)); /* a thread-local read in the runtime, no driver call */
+    if (device < 0 || device >= MAX_DEVICES)
+        return cuda_check_fail("CUDA", "cudaGetDevice", "device ordinal beyond 63", __FILE__,
+                               __LINE__);
+    cuda_device_figures &f = known[device];
+    if (f.sms == 0) {
+        CUDA_CHECK(
+            cudaDeviceGetAttribute(&f.smem_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+        CUDA_CHECK(cudaDeviceGetAttribute(&f.sms, cudaDevAttrMultiProcessorCount, device));
+        f.device = device;
+    }
+    *out = f;
+    return 0;
+}
+
 const char *cusolver_status_text(cusolverStatus_t status) {
     switch (status) {
     case CUSOLVER_STATUS_NOT_INITIALIZED:

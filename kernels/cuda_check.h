@@ -21,6 +21,12 @@ int cuda_check_fail(const char *library, const char *call, const char *message, 
                     int line);
 /* Whether DDM_CUDA_SYNC=1 asks for a synchronisation after every launch (read once). */
 int cuda_sync_each_launch(void);
+/* The current device's multiprocessor count and opt-in shared memory per block, queried once per
+ * device and kept (the launchers need them at every launch). 0, or −1 (recorded) on failure. */
+struct cuda_device_figures {
+    int device, sms, smem_optin;
+};
+int cuda_current_device(cuda_device_figures *out);
 const char *cusolver_status_text(cusolverStatus_t status);
 const char *curand_status_text(curandStatus_t status);
 

@@ -178,9 +178,9 @@ extern "C" int mlp_grad_cuda(int n, int k, int M, const float *d_Gamma, const fl
     if (k < 1 || k > SIM_MAX_K || M < 1)
         return cuda_check_fail("ddm", "mlp_grad_cuda", "needs 1 ≤ k ≤ 8 and M ≥ 1", __FILE__,
                                __LINE__);
-    int device, sms;
-    CUDA_CHECK(cudaGetDevice(&device));
-    CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+    cuda_device_figures dev;
+    if (cuda_current_device(&dev)) return -1;
+    const int sms = dev.sms;
     double *partial = (double *)d_workspace;
     double *loss_partial = partial + (size_t)chunk_bound(M) * (2 * k + 1) * n;
     cudaStream_t s = (cudaStream_t)stream;

@@ -11,6 +11,8 @@
  */
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 #include "cuda_check.h"
 #include "ddm/kernel_math.h"
@@ -239,70 +241,121 @@ __global__ void __launch_bounds__(SIM_MAX_THREADS)
         p.dead[traj0 + tid] = s_dead[tid] < s_zdead[tid] ? s_dead[tid] : s_zdead[tid];
 }
 
+/* Launches one instance; its shared-memory opt-in is raised to the device's limit once per device
+ * (not at every launch). */
 template <int K, int SHAPE>
-int launch(const sim_params &p, const sim_geometry &g, int bytes, cudaStream_t stream) {
+int launch(const sim_params &p, const sim_geometry &g, int bytes, const cuda_device_figures &dev,
+           cudaStream_t stream) {
     auto kernel = rnn_step_kernel<K, SHAPE>;
-    CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+    static thread_local bool opted_in[64];
+    if (!opted_in[dev.device]) {
+        CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        dev.smem_optin));
+        opted_in[dev.device] = true;
+    }
     kernel<<<g.blocks, g.threads, bytes, stream>>>(p);
     CUDA_LAUNCH_CHECK(stream);
     return 0;
 }
 
 template <int K>
-int launch_shape(const sim_params &p, const sim_geometry &g, int bytes, cudaStream_t stream) {
+int launch_shape(const sim_params &p, const sim_geometry &g, int bytes,
+                 const cuda_device_figures &dev, cudaStream_t stream) {
     switch (g.shape) {
     case SIM_SHAPE_N2_R8:
-        return launch<K, SIM_SHAPE_N2_R8>(p, g, bytes, stream);
+        return launch<K, SIM_SHAPE_N2_R8>(p, g, bytes, dev, stream);
     case SIM_SHAPE_N4_R4:
-        return launch<K, SIM_SHAPE_N4_R4>(p, g, bytes, stream);
+        return launch<K, SIM_SHAPE_N4_R4>(p, g, bytes, dev, stream);
     case SIM_SHAPE_N8_R2:
-        return launch<K, SIM_SHAPE_N8_R2>(p, g, bytes, stream);
+        return launch<K, SIM_SHAPE_N8_R2>(p, g, bytes, dev, stream);
     default:
-        return launch<K, SIM_SHAPE_N2_R2>(p, g, bytes, stream);
+        return launch<K, SIM_SHAPE_N2_R2>(p, g, bytes, dev, stream);
     }
+}
+
+const char *const shape_names[SIM_SHAPES] = {"N2_R8", "N4_R4", "N8_R2", "N2_R2"};
+int forced_shape = -2; /* −2: DDM_SIM_SHAPE not read yet; −1: the automatic choice */
+
+/* The forced shape (or −1), from rnn_step_cuda_force_shape or else DDM_SIM_SHAPE. */
+int shape_setting(int *shape) {
+    if (forced_shape == -2) {
+        const char *value = getenv("DDM_SIM_SHAPE");
+        forced_shape = -1;
+        for (int q = 0; value && q < SIM_SHAPES; q++)
+            if (!strcmp(value, shape_names[q])) forced_shape = q;
+        if (value && *value && strcmp(value, "auto") && forced_shape < 0) {
+            char message[200];
+            snprintf(message, sizeof message,
+                     "DDM_SIM_SHAPE=%s is not a shape: use auto, N2_R8, N4_R4, N8_R2 or N2_R2",
+                     value);
+            forced_shape = -2;
+            return cuda_check_fail("ddm", "rnn_step_cuda_block", message, __FILE__, __LINE__);
+        }
+    }
+    *shape = forced_shape;
+    return 0;
+}
+
+/* The launch geometry: the automatic choice, or the forced shape where it can hold n. */
+int choose_geometry(const sim_params &p, int sms, sim_geometry *g) {
+    int shape;
+    if (shape_setting(&shape)) return -1;
+    *g = shape < 0 ? sim_geometry_choose(p.B, p.n, p.k, sms)
+                   : sim_geometry_forced(shape, p.B, p.n, p.k);
+    if (shape >= 0 && g->threads == 0) {
+        char message[200];
+        snprintf(message, sizeof message,
+                 "the forced shape %s holds at most %d neurons, n = %d (DDM_SIM_SHAPE=auto)",
+                 shape_names[shape], SIM_MAX_THREADS * sim_shape_npt(shape), p.n);
+        return cuda_check_fail("ddm", "rnn_step_cuda_block", message, __FILE__, __LINE__);
+    }
+    return 0;
 }
 
 } // namespace
 
+extern "C" int rnn_step_cuda_force_shape(int shape) {
+    int previous = forced_shape < 0 ? -1 : forced_shape;
+    forced_shape = shape >= 0 && shape < SIM_SHAPES ? shape : -1;
+    return previous;
+}
+
 extern "C" int rnn_step_cuda_block(const struct sim_params *params, void *stream) {
     const sim_params &p = *params;
-    int device, sms, smem_limit;
-    CUDA_CHECK(cudaGetDevice(&device));
-    CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
-    CUDA_CHECK(
-        cudaDeviceGetAttribute(&smem_limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
     if (p.k < 1 || p.k > SIM_MAX_K || p.m < 1 || p.m > SIM_MAX_M)
         return cuda_check_fail("ddm", "rnn_step_cuda_block", "k and m must lie in 1..8", __FILE__,
                                __LINE__);
     if (p.B == 0 || p.steps == 0) return 0;
-    const sim_geometry g = sim_geometry_choose(p.B, p.n, p.k, sms);
+    cuda_device_figures dev;
+    sim_geometry g;
+    if (cuda_current_device(&dev) || choose_geometry(p, dev.sms, &g)) return -1;
     const sim_smem lay = sim_smem_layout(g, p.k, p.m, p.V != nullptr, p.neuron_kick > 0.0f);
-    if (g.threads == 0 || lay.bytes > smem_limit) {
+    if (g.threads == 0 || lay.bytes > dev.smem_optin) {
         char message[200];
         snprintf(message, sizeof message,
                  "n = %d, k = %d needs %d bytes of shared memory per block, the device has %d "
                  "(the kernel holds Γ̂, Ŵ_s, b on chip; n ≤ 4096)",
-                 p.n, p.k, lay.bytes, smem_limit);
+                 p.n, p.k, lay.bytes, dev.smem_optin);
         return cuda_check_fail("ddm", "rnn_step_cuda_block", message, __FILE__, __LINE__);
     }
     cudaStream_t s = (cudaStream_t)stream;
     switch (p.k) {
     case 1:
-        return launch_shape<1>(p, g, lay.bytes, s);
+        return launch_shape<1>(p, g, lay.bytes, dev, s);
     case 2:
-        return launch_shape<2>(p, g, lay.bytes, s);
+        return launch_shape<2>(p, g, lay.bytes, dev, s);
     case 3:
-        return launch_shape<3>(p, g, lay.bytes, s);
+        return launch_shape<3>(p, g, lay.bytes, dev, s);
     case 4:
-        return launch_shape<4>(p, g, lay.bytes, s);
+        return launch_shape<4>(p, g, lay.bytes, dev, s);
     case 5:
-        return launch_shape<5>(p, g, lay.bytes, s);
+        return launch_shape<5>(p, g, lay.bytes, dev, s);
     case 6:
-        return launch_shape<6>(p, g, lay.bytes, s);
+        return launch_shape<6>(p, g, lay.bytes, dev, s);
     case 7:
-        return launch_shape<7>(p, g, lay.bytes, s);
+        return launch_shape<7>(p, g, lay.bytes, dev, s);
     default:
-        return launch_shape<8>(p, g, lay.bytes, s);
+        return launch_shape<8>(p, g, lay.bytes, dev, s);
     }
 }
 

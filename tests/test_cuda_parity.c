@@ -14,12 +14,19 @@
 
 #include "ddm/backend.h"
 #include "ddm/ops.h"
+#include "ddm/kernel_math.h"
 #include "ddm/ops_cuda.h"
 #include "test_util.h"
 
+/* The CUDA backend, or a skipped test where no device answers; with DDM_REQUIRE_GPU=1 in the
+ * environment (scripts/gpu/first_run.sh) a missing or broken device fails the test instead, so a
+ * GPU machine whose driver is too old for the runtime cannot pass as green. */
 static const struct ddm_backend *cuda_or_skip(void) {
     struct ddm_error err = {0};
     const struct ddm_backend *be = backend_cuda(0, &err);
+    const char *require = getenv("DDM_REQUIRE_GPU");
+    if (!be && require && !strcmp(require, "1"))
+        cr_assert_fail("DDM_REQUIRE_GPU=1 but the CUDA backend is unavailable: %s", err.message);
     if (!be) cr_skip_test("%s", err.message);
     return be;
 }
@@ -80,7 +87,9 @@ static void sim_run_free(struct sim_run *run) {
 /* 1000 steps of a contracting (non-chaotic) network with the same noise as the reference twin */
 static void check_short_simulation(const struct ddm_backend *be, int B, int n, int k, int m,
                                    int state_dependent, double neuron_noise, int with_input) {
-    enum { RECORDS = 100, EVERY = 10 };
+    enum { EVERY = 10 };
+    /* 1000 steps; 200 for the large cases, whose reference runs on one core */
+    const int RECORDS = (double)B * n > 1e6 ? 20 : 100;
     struct ddm_model model;
     random_model(&model, n, k, m, state_dependent, 21);
     float *input = NULL;
@@ -151,6 +160,37 @@ Test(cuda_parity, simulation_with_everything_cpu) {
 Test(cuda_parity, simulation_with_everything_cuda) {
     check_short_simulation(cuda_or_skip(), 101, 67, 2, 3, 1, 0.2, 1);
 }
+#ifdef DDM_WITH_CUDA
+/* Every kernel shape against the twin with records, traces, neuron noise, a state-dependent Ŝ
+ * (V) and inputs. The automatic choice gives the large shapes only when B leaves ≥ 2 blocks per
+ * multiprocessor (B = 1063, 4103 at n = 1000 and B = 2119 at n = 33 on 132 SMs), so each shape is
+ * also forced (rnn_step_cuda_force_shape) whatever the device. */
+struct shape_case {
+    int shape, B, n, k, m;
+};
+static void check_shape_cases(const struct shape_case *cases, int count) {
+    const struct ddm_backend *be = cuda_or_skip();
+    for (int q = 0; q < count; q++) {
+        int previous = rnn_step_cuda_force_shape(cases[q].shape);
+        check_short_simulation(be, cases[q].B, cases[q].n, cases[q].k, cases[q].m, 1, 0.2, 1);
+        rnn_step_cuda_force_shape(previous);
+    }
+}
+Test(cuda_parity, natural_large_shapes_cuda, .timeout = 300) {
+    const struct shape_case cases[] = {
+        {-1, 1063, 1000, 3, 3}, {-1, 4103, 1000, 3, 2}, {-1, 2119, 33, 3, 3}};
+    check_shape_cases(cases, 3);
+}
+Test(cuda_parity, forced_shapes_cuda, .timeout = 300) {
+    const struct shape_case cases[] = {{SIM_SHAPE_N2_R8, 131, 1000, 3, 3},
+                                       {SIM_SHAPE_N4_R4, 67, 1000, 2, 2},
+                                       {SIM_SHAPE_N8_R2, 37, 1000, 3, 3},
+                                       {SIM_SHAPE_N2_R2, 2119, 33, 3, 3},
+                                       {SIM_SHAPE_N8_R2, 45, 2500, 1, 1}};
+    check_shape_cases(cases, 5);
+}
+#endif
+
 Test(cuda_parity, stationary_statistics_cpu) {
     check_stationary_statistics(backend_cpu(0));
 }
@@ -200,7 +240,7 @@ static void check_training(const struct ddm_backend *be) {
     }
     int *order = malloc(sizeof(int) * M);
     for (int s = 0; s < M; s++) order[s] = (s * 389) % M;
-    struct ddm_adam adam = {0.9, 0.999, 1e-8, 1e-4, 0}, ref_adam = adam;
+    struct ddm_adam adam = {0.9, 0.999, 1e-8, 1e-4, 0, 0}, ref_adam = adam;
     for (int epoch = 0; epoch < 3; epoch++) {
         double loss, ref_loss;
         cr_assert_eq(be->train_epoch(ctx, order, 128, 1e-3, &adam, &loss, &err), 0, "%s",

@@ -92,6 +92,15 @@ DDM_HD struct sim_geometry sim_geometry_choose(int B, int n, int k, int sms) {
     return g;
 }
 
+/* The geometry of a shape forced by name (DDM_SIM_SHAPE, rnn_step_cuda_force_shape), so that
+ * every shape can be compared with the twin on one device whatever B is; threads = 0 when the
+ * shape cannot hold n neurons in SIM_MAX_THREADS threads. */
+DDM_HD struct sim_geometry sim_geometry_forced(int shape, int B, int n, int k) {
+    struct sim_geometry g = sim_geometry_for(shape, B, n, k);
+    if (g.threads > SIM_MAX_THREADS) g.threads = 0;
+    return g;
+}
+
 /* Neuron held in slot j of thread tid. */
 DDM_HD int sim_neuron(int tid, int j, int npt) {
     return tid * npt + j;

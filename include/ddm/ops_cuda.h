@@ -40,6 +40,12 @@ int rnn_step_cuda(int B, int n, int k, int m, const float *d_Gamma, const float 
  * recorded, non-finite detection); every pointer in params is a device pointer. */
 int rnn_step_cuda_block(const struct sim_params *params, void *stream);
 
+/* Forces the simulation kernel's shape for the launches that follow (enum sim_shape of
+ * ddm/kernel_math.h: 0 N2_R8, 1 N4_R4, 2 N8_R2, 3 N2_R2), or −1 for the automatic choice; returns
+ * the previous setting. Without a call, DDM_SIM_SHAPE=N2_R8|N4_R4|N8_R2|N2_R2|auto in the
+ * environment decides (read at the first launch). For the parity tests and first_run.sh. */
+int rnn_step_cuda_force_shape(int shape);
+
 /* Bytes of device workspace mlp_grad_cuda needs for M points. */
 size_t mlp_grad_cuda_workspace(int n, int k, int M);
 
