@@ -211,6 +211,12 @@ bench: $(BENCH_BIN) $(BIN)
 	$(BUILD)/bench/bench_cpu
 	python3 scripts/bench/run_bench.py --ddm $(BUILD)/bench/bench_ddm $(BENCH_ARGS)
 
+# Every float (all 2^32 bit patterns) through each CPU vector tanh against libm's tanh in double
+# (minutes on two cores; tests/test_tanh.c checks a stride of them in well under a second).
+.PHONY: tanh-check
+tanh-check: $(BUILD)/bench/tanh_check
+	$(BUILD)/bench/tanh_check
+
 info-line:
 	@printf 'ddm_gpu %s: CPU backend ✓' '$(VERSION)'; \
 	 if [ '$(SIMD_OBJ)' ]; then printf ', SIMD (AVX2/AVX-512, run-time choice) ✓'; else printf ', SIMD ✗ (not x86-64)'; fi; \

@@ -1,8 +1,8 @@
 /* tanh_check.c — the vector tanh of the fast CPU paths at EVERY float, against libm's tanh in
  * double: max relative and absolute error over [−10, 10] and over the tails |x| > 10, NaN and
- * ±inf, for the rational tanh and SLEEF's, on each instruction set this CPU has. make bench runs
- * it (~20 s on two cores); tests/test_tanh.c checks a stride of the same floats in a test.
- * Usage: build/bench/tanh_check
+ * ±inf, for the rational tanh and SLEEF's, on each instruction set this CPU has. `make tanh-check`
+ * runs it (minutes on two cores, so not in CI); tests/test_tanh.c checks a stride of the same
+ * floats. Usage: build/bench/tanh_check
  */
 #include <math.h>
 #include <omp.h>
