@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bench_common.h"
+#include "ddm/threads.h"
 #include "ddm/ops_cuda.h"
 
 enum { MAX_SIZES = 32 };
@@ -37,6 +38,7 @@ static const char *usage = "usage: bench_ddm [--quick] [--seconds S] [--backends
                            "[--sizes B:n,...] [--train-n n,...] [--M points]\n";
 
 int main(int argc, char **argv) {
+    threads_wait_policy_reexec(argv); /* the engine's wait policy (docs/performance.md) */
     double seconds = 1.0;
     int quick = 0, M = 0, sim_B[MAX_SIZES], sim_n[MAX_SIZES], train_n[MAX_SIZES];
     int sims = -2, trains = -2; /* −2: the default grid */
