@@ -126,17 +126,23 @@ void MLP_GRAD(struct mlp_workspace *ws, int M, const float *Gamma, const float *
     for (int slot = 0; slot < slots; slot++) total += ws->loss[slot];
     *loss = total / M;
     const float scale = 2.0f / M;
-    for (int row = 0; row < rows; row++)
-        for (int i = 0; i < n; i++) {
-            float sum = 0;
-            for (int slot = 0; slot < slots; slot++)
-                sum += ws->partial[((size_t)slot * rows + row) * n_pad + i];
-            sum *= scale;
-            if (row < k)
-                grad_Ws[(size_t)row * n + i] = sum;
-            else if (row < 2 * k)
-                grad_Gamma[(size_t)i * k + (row - k)] = sum;
-            else
-                grad_b[i] = sum;
+    for (int row = 0; row < rows; row++) {
+        /* slot 0's row takes the sum, slot by slot in order and lanes across neurons: the same
+         * additions in the same order as one neuron at a time, 16 or 8 neurons per instruction */
+        float *sum = ws->partial + (size_t)row * n_pad;
+        for (int slot = 1; slot < slots; slot++) {
+            const float *add = ws->partial + ((size_t)slot * rows + row) * n_pad;
+            for (int i = 0; i < n_pad; i += LANES)
+                vec_store(sum + i, vec_add(vec_load(sum + i), vec_load(add + i)));
         }
+        for (int i = 0; i < n; i++) {
+            const float grad = sum[i] * scale;
+            if (row < k)
+                grad_Ws[(size_t)row * n + i] = grad;
+            else if (row < 2 * k)
+                grad_Gamma[(size_t)i * k + (row - k)] = grad;
+            else
+                grad_b[i] = grad;
+        }
+    }
 }
