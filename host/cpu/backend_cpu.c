@@ -325,7 +325,10 @@ static int cpu_sim_advance(void *ctx, struct ddm_sim_block *block, struct ddm_er
     struct cpu_sim *sim = ctx;
     long first_bad = -1;
     uint64_t bad_step = UINT64_MAX;
-#pragma omp parallel for schedule(static)
+    /* trajectories in chunks of 8 taken as threads come free: on a shared machine a thread that
+     * lost its CPU for a while does not hold up the block (each trajectory is independent, so
+     * the result is the same in any order) */
+#pragma omp parallel for schedule(dynamic, 8)
     for (int t = 0; t < sim->B; t++) {
         uint64_t step = sim->advance(&sim->plan, &sim->trajs[t], t, block);
         if (block->died) block->died[t] = step;

@@ -2,7 +2,8 @@
  *
  * Points are taken in tiles of MLP_TILE; tile t is handled by slot t % MLP_SLOTS, each slot by one
  * thread in tile order, and the slots are summed in order at the end: the result does not depend
- * on the number of threads (STYLE rule 7), yet up to MLP_SLOTS threads share the work.
+ * on the number of threads (STYLE rule 7), yet up to MLP_SLOTS threads share the work. Threads
+ * take slots as they come free, so one that lost its CPU to another process holds up little.
  */
 #ifndef DDM_MLP_FAST_H
 #define DDM_MLP_FAST_H

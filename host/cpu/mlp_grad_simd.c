@@ -113,7 +113,7 @@ void MLP_GRAD(struct mlp_workspace *ws, int M, const float *Gamma, const float *
     const int tiles = (M + MLP_TILE - 1) / MLP_TILE;
     const int slots = tiles < MLP_SLOTS ? tiles : MLP_SLOTS;
     memset(ws->partial, 0, sizeof(float) * (size_t)slots * rows * n_pad);
-#pragma omp parallel for schedule(static, 1) if ((size_t)M * n_pad >= MLP_PARALLEL_MIN)
+#pragma omp parallel for schedule(dynamic, 1) if ((size_t)M * n_pad >= MLP_PARALLEL_MIN)
     for (int slot = 0; slot < slots; slot++) {
         ws->loss[slot] = 0;
         for (int tile = slot; tile < tiles; tile += MLP_SLOTS) {
