@@ -8,6 +8,8 @@ GPU the fraction of the FP32 roofline and of the tanh-unit floor (DESIGN §8); "
 On a machine without a GPU the sizes default to --quick (B ∈ {256, 4096}, n ∈ {64, 512});
 --full asks for the issue's grid (B ∈ {256, 4096, 16384}, n ∈ {64, 512, 1024}); --sizes 4096x1024
 any grid (make bench BENCH_SIZES=4096x1024). Each child is killed after --timeout seconds.
+--repeat N runs every child N times in turn and keeps each one's best figure (a shared machine);
+--peers jax runs one peer only. The load average is printed before and after.
 """
 import argparse
 import os
@@ -73,6 +75,10 @@ def main():
     parser.add_argument("--M", type=int, help="training points per epoch")
     parser.add_argument("--timeout", type=float, default=900,
                         help="seconds after which a child (ddm or a peer) is killed")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run ddm and the peers this many times in turn and keep each one's "
+                        "best figure: on a shared machine, each side's least disturbed run")
+    parser.add_argument("--peers", default="torch,jax", help="peers to run (torch, jax)")
     args = parser.parse_args()
     gpu = has_gpu()
     quick = args.quick or (not gpu and not args.full and not args.sizes)
@@ -87,26 +93,35 @@ def main():
     sizes = ",".join(f"{B}:{n}" for B in Bs for n in ns)
     common = ["--sizes", sizes, "--train-n", ",".join(map(str, ns)), "--M", str(M),
               "--seconds", str(args.seconds)]
-    records = run([args.ddm] + common, "ddm", args.timeout)
     python = sys.executable or "python3"
-    for peer in ("peer_torch.py", "peer_jax.py"):
-        records += run([python, os.path.join(HERE, peer)] + common, peer, args.timeout)
+    children = [([args.ddm] + common, "ddm")]
+    children += [([python, os.path.join(HERE, f"peer_{p}.py")] + common, f"peer_{p}.py")
+                 for p in args.peers.split(",") if p]
+    print("# load average at the start: %.2f %.2f %.2f" % os.getloadavg())
+    records = []
+    for _ in range(max(1, args.repeat)):
+        for command, label in children:
+            records += run(command, label, args.timeout)
+    print("# load average at the end: %.2f %.2f %.2f" % os.getloadavg())
 
-    sim, train, devices, peaks, skips = {}, {}, {}, {}, []
+    sim, train, devices, peaks, skips, named = {}, {}, {}, {}, [], set()
     for kind, f in records:
         if kind == "sim":
             impl = "ddm-" + f["backend"] if "backend" in f else f["impl"]
-            sim[(impl, int(f["B"]), int(f["n"]))] = float(f["rate"])
+            key = (impl, int(f["B"]), int(f["n"]))
+            sim[key] = max(sim.get(key, 0.0), float(f["rate"]))
             devices[impl] = device_of(f)
         elif kind == "train":
             impl = "ddm-" + f["backend"] if "backend" in f else f["impl"]
-            train[(impl, int(f["n"]))] = float(f["epoch_s"])
+            key = (impl, int(f["n"]))
+            train[key] = min(train.get(key, float("inf")), float(f["epoch_s"]))
             devices.setdefault(impl, device_of(f))
         elif kind == "peak":
             peaks = {key: float(value) for key, value in f.items() if key != "backend"}
         elif kind == "skip":
             skips.append(f"{f.get('impl', f.get('backend'))}: {f.get('reason')}")
-        elif kind == "backend":
+        elif kind == "backend" and f["name"] not in named:  # once each, however many --repeat
+            named.add(f["name"])
             print(f"# ddm backend {f['name']}: {f['device']}")
     impls = sorted({i for i, _, _ in sim}, key=lambda i: (not i.startswith("ddm"), i))
     peers = [i for i in impls if not i.startswith("ddm")]
@@ -151,7 +166,7 @@ def main():
           " rate / (MUFU lanes × SMs × clock), one tanh per neuron-step (DESIGN §8).")
     if not gpu:
         print("No GPU on this machine: every figure above is a CPU figure; no GPU was measured.")
-    for s in skips:
+    for s in dict.fromkeys(skips):  # once each, however many --repeat
         print(f"skipped {s}")
 
 
