@@ -66,7 +66,8 @@ HOST_OBJ := $(HOST_SRC:%.c=$(BUILD)/%.o)
 # chosen at run time (host/cpu/backend_cpu.c), so one binary runs on any x86-64 machine of a cluster.
 ARCH := $(shell uname -m)
 ifeq ($(ARCH),x86_64)
-  SIMD_OBJ := $(SIMD_SRC:%.c=$(BUILD)/%_avx512.o) $(SIMD_SRC:%.c=$(BUILD)/%_avx2.o)
+  SIMD_OBJ := $(SIMD_SRC:%.c=$(BUILD)/%_avx512.o) $(SIMD_SRC:%.c=$(BUILD)/%_avx2.o) \
+              $(SIMD_SRC:%.c=$(BUILD)/%_avx512_sleef.o) $(SIMD_SRC:%.c=$(BUILD)/%_avx2_sleef.o)
   CFLAGS   += -DDDM_HAVE_SIMD=1
 else
   SIMD_OBJ :=
@@ -121,6 +122,18 @@ $(BUILD)/%_avx2.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "CC    $< (AVX2)"
 	@$(CC) $(CFLAGS) -mavx2 -mfma -DDDM_SIMD_AVX2=1 -MMD -MP -c $< -o $@
+
+# The same paths with SLEEF's tanhf in place of the rational tanh (DDM_CPU_TANH=sleef).
+$(BUILD)/%_avx512_sleef.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "CC    $< (AVX-512, SLEEF tanh)"
+	@$(CC) $(CFLAGS) -mavx512f -mavx512dq -mfma -DDDM_SIMD_AVX512=1 -DDDM_TANH_SLEEF=1 -MMD -MP \
+	    -c $< -o $@
+
+$(BUILD)/%_avx2_sleef.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "CC    $< (AVX2, SLEEF tanh)"
+	@$(CC) $(CFLAGS) -mavx2 -mfma -DDDM_SIMD_AVX2=1 -DDDM_TANH_SLEEF=1 -MMD -MP -c $< -o $@
 
 $(BUILD)/kernels/%.o: kernels/%.cu
 	@mkdir -p $(dir $@)
@@ -201,6 +214,12 @@ test-slurm: $(BIN)
 bench: $(BENCH_BIN) $(BIN)
 	$(BUILD)/bench/bench_cpu
 	python3 scripts/bench/run_bench.py --ddm $(BUILD)/bench/bench_ddm $(BENCH_ARGS)
+
+# Every float (all 2^32 bit patterns) through each CPU vector tanh against libm's tanh in double
+# (minutes on two cores; tests/test_tanh.c checks a stride of them in well under a second).
+.PHONY: tanh-check
+tanh-check: $(BUILD)/bench/tanh_check
+	$(BUILD)/bench/tanh_check
 
 info-line:
 	@printf 'ddm_gpu %s: CPU backend ✓' '$(VERSION)'; \

@@ -14,10 +14,10 @@
 #include "ddm/expr.h"
 #include "ddm/system.h"
 
-static const char *const options[] = {"--set",     "--backend",     "--output",     "--overwrite",
-                                      "--stages",  "--model",       "--quiet",      "--help",
-                                      "--version", "--array-index", "--list-sweep", "--shard",
-                                      "--resume",  "--on-nonfinite"};
+static const char *const options[] = {"--set",     "--backend",      "--output",     "--overwrite",
+                                      "--stages",  "--model",        "--quiet",      "--help",
+                                      "--version", "--array-index",  "--list-sweep", "--shard",
+                                      "--resume",  "--on-nonfinite", "--threads"};
 static const int option_count = sizeof options / sizeof options[0];
 
 void cli_print_help(FILE *out) {
@@ -61,6 +61,9 @@ void cli_print_help(FILE *out) {
         "                           complete = 0, exit 1), or freeze it as NaN and go on,\n"
         "                           leaving it out of the analysis (drop) or keeping its finite\n"
         "                           part (keep); /simulate/nonfinite_step has each one's step\n"
+        "  --threads N              override [run] threads: CPU threads (0: the CPUs this\n"
+        "                           process may use, its affinity mask; see\n"
+        "                           docs/performance.md for the wait policy)\n"
         "  --quiet                  no progress and no summary (errors still go to stderr)\n"
         "  --help, --version\n"
         "\n"
@@ -260,6 +263,19 @@ static int check_choice(const char *option, const char *value, const char *const
                     near >= 0 ? "'?)" : "", choices[0], choices[1], choices[2]);
 }
 
+/* --threads N: a whole number 0 (the CPUs of the affinity mask) to 4096, as [run] threads. */
+static int check_threads(const char *value, struct ddm_error *err) {
+    char *end;
+    errno = 0;
+    long threads = strtol(value, &end, 10);
+    if (errno || end == value || *end || threads < 0 || threads > 4096)
+        return ddm_fail(err, DDM_EUSAGE,
+                        "--threads '%s' is not valid (a whole number 0 to 4096; 0: the CPUs this "
+                        "process may use)",
+                        value);
+    return DDM_OK;
+}
+
 int cli_parse(int argc, char **argv, struct ddm_cli *cli, struct ddm_error *err) {
     memset(cli, 0, sizeof *cli);
     cli->stage_train = cli->stage_simulate = cli->stage_analyze = 1;
@@ -295,6 +311,9 @@ int cli_parse(int argc, char **argv, struct ddm_cli *cli, struct ddm_error *err)
             static const char *const policies[] = {"stop", "drop", "keep"};
             code = option_value(argc, argv, &i, "--on-nonfinite", &cli->on_nonfinite, err);
             if (!code) code = check_choice("--on-nonfinite", cli->on_nonfinite, policies, err);
+        } else if (matches(arg, "--threads")) {
+            code = option_value(argc, argv, &i, "--threads", &cli->threads, err);
+            if (!code) code = check_threads(cli->threads, err);
         } else if (matches(arg, "--output")) {
             code = option_value(argc, argv, &i, "--output", &cli->output, err);
         } else if (!strcmp(arg, "--overwrite")) {

@@ -192,7 +192,8 @@ const struct config_key config_keys[] = {
     /* [run] */
     {"run", "backend", KEY_CHOICE, FIELD(backend), "auto", 0, 0, "auto|cpu|cuda",
      "auto picks CUDA when a GPU is present, else the CPU"},
-    {"run", "threads", KEY_INT, FIELD(threads), "0", 0, 4096, NULL, "CPU threads (0: all cores)"},
+    {"run", "threads", KEY_INT, FIELD(threads), "0", 0, 4096, NULL,
+     "CPU threads (0: the CPUs of the affinity mask)"},
     {"run", "device", KEY_INT, FIELD(device), "0", 0, 64, NULL, "CUDA device index"},
     {"run", "memory_limit", KEY_REAL, FIELD(memory_limit), "0", 0, BIG, NULL,
      "GiB of host memory the run may take (0: what the machine allows: MemAvailable, the "

@@ -7,10 +7,12 @@
 #include "ddm/cli.h"
 #include "ddm/merge.h"
 #include "ddm/signals.h"
+#include "ddm/threads.h"
 
 int main(int argc, char **argv) {
     struct ddm_cli cli;
     struct ddm_error err = {0};
+    threads_wait_policy_reexec(argv); /* returns when the wait policy is already chosen */
     if (argc > 1 && !strcmp(argv[1], "merge")) {
         int code = merge_command(argc - 1, argv + 1, &err);
         if (code) fprintf(stderr, "ddm_gpu: error: %s\n", err.message);

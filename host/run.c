@@ -12,6 +12,7 @@
  * goes on from there (host/run_setup.c reads what it needs).
  */
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@
 #include "ddm/runfile_check.h"
 #include "ddm/signals.h"
 #include "ddm/simulate.h"
+#include "ddm/threads.h"
 #include "ddm/train.h"
 #include "ddm/trust.h"
 #include "run_setup.h"
@@ -49,8 +51,9 @@ struct run {
     struct ddm_analysis_report analysis;
     struct ddm_sim_layout layout;
     struct ddm_runfile rf;
-    int first_stage; /* enum checkpoint_stage the run starts (or resumes) with */
-    char path[4096]; /* the output file */
+    int first_stage;              /* enum checkpoint_stage the run starts (or resumes) with */
+    char path[4096];              /* the output file */
+    struct cpu_clock clock_start; /* for the warning of a shared machine */
 };
 
 /* "a ± e" with the error's precision, or "a" when e is not finite */
@@ -271,6 +274,11 @@ static void print_summary(const struct run *run, double seconds) {
         h5space_size_text((double)st.st_size, size, sizeof size);
         printf("output    %s (%s)\n", run->path, size);
     }
+    struct cpu_clock clock_end;
+    char shared[512];
+    cpu_clock_now(&clock_end);
+    cpu_clock_warning(&run->clock_start, &clock_end, omp_get_max_threads(), shared, sizeof shared);
+    if (shared[0]) printf("%s\n", shared);
     printf("total     %.2f s\n", seconds);
 }
 
@@ -586,6 +594,7 @@ int ddm_run(const struct ddm_cli *cli, struct ddm_error *err) {
     if (!run) return DDM_ERUNTIME;
     run->cli = cli;
     run->rf.file = -1;
+    cpu_clock_now(&run->clock_start);
     int code = prepare(run, err);
     const struct run_setup *setup = &run->setup;
     const int in_place = analyzes_in_place(setup);

@@ -3,7 +3,7 @@
  * (checked against the one given, if any) and the checkpoint; and the --list-sweep listing.
  *
  * Order of a fresh run's configuration: defaults, the INI file, the [sweep] point, --set, then
- * --backend, --on-nonfinite and --output.
+ * --backend, --on-nonfinite, --threads and --output.
  */
 #include "run_setup.h"
 
@@ -29,6 +29,11 @@ static int apply_overrides(const struct ddm_cli *cli, struct ddm_config *cfg,
     }
     if (cli->on_nonfinite) {
         snprintf(assignment, sizeof assignment, "simulate.on_nonfinite=%s", cli->on_nonfinite);
+        int code = config_set(cfg, assignment, err);
+        if (code) return code;
+    }
+    if (cli->threads) {
+        snprintf(assignment, sizeof assignment, "run.threads=%s", cli->threads);
         int code = config_set(cfg, assignment, err);
         if (code) return code;
     }

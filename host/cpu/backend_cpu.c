@@ -3,7 +3,8 @@
  * Training runs the twins mlp_grad_cpu and adam_step_cpu over mini-batches, and hidden_gram_cpu
  * for the ridge start. Simulation gives each OpenMP thread whole trajectories for a whole block
  * of steps (as a GPU block would), through the vectorised path chosen for this CPU at run time
- * (AVX-512 or AVX2, rnn_step_simd.c), or through the twin for the "cpu-reference" backend.
+ * (AVX-512 or AVX2, rnn_step_simd.c; rational tanh, or SLEEF's with DDM_CPU_TANH=sleef), or
+ * through the twin for the "cpu-reference" backend.
  */
 #include <math.h>
 #include <omp.h>
@@ -13,6 +14,7 @@
 
 #include "ddm/backend.h"
 #include "ddm/ops.h"
+#include "ddm/threads.h"
 #include "mlp_fast.h"
 #include "rnn_fast.h"
 
@@ -61,13 +63,20 @@ static enum simd_level simd_level(void) {
     return level;
 }
 
+/* The vector tanh: the rational one of simd.h (faster, max relative error < 1e-6), unless
+ * DDM_CPU_TANH=sleef asks for SLEEF's tanhf (3.5 ulp), to compare the two on one run. */
+static int tanh_sleef(void) {
+    const char *choice = getenv("DDM_CPU_TANH");
+    return choice && !strcmp(choice, "sleef");
+}
+
 static mlp_grad_fn fastest_grad(void) {
 #ifdef DDM_HAVE_SIMD
     switch (simd_level()) {
     case SIMD_AVX512:
-        return mlp_grad_avx512;
+        return tanh_sleef() ? mlp_grad_avx512_sleef : mlp_grad_avx512;
     case SIMD_AVX2:
-        return mlp_grad_avx2;
+        return tanh_sleef() ? mlp_grad_avx2_sleef : mlp_grad_avx2;
     default:
         break;
     }
@@ -203,6 +212,8 @@ static rnn_reduce_fn reduce_for(rnn_advance_fn advance) {
 #ifdef DDM_HAVE_SIMD
     if (advance == rnn_advance_avx512) return rnn_reduce_avx512;
     if (advance == rnn_advance_avx2) return rnn_reduce_avx2;
+    if (advance == rnn_advance_avx512_sleef) return rnn_reduce_avx512_sleef;
+    if (advance == rnn_advance_avx2_sleef) return rnn_reduce_avx2_sleef;
 #endif
     (void)advance;
     return rnn_reduce_state;
@@ -290,9 +301,9 @@ static rnn_advance_fn fastest_advance(void) {
 #ifdef DDM_HAVE_SIMD
     switch (simd_level()) {
     case SIMD_AVX512:
-        return rnn_advance_avx512;
+        return tanh_sleef() ? rnn_advance_avx512_sleef : rnn_advance_avx512;
     case SIMD_AVX2:
-        return rnn_advance_avx2;
+        return tanh_sleef() ? rnn_advance_avx2_sleef : rnn_advance_avx2;
     default:
         break;
     }
@@ -314,7 +325,10 @@ static int cpu_sim_advance(void *ctx, struct ddm_sim_block *block, struct ddm_er
     struct cpu_sim *sim = ctx;
     long first_bad = -1;
     uint64_t bad_step = UINT64_MAX;
-#pragma omp parallel for schedule(static)
+    /* trajectories in chunks of 8 taken as threads come free: on a shared machine a thread that
+     * lost its CPU for a while does not hold up the block (each trajectory is independent, so
+     * the result is the same in any order) */
+#pragma omp parallel for schedule(dynamic, 8)
     for (int t = 0; t < sim->B; t++) {
         uint64_t step = sim->advance(&sim->plan, &sim->trajs[t], t, block);
         if (block->died) block->died[t] = step;
@@ -371,16 +385,25 @@ static struct ddm_backend cpu_reference = {
 
 static const char *advance_name(rnn_advance_fn advance) {
 #ifdef DDM_HAVE_SIMD
-    if (advance == rnn_advance_avx512) return "AVX-512 + SLEEF tanh";
-    if (advance == rnn_advance_avx2) return "AVX2 + SLEEF tanh";
+    if (advance == rnn_advance_avx512) return "AVX-512 + rational tanh";
+    if (advance == rnn_advance_avx2) return "AVX2 + rational tanh";
+    if (advance == rnn_advance_avx512_sleef) return "AVX-512 + SLEEF tanh";
+    if (advance == rnn_advance_avx2_sleef) return "AVX2 + SLEEF tanh";
 #endif
     return advance == rnn_advance_reference ? "reference twin (plain loops)" : "?";
 }
 
+/* threads = 0: OMP_NUM_THREADS when the user set it, else the CPUs this process may use. */
 static void describe(struct ddm_backend *backend, int threads, rnn_advance_fn advance) {
+    if (threads <= 0 && !getenv("OMP_NUM_THREADS")) threads = threads_default();
     if (threads > 0) omp_set_num_threads(threads);
-    snprintf(backend->device, sizeof backend->device, "CPU, %d OpenMP threads, %s",
-             omp_get_max_threads(), advance_name(advance));
+    const char *policy = getenv("OMP_WAIT_POLICY");
+    snprintf(backend->device, sizeof backend->device, "CPU, %d OpenMP threads (%s wait), %s",
+             omp_get_max_threads(),
+             policy                     ? policy
+             : getenv("GOMP_SPINCOUNT") ? "spin"
+                                        : "default",
+             advance_name(advance));
 }
 
 const struct ddm_backend *backend_cpu(int threads) {

@@ -2,12 +2,15 @@
  *
  * Points are taken in tiles of MLP_TILE; tile t is handled by slot t % MLP_SLOTS, each slot by one
  * thread in tile order, and the slots are summed in order at the end: the result does not depend
- * on the number of threads (STYLE rule 7), yet up to MLP_SLOTS threads share the work.
+ * on the number of threads (STYLE rule 7), yet up to MLP_SLOTS threads share the work. Threads
+ * take slots as they come free, so one that lost its CPU to another process holds up little.
  */
 #ifndef DDM_MLP_FAST_H
 #define DDM_MLP_FAST_H
 
-enum { MLP_TILE = 32, MLP_SLOTS = 32 };
+/* MLP_PARALLEL_MIN: below this many point·neurons a mini-batch is one thread's work (~0.1 ms):
+ * waking a second thread and joining it would cost as much as it saves. */
+enum { MLP_TILE = 32, MLP_SLOTS = 32, MLP_PARALLEL_MIN = 1 << 17 };
 
 struct mlp_workspace {
     int n, n_pad, k;
@@ -22,7 +25,7 @@ struct mlp_workspace {
 int mlp_workspace_alloc(struct mlp_workspace *ws, int n, int k);
 void mlp_workspace_free(struct mlp_workspace *ws);
 
-/* Same contract as mlp_grad_cpu (include/ddm/ops.h), one version per instruction set. */
+/* Same contract as mlp_grad_cpu (include/ddm/ops.h), one version per instruction set and tanh. */
 typedef void (*mlp_grad_fn)(struct mlp_workspace *ws, int M, const float *Gamma, const float *b,
                             const float *Ws, const float *Z, const float *Y, const int *index,
                             float *residual, float *grad_Gamma, float *grad_b, float *grad_Ws,
@@ -34,5 +37,13 @@ void mlp_grad_avx512(struct mlp_workspace *ws, int M, const float *Gamma, const 
 void mlp_grad_avx2(struct mlp_workspace *ws, int M, const float *Gamma, const float *b,
                    const float *Ws, const float *Z, const float *Y, const int *index,
                    float *residual, float *grad_Gamma, float *grad_b, float *grad_Ws, double *loss);
+void mlp_grad_avx512_sleef(struct mlp_workspace *ws, int M, const float *Gamma, const float *b,
+                           const float *Ws, const float *Z, const float *Y, const int *index,
+                           float *residual, float *grad_Gamma, float *grad_b, float *grad_Ws,
+                           double *loss);
+void mlp_grad_avx2_sleef(struct mlp_workspace *ws, int M, const float *Gamma, const float *b,
+                         const float *Ws, const float *Z, const float *Y, const int *index,
+                         float *residual, float *grad_Gamma, float *grad_b, float *grad_Ws,
+                         double *loss);
 
 #endif

@@ -44,7 +44,8 @@ struct rnn_trajectory {
 
 /* Advances trajectory `t` (index within the context) through a whole block, writing its rows of
  * block->latent and block->traces; returns the global step at which it became non-finite, or
- * UINT64_MAX. One version per instruction set (rnn_step_simd.c), one portable (backend_cpu.c). */
+ * UINT64_MAX. One version per instruction set and tanh (rnn_step_simd.c), one portable
+ * (backend_cpu.c). */
 typedef uint64_t (*rnn_advance_fn)(const struct rnn_plan *plan, struct rnn_trajectory *traj, int t,
                                    const struct ddm_sim_block *block);
 
@@ -52,6 +53,10 @@ uint64_t rnn_advance_avx512(const struct rnn_plan *plan, struct rnn_trajectory *
                             const struct ddm_sim_block *block);
 uint64_t rnn_advance_avx2(const struct rnn_plan *plan, struct rnn_trajectory *traj, int t,
                           const struct ddm_sim_block *block);
+uint64_t rnn_advance_avx512_sleef(const struct rnn_plan *plan, struct rnn_trajectory *traj, int t,
+                                  const struct ddm_sim_block *block);
+uint64_t rnn_advance_avx2_sleef(const struct rnn_plan *plan, struct rnn_trajectory *traj, int t,
+                                const struct ddm_sim_block *block);
 /* The portable version: the CPU twin rnn_step_cpu, one step at a time. */
 uint64_t rnn_advance_reference(const struct rnn_plan *plan, struct rnn_trajectory *traj, int t,
                                const struct ddm_sim_block *block);
@@ -62,6 +67,8 @@ uint64_t rnn_advance_reference(const struct rnn_plan *plan, struct rnn_trajector
 typedef void (*rnn_reduce_fn)(const struct rnn_plan *plan, struct rnn_trajectory *traj);
 void rnn_reduce_avx512(const struct rnn_plan *plan, struct rnn_trajectory *traj);
 void rnn_reduce_avx2(const struct rnn_plan *plan, struct rnn_trajectory *traj);
+void rnn_reduce_avx512_sleef(const struct rnn_plan *plan, struct rnn_trajectory *traj);
+void rnn_reduce_avx2_sleef(const struct rnn_plan *plan, struct rnn_trajectory *traj);
 /* The portable one (the reference version recomputes a from x every step anyway). */
 void rnn_reduce_state(const struct rnn_plan *plan, struct rnn_trajectory *traj);
 

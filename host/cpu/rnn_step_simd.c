@@ -2,11 +2,11 @@
  *
  * For each step of one trajectory (DESIGN §4, §8): x ← x(1 − Δt/τ) + (Δt/τ)b + Γ̂ coef (+ η),
  * h = tanh(x), a ← Ŵ_s h — update, tanh and the next step's k-vector reduction in the same pass,
- * with x (n floats) resident in L1 and SLEEF's vector tanh (3.5 ulp). The body is written once
- * and compiled once per instruction set (Makefile: _avx512.o, _avx2.o); the backend picks one at
- * run time. It is always_inline'd with k constant so the k accumulators stay in registers. The
- * reduction half alone (rnn_reduce_*) gives a context created from saved states the very a the
- * pass would have carried, so a resumed run continues bit for bit.
+ * with x (n floats) resident in L1 and the vector tanh of simd.h. The body is written once
+ * and compiled once per instruction set and tanh (Makefile: _avx512.o, _avx2.o, _avx512_sleef.o,
+ * _avx2_sleef.o); the backend picks one at run time. It is always_inline'd with k constant so the k
+ * accumulators stay in registers. The reduction half alone (rnn_reduce_*) gives a context created
+ * from saved states the very a the pass would have carried, so a resumed run continues bit for bit.
  */
 #include <math.h>
 #include <stdint.h>
@@ -15,13 +15,8 @@
 
 #include "simd.h"
 
-#if defined(DDM_SIMD_AVX512)
-#define RNN_ADVANCE rnn_advance_avx512
-#define RNN_REDUCE  rnn_reduce_avx512
-#else
-#define RNN_ADVANCE rnn_advance_avx2
-#define RNN_REDUCE  rnn_reduce_avx2
-#endif
+#define RNN_ADVANCE SIMD_NAME(rnn_advance)
+#define RNN_REDUCE  SIMD_NAME(rnn_reduce)
 
 /* One fused pass; k is a compile-time constant after inlining into the switch below. */
 static inline __attribute__((always_inline)) void fused_pass(const struct rnn_plan *p,

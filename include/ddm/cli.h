@@ -1,7 +1,8 @@
 /* cli.h — the command line of DESIGN §7 and the run it drives.
  *
  *   ddm_gpu CONFIG.ini [--set section.key=value]... [--backend B] [--output PATH] [--overwrite]
- *           [--stages train,simulate,analyze] [--model FILE.h5] [--on-nonfinite P] [--quiet]
+ *           [--stages train,simulate,analyze] [--model FILE.h5] [--on-nonfinite P] [--threads N]
+ * [--quiet]
  *           [--array-index N] [--list-sweep] [--shard i/N]
  *   ddm_gpu --resume FILE.h5 [CONFIG.ini] [--set ...] [--backend B] [--quiet]
  *   ddm_gpu merge OUT.h5 SHARD.h5... [--overwrite] [--quiet]          (host/merge.c)
@@ -24,6 +25,7 @@ struct ddm_cli {
     const char *output;       /* overrides [output] path */
     int overwrite;            /* an existing output file may be replaced (else the run refuses) */
     const char *on_nonfinite; /* overrides [simulate] on_nonfinite */
+    const char *threads;      /* overrides [run] threads */
     const char *model_path;   /* a run file whose /model is used instead of training */
     int stage_train, stage_simulate, stage_analyze;
     int stages_given;        /* --stages was on the command line */

@@ -11,8 +11,10 @@
 #include <string.h>
 
 #include "bench_common.h"
+#include "ddm/threads.h"
 
 int main(int argc, char **argv) {
+    threads_wait_policy_reexec(argv); /* the engine's wait policy (docs/performance.md) */
     double seconds = argc > 1 ? atof(argv[1]) : 1.0;
     const struct ddm_backend *fast = backend_cpu(0);
     char fast_device[256];
