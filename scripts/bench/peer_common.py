@@ -30,6 +30,12 @@ def options(variants):
     return args
 
 
+def device_name(platform):
+    """One name per kind of device across ddm and the peers: JAX says "gpu" where ddm and
+    PyTorch say "cuda", and run_bench.py compares rows of the same device only."""
+    return "cuda" if platform in ("gpu", "cuda") else platform
+
+
 def model(n, k=K, seed=1):
     """Γ̂ (n,k), Ŵ_s (k,n), b (n), Ŝ (k,k), Γ̂⁺ (k,n) as float32 arrays: a random network."""
     rng = np.random.default_rng(seed)

@@ -20,6 +20,10 @@ except ImportError as missing:
     pc.skip("jax", f"JAX is not installed ({missing})")
     sys.exit(0)
 
+# float32 products in full precision, as ddm and the PyTorch peer compute them (JAX's default
+# lets XLA use TF32 on Ampere and Hopper: faster, 10-bit mantissas, not the same problem)
+jax.config.update("jax_default_matmul_precision", "highest")
+
 
 def sim_rate(B, n, seconds):
     gamma, ws, b, s, pinv = (jnp.asarray(a) for a in pc.model(n))
@@ -91,7 +95,7 @@ def epoch_seconds(n, m_points):
 
 def main():
     args = pc.options("jit")
-    device = jax.devices()[0].platform
+    device = pc.device_name(jax.devices()[0].platform)
     impl = "jax-jit-scan"
     try:
         for B, n in args.sizes:

@@ -6,7 +6,8 @@ processes with the same sizes, parses their `*-bench` lines and prints neuron-st
 training epoch times, the ratio of ddm's best backend on the same device over each peer, and on a
 GPU the fraction of the FP32 roofline and of the tanh-unit floor (DESIGN §8); "n/a" on a CPU.
 On a machine without a GPU the sizes default to --quick (B ∈ {256, 4096}, n ∈ {64, 512});
---full asks for the issue's grid (B ∈ {256, 4096, 16384}, n ∈ {64, 512, 1024}).
+--full asks for the issue's grid (B ∈ {256, 4096, 16384}, n ∈ {64, 512, 1024}); --sizes 4096x1024
+any grid (make bench BENCH_SIZES=4096x1024). Each child is killed after --timeout seconds.
 """
 import argparse
 import os
@@ -35,12 +36,26 @@ def parse(lines):
     return records
 
 
-def run(command, label):
+def run(command, label, timeout):
+    """The child's records; a child past `timeout` seconds is killed and what it printed so far
+    is kept (a hung peer must not stall the table, nor a GPU lease)."""
     print(f"# running {label}: {' '.join(command)}", flush=True)
-    result = subprocess.run(command, capture_output=True, text=True)
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as late:
+        out = late.stdout or ""
+        out = out.decode(errors="replace") if isinstance(out, bytes) else out
+        print(f"# {label} killed after {timeout:g} s (--timeout); its finished rows are kept")
+        return parse(out.splitlines()) + [("skip", {"impl": label, "reason": "timed out"})]
     if result.returncode != 0:
         print(f"# {label} failed (exit {result.returncode}): {result.stderr.strip()[-400:]}")
     return parse(result.stdout.splitlines())
+
+
+def device_of(fields):
+    """ddm's rows say backend=cuda, the peers' device=cuda (JAX's "gpu" counted as "cuda")."""
+    device = "cuda" if fields.get("backend") == "cuda" else fields.get("device", "cpu")
+    return "cuda" if device == "gpu" else device
 
 
 def fmt(value, digits=3):
@@ -53,30 +68,40 @@ def main():
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--full", action="store_true")
     parser.add_argument("--seconds", type=float, default=1.0)
+    parser.add_argument("--sizes", help="B,... x n,... (e.g. 4096x1024 or 256,4096x64,512): "
+                        "the grid of B and n, instead of --quick / --full")
+    parser.add_argument("--M", type=int, help="training points per epoch")
+    parser.add_argument("--timeout", type=float, default=900,
+                        help="seconds after which a child (ddm or a peer) is killed")
     args = parser.parse_args()
     gpu = has_gpu()
-    quick = args.quick or (not gpu and not args.full)
+    quick = args.quick or (not gpu and not args.full and not args.sizes)
     Bs, ns = ([256, 4096], [64, 512]) if quick else ([256, 4096, 16384], [64, 512, 1024])
-    M = 16384 if quick else 65536
+    if args.sizes:
+        try:
+            b_text, n_text = args.sizes.split("x")
+            Bs, ns = [int(v) for v in b_text.split(",")], [int(v) for v in n_text.split(",")]
+        except ValueError:
+            parser.error(f"--sizes {args.sizes}: expected B,...xn,... such as 4096x1024")
+    M = args.M or (16384 if quick else 65536)
     sizes = ",".join(f"{B}:{n}" for B in Bs for n in ns)
     common = ["--sizes", sizes, "--train-n", ",".join(map(str, ns)), "--M", str(M),
               "--seconds", str(args.seconds)]
-    records = run([args.ddm, "--seconds", str(args.seconds)] + (["--quick"] if quick else []),
-                  "ddm")
+    records = run([args.ddm] + common, "ddm", args.timeout)
     python = sys.executable or "python3"
     for peer in ("peer_torch.py", "peer_jax.py"):
-        records += run([python, os.path.join(HERE, peer)] + common, peer)
+        records += run([python, os.path.join(HERE, peer)] + common, peer, args.timeout)
 
     sim, train, devices, peaks, skips = {}, {}, {}, {}, []
     for kind, f in records:
         if kind == "sim":
             impl = "ddm-" + f["backend"] if "backend" in f else f["impl"]
             sim[(impl, int(f["B"]), int(f["n"]))] = float(f["rate"])
-            devices[impl] = "cuda" if f.get("backend") == "cuda" else f.get("device", "cpu")
+            devices[impl] = device_of(f)
         elif kind == "train":
             impl = "ddm-" + f["backend"] if "backend" in f else f["impl"]
             train[(impl, int(f["n"]))] = float(f["epoch_s"])
-            devices.setdefault(impl, "cuda" if f.get("backend") == "cuda" else f.get("device", "cpu"))
+            devices.setdefault(impl, device_of(f))
         elif kind == "peak":
             peaks = {key: float(value) for key, value in f.items() if key != "backend"}
         elif kind == "skip":
