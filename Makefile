@@ -80,7 +80,7 @@ ifeq ($(WITH_CUDA),1)
   CFLAGS   += -DDDM_WITH_CUDA=1 -I$(CUDA_HOME)/include
   LDLIBS   += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 \
               -lcusolver -lcublas -lcurand -lcudart -lstdc++
-  NVFLAGS  := -O3 -std=c++17 -Iinclude $(PKG_CFLAGS) \
+  NVFLAGS  := -O3 -std=c++17 -lineinfo -Iinclude $(PKG_CFLAGS) \
               -gencode arch=compute_$(CUDA_ARCH:sm_%=%),code=$(CUDA_ARCH) \
               -gencode arch=compute_$(CUDA_ARCH:sm_%=%),code=compute_$(CUDA_ARCH:sm_%=%) \
               -DDDM_CUDA_ARCH=$(CUDA_ARCH:sm_%=%) -Xcompiler -Wall,-Wextra,-Werror \
@@ -102,7 +102,7 @@ BENCH_SRC := $(wildcard scripts/bench/*.c)
 BENCH_BIN := $(BENCH_SRC:scripts/bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps info test test-sanitize test-valgrind test-slurm bench dev fuzz format format-check \
-        clean
+        clean gpu-bundle
 all: $(BIN) info-line
 
 $(BUILD)/%.o: %.c
@@ -193,10 +193,21 @@ test-slurm: $(BIN)
 	bash scripts/slurm/local_cluster.sh bash scripts/slurm/test_slurm.sh
 
 # bench_cpu: the CPU backend against its twin; run_bench.py: every backend of this build and the
-# PyTorch / JAX peers (skipped when not installed) in one table. BENCH_ARGS=--quick for small sizes.
+# PyTorch / JAX peers (skipped when not installed) in one table. BENCH_ARGS=--quick for small sizes;
+# BENCH_SIZES=4096x1024 (B,...xn,...) for a grid of one's own.
 bench: $(BENCH_BIN) $(BIN)
 	$(BUILD)/bench/bench_cpu
-	python3 scripts/bench/run_bench.py --ddm $(BUILD)/bench/bench_ddm $(BENCH_ARGS)
+	python3 scripts/bench/run_bench.py --ddm $(BUILD)/bench/bench_ddm $(BENCH_ARGS) \
+	    $(if $(BENCH_SIZES),--sizes $(BENCH_SIZES))
+
+# One archive for a bare GPU machine (docs/gpu.md): ddm_gpu, the tests, the benchmarks and the
+# kernel experiments (built with -lineinfo), their shared libraries but glibc, libstdc++ and CUDA,
+# and the headers to rebuild there; scripts/gpu/first_run.sh unpacks and runs it there.
+GPU_BUNDLE := .gpucarry/ddm_gpu_bundle.tar.gz
+gpu-bundle:
+	@if [ '$(WITH_CUDA)' != 1 ]; then echo "make gpu-bundle needs nvcc (CUDA=1)"; exit 1; fi
+	@$(MAKE) --no-print-directory $(BIN) $(TEST_BIN) $(BENCH_BIN) $(DEV_BIN)
+	bash scripts/gpu/bundle.sh $(GPU_BUNDLE) $(BIN) $(TEST_BIN) $(BENCH_BIN) $(DEV_BIN)
 
 info-line:
 	@printf 'ddm_gpu %s: CPU backend ✓' '$(VERSION)'; \
