@@ -16,8 +16,12 @@
 
 #include "ddm/analysis_h5.h"
 #include "ddm/analysis_memory.h"
+#include "ddm/analysis_times.h"
 #include "ddm/input.h"
+#include "ddm/philox.h"
 #include "ddm/simulate.h"
+#include "ddm/trust.h"
+#include "ddm/starts.h"
 
 void analysis_tick(const struct analysis_tick *tick, double fraction) {
     if (tick && tick->bar)
@@ -39,7 +43,7 @@ static void note(struct ddm_analysis_report *report, const char *fmt, ...) {
 static int decomposition_axes(const struct ddm_config *cfg, const struct ddm_system *sys, int *axis,
                               int *d, struct ddm_error *err) {
     if (!cfg->decomposition_axes[0]) {
-        *d = sys->k <= 3 ? sys->k : 2;
+        *d = sys->k <= DDM_GRID_MAX_D ? sys->k : 2;
         for (int a = 0; a < *d; a++) axis[a] = a;
         return DDM_OK;
     }
@@ -81,7 +85,7 @@ static int check_grid_size(const struct ddm_config *cfg, const char *key, int si
 int analysis_check(const struct ddm_config *cfg, const struct ddm_system *sys,
                    struct ddm_error *err) {
     double lo[DDM_MAX_K], hi[DDM_MAX_K], at[DDM_MAX_K];
-    int axis[3], d, code = DDM_OK;
+    int axis[DDM_GRID_MAX_D], d, code = DDM_OK;
     if (cfg->bounds[0])
         code = config_ranges(cfg, "analysis", "bounds", cfg->bounds, sys->k, lo, hi, err);
     if (!code) code = decomposition_axes(cfg, sys, axis, &d, err);
@@ -102,6 +106,7 @@ int analysis_check(const struct ddm_config *cfg, const struct ddm_system *sys,
 struct recorded {
     int present, B;
     long T, first; /* recorded times, and the first one used (after the burn-in fraction) */
+    struct stationary_times times;   /* the times the stationary parts use */
     struct stats_moments moments[2]; /* [0] network, [1] target */
 };
 
@@ -119,8 +124,29 @@ static void add_moments(void *user, const float *z, int count, long t) {
     stats_moments_add(pass->moments, z, (long)pass->B * count);
 }
 
-static int read_recorded(hid_t file, const struct ddm_config *cfg, int k, struct recorded *rec,
-                         struct ddm_error *err) {
+/* The recorded times after the burn-in fraction and outside every cue window + recall_delay. */
+static int find_stationary_times(hid_t file, const struct ddm_config *cfg,
+                                 const struct ddm_system *sys, struct recorded *rec,
+                                 struct ddm_error *err) {
+    struct ddm_input input;
+    char at[1200];
+    double *t = NULL;
+    long T = 0;
+    config_where(cfg, "input", "cues", at, sizeof at);
+    int code = input_parse(cfg->cues, cfg->cue_strength, sys, at, &input, err);
+    if (!code) code = analysis_h5_times(file, &t, &T, err);
+    if (!code && T != rec->T)
+        code = ddm_fail(err, DDM_ERUNTIME, "/simulate/t has %ld times but /simulate/latent %ld", T,
+                        rec->T);
+    if (!code)
+        code = stationary_times_find(t, T, rec->first, &input, cfg->recall_delay, &rec->times, err);
+    free(t);
+    return code;
+}
+
+static int read_recorded(hid_t file, const struct ddm_config *cfg, const struct ddm_system *sys,
+                         struct recorded *rec, struct ddm_error *err) {
+    const int k = sys->k;
     int file_k = k;
     memset(rec, 0, sizeof *rec);
     int code = analysis_h5_simulate_shape(file, &rec->present, &rec->B, &rec->T, &file_k, err);
@@ -130,10 +156,11 @@ static int read_recorded(hid_t file, const struct ddm_config *cfg, int k, struct
     if (code || !rec->present) return code;
     rec->first = (long)floor(cfg->burn_in_fraction * rec->T);
     if (rec->first >= rec->T) rec->first = rec->T - 1;
+    code = find_stationary_times(file, cfg, sys, rec, err);
     for (int p = 0; p < 2 && !code; p++) {
         stats_moments_init(&rec->moments[p], k);
         struct moments_pass pass = {&rec->moments[p], rec->B};
-        code = analysis_h5_scan(file, datasets[p], rec->first, add_moments, &pass, err);
+        code = stationary_scan(file, datasets[p], &rec->times, add_moments, &pass, err);
     }
     if (!code && (rec->moments[0].count < 2 || rec->moments[1].count < 2))
         rec->present = 0; /* nothing finite was recorded */
@@ -184,10 +211,60 @@ static int run_pca(const struct ddm_backend *backend, const struct ddm_system *s
     return code;
 }
 
+/* Stationary network samples for the energy descent: every stride-th finite row, at most
+ * DESCENT_SAMPLES of them. */
+#define DESCENT_SAMPLES 20000
+struct descent_pass {
+    double *z; /* (DESCENT_SAMPLES,k) */
+    long taken, seen, stride;
+    int B, k;
+};
+
+static void take_samples(void *user, const float *z, int count, long t) {
+    (void)t;
+    struct descent_pass *pass = user;
+    for (long r = 0; r < (long)pass->B * count; r++, pass->seen++) {
+        if (pass->seen % pass->stride || pass->taken == DESCENT_SAMPLES) continue;
+        int finite = 1;
+        for (int c = 0; c < pass->k; c++) finite &= isfinite(z[r * pass->k + c]) != 0;
+        if (!finite) continue;
+        for (int c = 0; c < pass->k; c++) pass->z[pass->taken * pass->k + c] = z[r * pass->k + c];
+        pass->taken++;
+    }
+}
+
+/* f_sym · ∇_z E ≤ 0 and f_sym_metric · ∇_z E ≤ 0 over the stationary network samples. */
+static int sample_descent(const struct ddm_model *model, hid_t file, const struct recorded *rec,
+                          struct energy_descent *out, struct ddm_error *err) {
+    const int k = model->k;
+    memset(out, 0, sizeof *out);
+    if (!rec->present) return DDM_OK;
+    const long total = (long)rec->B * (rec->T - rec->first);
+    struct descent_pass pass = {NULL,   0, 0, (total + DESCENT_SAMPLES - 1) / DESCENT_SAMPLES,
+                                rec->B, k};
+    pass.z = ddm_alloc(sizeof(double) * DESCENT_SAMPLES * k, "energy descent samples", err);
+    if (!pass.z) return DDM_ERUNTIME;
+    int code = analysis_h5_scan(file, "latent", rec->first, take_samples, &pass, err);
+    long descent = 0, descent_metric = 0;
+#pragma omp parallel for schedule(static) reduction(+ : descent, descent_metric)
+    for (long i = 0; i < (code ? 0 : pass.taken); i++) {
+        double fs[DDM_MAX_K];
+        struct energy_point at;
+        struct energy_descent here = {0};
+        split_energy_field(model, pass.z + i * k, fs, &at);
+        energy_descent_add(&here, fs, &at, k);
+        descent += here.descent;
+        descent_metric += here.descent_metric;
+    }
+    *out = (struct energy_descent){code ? 0 : pass.taken, descent, descent_metric};
+    free(pass.z);
+    return code;
+}
+
 static int run_split(const struct ddm_system *sys, const struct ddm_model *model,
-                     const struct ddm_config *cfg, const struct recorded *rec, const double *lo,
-                     const double *hi, hid_t group, struct ddm_analysis_report *report,
-                     struct ddm_error *err) {
+                     const struct ddm_config *cfg, hid_t file, const struct recorded *rec,
+                     const double *lo, const double *hi, hid_t group,
+                     struct ddm_analysis_report *report, struct ddm_error *err) {
     const double t0 = now_seconds();
     struct latent_grid grid = {.k = model->k};
     int code = decomposition_axes(cfg, sys, grid.axis, &grid.d, err);
@@ -203,15 +280,55 @@ static int run_split(const struct ddm_system *sys, const struct ddm_model *model
                               grid.at, err);
     for (int a = 0; a < grid.d; a++) grid.size[a] = cfg->decomposition_grid;
     struct split_grid split = {0};
+    struct energy_descent samples = {0};
     if (!code) code = split_on_grid(model, &grid, &split, err);
-    if (!code) code = analysis_h5_split(group, &split, sys, err);
+    if (!code) code = sample_descent(model, file, rec, &samples, err);
+    if (!code) code = analysis_h5_split(group, &split, &samples, sys, err);
     if (!code) {
         report->split_done = 1;
         report->split_residual = split.residual;
+        report->descent_grid = energy_descent_share(split.descent.descent, split.descent.points);
+        report->descent_grid_metric =
+            energy_descent_share(split.descent.descent_metric, split.descent.points);
+        report->descent_samples = energy_descent_share(samples.descent, samples.points);
+        report->descent_samples_metric =
+            energy_descent_share(samples.descent_metric, samples.points);
+        report->descent_sample_count = samples.points;
     }
     split_grid_free(&split);
     report->split_seconds = now_seconds() - t0;
     return code;
+}
+
+/* Two estimates of Φ more than DDM_PHI_SIGMAS combined error bars apart: one of them is biased
+ * (a grid too coarse for a thin attractor, a cut or box that misses mass; docs/trust.md). */
+static void note_phi_disagreement(struct ddm_analysis_report *report, const char *name, int p) {
+    report->phi_sigmas[p] = trust_phi_sigmas(report->phi[p], report->phi_err[p],
+                                             report->phi_grid[p], report->phi_grid_err[p]);
+    if (report->phi_sigmas[p] > DDM_PHI_SIGMAS)
+        note(report,
+             "Φ %s: the sample identity %.4g ± %.2g and the grid %.4g ± %.2g differ by %.1f "
+             "combined error bars; the identity is exact for constant D, the grid is biased where "
+             "the density is poorly resolved (docs/trust.md)",
+             name, report->phi[p], report->phi_err[p], report->phi_grid[p], report->phi_grid_err[p],
+             report->phi_sigmas[p]);
+}
+
+/* W₁ of the marginals in units of the target's std, and a note when one is far. */
+static void note_far_statistics(struct ddm_analysis_report *report, const struct ddm_system *sys,
+                                const struct stats_moments *target) {
+    const int k = sys->k;
+    double mean[DDM_MAX_K], cov[DDM_MAX_K * DDM_MAX_K], std[DDM_MAX_K];
+    stats_moments_result(target, mean, cov);
+    for (int c = 0; c < k; c++) std[c] = sqrt(cov[c * k + c]);
+    const int worst =
+        trust_wasserstein_in_std(k, report->wasserstein, std, report->wasserstein_std);
+    report->stats_worst = worst;
+    if (worst >= 0 && report->wasserstein_std[worst] > DDM_STATS_WARN)
+        note(report,
+             "stationary statistics far from the target's: W₁ of %s is %.2g target std (above "
+             "%g)",
+             sys->var_names[worst], report->wasserstein_std[worst], DDM_STATS_WARN);
 }
 
 /* Pass 2: densities, the entropy-production identity and the marginals of one process. */
@@ -240,17 +357,16 @@ static int run_hhd_stats(const struct ddm_system *sys, const struct ddm_model *m
     const int k = model->k;
     const struct latent_process processes[2] = {latent_process_network(model),
                                                 latent_process_target(sys)};
-    const long T_used = rec->T - rec->first, total = (long)rec->B * T_used;
+    const long T_used = rec->T - rec->first, total = (long)rec->B * rec->times.used;
     const long stride = (total + cfg->max_samples - 1) / cfg->max_samples;
-    struct latent_grid grid = {.k = k, .d = k};
-    const int grid_on = cfg->hhd_grid > 0 && k <= 3;
+    struct latent_grid grid = {.k = k};
+    const int grid_on = cfg->hhd_grid > 0 && k <= DDM_GRID_MAX_D;
     for (int c = 0; c < k; c++) {
-        grid.axis[c] = c;
-        grid.size[c] = cfg->hhd_grid;
+        if (grid_on) grid_set_axis(&grid, c, c, cfg->hhd_grid);
         grid.lo[c] = lo[c];
         grid.hi[c] = hi[c];
     }
-    if (cfg->hhd_grid > 0 && k > 3)
+    if (cfg->hhd_grid > 0 && !grid_on)
         note(report, "no HHD grid for k = %d > 3 (Φ from the sample identity only)", k);
     double hist_lo[DDM_MAX_K], hist_hi[DDM_MAX_K];
     for (int c = 0; c < k; c++) {
@@ -267,7 +383,7 @@ static int run_hhd_stats(const struct ddm_system *sys, const struct ddm_model *m
                             stride, err);
         if (code) break;
         struct density_pass pass = {&acc, &marginals[p], rec->B, T_used, tick, 0.5 * p, 0.45};
-        code = analysis_h5_scan(file, datasets[p], rec->first, add_samples, &pass, err);
+        code = stationary_scan(file, datasets[p], &rec->times, add_samples, &pass, err);
         double mean[DDM_MAX_K], cov[DDM_MAX_K * DDM_MAX_K], std[DDM_MAX_K];
         stats_moments_result(&rec->moments[p], mean, cov);
         for (int c = 0; c < k; c++) std[c] = sqrt(cov[c * k + c]);
@@ -281,6 +397,12 @@ static int run_hhd_stats(const struct ddm_system *sys, const struct ddm_model *m
             report->phi_grid_err[p] = hhd.phi_grid_err;
             report->samples[p] = rec->moments[p].count;
             if (hhd.note[0]) note(report, "Φ %s: %s", processes[p].name, hhd.note);
+            if (hhd.grid_on && hhd.mass < 0.995) /* dadras: the fast, thin parts were cut */
+                note(report,
+                     "Φ %s: the grid cells used hold only %.4g of the probability; the "
+                     "cut parts may carry much of Φ (lower [analysis] hhd_cut, e.g. 1e-5)",
+                     processes[p].name, hhd.mass);
+            note_phi_disagreement(report, processes[p].name, p);
         }
         analysis_tick(tick, 0.5 * p + 0.5);
         hhd_result_free(&hhd);
@@ -288,14 +410,58 @@ static int run_hhd_stats(const struct ddm_system *sys, const struct ddm_model *m
     }
     for (int c = 0; c < k && !code; c++)
         report->wasserstein[c] = stats_wasserstein(&marginals[0], &marginals[1], c);
+    if (!code) note_far_statistics(report, sys, &rec->moments[1]);
     if (!code)
         code = analysis_h5_stats(group, rec->moments, marginals, report->wasserstein,
                                  cfg->burn_in_fraction, rec->first, err);
+    if (!code) code = analysis_h5_stats_verdict(group, report, err);
     if (!code) report->hhd_done = report->stats_done = 1;
+    report->phi_grid_on = grid_on;
     stats_marginals_free(&marginals[0]);
     stats_marginals_free(&marginals[1]);
     report->hhd_seconds = now_seconds() - t0;
     return code;
+}
+
+/* "start 2 ended on a fixed point (λ₁ = −0.05, 0.3 std from the target's path); …" for the
+ * starts of r not averaged, into line ("" when every start was kept). */
+static void describe_elsewhere(const struct lyapunov_result *r, char *line, size_t len) {
+    size_t used = 0;
+    line[0] = 0;
+    for (int s = 0; s < r->starts && used < len; s++) {
+        if (r->kept_start[s]) continue;
+        used += snprintf(line + used, len - used,
+                         "%sstart %d ended on a %s (λ₁ = %.3g, %.2g std "
+                         "from the target's path)",
+                         used ? "; " : "", s + 1, lyapunov_attractor_name(r->attractor[s]),
+                         r->per_start[(size_t)s * r->k], r->end_distance[s]);
+    }
+}
+
+/* Starts on one target path; the target's majority attractor is the reference, and a start of
+ * either flow that ends elsewhere is reported, not averaged. */
+static void judge_starts(const struct lyapunov_starts *starts, struct lyapunov_result *results,
+                         struct ddm_analysis_report *report) {
+    const int reference = lyapunov_majority(&results[1]);
+    const int distinct = starts->min_separation > 1e-6;
+    double *distance = malloc(sizeof(double) * starts->S);
+    for (int p = 0; p < 2; p++) {
+        for (int s = 0; s < starts->S && distance; s++)
+            distance[s] = lyapunov_starts_distance(starts, results[p].end + (size_t)s * starts->k);
+        lyapunov_average(&results[p], reference, distance, distinct);
+        describe_elsewhere(&results[p], report->lyapunov_elsewhere[p],
+                           sizeof report->lyapunov_elsewhere[p]);
+        if (results[p].kept < starts->S)
+            note(report, "Lyapunov %s: %d of %d starts ended off the target's %s, not averaged",
+                 p ? "target" : "network", starts->S - results[p].kept, starts->S,
+                 lyapunov_attractor_name(reference));
+    }
+    if (!distinct && starts->S > 1)
+        note(report,
+             "Lyapunov: the %d starts coincide (the target path settled on a point): no "
+             "error bar",
+             starts->S);
+    free(distance);
 }
 
 static int run_lyapunov(const struct ddm_system *sys, const struct ddm_model *model,
@@ -306,29 +472,112 @@ static int run_lyapunov(const struct ddm_system *sys, const struct ddm_model *mo
     const struct latent_process processes[2] = {latent_process_network(model),
                                                 latent_process_target(sys)};
     struct lyapunov_result results[2] = {0};
-    double *z0 = ddm_alloc(sizeof(double) * S * k, "Lyapunov starts", err);
-    int code = z0 ? simulate_starts(sys, model, cfg, S, z0, err) : DDM_ERUNTIME;
+    struct lyapunov_starts starts;
+    int code = lyapunov_starts_find(sys, model, cfg, S, &starts, err);
     for (int p = 0; p < 2 && !code; p++) {
         struct analysis_tick half = {tick->bar, tick->from + 0.5 * p * tick->span, 0.5 * tick->span,
                                      tick->part};
-        code = analysis_lyapunov(&processes[p], z0, S, cfg->lyapunov_dt, cfg->lyapunov_transient,
-                                 cfg->lyapunov_steps, &half, &results[p], err);
-        if (!code) {
+        code = analysis_lyapunov(&processes[p], starts.z0, S, cfg->lyapunov_dt,
+                                 cfg->lyapunov_transient, cfg->lyapunov_steps, &half, &results[p],
+                                 err);
+    }
+    if (!code) {
+        judge_starts(&starts, results, report);
+        for (int p = 0; p < 2; p++) {
             memcpy(report->lyapunov[p], results[p].mean, sizeof(double) * k);
             memcpy(report->lyapunov_err[p], results[p].error, sizeof(double) * k);
             report->kaplan_yorke[p] = results[p].kaplan_yorke;
-            report->lyapunov_starts[p] = results[p].finite;
-            if (results[p].finite < S)
-                note(report, "Lyapunov %s: the flow left the finite range from %d of %d starts",
-                     processes[p].name, S - results[p].finite, S);
+            report->lyapunov_starts[p] = results[p].kept;
         }
+        report->lyapunov_total = S;
+        code = analysis_h5_lyapunov(group, &results[0], &results[1], &starts, cfg, err);
     }
-    if (!code) code = analysis_h5_lyapunov(group, &results[0], &results[1], cfg, err);
     if (!code) report->lyapunov_done = 1;
     lyapunov_result_free(&results[0]);
     lyapunov_result_free(&results[1]);
-    free(z0);
+    if (starts.z0) lyapunov_starts_free(&starts);
     report->lyapunov_seconds = now_seconds() - t0;
+    return code;
+}
+
+/* The last recorded state of every trajectory, (B,k); NaN rows for dropped trajectories. */
+struct ends_pass {
+    double *ends;
+    int B, k;
+};
+
+static void keep_last(void *user, const float *z, int count, long t) {
+    (void)t;
+    const struct ends_pass *pass = user;
+    for (long b = 0; b < pass->B; b++)
+        for (int c = 0; c < pass->k; c++)
+            pass->ends[b * pass->k + c] = z[(b * count + count - 1) * pass->k + c];
+}
+
+/* Distances in the training data's latent scales s (those of blowup_bound): a target or network
+ * that escaped in /simulate would stretch any scale taken from the recorded samples. Seeds over
+ * the region both processes visited, clipped to μ ± REGION_LIMIT s (escaped samples are reached
+ * through the trajectory ends instead), or μ ± 3.5 s without /simulate, widened by a quarter of
+ * its extent on each side. */
+#define REGION_LIMIT 10.0
+static void fixed_point_region(const struct ddm_model *model, const struct ddm_config *cfg,
+                               const struct recorded *rec, struct fixed_point_search *search) {
+    for (int c = 0; c < model->k; c++) {
+        const double mu = model->latent_mean[c], s = model->latent_scale[c];
+        double lo = mu - 3.5 * s, hi = mu + 3.5 * s;
+        if (rec->present) {
+            lo = fmax(fmin(rec->moments[0].min[c], rec->moments[1].min[c]), mu - REGION_LIMIT * s);
+            hi = fmin(fmax(rec->moments[0].max[c], rec->moments[1].max[c]), mu + REGION_LIMIT * s);
+            if (!(hi > lo)) lo = mu - 3.5 * s, hi = mu + 3.5 * s;
+        }
+        const double margin = 0.25 * (hi - lo);
+        search->scale[c] = s;
+        search->lo[c] = lo - margin;
+        search->hi[c] = hi + margin;
+    }
+    search->k = model->k;
+    search->seeds = cfg->fixed_point_seeds;
+    search->seed = ddm_stream_seed(cfg->seed, DDM_STREAM_ANALYSIS) ^ 0x6669786564ull;
+}
+
+static int run_fixed_points(const struct ddm_system *sys, const struct ddm_model *model,
+                            const struct ddm_config *cfg, hid_t file, const struct recorded *rec,
+                            hid_t group, struct ddm_analysis_report *report,
+                            struct ddm_error *err) {
+    const double t0 = now_seconds();
+    const int k = model->k;
+    const struct latent_process processes[2] = {latent_process_network(model),
+                                                latent_process_target(sys)};
+    struct fixed_point_search search = {0};
+    fixed_point_region(model, cfg, rec, &search);
+    double *ends[2] = {NULL, NULL};
+    struct fixed_point_set sets[2] = {{0}, {0}};
+    int code = DDM_OK;
+    for (int p = 0; p < 2 && !code && rec->present; p++) {
+        ends[p] = ddm_alloc(sizeof(double) * rec->B * k, "trajectory ends", err);
+        struct ends_pass pass = {ends[p], rec->B, k};
+        code = ends[p] ? analysis_h5_scan(file, datasets[p], rec->T - 1, keep_last, &pass, err)
+                       : DDM_ERUNTIME;
+    }
+    for (int p = 0; p < 2 && !code; p++) {
+        search.ends = ends[p];
+        search.end_count = ends[p] ? rec->B : 0;
+        code = fixed_points_find(&processes[p], &search, &sets[p], err);
+    }
+    if (!code) {
+        fixed_points_match(&sets[0], &sets[1], search.scale, cfg->fixed_point_match);
+        for (int p = 0; p < 2 && ends[p]; p++)
+            fixed_points_trap(&sets[p], ends[p], rec->B, search.scale);
+        fixed_points_summarise(&sets[0], &sets[1], ends[0] ? rec->B : 0, &report->fixed);
+        code = analysis_h5_fixed_points(group, sets, &search, &report->fixed,
+                                        cfg->fixed_point_match, err);
+    }
+    if (!code) report->fixed_done = 1;
+    for (int p = 0; p < 2; p++) {
+        fixed_point_set_free(&sets[p]);
+        free(ends[p]);
+    }
+    report->fixed_seconds = now_seconds() - t0;
     return code;
 }
 
@@ -405,6 +654,8 @@ int analysis_run(const struct ddm_backend *backend, const struct ddm_system *sys
     const double t0 = now_seconds();
     memset(report, 0, sizeof *report);
     report->k = model->k;
+    report->phi_sigmas[0] = report->phi_sigmas[1] = NAN;
+    report->stats_worst = -1;
     struct ddm_progress bar;
     progress_begin(&bar, "analyze", "%", 100, quiet);
     hid_t group = -1;
@@ -412,7 +663,13 @@ int analysis_run(const struct ddm_backend *backend, const struct ddm_system *sys
     double lo[DDM_MAX_K], hi[DDM_MAX_K];
     int code = analysis_check(cfg, sys, err);
     if (!code) code = analysis_h5_begin(file, cfg, &group, err);
-    if (!code) code = read_recorded(file, cfg, model->k, &rec, err);
+    if (!code) code = read_recorded(file, cfg, sys, &rec, err);
+    if (!code && rec.times.usable) code = stationary_times_write(group, &rec.times, err);
+    report->stationary_times = rec.times.used;
+    report->recorded_times = rec.T - rec.first;
+    if (!code && rec.times.usable && !rec.times.used)
+        note(report, "no recorded time lies after the burn-in fraction and outside every cue "
+                     "window and recall_delay: no density, Φ or statistics");
     if (!code) grid_bounds(cfg, model, &rec, lo, hi);
     /* shares of the progress bar, roughly as the parts take time */
     struct analysis_tick pca_tick = {&bar, 0.0, 0.2, "PCA"}, hhd_tick = {&bar, 0.25, 0.4, "HHD"},
@@ -420,13 +677,15 @@ int analysis_run(const struct ddm_backend *backend, const struct ddm_system *sys
     if (!code && cfg->pca) code = run_pca(backend, sys, model, cfg, group, &pca_tick, report, err);
     analysis_tick(&pca_tick, 1);
     if (!code && cfg->decomposition_grid)
-        code = run_split(sys, model, cfg, &rec, lo, hi, group, report, err);
+        code = run_split(sys, model, cfg, file, &rec, lo, hi, group, report, err);
     if (!code && rec.present)
         code = run_hhd_stats(sys, model, cfg, file, &rec, lo, hi, group, &hhd_tick, report, err);
-    else if (!code)
+    else if (!code && (!rec.times.usable || rec.times.used))
         note(report, "no /simulate in the file: no density, Φ or statistics");
     if (!code && cfg->lyapunov_steps)
         code = run_lyapunov(sys, model, cfg, group, &lyapunov_tick, report, err);
+    if (!code && cfg->fixed_point_seeds)
+        code = run_fixed_points(sys, model, cfg, file, &rec, group, report, err);
     if (!code && rec.present && sys->native_wells)
         code = run_memory(sys, cfg, file, &rec, lo, hi, group, report, err);
     progress_end(&bar);
@@ -439,6 +698,7 @@ int analysis_run(const struct ddm_backend *backend, const struct ddm_system *sys
             *err = end_err;
         }
     }
+    stationary_times_free(&rec.times);
     if (code) ddm_error_prefix(err, "analyze");
     return code;
 }

@@ -14,6 +14,8 @@
 
 #include "ddm/h5io.h"
 #include "ddm/h5space.h"
+#include "ddm/trust.h"
+#include "ddm/runfile.h"
 
 #define F32 H5T_IEEE_F32LE
 #define F64 H5T_IEEE_F64LE
@@ -241,7 +243,33 @@ static int grid_dims(const struct latent_grid *grid, int k, hsize_t *dims, char 
     return rank;
 }
 
-int analysis_h5_split(hid_t group, const struct split_grid *split, const struct ddm_system *sys,
+/* Shares of E-descending points of the grid and of the stationary samples, as attributes. */
+static int write_descent(hid_t g, const struct energy_descent *grid,
+                         const struct energy_descent *samples, struct ddm_error *err) {
+    int code = h5_attr_double(g, "descent_share_grid",
+                              energy_descent_share(grid->descent, grid->points), err);
+    if (!code)
+        code = h5_attr_double(g, "descent_share_grid_metric",
+                              energy_descent_share(grid->descent_metric, grid->points), err);
+    if (!code)
+        code = h5_attr_double(g, "descent_share_samples",
+                              energy_descent_share(samples->descent, samples->points), err);
+    if (!code)
+        code = h5_attr_double(g, "descent_share_samples_metric",
+                              energy_descent_share(samples->descent_metric, samples->points), err);
+    if (!code) code = h5_attr_int(g, "descent_samples", samples->points, err);
+    if (!code)
+        code = h5_attr_string(g, "descent",
+                              "shares of points where f_sym . grad_z E <= 0 (E does not "
+                              "increase), and the same for f_sym_metric, the phi'-weighted "
+                              "projection (Gamma^T Phi' Gamma)^-1 Gamma^T Phi' F_S that never "
+                              "climbs E; samples: stationary network samples of /simulate",
+                              err);
+    return code;
+}
+
+int analysis_h5_split(hid_t group, const struct split_grid *split,
+                      const struct energy_descent *samples, const struct ddm_system *sys,
                       struct ddm_error *err) {
     hid_t g = h5_group(group, "decomposition", err);
     if (g < 0) return DDM_ERUNTIME;
@@ -255,6 +283,13 @@ int analysis_h5_split(hid_t group, const struct split_grid *split, const struct 
     if (!code) code = write_grid(g, "f", vector_rank, dims, split->f, vector_shape, err);
     if (!code) code = write_grid(g, "f_sym", vector_rank, dims, split->f_sym, vector_shape, err);
     if (!code) code = write_grid(g, "f_asym", vector_rank, dims, split->f_asym, vector_shape, err);
+    if (!code)
+        code = write_grid(g, "f_sym_metric", vector_rank, dims, split->f_sym_metric, vector_shape,
+                          err);
+    if (!code)
+        code = write_grid(g, "energy_gradient", vector_rank, dims, split->energy_gradient,
+                          vector_shape, err);
+    if (!code) code = write_descent(g, &split->descent, samples, err);
     if (!code) code = write_f64(g, "at", 1, &kk, grid->at, "(k)", err);
     if (!code) code = h5_attr_double(g, "split_residual", split->residual, err);
     if (!code)
@@ -293,6 +328,14 @@ int analysis_h5_hhd(hid_t group, const char *name, const struct hhd_result *hhd,
         if (!code) code = write_grid(g, "f_irr", vector_rank, dims, hhd->f_irr, vector_shape, err);
         if (!code) code = write_f64(g, "bandwidth", 1, &kk, hhd->bandwidth, "(k)", err);
         if (!code) code = h5_attr_double(g, "bandwidth_fraction", hhd->bandwidth_fraction, err);
+        if (!code)
+            code = write_f64(g, "smoothing_variance", 1, &kk, hhd->smoothing_variance, "(k)", err);
+        if (!code)
+            code = h5_attr_double(g, "entropy_production_grid_uncorrected",
+                                  hhd->phi_grid_uncorrected, err);
+        if (!code)
+            code = h5_attr_double(g, "entropy_production_grid_batch_mean", hhd->phi_grid_batch_mean,
+                                  err);
         if (!code) code = h5_attr_double(g, "mass", hhd->mass, err);
         if (!code) code = h5_attr_double(g, "cut", cut, err);
         if (!code) code = h5_attr_int(g, "samples", hhd->samples, err);
@@ -301,11 +344,20 @@ int analysis_h5_hhd(hid_t group, const char *name, const struct hhd_result *hhd,
     return code;
 }
 
+/* <name>_<what> (starts) of int flags */
+static int write_flags(hid_t g, const char *name, const char *what, const int *flags, int starts,
+                       const char *shape, struct ddm_error *err) {
+    char label[48];
+    hsize_t dims = (hsize_t)starts;
+    snprintf(label, sizeof label, "%s_%s", name, what);
+    return h5_write(g, label, H5T_STD_I32LE, H5T_NATIVE_INT, 1, &dims, flags, shape, err);
+}
+
 static int write_spectrum(hid_t g, const char *name, const struct lyapunov_result *r,
                           struct ddm_error *err) {
     const int k = r->k;
-    char label[32];
-    hsize_t kk = k, per_start[2] = {(hsize_t)r->starts, (hsize_t)k};
+    char label[48];
+    hsize_t kk = k, per_start[2] = {(hsize_t)r->starts, (hsize_t)k}, starts = r->starts;
     double sum = 0;
     for (int i = 0; i < k; i++) sum += r->mean[i];
     int code = write_f64(g, name, 1, &kk, r->mean, "(k)", err);
@@ -313,29 +365,52 @@ static int write_spectrum(hid_t g, const char *name, const struct lyapunov_resul
     if (!code) code = write_f64(g, label, 1, &kk, r->error, "(k)", err);
     snprintf(label, sizeof label, "%s_starts", name);
     if (!code) code = write_f64(g, label, 2, per_start, r->per_start, "(starts,k)", err);
+    snprintf(label, sizeof label, "%s_end", name);
+    if (!code) code = write_f64(g, label, 2, per_start, r->end, "(starts,k)", err);
+    snprintf(label, sizeof label, "%s_end_distance", name);
+    if (!code)
+        code = write_f64(g, label, 1, &starts, r->end_distance,
+                         "(starts) from the target's path, in units of its std", err);
+    if (!code)
+        code = write_flags(g, name, "attractor", r->attractor, r->starts,
+                           "(starts) " LYAPUNOV_LEGEND, err);
+    if (!code)
+        code = write_flags(g, name, "kept", r->kept_start, r->starts,
+                           "(starts) 1: averaged; 0: ended elsewhere, not averaged", err);
     hid_t ds = code ? -1 : H5Dopen2(g, name, H5P_DEFAULT);
     if (!code) code = h5_attr_double(ds, "kaplan_yorke_dimension", r->kaplan_yorke, err);
     if (!code) code = h5_attr_double(ds, "lambda_max_error", r->error[0], err);
     if (!code) code = h5_attr_double(ds, "sum", sum, err);
     if (!code) code = h5_attr_int(ds, "finite_starts", r->finite, err);
+    if (!code) code = h5_attr_int(ds, "kept_starts", r->kept, err);
     if (ds >= 0) H5Dclose(ds);
     return code;
 }
 
 int analysis_h5_lyapunov(hid_t group, const struct lyapunov_result *rnn,
-                         const struct lyapunov_result *target, const struct ddm_config *cfg,
-                         struct ddm_error *err) {
+                         const struct lyapunov_result *target, const struct lyapunov_starts *starts,
+                         const struct ddm_config *cfg, struct ddm_error *err) {
     hid_t g = h5_group(group, "lyapunov", err);
     if (g < 0) return DDM_ERUNTIME;
+    const hsize_t start_dims[2] = {(hsize_t)starts->S, (hsize_t)starts->k};
     int code = write_spectrum(g, "rnn", rnn, err);
     if (!code) code = write_spectrum(g, "target", target, err);
+    if (!code)
+        code = write_f64(g, "starts", 2, start_dims, starts->z0,
+                         "(starts,k) on one noise-free target path, after its transient", err);
+    if (!code) code = h5_attr_double(g, "start_min_separation", starts->min_separation, err);
+    if (!code) code = runfile_start_report(g, "start_path", &starts->report, err);
+    if (!code) code = h5_attr_double(g, "zero_tolerance", target->tolerance, err);
+    if (!code) code = h5_attr_string(g, "attractor_legend", LYAPUNOV_LEGEND, err);
     if (!code) code = h5_attr_double(g, "dt", cfg->lyapunov_dt, err);
     if (!code) code = h5_attr_int(g, "steps", cfg->lyapunov_steps, err);
     if (!code) code = h5_attr_int(g, "transient", cfg->lyapunov_transient, err);
     if (!code)
         code = h5_attr_string(g, "method",
                               "Benettin: RK4 of the noise-free latent flow and its variational "
-                              "equation (exact Jacobian), Gram-Schmidt every step",
+                              "equation (exact Jacobian), Gram-Schmidt every step; starts spaced "
+                              "along one noise-free target path, a start that ends off the "
+                              "target's attractor kept out of the mean",
                               err);
     H5Gclose(g);
     return code;
@@ -384,6 +459,36 @@ int analysis_h5_stats(hid_t group, const struct stats_moments *moments,
     free(edges);
     free(density);
     H5Gclose(g);
+    return code;
+}
+
+int analysis_h5_stats_verdict(hid_t group, const struct ddm_analysis_report *report,
+                              struct ddm_error *err) {
+    hid_t g = H5Gopen2(group, "stats", H5P_DEFAULT);
+    int code = H5_CHECK(g, "/analysis/stats", err);
+    if (code) return code;
+    const hsize_t kk = (hsize_t)report->k;
+    const int worst = report->stats_worst;
+    char verdict[160] = "not compared: no finite W₁";
+    if (worst >= 0)
+        snprintf(verdict, sizeof verdict, "%s: largest W₁ %.3g target std (coordinate %d)",
+                 report->wasserstein_std[worst] > DDM_STATS_WARN ? "far" : "close",
+                 report->wasserstein_std[worst], worst);
+    code = write_f64(g, "wasserstein_in_target_std", 1, &kk, report->wasserstein_std, "(k)", err);
+    if (!code) code = h5_attr_string(g, "stationary_verdict", verdict, err);
+    if (!code) code = h5_attr_double(g, "stationary_warn_above", DDM_STATS_WARN, err);
+    H5Gclose(g);
+    static const char *const names[2] = {"hhd/rnn", "hhd/target"};
+    for (int p = 0; p < 2 && !code; p++) {
+        if (H5Lexists(group, names[p], H5P_DEFAULT) <= 0) continue;
+        hid_t h = H5Gopen2(group, names[p], H5P_DEFAULT);
+        const double sigmas = report->phi_sigmas[p];
+        code = h5_attr_double(h, "estimates_sigmas_apart", sigmas, err);
+        if (!code)
+            code = h5_attr_int(h, "estimates_agree",
+                               isfinite(sigmas) ? sigmas <= DDM_PHI_SIGMAS : -1, err);
+        H5Gclose(h);
+    }
     return code;
 }
 
@@ -502,6 +607,93 @@ int analysis_h5_landscape(hid_t group, const struct wells *wells, const struct d
                            "V(z) of the wells system over axis0 (columns) and axis1 (rows), the "
                            "other coordinates at the patterns' mean; a cue u tilts it to V - u.z",
                            err);
+    H5Gclose(g);
+    return code;
+}
+
+/* Column `which` of a fixed-point set (count,k): 0 the points, 1 and 2 the eigenvalues. */
+static void fixed_column(const struct fixed_point_set *set, int which, double *out) {
+    const int k = set->k;
+    for (int i = 0; i < set->count; i++) {
+        const struct fixed_point *q = &set->points[i];
+        const double *row = which == 0 ? q->z : which == 1 ? q->eig_re : q->eig_im;
+        memcpy(out + (size_t)i * k, row, sizeof(double) * k);
+    }
+}
+
+static int write_fixed_set(hid_t group, const char *name, const struct fixed_point_set *set,
+                           struct ddm_error *err) {
+    hid_t g = h5_group(group, name, err);
+    if (g < 0) return DDM_ERUNTIME;
+    const int count = set->count, k = set->k, rows = count ? count : 1;
+    const hsize_t matrix[2] = {(hsize_t)count, (hsize_t)k}, vector = (hsize_t)count;
+    double *values = ddm_alloc(sizeof(double) * rows * k, "fixed points", err);
+    int64_t *codes = ddm_alloc(sizeof(int64_t) * rows * 4, "fixed-point codes", err);
+    int code = values && codes ? DDM_OK : DDM_ERUNTIME;
+    static const char *const columns[3] = {"points", "eigenvalues_real", "eigenvalues_imag"};
+    for (int which = 0; which < 3 && !code; which++) {
+        fixed_column(set, which, values);
+        code = write_f64(g, columns[which], 2, matrix, values, "(count,k)", err);
+    }
+    for (int i = 0; i < count; i++) {
+        const struct fixed_point *q = &set->points[i];
+        values[i] = q->residual;
+        values[rows + i] = q->distance;
+        codes[i] = q->type;
+        codes[rows + i] = q->match;
+        codes[2 * rows + i] = q->nearest;
+        codes[3 * rows + i] = q->ends_near;
+    }
+    static const char *const integer_names[4] = {"type", "match", "nearest", "ends_near"};
+    for (int c = 0; c < 4 && !code; c++)
+        code = h5_write(g, integer_names[c], H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &vector,
+                        codes + (size_t)c * rows, "(count)", err);
+    if (!code) code = write_f64(g, "residual", 1, &vector, values, "(count)", err);
+    if (!code) code = write_f64(g, "distance", 1, &vector, values + rows, "(count)", err);
+    if (!code) code = h5_attr_int(g, "count", count, err);
+    if (!code) code = h5_attr_string(g, "type_codes", fixed_point_type_legend(), err);
+    free(values);
+    free(codes);
+    H5Gclose(g);
+    return code;
+}
+
+int analysis_h5_fixed_points(hid_t group, const struct fixed_point_set *sets,
+                             const struct fixed_point_search *search,
+                             const struct fixed_point_summary *summary, double tolerance,
+                             struct ddm_error *err) {
+    hid_t g = h5_group(group, "fixed_points", err);
+    if (g < 0) return DDM_ERUNTIME;
+    const hsize_t kk = search->k;
+    int code = write_fixed_set(g, "rnn", &sets[0], err);
+    if (!code) code = write_fixed_set(g, "target", &sets[1], err);
+    if (!code) code = write_f64(g, "scale", 1, &kk, search->scale, "(k)", err);
+    if (!code) code = write_f64(g, "box_lo", 1, &kk, search->lo, "(k)", err);
+    if (!code) code = write_f64(g, "box_hi", 1, &kk, search->hi, "(k)", err);
+    const struct {
+        const char *name;
+        long long value;
+    } counts[] = {{"target", summary->target},
+                  {"network", summary->network},
+                  {"matched", summary->matched},
+                  {"spurious", summary->spurious},
+                  {"missed", summary->missed},
+                  {"spurious_attractors", summary->spurious_attractors},
+                  {"ends_at_spurious", summary->ends_at_spurious},
+                  {"held_by_spurious_attractors", summary->held_by_spurious},
+                  {"trajectories", summary->trajectories},
+                  {"seeds", search->seeds}};
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0] && !code; c++)
+        code = h5_attr_int(g, counts[c].name, counts[c].value, err);
+    if (!code) code = h5_attr_double(g, "match_tolerance", tolerance, err);
+    if (!code) code = h5_attr_double(g, "capture_radius", FIXED_POINT_CAPTURE, err);
+    if (!code)
+        code = h5_attr_string(g, "method",
+                              "damped Newton on f(z) = 0 with the exact Jacobian from uniform "
+                              "seeds in [box_lo, box_hi] and the trajectory ends; distances in "
+                              "units of 'scale' (per-coordinate std of the target's samples); "
+                              "eigenvalues by LAPACK dgeev, type from their real parts",
+                              err);
     H5Gclose(g);
     return code;
 }

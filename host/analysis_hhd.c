@@ -70,7 +70,7 @@ int hhd_init(struct hhd_accumulator *acc, const struct latent_process *process,
 static void bin_sample(struct hhd_accumulator *acc, const float *v, int batch) {
     const struct latent_grid *g = &acc->grid;
     long base = 0;
-    double frac[3];
+    double frac[DDM_GRID_MAX_D];
     for (int a = 0; a < g->d; a++) {
         double u = (v[g->axis[a]] - g->lo[g->axis[a]]) / grid_step(g, a);
         if (!(u >= 0) || u > g->size[a] - 1) return; /* outside the grid (or NaN) */
@@ -214,9 +214,27 @@ static int grad_log(const struct latent_grid *g, const double *p, long index, do
     return 0;
 }
 
-/* f_irr (k) at a cell and its contribution f_irrᵀD⁻¹f_irr p ΔV; f_rev (k) may be NULL. */
+/* The grid Φ's first-order smoothing correction. The density on the grid is p̂ = p * K, K of
+ * variance η_a = h_a² + Δ_a²/6 along axis a (the Gaussian kernel and the cloud-in-cell deposit),
+ * so p̂ = p + ½ Σ η_a ∂²_a p + O(η²) and Σ q p̂ ΔV overestimates ∫ q p by ½ Σ η_a ∫ q ∂²_a p: for
+ * the rotating OU exactly the factor 1 + η/σ² (docs/trust.md). Weighting each cell by
+ * p̂ − ½ Σ η_a ∂²_a p̂ removes that term. The error of ∇log p̂ adds nothing at first order: it is
+ * the gradient of log p − log p̂, and ∫ f_irrᵀ∇ψ p = ∫ J·∇ψ = 0 for the stationary current J. */
+static double deconvolved(const struct latent_grid *g, const double *p, long index,
+                          const double *eta) {
+    double w = p[index];
+    for (int a = 0; a < g->d; a++) {
+        const long stride = grid_stride(g, a);
+        const double h = grid_step(g, a);
+        w -= 0.5 * eta[a] * (p[index + stride] - 2 * p[index] + p[index - stride]) / (h * h);
+    }
+    return w;
+}
+
+/* f_irr (k) at a cell and its contribution f_irrᵀD⁻¹f_irr · weight (p ΔV, or the corrected
+ * weight); f_rev (k) may be NULL. */
 static int irreversible(const struct cell_terms *t, const struct latent_grid *g, const double *p,
-                        long index, double volume, double *f_rev, double *f_irr, double *phi) {
+                        long index, double weight, double *f_rev, double *f_irr, double *phi) {
     const int k = g->k;
     double grad[DDM_MAX_K], rev[DDM_MAX_K], Dinv[DDM_MAX_K];
     if (grad_log(g, p, index, grad)) return -1;
@@ -231,7 +249,7 @@ static int irreversible(const struct cell_terms *t, const struct latent_grid *g,
         spd_solve(k, t->L, f_irr, Dinv);
         double q = 0;
         for (int i = 0; i < k; i++) q += f_irr[i] * Dinv[i];
-        *phi = q * p[index] * volume;
+        *phi = q * weight;
     }
     return 0;
 }
@@ -243,7 +261,7 @@ static long support(const struct latent_grid *g, const double *p, double cut, lo
     for (long q = 0; q < P; q++) top = fmax(top, p[q]);
     long count = 0;
     for (long q = 0; q < P; q++) {
-        int idx[3], interior = 1;
+        int idx[DDM_GRID_MAX_D], interior = 1;
         double z[DDM_MAX_K];
         grid_point(g, q, z, idx);
         for (int a = 0; a < g->d; a++) interior &= idx[a] > 0 && idx[a] < g->size[a] - 1;
@@ -281,7 +299,7 @@ static double heldout_score_loss(const struct latent_grid *g, const double *coun
         for (long q = 0; q < P; q++) {
             if (held[q] <= 0) continue;
             double z[DDM_MAX_K], term = 0;
-            int idx[3], ok = 1;
+            int idx[DDM_GRID_MAX_D], ok = 1;
             grid_point(g, q, z, idx);
             const double centre = total[q] - own[q];
             for (int a = 0; a < g->d && ok; a++) {
@@ -316,13 +334,13 @@ static double choose_bandwidth(const struct hhd_accumulator *acc, const double *
     /* normal-reference rule for the gradient of a density (it is ∇log p that f_rev needs) */
     const double reference =
         pow(4.0 / ((g->d + 4.0) * (samples > 0 ? samples : 1)), 1.0 / (g->d + 6.0));
-    double scale[3], best = bandwidth > 0 ? bandwidth : reference;
+    double scale[DDM_GRID_MAX_D], best = bandwidth > 0 ? bandwidth : reference;
     for (int a = 0; a < g->d; a++) scale[a] = std[g->axis[a]];
     if (bandwidth <= 0 && acc->batches > 1) {
         static const double ladder[] = {1, 0.71, 0.5, 0.35, 0.25, 0.18, 0.125, 0.09};
         double lowest = INFINITY;
         for (size_t i = 0; i < sizeof ladder / sizeof ladder[0]; i++) {
-            double sigma[3];
+            double sigma[DDM_GRID_MAX_D];
             for (int a = 0; a < g->d; a++)
                 sigma[a] = ladder[i] * reference * scale[a] / grid_step(g, a);
             double loss = heldout_score_loss(g, acc->counts, acc->batches, sigma, scale, smoothed,
@@ -342,7 +360,7 @@ static int finish_grid(const struct hhd_accumulator *acc, const double *std, dou
     const struct latent_grid *g = &acc->grid;
     const int k = acc->k, G = acc->batches;
     const long P = grid_points(g);
-    double volume = 1, sigma_cells[3];
+    double volume = 1, sigma_cells[DDM_GRID_MAX_D], eta[DDM_GRID_MAX_D];
     for (int a = 0; a < g->d; a++) volume *= grid_step(g, a);
     for (long b = 0; b < G; b++) r->samples += acc->binned[b];
     double *batch_p = ddm_alloc(sizeof(double) * G * P, "batch densities", err);
@@ -361,8 +379,12 @@ static int finish_grid(const struct hhd_accumulator *acc, const double *std, dou
     if (!code) {
         r->bandwidth_fraction =
             choose_bandwidth(acc, std, bandwidth, sigma_cells, batch_p, p, tmp, r->samples);
-        for (int a = 0; a < g->d; a++)
+        for (int a = 0; a < g->d; a++) {
+            const double h = grid_step(g, a), kernel = sigma_cells[a] < 0.25 ? 0 : sigma_cells[a];
             r->bandwidth[g->axis[a]] = r->bandwidth_fraction * std[g->axis[a]];
+            eta[a] = kernel * kernel * h * h + h * h / 6; /* smoothing (see smooth()) + CIC */
+            r->smoothing_variance[g->axis[a]] = eta[a];
+        }
         for (long q = 0; q < P; q++) p[q] = 0;
         memcpy(batch_p, acc->counts, sizeof(double) * G * P);
         for (int b = 0; b < G; b++) {
@@ -379,7 +401,7 @@ static int finish_grid(const struct hhd_accumulator *acc, const double *std, dou
     if (!code) {
         for (long q = 0; q < P; q++) r->density[q] = (float)p[q];
         for (long q = 0; q < P * k; q++) r->f_rev[q] = r->f_irr[q] = NAN;
-        double phi = 0, mass = 0;
+        double phi = 0, phi_raw = 0, mass = 0;
         int singular = 0;
         /* the terms of a tile of cells in parallel, then the sums cell by cell in order */
         for (long from = 0; from < used; from += HHD_TERMS_TILE) {
@@ -392,7 +414,11 @@ static int finish_grid(const struct hhd_accumulator *acc, const double *std, dou
                 double rev[DDM_MAX_K], irr[DDM_MAX_K], contribution;
                 mass += p[q] * volume;
                 singular |= terms[u].singular;
-                if (irreversible(&terms[u], g, p, q, volume, rev, irr, &contribution)) continue;
+                if (irreversible(&terms[u], g, p, q, p[q] * volume, rev, irr, &contribution))
+                    continue;
+                phi_raw += contribution;
+                irreversible(&terms[u], g, p, q, deconvolved(g, p, q, eta) * volume, rev, irr,
+                             &contribution);
                 phi += contribution;
                 for (int c = 0; c < k; c++) {
                     r->f_rev[q * k + c] = (float)rev[c];
@@ -400,14 +426,19 @@ static int finish_grid(const struct hhd_accumulator *acc, const double *std, dou
                 }
                 for (int b = 0; b < G; b++) {
                     const double *pb = batch_p + (size_t)b * P;
-                    if (irreversible(&terms[u], g, pb, q, volume, NULL, irr, &contribution) == 0)
+                    const double weight = deconvolved(g, pb, q, eta) * volume;
+                    if (irreversible(&terms[u], g, pb, q, weight, NULL, irr, &contribution) == 0)
                         phi_batch[b] += contribution;
                 }
             }
         }
         r->mass = mass;
         r->phi_grid = phi;
+        r->phi_grid_uncorrected = phi_raw;
         batch_mean_error(phi_batch, G, &r->phi_grid_err);
+        double batch_mean = 0;
+        for (int b = 0; b < G; b++) batch_mean += phi_batch[b] / G;
+        r->phi_grid_batch_mean = batch_mean;
         const size_t noted = strlen(r->note);
         if (singular || used == 0)
             snprintf(r->note + noted, sizeof r->note - noted, "%s%s", noted ? "; " : "",
@@ -443,6 +474,7 @@ int hhd_finish(const struct hhd_accumulator *acc, const double *std, double band
     const int G = acc->batches;
     result->batches = G;
     result->phi = result->phi_err = result->phi_grid = result->phi_grid_err = NAN;
+    result->phi_grid_uncorrected = NAN;
     if (acc->identity_on) {
         double sum = 0, per_batch[G];
         long count = 0;

@@ -83,9 +83,64 @@ double kaplan_yorke_dimension(const double *lambda, int k) {
     return k;
 }
 
+const char *lyapunov_attractor_name(int attractor) {
+    static const char *const names[LYAPUNOV_ATTRACTORS] = {
+        "chaotic attractor", "torus", "periodic orbit", "fixed point", "left the finite range"};
+    return attractor >= 0 && attractor < LYAPUNOV_ATTRACTORS ? names[attractor] : "?";
+}
+
+double lyapunov_zero_tolerance(long steps, double dt) {
+    return 5.0 / (steps * dt);
+}
+
+int lyapunov_attractor_of(const double *lambda, int k, double tol) {
+    if (!isfinite(lambda[0])) return LYAPUNOV_LEFT;
+    if (lambda[0] > tol) return LYAPUNOV_CHAOTIC;
+    if (lambda[0] < -tol) return LYAPUNOV_FIXED_POINT;
+    return k > 1 && lambda[1] >= -tol ? LYAPUNOV_TORUS : LYAPUNOV_PERIODIC;
+}
+
 void lyapunov_result_free(struct lyapunov_result *out) {
     free(out->per_start);
-    out->per_start = NULL;
+    free(out->end);
+    free(out->attractor);
+    free(out->kept_start);
+    free(out->end_distance);
+    out->per_start = out->end = out->end_distance = NULL;
+    out->attractor = out->kept_start = NULL;
+}
+
+int lyapunov_majority(const struct lyapunov_result *r) {
+    int count[LYAPUNOV_ATTRACTORS] = {0}, best = LYAPUNOV_LEFT;
+    for (int s = 0; s < r->starts; s++) count[r->attractor[s]]++;
+    count[LYAPUNOV_LEFT] = 0;
+    for (int a = 0; a < LYAPUNOV_LEFT; a++)
+        if (count[a] > count[best]) best = a;
+    return best;
+}
+
+void lyapunov_average(struct lyapunov_result *r, int reference, const double *distance,
+                      int distinct) {
+    const int k = r->k;
+    r->kept = 0;
+    for (int s = 0; s < r->starts; s++) {
+        if (distance) r->end_distance[s] = distance[s];
+        r->kept_start[s] = r->attractor[s] == reference && reference != LYAPUNOV_LEFT &&
+                           !(r->end_distance[s] > LYAPUNOV_FAR);
+        r->kept += r->kept_start[s];
+    }
+    for (int i = 0; i < k; i++) {
+        double sum = 0, sum2 = 0;
+        for (int s = 0; s < r->starts; s++)
+            if (r->kept_start[s]) {
+                sum += r->per_start[(size_t)s * k + i];
+                sum2 += pow(r->per_start[(size_t)s * k + i], 2);
+            }
+        const int m = r->kept;
+        r->mean[i] = m ? sum / m : NAN;
+        r->error[i] = m > 1 && distinct ? sqrt(fmax(0, sum2 - sum * sum / m) / (m - 1) / m) : NAN;
+    }
+    r->kaplan_yorke = r->kept ? kaplan_yorke_dimension(r->mean, k) : NAN;
 }
 
 int analysis_lyapunov(const struct latent_process *p, const double *z0, int starts, double dt,
@@ -96,11 +151,17 @@ int analysis_lyapunov(const struct latent_process *p, const double *z0, int star
     out->k = k;
     out->starts = starts;
     out->per_start = ddm_alloc(sizeof(double) * starts * k, "Lyapunov spectra", err);
+    out->end = ddm_alloc(sizeof(double) * starts * k, "Lyapunov ends", err);
+    out->attractor = ddm_calloc(starts, sizeof(int), "Lyapunov attractors", err);
+    out->kept_start = ddm_calloc(starts, sizeof(int), "Lyapunov flags", err);
+    out->end_distance = ddm_alloc(sizeof(double) * starts, "Lyapunov distances", err);
+    out->tolerance = lyapunov_zero_tolerance(steps, dt);
     double *z = ddm_alloc(sizeof(double) * starts * k, "Lyapunov states", err);
     double *Q = ddm_calloc((size_t)starts * k * k, sizeof(double), "Lyapunov frames", err);
     double *growth = ddm_calloc((size_t)starts * k, sizeof(double), "Lyapunov sums", err);
     int *left = ddm_calloc(starts, sizeof(int), "Lyapunov flags", err);
-    if (!out->per_start || !z || !Q || !growth || !left) {
+    if (!out->per_start || !out->end || !out->attractor || !out->kept_start || !out->end_distance ||
+        !z || !Q || !growth || !left) {
         free(z), free(Q), free(growth), free(left);
         lyapunov_result_free(out);
         return DDM_ERUNTIME;
@@ -123,25 +184,18 @@ int analysis_lyapunov(const struct latent_process *p, const double *z0, int star
         }
         analysis_tick(tick, (double)(done + chunk) / total);
     }
-    for (int s = 0; s < starts; s++)
-        for (int i = 0; i < k; i++)
+    for (int s = 0; s < starts; s++) {
+        for (int i = 0; i < k; i++) {
             out->per_start[(size_t)s * k + i] =
                 left[s] ? NAN : growth[(size_t)s * k + i] / (steps * dt);
-    for (int i = 0; i < k; i++) {
-        double sum = 0, sum2 = 0;
-        int finite = 0;
-        for (int s = 0; s < starts; s++)
-            if (!left[s]) {
-                sum += out->per_start[(size_t)s * k + i];
-                sum2 += pow(out->per_start[(size_t)s * k + i], 2);
-                finite++;
-            }
-        out->finite = finite;
-        out->mean[i] = finite ? sum / finite : NAN;
-        out->error[i] =
-            finite > 1 ? sqrt(fmax(0, sum2 - sum * sum / finite) / (finite - 1) / finite) : NAN;
+            out->end[(size_t)s * k + i] = left[s] ? NAN : z[(size_t)s * k + i];
+        }
+        out->attractor[s] =
+            lyapunov_attractor_of(out->per_start + (size_t)s * k, k, out->tolerance);
+        out->end_distance[s] = NAN;
+        out->finite += !left[s];
     }
-    out->kaplan_yorke = out->finite ? kaplan_yorke_dimension(out->mean, k) : NAN;
+    lyapunov_average(out, lyapunov_majority(out), NULL, 1);
     free(z), free(Q), free(growth), free(left);
     return DDM_OK;
 }

@@ -4,6 +4,7 @@
  * cuda without a usable device is an error, never a silent fallback to the CPU.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "ddm/backend.h"
 #include "ddm/config.h"
@@ -17,6 +18,17 @@ const struct ddm_backend *backend_cuda(int device, struct ddm_error *err) {
     return NULL;
 }
 #endif
+
+/* Not an error: the CPU is the normal backend of a machine without a GPU, so the line says so
+ * calmly (the driver's "CUDA driver version is insufficient ..." read as a failure); its own
+ * words stay one setting away. */
+const char *backend_cpu_reason(const char *cuda_message) {
+    if (strstr(cuda_message, "no CUDA backend"))
+        return "this build has no CUDA backend; the CPU is its backend";
+    if (strstr(cuda_message, "no CUDA device"))
+        return "no CUDA GPU on this machine; [run] backend = cuda says why if one was expected";
+    return cuda_message; /* something else went wrong with a GPU that is there: say it */
+}
 
 const struct ddm_backend *backend_select(int choice, int device, int threads, int quiet,
                                          struct ddm_error *err) {
@@ -33,6 +45,6 @@ const struct ddm_backend *backend_select(int choice, int device, int threads, in
         return NULL;
     }
     const struct ddm_backend *cpu = backend_cpu(threads);
-    if (!quiet) fprintf(stderr, "backend auto: CPU (%s)\n", why.message);
+    if (!quiet) fprintf(stderr, "backend auto: CPU (%s)\n", backend_cpu_reason(why.message));
     return cpu;
 }

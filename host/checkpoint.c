@@ -64,6 +64,8 @@ static int write_train(hid_t group, const struct ddm_train_state *st, struct ddm
     if (!code) code = h5_attr_int(group, "adam_step", st->adam_step, err);
     if (!code) code = h5_attr_double(group, "ridge_rel_err", st->ridge_rel_err, err);
     if (!code) code = h5_attr_double(group, "ridge_used", st->ridge_used, err);
+    if (!code) code = h5_attr_double(group, "lr_scale", st->lr_scale, err);
+    if (!code) code = h5_attr_int(group, "stalls", st->stalls, err);
     return code;
 }
 
@@ -188,7 +190,11 @@ static int read_train(hid_t group, struct ddm_train_state *st, struct ddm_error 
     if (!code) code = h5_read_attr_double(group, "adam_step", &step, err);
     if (!code) code = h5_read_attr_double(group, "ridge_rel_err", &st->ridge_rel_err, err);
     if (!code) code = h5_read_attr_double(group, "ridge_used", &st->ridge_used, err);
+    double stalls = 0;
+    if (!code) code = h5_read_attr_double(group, "lr_scale", &st->lr_scale, err);
+    if (!code) code = h5_read_attr_double(group, "stalls", &stalls, err);
     if (code) return code;
+    st->stalls = (int)stalls;
     st->n = (int)n, st->k = (int)k, st->epochs_done = (int)epochs, st->adam_step = (long)step;
     const hsize_t count = (hsize_t)st->n * st->k * 2 + st->n;
     hsize_t dims[1];

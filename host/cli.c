@@ -91,7 +91,7 @@ void cli_print_help(FILE *out) {
         "\n"
         "built-in systems: %s\n"
         "expressions: + - * / ^, unary -, parentheses, numbers, pi, the variables and\n"
-        "parameters, and sin cos tan exp log sqrt tanh abs pow min max.\n"
+        "parameters, and sin cos tan exp log sqrt tanh abs sign pow min max.\n"
         "INI comments: lines starting with ';' or '#', and '#' after white space at the end\n"
         "of a line (';' separates expressions). An indented line continues the value above.\n"
         "\n"
@@ -147,6 +147,23 @@ static int parse_stages(const char *text, struct ddm_cli *cli, struct ddm_error 
     if (count < 1 || (!cli->stage_train && !cli->stage_simulate && !cli->stage_analyze))
         return ddm_fail(err, DDM_EUSAGE, "--stages: name at least one of train, simulate, analyze");
     return DDM_OK;
+}
+
+/* "--set network.neurons 64": the value has no '=', so the 64 would be read as a second
+ * config file; say what is wrong and how to write it instead. */
+static int set_without_equals(int argc, char **argv, int i, const char *value,
+                              struct ddm_error *err) {
+    const char *next = i + 1 < argc && argv[i + 1][0] != '-' ? argv[i + 1] : NULL;
+    if (next && !strcmp(next, "=") && i + 2 < argc) /* "--set key = value" */
+        return ddm_fail(err, DDM_EUSAGE,
+                        "--set %s = %s: write the assignment as one word, --set %s=%s", value,
+                        argv[i + 2], value, argv[i + 2]);
+    if (next)
+        return ddm_fail(err, DDM_EUSAGE, "--set %s %s: the value needs '=' (write --set %s=%s)",
+                        value, next, value, next);
+    return ddm_fail(err, DDM_EUSAGE,
+                    "--set %s: expected section.key=value with '=', e.g. --set network.neurons=512",
+                    value);
 }
 
 /* "i/N" with 0 <= i < N */
@@ -264,6 +281,7 @@ int cli_parse(int argc, char **argv, struct ddm_cli *cli, struct ddm_error *err)
             cli->quiet = 1;
         } else if (matches(arg, "--set")) {
             if (!(code = option_value(argc, argv, &i, "--set", &value, err))) {
+                if (!strchr(value, '=')) return set_without_equals(argc, argv, i, value, err);
                 if (cli->nsets == CLI_MAX_SETS)
                     return ddm_fail(err, DDM_EUSAGE, "too many --set options (at most %d)",
                                     CLI_MAX_SETS);

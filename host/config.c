@@ -99,6 +99,14 @@ static int parse_number(const char *text, double *value) {
     return (*end || errno == ERANGE || !isfinite(*value)) ? -1 : 0;
 }
 
+/* "auto" (blanks around it allowed): the value of a number key with choices = "auto". */
+static int is_auto(const char *text) {
+    while (isspace((unsigned char)*text)) text++;
+    size_t len = strlen(text);
+    while (len > 0 && isspace((unsigned char)text[len - 1])) len--;
+    return len == 4 && !strncmp(text, "auto", 4);
+}
+
 /* %.15g, not %g: a limit such as 1 << 20 must read 1048576, not 1.04858e+06. */
 static void format_range(const struct config_key *key, char *buf, size_t len) {
     if (key->max >= 1e299)
@@ -178,10 +186,17 @@ static int set_value(struct ddm_config *cfg, const struct config_key *key, const
     case KEY_LONG:
     case KEY_REAL:
         format_range(key, range, sizeof range);
+        if (key->choices && is_auto(value)) { /* a number key that the engine may choose */
+            if (key->type == KEY_INT) *(int *)field = DDM_AUTO;
+            if (key->type == KEY_REAL) *(double *)field = DDM_AUTO;
+            return DDM_OK;
+        }
         if (parse_number(value, &number))
-            return ddm_fail(err, DDM_EUSAGE, "%s: [%s] %s = '%s' is not a number (expected %s %s)",
-                            where, key->section, key->name, value,
-                            key->type == KEY_REAL ? "a number" : "a whole number", range);
+            return ddm_fail(err, DDM_EUSAGE,
+                            "%s: [%s] %s = '%s' is not a number (expected %s %s%s)", where,
+                            key->section, key->name, value,
+                            key->type == KEY_REAL ? "a number" : "a whole number", range,
+                            key->choices ? ", or auto" : "");
         if (key->type != KEY_REAL && number != floor(number))
             return ddm_fail(err, DDM_EUSAGE,
                             "%s: [%s] %s = %s is not a whole number (expected an integer %s)",
@@ -218,6 +233,13 @@ static char *trim(char *s) {
     while (isspace((unsigned char)*s)) s++;
     for (char *e = s + strlen(s); e > s && isspace((unsigned char)e[-1]);) *--e = 0;
     return s;
+}
+
+static int is_identifier_text(const char *s) {
+    if (!isalpha((unsigned char)*s) && *s != '_') return 0;
+    while (*++s)
+        if (!isalnum((unsigned char)*s) && *s != '_') return 0;
+    return 1;
 }
 
 static int is_blank(char c) {
@@ -472,10 +494,70 @@ int config_set(struct ddm_config *cfg, const char *assignment, struct ddm_error 
     return config_assign(cfg, section, name, value, where, -1, err);
 }
 
+/* The value text of parameter `name` in a "a=1, b=2" list into buf (trimmed); 0 when absent. */
+static int param_in_list(const char *params, const char *name, char *buf, size_t len) {
+    char storage[4096], *parts[64];
+    int count = expr_split(params, ',', parts, 64, storage, sizeof storage);
+    for (int p = 0; p < count; p++) {
+        char *eq = strchr(parts[p], '=');
+        if (!eq) continue;
+        *eq = 0;
+        if (strcmp(trim(parts[p]), name)) continue;
+        if (buf) snprintf(buf, len, "%s", trim(eq + 1));
+        return 1;
+    }
+    return 0;
+}
+
+/* "system.P = 3" (--set, [sweep]): one parameter of [system] params, replaced in place or added,
+ * so that a sweep over one parameter need not repeat the whole params string. A system of your
+ * own (it has a drift) must already name the parameter; a built-in's are checked when the system
+ * is built, with the list of its parameters. */
+static int assign_system_param(struct ddm_config *cfg, const char *key, const char *value,
+                               const char *where, int line, struct ddm_error *err) {
+    int listed = param_in_list(cfg->params, key, NULL, 0);
+    if (!listed) {
+        const char *names[64];
+        int count = 0;
+        for (int i = 0; i < config_key_count && count < 64; i++)
+            if (!strcmp(config_keys[i].section, "system")) names[count++] = config_keys[i].name;
+        if (nearest_name(key, names, count) >= 0 || !is_identifier_text(key))
+            return unknown_key(where, "system", key, err);
+        if (cfg->drift[0])
+            return ddm_fail(err, DDM_EUSAGE,
+                            "%s: '%s' is neither a [system] key nor a parameter of the system "
+                            "(params = %s)",
+                            where, key, cfg->params[0] ? cfg->params : "none");
+    }
+    char storage[4096], *parts[64], merged[8192] = "";
+    int count = expr_split(cfg->params, ',', parts, 64, storage, sizeof storage);
+    size_t used = 0;
+    for (int p = 0; p < count; p++) {
+        if (!parts[p][0]) continue;
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(parts[p], "="), parts[p]);
+        int replaced = !strcmp(trim(name), key);
+        used +=
+            (size_t)snprintf(merged + used, sizeof merged - used, "%s%s%s%s", used ? ", " : "",
+                             replaced ? key : parts[p], replaced ? "=" : "", replaced ? value : "");
+        if (used >= sizeof merged) break;
+    }
+    if (!listed && used < sizeof merged)
+        used += (size_t)snprintf(merged + used, sizeof merged - used, "%s%s=%s", used ? ", " : "",
+                                 key, value);
+    if (used >= sizeof merged)
+        return ddm_fail(err, DDM_EUSAGE, "%s: [system] params would be too long", where);
+    int code = set_value(cfg, find_key("system", "params"), merged, where, 0, err);
+    if (!code) cfg->key_lines[key_index(find_key("system", "params"))] = line;
+    return code;
+}
+
 int config_assign(struct ddm_config *cfg, const char *section, const char *key, const char *value,
                   const char *where, int line, struct ddm_error *err) {
     if (find_section(section) < 0) return unknown_section(where, section, key, err);
     const struct config_key *found = find_key(section, key);
+    if (!found && !strcmp(section, "system"))
+        return assign_system_param(cfg, key, value, where, line, err);
     if (!found) return unknown_key(where, section, key, err);
     int code = set_value(cfg, found, value, where, 0, err);
     if (!code) cfg->key_lines[key_index(found)] = line;
@@ -561,13 +643,19 @@ static void format_value(const struct ddm_config *cfg, const struct config_key *
     const void *field = (const char *)cfg + key->offset;
     switch (key->type) {
     case KEY_INT:
-        snprintf(buf, len, "%d", *(const int *)field);
+        if (key->choices && *(const int *)field == DDM_AUTO)
+            snprintf(buf, len, "auto");
+        else
+            snprintf(buf, len, "%d", *(const int *)field);
         break;
     case KEY_LONG:
         snprintf(buf, len, "%ld", *(const long *)field);
         break;
     case KEY_REAL:
-        snprintf(buf, len, "%.*g", digits, *(const double *)field);
+        if (key->choices && *(const double *)field == DDM_AUTO)
+            snprintf(buf, len, "auto");
+        else
+            snprintf(buf, len, "%.*g", digits, *(const double *)field);
         break;
     case KEY_SEED:
         snprintf(buf, len, "%llu", (unsigned long long)*(const uint64_t *)field);
@@ -592,6 +680,8 @@ static void format_value(const struct ddm_config *cfg, const struct config_key *
 int config_value_text(const struct ddm_config *cfg, const char *section, const char *key, char *buf,
                       size_t len) {
     const struct config_key *found = find_key(section, key);
+    if (!found && !strcmp(section, "system") && param_in_list(cfg->params, key, buf, len))
+        return 0; /* {system.P}: one parameter of params */
     if (!found) return -1;
     format_value(cfg, found, 15, buf, len);
     return 0;
@@ -658,7 +748,7 @@ void config_print_help(FILE *out) {
             if (strcmp(key->section, config_sections[s])) continue;
             fprintf(out, "    %-18s = %-12s %s", key->name, *key->fallback ? key->fallback : "\"\"",
                     key->help);
-            if (key->type == KEY_CHOICE) {
+            if (key->type == KEY_CHOICE || key->choices) {
                 char valid[128];
                 snprintf(valid, sizeof valid, "%s", key->choices);
                 for (char *c = valid; *c; c++)

@@ -26,6 +26,9 @@ const struct config_key config_keys[] = {
      "k drift expressions f(z) separated by ';', e.g. 'y; mu*(1 - x^2)*y - x'"},
     {"system", "params", KEY_STRING, FIELD(params), "", 0, 0, NULL,
      "parameters 'a=1, b=8/3' (values may be constant expressions); override a built-in's"},
+    {"system", "define", KEY_STRING, FIELD(define), "", 0, 0, NULL,
+     "helpers for drift and diffusion, ';'-separated: functions 'S(u) = 1/(1+exp(-u))' and "
+     "intermediate variables 'r = sqrt(x^2 + y^2)'; each may use those defined before it"},
     {"system", "diffusion", KEY_STRING, FIELD(diffusion), "", 0, 0, NULL,
      "noise σ: one scalar (σI) or k expressions (diagonal σ(z)); default: the built-in's"},
     {"system", "diffusion_matrix", KEY_STRING, FIELD(diffusion_matrix), "", 0, 0, NULL,
@@ -36,16 +39,17 @@ const struct config_key config_keys[] = {
      "circle)"},
 
     /* [network] */
-    {"network", "neurons", KEY_INT, FIELD(neurons), "256", 1, 1 << 20, NULL,
-     "n, the number of tanh neurons"},
+    {"network", "neurons", KEY_INT, FIELD(neurons), "256", 1, 1 << 20, "auto",
+     "n, the number of tanh neurons; auto: doubled from 64 until the held-out ridge ε_f <= [train] "
+     "target_drift_error (at most 1024)"},
     {"network", "tau", KEY_REAL, FIELD(tau), "1", 1e-9, BIG, NULL,
      "neuron time constant τ, in the target's time units"},
     {"network", "seed", KEY_SEED, FIELD(seed), "1", 0, 0, NULL,
      "seed of all randomness (initialisation, training points, noise)"},
-    {"network", "init_gain", KEY_REAL, FIELD(init_gain), "1.5", 0, BIG, NULL,
-     "g: initial Γ̂ ~ N(0, g²/k)"},
-    {"network", "init_bias", KEY_REAL, FIELD(init_bias), "1", 0, BIG, NULL,
-     "g_b: initial b ~ U(-g_b, g_b)"},
+    {"network", "init_gain", KEY_REAL, FIELD(init_gain), "auto", 0, BIG, "auto",
+     "g: initial Γ̂ ~ N(0, g²/k); auto: the best held-out ridge ε_f of 0.25, 0.5, 1, 1.5"},
+    {"network", "init_bias", KEY_REAL, FIELD(init_bias), "auto", 0, BIG, "auto",
+     "g_b: initial b ~ U(-g_b, g_b); auto: the best held-out ridge ε_f of 1, 2"},
 
     /* [train] */
     {"train", "samples", KEY_INT, FIELD(samples), "20000", 16, 1 << 26, NULL,
@@ -70,16 +74,22 @@ const struct config_key config_keys[] = {
      "share of the points held out for the drift error ε_f"},
     {"train", "paths", KEY_INT, FIELD(paths), "16", 1, 1 << 20, NULL,
      "number of independent target paths sampled"},
-    {"train", "path_dt", KEY_REAL, FIELD(path_dt), "1e-3", 1e-12, BIG, NULL,
-     "Euler–Maruyama step of the target paths"},
+    {"train", "path_dt", KEY_REAL, FIELD(path_dt), "auto", 1e-12, BIG, "auto",
+     "Euler–Maruyama step of the target paths; auto: min(1e-3, [simulate] dt, 0.05/ρ) with ρ the "
+     "largest |eigenvalue| of the drift's Jacobian on the first points"},
     {"train", "path_time", KEY_REAL, FIELD(path_time), "100", 1e-12, BIG, NULL,
      "time recorded per path, after its burn-in"},
     {"train", "path_burn_in", KEY_REAL, FIELD(path_burn_in), "10", 0, BIG, NULL,
-     "time dropped at the start of each path (paths start at N(0, I))"},
+     "time dropped at the start of each path (paths start at [train] path_start)"},
     {"train", "path_bound", KEY_REAL, FIELD(path_bound), "1e4", 1e-12, BIG, NULL,
      "a path with some |z_i| above this has escaped and is dropped"},
     {"train", "box", KEY_STRING, FIELD(box), "", 0, 0, NULL,
      "box for box sampling, 'lo:hi' per coordinate separated by ','; empty: path range + 10%"},
+    {"train", "path_start", KEY_STRING, FIELD(path_start), "", 0, 0, NULL,
+     "where target paths start: a point 'z1, z2, ...' (spread by 1% of its size) or a box "
+     "'lo:hi, ...'; empty: [simulate] start if given, else N(0, I)"},
+    {"train", "target_drift_error", KEY_REAL, FIELD(target_drift_error), "0.01", 0, 1, NULL,
+     "held-out ε_f that [network] neurons = auto grows n to reach"},
 
     /* [simulate] */
     {"simulate", "trajectories", KEY_INT, FIELD(trajectories), "256", 1, 1 << 26, NULL,
@@ -156,6 +166,12 @@ const struct config_key config_keys[] = {
     {"analysis", "well_radius", KEY_REAL, FIELD(well_radius), "0", 0, BIG, NULL,
      "memory: a state is in a well within this distance of its pattern (0: 1/3 of the closest "
      "two patterns' distance)"},
+    {"analysis", "fixed_point_seeds", KEY_INT, FIELD(fixed_point_seeds), "256", 0, 1 << 20, NULL,
+     "Newton seeds over the visited region and a margin around it, per flow, besides the "
+     "trajectory ends (0: no fixed-point analysis)"},
+    {"analysis", "fixed_point_match", KEY_REAL, FIELD(fixed_point_match), "0.1", 0, BIG, NULL,
+     "a network fixed point matches a target one of the same type within this distance "
+     "(in per-coordinate stds of the target's visited region)"},
 
     /* [input] */
     {"input", "cues", KEY_STRING, FIELD(cues), "", 0, 0, NULL,

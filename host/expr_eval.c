@@ -89,7 +89,9 @@ void expr_eval_jacobian(const struct expr_program *program, const double *vars, 
             break;
         case EXPR_ABS:
             da = (a > 0) - (a < 0);
-            break; /* the kink at 0 gets slope 0 */
+            break;      /* the kink at 0 gets slope 0 */
+        case EXPR_SIGN: /* flat on either side; the jump at 0 gets slope 0, as abs's kink */
+            break;
         case EXPR_ADD:
             da = 1;
             db = 1;

@@ -46,7 +46,14 @@ struct parser {
     bool failed; /* the first error wins; later ones are ignored */
     int index;
     struct expr_error *err;
+    int visible_defines; /* definitions this text may use: in a body, those before it */
+    int nlocals;         /* in a definition's body: its arguments and their values */
+    const char *const *local_names;
+    const struct operand *local_values;
+    int expansions; /* definitions expanded so far, bounded against exponential growth */
 };
+
+#define MAX_EXPANSIONS 4096
 
 static const struct {
     const char *name;
@@ -55,7 +62,7 @@ static const struct {
 } functions[] = {
     {"sin", 1, EXPR_SIN}, {"cos", 1, EXPR_COS},   {"tan", 1, EXPR_TAN},   {"exp", 1, EXPR_EXP},
     {"log", 1, EXPR_LOG}, {"sqrt", 1, EXPR_SQRT}, {"tanh", 1, EXPR_TANH}, {"abs", 1, EXPR_ABS},
-    {"pow", 2, EXPR_POW}, {"min", 2, EXPR_MIN},   {"max", 2, EXPR_MAX},
+    {"pow", 2, EXPR_POW}, {"min", 2, EXPR_MIN},   {"max", 2, EXPR_MAX},   {"sign", 1, EXPR_SIGN},
 };
 #define NFUNCTIONS ((int)(sizeof functions / sizeof functions[0]))
 
@@ -262,6 +269,24 @@ static int find_function(const struct parser *p, const struct token *name) {
     return -1;
 }
 
+bool expr_is_function(const char *name) {
+    for (int f = 0; f < NFUNCTIONS; f++)
+        if (!strcmp(name, functions[f].name)) return true;
+    return false;
+}
+
+static int find_define(const struct parser *p, const struct token *name) {
+    for (int d = 0; d < p->visible_defines; d++)
+        if (token_is(p, name, p->symbols->defines[d].name)) return d;
+    return -1;
+}
+
+static int find_local(const struct parser *p, const struct token *name) {
+    for (int i = 0; i < p->nlocals; i++)
+        if (token_is(p, name, p->local_names[i])) return i;
+    return -1;
+}
+
 enum name_kind { NAME_UNKNOWN, NAME_VARIABLE, NAME_PARAMETER, NAME_CONSTANT };
 static const char *const name_kind_words[] = {"", "variable", "parameter", "constant"};
 
@@ -340,6 +365,77 @@ static void fail_unknown_function(struct parser *p, const struct token *name) {
 
 static struct operand parse_expr(struct parser *p);
 static struct operand parse_unary(struct parser *p);
+static void expect_close(struct parser *p, int open_column, const char *valid);
+
+/* The value of definition d with its arguments bound to `args`: its body is parsed in place of
+ * the use, within the same program, and the outer text resumes where it was. */
+static struct operand expand_define(struct parser *p, int d, const struct operand *args,
+                                    int column) {
+    const struct expr_define *def = &p->symbols->defines[d];
+    if (++p->expansions > MAX_EXPANSIONS) {
+        fail(p, column,
+             "the definitions expand to more than %d uses; define less in terms of "
+             "itself",
+             MAX_EXPANSIONS);
+        return constant(0);
+    }
+    const struct parser outer = *p;
+    p->src = def->body;
+    p->len = (int)strlen(def->body);
+    p->tok = (struct token){.kind = TOK_END};
+    p->visible_defines = d;
+    p->nlocals = def->nargs;
+    p->local_names = def->args;
+    p->local_values = args;
+    advance(p);
+    struct operand value = parse_expr(p);
+    if (!p->failed && p->tok.kind != TOK_END)
+        fail(p, p->tok.start + 1, "unexpected text after the end of the expression");
+    if (p->failed && !outer.failed && strncmp(p->err->message, "in '", 4)) {
+        /* the body was checked alone: say where it was used (once, for the innermost) */
+        char inner[sizeof p->err->message];
+        snprintf(inner, sizeof inner, "%s", p->err->message);
+        struct message m = {p->err->message, sizeof p->err->message, 0};
+        message_add(&m, "in '%s' ([system] define): %s", def->name, inner);
+        p->err->column = column;
+    }
+    p->src = outer.src;
+    p->len = outer.len;
+    p->tok = p->failed ? (struct token){.kind = TOK_END} : outer.tok; /* a failure ends it */
+    p->visible_defines = outer.visible_defines;
+    p->nlocals = outer.nlocals;
+    p->local_names = outer.local_names;
+    p->local_values = outer.local_values;
+    return value;
+}
+
+/* name '(' args ')' for a definition with arguments; the current token is the name. */
+static struct operand call_define(struct parser *p, int d) {
+    const struct expr_define *def = &p->symbols->defines[d];
+    int column = p->tok.start + 1;
+    advance(p);
+    int open_column = p->tok.start + 1;
+    advance(p);
+    struct operand args[EXPR_MAX_DEFINE_ARGS];
+    int nargs = 0;
+    if (p->tok.kind != ')') {
+        for (;;) {
+            struct operand arg = parse_expr(p);
+            if (nargs < EXPR_MAX_DEFINE_ARGS) args[nargs] = arg;
+            nargs++;
+            if (p->tok.kind != ',') break;
+            advance(p);
+        }
+    }
+    expect_close(p, open_column, "an operator, ','");
+    if (p->failed) return constant(0);
+    if (nargs != def->nargs) {
+        fail(p, column, "'%s' ([system] define) takes %d argument%s, got %d", def->name, def->nargs,
+             def->nargs == 1 ? "" : "s", nargs);
+        return constant(0);
+    }
+    return expand_define(p, d, args, column);
+}
 
 /* Consumes the ')' that closes the '(' at open_column; `valid` lists what else could follow. */
 static void expect_close(struct parser *p, int open_column, const char *valid) {
@@ -359,6 +455,8 @@ static struct operand parse_call(struct parser *p) {
     struct token name = p->tok;
     int column = name.start + 1, var;
     double value;
+    int d = find_define(p, &name);
+    if (d >= 0 && p->symbols->defines[d].nargs > 0) return call_define(p, d);
     int f = find_function(p, &name);
     if (f < 0) {
         enum name_kind kind = lookup_name(p, &name, &var, &value);
@@ -399,13 +497,29 @@ static struct operand parse_name(struct parser *p) {
     struct token name = p->tok;
     int column = name.start + 1, after = name.start + name.length, var = 0;
     while (after < p->len && is_space((unsigned char)p->src[after])) after++;
-    if (p->src[after] == '(') return parse_call(p);
+    if (p->src[after] == '(' && find_local(p, &name) < 0) return parse_call(p);
+    int local = find_local(p, &name), d = find_define(p, &name);
+    if (local >= 0) {
+        advance(p);
+        return p->local_values[local];
+    }
+    if (d >= 0 && p->symbols->defines[d].nargs == 0) {
+        advance(p);
+        return expand_define(p, d, NULL, column);
+    }
+    if (d >= 0) {
+        fail(p, column, "'%s' ([system] define) is a function: call it as %s(...)",
+             p->symbols->defines[d].name, p->symbols->defines[d].name);
+        return constant(0);
+    }
     double value = 0;
     enum name_kind kind = lookup_name(p, &name, &var, &value);
     char shown[64];
     if (kind == NAME_UNKNOWN && find_function(p, &name) >= 0)
         fail(p, column, "%s is a function: call it as %.*s(...)", quoted(p, &name, shown),
              name.length, p->src + name.start);
+    else if (kind == NAME_UNKNOWN && token_is(p, &name, "e") && p->src[after] == '^')
+        fail(p, column, "unknown name 'e': there is no constant e; write e^u as exp(u)");
     else if (kind == NAME_UNKNOWN)
         fail_unknown_name(p, &name);
     else if (kind == NAME_VARIABLE && p->constants_only)
@@ -505,6 +619,35 @@ static struct operand parse_expr(struct parser *p) {
     return left;
 }
 
+static void fail_setup(struct expr_error *err, const char *fmt, int value, int limit) {
+    err->index = 0;
+    err->column = 0;
+    snprintf(err->message, sizeof err->message, fmt, value, limit);
+}
+
+/* Parses the whole of p->src; false with p->err filled on an error. */
+static bool parse_whole(struct parser *p, struct operand *result) {
+    size_t len = strlen(p->src);
+    if (len > INT_MAX / 2) {
+        fail(p, 0, "expression too long (%zu bytes)", len);
+        return false;
+    }
+    p->len = (int)len;
+    advance(p);
+    if (p->tok.kind == TOK_END && !p->failed) fail(p, 1, "empty expression");
+    *result = parse_expr(p);
+    char shown[64];
+    if (p->tok.kind == ')')
+        fail(p, p->tok.start + 1, "unmatched ')'");
+    else if (p->tok.kind == ',')
+        fail(p, p->tok.start + 1, "unexpected ',' (commas separate the arguments of a function)");
+    else if (p->tok.kind != TOK_END)
+        fail(p, p->tok.start + 1,
+             "unexpected text %s after the end of the expression (missing an operator?)",
+             quoted(p, &p->tok, shown));
+    return !p->failed;
+}
+
 /* Parses one whole source into the program; false with err filled on an error. */
 static bool compile_source(struct expr_program *program, const char *source, int index,
                            const struct expr_symbols *symbols, bool constants_only,
@@ -514,33 +657,37 @@ static bool compile_source(struct expr_program *program, const char *source, int
                        .constants_only = constants_only,
                        .program = program,
                        .index = index,
-                       .err = err};
-    size_t len = strlen(p.src);
-    if (len > INT_MAX / 2) {
-        fail(&p, 0, "expression too long (%zu bytes)", len);
-        return false;
-    }
-    p.len = (int)len;
-    advance(&p);
-    if (p.tok.kind == TOK_END && !p.failed) fail(&p, 1, "empty expression");
-    *result = parse_expr(&p);
-    char shown[64];
-    if (p.tok.kind == ')')
-        fail(&p, p.tok.start + 1, "unmatched ')'");
-    else if (p.tok.kind == ',')
-        fail(&p, p.tok.start + 1, "unexpected ',' (commas separate the arguments of a function)");
-    else if (p.tok.kind != TOK_END)
-        fail(&p, p.tok.start + 1,
-             "unexpected text %s after the end of the expression (missing an operator?)",
-             quoted(&p, &p.tok, shown));
-    if (!p.failed && !constants_only) program->output_reg[index] = to_register(&p, *result, 1);
+                       .err = err,
+                       .visible_defines = constants_only ? 0 : symbols->ndefines};
+    if (!parse_whole(&p, result)) return false;
+    if (!constants_only) program->output_reg[index] = to_register(&p, *result, 1);
     return !p.failed;
 }
 
-static void fail_setup(struct expr_error *err, const char *fmt, int value, int limit) {
-    err->index = 0;
-    err->column = 0;
-    snprintf(err->message, sizeof err->message, fmt, value, limit);
+/* The body is compiled alone, its arguments bound to run-time values (the variables' registers
+ * stand in for them), into a scratch program that is then dropped. */
+int expr_check_define(const struct expr_symbols *symbols, int index, struct expr_error *err) {
+    const struct expr_define *def = &symbols->defines[index];
+    struct expr_program *program = calloc(1, sizeof *program);
+    if (!program) {
+        fail_setup(err, "out of memory checking definition %d of %d", index + 1, symbols->ndefines);
+        return -1;
+    }
+    program->nvars = symbols->nvars;
+    struct operand args[EXPR_MAX_DEFINE_ARGS];
+    for (int i = 0; i < EXPR_MAX_DEFINE_ARGS; i++) args[i] = constant(0.5);
+    struct parser p = {.src = def->body,
+                       .symbols = symbols,
+                       .program = program,
+                       .err = err,
+                       .visible_defines = index,
+                       .nlocals = def->nargs,
+                       .local_names = def->args,
+                       .local_values = args};
+    struct operand result;
+    bool ok = parse_whole(&p, &result);
+    free(program);
+    return ok ? 0 : -1;
 }
 
 struct expr_program *expr_compile(const char *const *sources, int count,

@@ -24,6 +24,7 @@ enum expr_op {
     EXPR_SQRT,
     EXPR_TANH,
     EXPR_ABS,
+    EXPR_SIGN, /* -1, 0 or 1 (NaN stays NaN) */
     EXPR_ADD,
     EXPR_SUB,
     EXPR_MUL,
@@ -80,6 +81,8 @@ static inline double expr_apply(enum expr_op op, double a, double b) {
         return tanh(a);
     case EXPR_ABS:
         return fabs(a);
+    case EXPR_SIGN:
+        return isnan(a) ? a : (double)((a > 0) - (a < 0));
     case EXPR_ADD:
         return a + b;
     case EXPR_SUB:

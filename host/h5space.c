@@ -44,9 +44,10 @@ static int claim(int fd, uint64_t offset, uint64_t len) {
     return (uint64_t)fs.f_bavail * fs.f_frsize >= len ? 0 : ENOSPC;
 }
 
-/* "12 kB", "3.4 MB", "1.25 GB" */
-static void human(double bytes, char *out, size_t len) {
-    if (bytes < 1e6)
+void h5space_size_text(double bytes, char *out, size_t len) {
+    if (bytes < 1e3)
+        snprintf(out, len, "%.0f bytes", bytes);
+    else if (bytes < 1e6)
         snprintf(out, len, "%.0f kB", bytes / 1e3);
     else if (bytes < 1e9)
         snprintf(out, len, "%.1f MB", bytes / 1e6);
@@ -74,8 +75,8 @@ int h5space_reserve(hid_t obj, uint64_t bytes, const char *what, struct ddm_erro
     H5Eclear2(H5E_DEFAULT);
     if (!failed) return DDM_OK;
     char needed[32], available[32] = "";
-    human((double)bytes + H5SPACE_MARGIN, needed, sizeof needed);
-    if (free_bytes >= 0) human(free_bytes, available, sizeof available);
+    h5space_size_text((double)bytes + H5SPACE_MARGIN, needed, sizeof needed);
+    if (free_bytes >= 0) h5space_size_text(free_bytes, available, sizeof available);
     return ddm_fail(err, DDM_ERUNTIME, "%s: %s (needs up to %s on the disk%s%s)", what,
                     strerror(failed), needed, available[0] ? ", free: " : "", available);
 }

@@ -1,7 +1,27 @@
 /* latent_grid.c — regular latent grids, row-major with the last axis fastest. */
 #include "ddm/latent_grid.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+
+/* A grid dimension or axis outside the arrays is a bug in the caller: stop before any write. */
+static void check_axis(const struct latent_grid *g, int a, const char *what) {
+    if (a >= 0 && a < DDM_GRID_MAX_D && g->k >= 1 && g->k <= DDM_MAX_K) return;
+    fprintf(stderr, "ddm_gpu: internal error: %s %d of a latent grid (k = %d, at most %d axes)\n",
+            what, a, g->k, DDM_GRID_MAX_D);
+    abort();
+}
+
+void grid_set_axis(struct latent_grid *g, int a, int c, int size) {
+    check_axis(g, a, "axis");
+    if (c < 0 || c >= g->k) check_axis(g, -1, "coordinate of axis");
+    g->axis[a] = c;
+    g->size[a] = size;
+    if (g->d < a + 1) g->d = a + 1;
+}
+
 long grid_points(const struct latent_grid *g) {
+    check_axis(g, g->d - 1, "dimension");
     long count = 1;
     for (int a = 0; a < g->d; a++) count *= g->size[a];
     return count;

@@ -493,17 +493,24 @@ int merge_check_sources(const char *path, struct ddm_error *err) {
         char *sources = ddm_alloc(len, "the list of shards", err), dir[PATH_MAX];
         code = sources ? h5_read_attr_string(file, "merged_from", sources, len, err) : DDM_ERUNTIME;
         if (!code) code = absolute_dir(path, dir, err);
-        for (char *name = code ? NULL : strtok(sources, "\n"); name && !code;
-             name = strtok(NULL, "\n")) {
+        /* every missing shard is named, so one look says what to bring back */
+        char missing[1024] = "";
+        int count = 0;
+        for (char *name = code ? NULL : strtok(sources, "\n"); name; name = strtok(NULL, "\n")) {
             char full[2 * PATH_MAX + 2];
             snprintf(full, sizeof full, "%s/%s", dir, name);
-            if (access(full, R_OK))
-                code = ddm_fail(err, DDM_EUSAGE,
-                                "%s is merged from shards, and '%s' is not there (next to it, as "
-                                "the virtual datasets look for it): its rows would read as NaN; "
-                                "keep the shards with the merged file",
-                                path, name);
+            if (!access(full, R_OK)) continue;
+            const size_t used = strlen(missing);
+            snprintf(missing + used, sizeof missing - used, "%s'%s'", count ? ", " : "", name);
+            count++;
         }
+        if (count)
+            code = ddm_fail(err, DDM_EUSAGE,
+                            "%s is merged from shards, and %s %s not there (next to it, as the "
+                            "virtual datasets look for %s): %s rows would read as NaN; keep the "
+                            "shards with the merged file",
+                            path, missing, count > 1 ? "are" : "is", count > 1 ? "them" : "it",
+                            count > 1 ? "their" : "its");
         free(sources);
     }
     H5Fclose(file);

@@ -33,6 +33,7 @@
 #include "ddm/signals.h"
 #include "ddm/simulate.h"
 #include "ddm/train.h"
+#include "ddm/trust.h"
 #include "run_setup.h"
 
 /* Everything a run holds while its stages go. */
@@ -63,9 +64,10 @@ static void print_analysis(const struct ddm_system *sys, const struct ddm_analys
     const int k = sys->k;
     char net[64], tgt[64];
     printf(
-        "analyze   %.2f s (PCA %.2f s, split %.2f s, HHD + statistics %.2f s, Lyapunov %.2f s%s)\n",
+        "analyze   %.2f s (PCA %.2f s, split %.2f s, HHD + statistics %.2f s, Lyapunov %.2f s%s, "
+        "fixed points %.2f s)\n",
         a->seconds, a->pca_seconds, a->split_seconds, a->hhd_seconds, a->lyapunov_seconds,
-        a->memory_done ? ", memory" : "");
+        a->memory_done ? ", memory" : "", a->fixed_seconds);
     if (a->pca_done)
         printf("          PCA of %ld states: %d components above %g of the variance · largest "
                "angle to range Γ̂ %.3g° · recovery R² %.6f\n",
@@ -73,16 +75,34 @@ static void print_analysis(const struct ddm_system *sys, const struct ddm_analys
     if (a->split_done)
         printf("          split W = W_S + W_A: max |f_sym + f_asym − f| / max |f| = %.2g\n",
                a->split_residual);
+    if (a->split_done)
+        printf("          energy: f_sym descends E (f_sym · ∇E ≤ 0) at %.1f %% of the grid and "
+               "%.1f %% of %ld stationary samples · the φ′-weighted f_sym_metric at %.1f %% and "
+               "%.1f %%\n",
+               100 * a->descent_grid, 100 * a->descent_samples, a->descent_sample_count,
+               100 * a->descent_grid_metric, 100 * a->descent_samples_metric);
     if (a->hhd_done) {
         with_error(net, sizeof net, a->phi[0], a->phi_err[0]);
         with_error(tgt, sizeof tgt, a->phi[1], a->phi_err[1]);
         printf("          entropy production Φ = ⟨fᵀD⁻¹f + ∇·f⟩: network %s vs target %s "
                "(nats/time)\n",
                net, tgt);
-        with_error(net, sizeof net, a->phi_grid[0], a->phi_grid_err[0]);
-        with_error(tgt, sizeof tgt, a->phi_grid[1], a->phi_grid_err[1]);
-        printf("          Φ on the density grid (kernel-smoothed): network %s vs target %s\n", net,
-               tgt);
+        if (a->phi_grid_on) {
+            with_error(net, sizeof net, a->phi_grid[0], a->phi_grid_err[0]);
+            with_error(tgt, sizeof tgt, a->phi_grid[1], a->phi_grid_err[1]);
+            printf("          Φ on the density grid (kernel-smoothed): network %s vs target %s\n",
+                   net, tgt);
+        }
+        for (int p = 0; p < 2; p++)
+            if (a->phi_sigmas[p] > DDM_PHI_SIGMAS)
+                printf("          warning: the two Φ of the %s differ by %.1f combined error bars "
+                       "(see notes)\n",
+                       p ? "target" : "network", a->phi_sigmas[p]);
+        if (a->stationary_times < a->recorded_times)
+            printf(
+                "          density, Φ and statistics from %ld of the %ld recorded times after the "
+                "burn-in fraction: those outside every cue window and recall_delay\n",
+                a->stationary_times, a->recorded_times);
     }
     if (a->lyapunov_done) {
         with_error(net, sizeof net, a->lyapunov[0][0], a->lyapunov_err[0][0]);
@@ -93,13 +113,23 @@ static void print_analysis(const struct ddm_system *sys, const struct ddm_analys
             for (int c = 0; c < k; c++) printf("%s%.3g", c ? ", " : "", a->lyapunov[p][c]);
             printf(")");
         }
-        printf(" · D_KY %.3g vs %.3g\n", a->kaplan_yorke[0], a->kaplan_yorke[1]);
+        printf(" · D_KY %.3g vs %.3g · starts averaged %d, %d of %d\n", a->kaplan_yorke[0],
+               a->kaplan_yorke[1], a->lyapunov_starts[0], a->lyapunov_starts[1], a->lyapunov_total);
+        for (int p = 0; p < 2; p++)
+            if (a->lyapunov_elsewhere[p][0])
+                printf("          Lyapunov %s, not averaged: %s\n", p ? "target" : "network",
+                       a->lyapunov_elsewhere[p]);
     }
     if (a->stats_done) {
         printf("          Wasserstein W₁ of the marginals, network vs target:");
         for (int c = 0; c < k; c++)
             printf("%s %s %.3g", c ? "," : "", sys->var_names[c], a->wasserstein[c]);
         printf("\n");
+        const int worst = a->stats_worst;
+        if (worst >= 0 && a->wasserstein_std[worst] > DDM_STATS_WARN)
+            printf("          warning: stationary statistics far from the target's: W₁ of %s is "
+                   "%.2g of the target's std (above %g)\n",
+                   sys->var_names[worst], a->wasserstein_std[worst], DDM_STATS_WARN);
     }
     if (a->memory_done) {
         if (a->memory_cues)
@@ -115,6 +145,17 @@ static void print_analysis(const struct ddm_system *sys, const struct ddm_analys
             printf(" · forward/backward %s vs %s", net, tgt);
         }
         printf(" (network vs target)\n");
+    }
+    if (a->fixed_done) {
+        const struct fixed_point_summary *fp = &a->fixed;
+        printf("          fixed points: target %d, network %d (%d matched, %d spurious, %d "
+               "missed)",
+               fp->target, fp->network, fp->matched, fp->spurious, fp->missed);
+        if (fp->trajectories)
+            printf(" · %ld of %ld network trajectories end near a spurious point (%ld at "
+                   "spurious attractors)",
+                   fp->ends_at_spurious, fp->trajectories, fp->held_by_spurious);
+        printf("\n");
     }
     if (a->notes[0]) printf("          notes: %s\n", a->notes);
 }
@@ -148,6 +189,26 @@ static void print_place(const struct run *run) {
     printf("\n");
 }
 
+/* The choices of the training (path step, n, g, g_b) and what the fine-tuning did. */
+static void print_train_choices(const struct ddm_config *cfg,
+                                const struct ddm_train_report *train) {
+    printf("          path_dt %g%s · n %d%s%s%s · init_gain %g, init_bias %g%s%s%s\n",
+           train->path_dt, cfg->path_dt == DDM_AUTO ? " (auto: from the Jacobian)" : "",
+           train->neurons, train->neurons_choice[0] ? " (auto; ridge ε_f by n: " : "",
+           train->neurons_choice, train->neurons_choice[0] ? ")" : "", train->init_gain,
+           train->init_bias, train->gain_choice[0] ? " (auto; ridge ε_f by g/g_b: " : "",
+           train->gain_choice, train->gain_choice[0] ? ")" : "");
+    if (cfg->epochs == 0) return;
+    double gain = train->drift_rel_err > 0 ? train->ridge_rel_err / train->drift_rel_err : 1;
+    printf("          fine-tuning: ε_f %.2e → %.2e (×%.2f), %d rounds kept, %d undone%s\n",
+           train->ridge_rel_err, train->drift_rel_err, gain, train->rounds_accepted,
+           train->rounds_rejected,
+           !train->stopped_early ? ""
+           : gain < 1.2 ? "; stopped early: it cannot improve on the ridge start (3 rounds in a "
+                          "row gained < 2%)"
+                        : "; stopped early: 3 rounds in a row gained < 2%");
+}
+
 static void print_summary(const struct run *run, double seconds) {
     const struct ddm_config *cfg = &run->setup.cfg;
     const struct ddm_system *sys = &run->sys;
@@ -165,10 +226,16 @@ static void print_summary(const struct run *run, double seconds) {
                train->M_test, train->ridge_rel_err, train->epochs_run, train->drift_rel_err,
                train->final_loss);
         if (!sys->diffusion_constant) printf(" · ε_σ %.2e", train->diffusion_rel_err);
+        if (!(train->drift_rel_err <= DDM_FIT_WARN))
+            printf(
+                "\n          warning: ε_f %.2g %% is above %g %%: the network's drift misses the "
+                "target's on held-out points; %s",
+                100 * train->drift_rel_err, 100 * DDM_FIT_WARN, trust_fit_advice());
         printf("\n          %.2f s (sampling %.2f s, ridge %.2f s, Adam %.2f s at %.3g "
                "point·neurons/s)\n",
                train->seconds, train->sampling_seconds, train->ridge_seconds, train->adam_seconds,
                train->point_neurons_per_second);
+        print_train_choices(cfg, train);
     }
     if (simulated) {
         printf("simulate  %d trajectories × %ld steps (+%ld burn-in), dt %g · blew up: network "
@@ -178,6 +245,14 @@ static void print_summary(const struct run *run, double seconds) {
                : cfg->on_nonfinite == NONFINITE_DROP ? " (dropped from the analysis)"
                                                      : " (finite part kept)",
                sim->target_nonfinite);
+        const struct start_report *starts = &sim->starts;
+        if (starts->candidates)
+            printf("          starts: %d on the target's attractor from %ld candidates · refused "
+                   "%ld (%ld left |z_i| <= path_bound, %ld NaN/Inf, %ld outside the trained "
+                   "region μ ± %g s)\n",
+                   run->layout.B, starts->candidates, start_report_refused(starts),
+                   starts->past_bound, starts->nonfinite, starts->outside_region,
+                   STARTS_TRAINED_REGION);
         printf("          %.2f s: network %.2f s (%.3g neuron-steps/s), target %.2f s, output "
                "%.2f s\n",
                sim->seconds, sim->network_seconds, sim->neuron_steps_per_second,
@@ -190,8 +265,24 @@ static void print_summary(const struct run *run, double seconds) {
     }
     if (run->setup.analyze) print_analysis(sys, &run->analysis);
     struct stat st;
-    if (stat(run->path, &st) == 0) printf("output    %s (%.1f MB)\n", run->path, st.st_size / 1e6);
+    if (stat(run->path, &st) == 0) {
+        char size[32];
+        h5space_size_text((double)st.st_size, size, sizeof size);
+        printf("output    %s (%s)\n", run->path, size);
+    }
     printf("total     %.2f s\n", seconds);
+}
+
+/* Said even when quiet: the statistics mix trajectories held by a spurious attractor in. */
+static void warn_spurious_attractors(const struct fixed_point_summary *fp, const char *path) {
+    if (!fp->held_by_spurious) return;
+    fprintf(stderr,
+            "ddm_gpu: warning: %ld of %ld network trajectories end trapped at %s the target does "
+            "not have (%d spurious fixed points, %d of them attracting); "
+            "/analysis/fixed_points/rnn in %s lists them\n",
+            fp->held_by_spurious, fp->trajectories,
+            fp->spurious_attractors > 1 ? "stable fixed points" : "a stable fixed point",
+            fp->spurious, fp->spurious_attractors, path);
 }
 
 /* --stages analyze alone: /analysis goes into the --model file, which is opened read-write. */
@@ -207,6 +298,7 @@ static int analyze_in_place(struct run *run, struct ddm_error *err) {
     }
     int code = analysis_run(run->backend, &run->sys, &run->model, &run->setup.cfg, file,
                             &run->analysis, run->cli->quiet, err);
+    if (!code) warn_spurious_attractors(&run->analysis.fixed, path);
     if (h5space_close(file) < 0 && !code)
         code = ddm_fail(err, DDM_ERUNTIME, "closing '%s' failed", path);
     return code;
@@ -217,7 +309,7 @@ static int check_stages(struct run *run, struct ddm_error *err) {
     const struct ddm_config *cfg = &run->setup.cfg;
     int code = DDM_OK;
     if (run->setup.train && run->first_stage == CHECKPOINT_TRAIN)
-        code = sample_check(cfg, run->sys.k, err);
+        code = sample_check(&run->sys, cfg, err);
     if (!code && run->setup.simulate && run->first_stage <= CHECKPOINT_SIMULATE) {
         code = simulate_check(cfg, run->sys.k, err);
         struct ddm_input cues;
@@ -286,7 +378,9 @@ static int check_memory(const struct run *run, struct ddm_error *err) {
     const int train = setup->train && run->first_stage == CHECKPOINT_TRAIN;
     const int simulate = setup->simulate && run->first_stage <= CHECKPOINT_SIMULATE;
     struct memory_run sizes = {
-        .n = run->model.n && !train ? run->model.n : cfg->neurons,
+        .n = run->model.n && !train ? run->model.n
+             : cfg->neurons > 0     ? cfg->neurons
+                                    : TRAIN_NEURONS_AUTO_MAX,
         .k = run->sys.k,
         .m = run->sys.m,
         .state_dependent = !run->sys.diffusion_constant,
@@ -446,6 +540,7 @@ static int stage_analyze(struct run *run, struct ddm_error *err) {
     if (!code)
         code = analysis_run(run->backend, &run->sys, &run->model, &run->setup.cfg, run->rf.file,
                             &run->analysis, run->cli->quiet, err);
+    if (!code) warn_spurious_attractors(&run->analysis.fixed, run->path);
     return code;
 }
 

@@ -12,6 +12,7 @@
 
 #include "ddm/output_file.h"
 #include "ddm/runfile_check.h"
+#include "ddm/trust.h"
 
 #include "ddm/blowup.h"
 
@@ -62,6 +63,23 @@ int runfile_create(struct ddm_runfile *rf, const char *path, int overwrite,
     return code;
 }
 
+/* /system/params: one attribute per [system] params entry, apart from /system's own attributes
+ * (a parameter named k once overwrote the latent dimension there). Files before this group hold
+ * the parameters as /system attributes. A name is written once: one already there is refused. */
+static int write_params(hid_t system, const struct ddm_system *sys, struct ddm_error *err) {
+    hid_t group = h5_group(system, "params", err);
+    if (group < 0) return DDM_ERUNTIME;
+    int code = DDM_OK;
+    for (int p = 0; p < sys->nparams && !code; p++) {
+        if (H5Aexists(group, sys->param_names[p]) > 0)
+            code = ddm_fail(err, DDM_EUSAGE, "[system] params: '%s' is given twice",
+                            sys->param_names[p]);
+        if (!code) code = h5_attr_double(group, sys->param_names[p], sys->param_values[p], err);
+    }
+    H5Gclose(group);
+    return code;
+}
+
 int runfile_write_system(struct ddm_runfile *rf, const struct ddm_system *sys,
                          struct ddm_error *err) {
     hid_t group = h5_group(rf->file, "system", err);
@@ -72,8 +90,7 @@ int runfile_write_system(struct ddm_runfile *rf, const struct ddm_system *sys,
     if (!code) code = h5_attr_string(group, "diffusion", sys->diffusion_text, err);
     if (!code) code = h5_attr_int(group, "k", sys->k, err);
     if (!code) code = h5_attr_int(group, "m", sys->m, err);
-    for (int p = 0; p < sys->nparams && !code; p++)
-        code = h5_attr_double(group, sys->param_names[p], sys->param_values[p], err);
+    if (!code) code = write_params(group, sys, err);
     H5Gclose(group);
     return code;
 }
@@ -120,6 +137,9 @@ int runfile_write_train(struct ddm_runfile *rf, const struct ddm_train_report *r
     int code =
         h5_write(group, "loss", F64, H5T_NATIVE_DOUBLE, 1, &epochs, report->loss, "(epochs)", err);
     if (!code) code = h5_attr_double(group, "drift_rel_err", report->drift_rel_err, err);
+    if (!code)
+        code = h5_attr_string(group, "fit_verdict", trust_fit_verdict(report->drift_rel_err), err);
+    if (!code) code = h5_attr_double(group, "fit_warn_above", DDM_FIT_WARN, err);
     if (!code) code = h5_attr_double(group, "final_loss", report->final_loss, err);
     if (!code) code = h5_attr_double(group, "seconds", report->seconds, err);
     if (!code) code = h5_attr_double(group, "ridge_drift_rel_err", report->ridge_rel_err, err);
@@ -127,6 +147,13 @@ int runfile_write_train(struct ddm_runfile *rf, const struct ddm_train_report *r
     if (!code) code = h5_attr_int(group, "train_points", report->M_train, err);
     if (!code) code = h5_attr_int(group, "test_points", report->M_test, err);
     if (!code) code = h5_attr_int(group, "paths_dropped", report->paths_dropped, err);
+    if (!code) code = h5_attr_double(group, "path_dt", report->path_dt, err);
+    if (!code) code = h5_attr_int(group, "neurons", report->neurons, err);
+    if (!code) code = h5_attr_double(group, "init_gain", report->init_gain, err);
+    if (!code) code = h5_attr_double(group, "init_bias", report->init_bias, err);
+    if (!code) code = h5_attr_int(group, "finetune_rounds_kept", report->rounds_accepted, err);
+    if (!code) code = h5_attr_int(group, "finetune_rounds_undone", report->rounds_rejected, err);
+    if (!code) code = h5_attr_int(group, "finetune_stopped_early", report->stopped_early, err);
     H5Gclose(group);
     if (!code) code = H5_CHECK(H5Fflush(rf->file, H5F_SCOPE_LOCAL), "flushing", err);
     return code;
@@ -207,6 +234,20 @@ int runfile_simulate_append(void *user, const struct sim_chunk *chunk, struct dd
     return code;
 }
 
+int runfile_start_report(hid_t group, const char *prefix, const struct start_report *r,
+                         struct ddm_error *err) {
+    static const char *const what[4] = {"candidates", "refused_nonfinite", "refused_past_bound",
+                                        "refused_outside_region"};
+    const long counts[4] = {r->candidates, r->nonfinite, r->past_bound, r->outside_region};
+    int code = DDM_OK;
+    for (int i = 0; i < 4 && !code; i++) {
+        char name[96];
+        snprintf(name, sizeof name, "%s_%s", prefix, what[i]);
+        code = h5_attr_int(group, name, counts[i], err);
+    }
+    return code;
+}
+
 int runfile_simulate_end(struct ddm_runfile *rf, const struct ddm_sim_report *report,
                          struct ddm_error *err) {
     hid_t group = H5Gopen2(rf->file, "simulate", H5P_DEFAULT);
@@ -218,6 +259,7 @@ int runfile_simulate_end(struct ddm_runfile *rf, const struct ddm_sim_report *re
             code = h5_attr_uint64(group, "first_nonfinite_step", report->nonfinite_step, err);
     }
     if (!code) code = h5_attr_int(group, "target_nonfinite", report->target_nonfinite, err);
+    if (!code) code = runfile_start_report(group, "start", &report->starts, err);
     if (!code && report->nonfinite_steps) {
         hsize_t B = (hsize_t)report->trajectories;
         if (H5Lexists(group, "nonfinite_step", H5P_DEFAULT) > 0) /* a resumed run's */

@@ -1,12 +1,16 @@
 /* sampling.c — the training points of drift matching (DESIGN §3).
  *
- * Paths: the target SDE is integrated by Euler–Maruyama from starts z₀ ~ N(0, I); after a burn-in
+ * Paths: the target SDE is integrated by Euler–Maruyama from starts z₀ set by [train] path_start
+ * (a point, spread by 1% of its size; a box, uniform; by default [simulate] start, else
+ * N(0, I)), with the step [train] path_dt (auto: from the drift's Jacobian); after a burn-in
  * points are taken at equal spacing, and jittered by N(0, (jitter·s)²) so the fit also holds
  * beside the attractor. A path that leaves |z_i| <= path_bound (noise can throw some systems off
  * to infinity) is dropped and replaced by a fresh one, up to four times the requested number.
  * Box: uniform points in [lo, hi] per coordinate. Every draw comes from a keyed Philox stream.
  */
+#include <lapacke.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,36 +23,169 @@ void points_free(struct ddm_points *points) {
     memset(points, 0, sizeof *points);
 }
 
-/* Integrates path `index`; writes `count` points (count,k) into out. Returns 0, or -1 when the
- * path escaped the bound or became non-finite. */
-static int simulate_path(const struct ddm_system *sys, const struct ddm_config *cfg, uint64_t seed,
-                         uint64_t index, int count, double *out) {
+/* Where paths start: parsed from [train] path_start, else [simulate] start, else N(0, I). */
+struct path_origin {
+    enum { ORIGIN_NORMAL, ORIGIN_POINT, ORIGIN_BOX } kind;
+    double lo[DDM_MAX_K], hi[DDM_MAX_K]; /* the box; lo is the point */
+    char where[1200];                    /* "file:line: [train] path_start" for messages */
+};
+
+static int parse_origin(const struct ddm_config *cfg, int k, struct path_origin *origin,
+                        struct ddm_error *err) {
+    memset(origin, 0, sizeof *origin);
+    const int own = cfg->path_start[0] != 0;
+    const char *section = own ? "train" : "simulate", *key = own ? "path_start" : "start";
+    const char *text = own ? cfg->path_start : cfg->start;
+    snprintf(origin->where, sizeof origin->where, "N(0, I)");
+    if (!text[0]) return DDM_OK;
+    config_where(cfg, section, key, origin->where, sizeof origin->where);
+    if (strchr(text, ':')) {
+        origin->kind = ORIGIN_BOX;
+        return config_ranges(cfg, section, key, text, k, origin->lo, origin->hi, err);
+    }
+    origin->kind = ORIGIN_POINT;
+    return config_numbers(cfg, section, key, text, k, origin->lo, err);
+}
+
+/* The start of path `index`: a point spread by N(0, (0.01 max(1, |p|∞))²) so that paths of a
+ * noise-free system differ, a uniform point of the box, or N(0, I). */
+static void path_start_point(const struct path_origin *origin, int k, uint64_t seed, uint64_t index,
+                             double *z) {
+    double size = 1;
+    for (int c = 0; c < k && origin->kind == ORIGIN_POINT; c++)
+        size = fmax(size, fabs(origin->lo[c]));
+    for (int c = 0; c < k; c++) {
+        double g = philox_gaussian(seed, index, (uint64_t)c + (1ull << 62));
+        if (origin->kind == ORIGIN_POINT) z[c] = origin->lo[c] + 0.01 * size * g;
+        if (origin->kind == ORIGIN_BOX)
+            z[c] = origin->lo[c] + (origin->hi[c] - origin->lo[c]) *
+                                       philox_uniform(seed, index, (uint64_t)c + (1ull << 62));
+        if (origin->kind == ORIGIN_NORMAL) z[c] = g;
+    }
+}
+
+/* Integrates path `index` from z (k, overwritten) with step dt, with noise or without; writes
+ * `count` points (count,k) into out (NULL: none). Returns 0, or -1 when the path escaped the
+ * bound or became non-finite, with the time of the escape in *escape_time. */
+static int simulate_path(const struct ddm_system *sys, const struct ddm_config *cfg, double dt,
+                         int noisy, uint64_t seed, uint64_t index, double *z, int count,
+                         double *out, double *escape_time) {
     const int k = sys->k, m = sys->m;
-    const double dt = cfg->path_dt, sqrt_dt = sqrt(dt);
+    const double sqrt_dt = sqrt(dt);
     const long burn_steps = (long)ceil(cfg->path_burn_in / dt);
-    long stride = (long)floor(cfg->path_time / dt / count);
+    long stride = (long)floor(cfg->path_time / dt / (count > 0 ? count : 1));
     if (stride < 1) stride = 1;
-    const long total = burn_steps + stride * count;
-    double z[DDM_MAX_K], f[DDM_MAX_K], sigma[DDM_MAX_K * DDM_MAX_M];
-    float xi[DDM_MAX_M];
-    for (int c = 0; c < k; c++) z[c] = philox_gaussian(seed, index, (uint64_t)c + (1ull << 62));
+    const long total = burn_steps + stride * (count > 0 ? count : 1);
+    double f[DDM_MAX_K], sigma[DDM_MAX_K * DDM_MAX_M];
+    float xi[DDM_MAX_M] = {0};
     int written = 0;
     for (long step = 1; step <= total; step++) {
         system_drift(sys, z, f);
-        system_diffusion(sys, z, sigma);
-        philox_step_normals(seed, index, (uint64_t)step, m, xi);
+        if (noisy) {
+            system_diffusion(sys, z, sigma);
+            philox_step_normals(seed, index, (uint64_t)step, m, xi);
+        }
         int escaped = 0;
         for (int c = 0; c < k; c++) {
             double noise = 0;
-            for (int j = 0; j < m; j++) noise += sigma[c * m + j] * xi[j];
+            for (int j = 0; j < m && noisy; j++) noise += sigma[c * m + j] * xi[j];
             z[c] += f[c] * dt + noise * sqrt_dt;
             escaped |= !(fabs(z[c]) <= cfg->path_bound); /* also catches NaN */
         }
-        if (escaped) return -1;
+        if (escaped) {
+            *escape_time = step * dt;
+            return -1;
+        }
+        if (!out) continue;
         if (step > burn_steps && (step - burn_steps) % stride == 0 && written < count)
             memcpy(out + (size_t)k * written++, z, sizeof(double) * k);
     }
     return 0;
+}
+
+/* Largest |eigenvalue| of the drift's Jacobian at z. */
+static double jacobian_radius(const struct ddm_system *sys, const double *z) {
+    const int k = sys->k;
+    double f[DDM_MAX_K], jac[DDM_MAX_K * DDM_MAX_K], re[DDM_MAX_K], im[DDM_MAX_K];
+    system_drift_jacobian(sys, z, f, jac);
+    for (int q = 0; q < k * k; q++)
+        if (!isfinite(jac[q])) return INFINITY;
+    if (LAPACKE_dgeev(LAPACK_ROW_MAJOR, 'N', 'N', k, jac, k, re, im, NULL, 1, NULL, 1))
+        return INFINITY;
+    double radius = 0;
+    for (int c = 0; c < k; c++) radius = fmax(radius, hypot(re[c], im[c]));
+    return radius;
+}
+
+/* Euler is stable and accurate on a linearised flow when dt·ρ is small; 0.05/ρ keeps a factor
+ * 40 from the edge of stability (dt·ρ < 2) for real eigenvalues and a slow growth (1 + (dtρ)²/2
+ * per step) for imaginary ones. ρ is taken at the first 16 path starts and along a noise-free
+ * probe of 2000 steps from the first, redone with the smaller step it gives (three rounds). */
+double sample_path_dt(const struct ddm_system *sys, const struct ddm_config *cfg) {
+    if (cfg->path_dt != DDM_AUTO) return cfg->path_dt;
+    const int k = sys->k;
+    struct path_origin origin;
+    struct ddm_error ignored;
+    if (parse_origin(cfg, k, &origin, &ignored)) origin.kind = ORIGIN_NORMAL;
+    const uint64_t seed = ddm_stream_seed(cfg->seed, DDM_STREAM_TRAIN_PATHS);
+    double cap = fmin(1e-3, cfg->dt), radius = 0, z[DDM_MAX_K];
+    for (int i = 0; i < 16; i++) {
+        path_start_point(&origin, k, seed, (uint64_t)i, z);
+        radius = fmax(radius, jacobian_radius(sys, z));
+    }
+    double dt = fmin(cap, 0.05 / radius);
+    for (int round = 0; round < 3; round++) {
+        path_start_point(&origin, k, seed, 0, z);
+        for (int step = 0; step < 2000; step++) {
+            double f[DDM_MAX_K];
+            system_drift(sys, z, f);
+            int escaped = 0;
+            for (int c = 0; c < k; c++) {
+                z[c] += f[c] * dt;
+                escaped |= !(fabs(z[c]) <= cfg->path_bound);
+            }
+            if (escaped) break; /* past the bound: not where the paths will be */
+            double here = jacobian_radius(sys, z);
+            if (!isfinite(here)) break;
+            radius = fmax(radius, here);
+        }
+        double next = fmin(cap, 0.05 / radius);
+        if (!(next < dt)) break;
+        dt = next;
+    }
+    return dt > 1e-12 ? dt : 1e-12;
+}
+
+/* Paths failed: is it the noise or where they start? Reruns the failed ones without noise. */
+static int paths_failed(const struct ddm_system *sys, const struct ddm_config *cfg, double dt,
+                        const struct path_origin *origin, const int *ok, int good, int tried,
+                        struct ddm_error *err) {
+    const uint64_t seed = ddm_stream_seed(cfg->seed, DDM_STREAM_TRAIN_PATHS);
+    int quiet_escapes = 0;
+    double first_time = 0;
+    for (int i = 0; i < tried; i++) {
+        double z[DDM_MAX_K], when = 0;
+        if (ok[i]) continue;
+        path_start_point(origin, sys->k, seed, (uint64_t)i, z);
+        if (simulate_path(sys, cfg, dt, 0, seed, (uint64_t)i, z, 0, NULL, &when)) {
+            if (!quiet_escapes++) first_time = when;
+        }
+    }
+    if (quiet_escapes * 2 >= tried - good)
+        return ddm_fail(err, DDM_ERUNTIME,
+                        "only %d of %d target paths stayed within |z_i| <= %g ([train] "
+                        "path_bound), and %d of the %d that left also leave without noise (the "
+                        "first at t = %.3g): the cause is where they start (%s), or a step too "
+                        "large for the drift ([train] path_dt = %g), not the noise; set [train] "
+                        "path_start (or [simulate] start) to a point near the attractor",
+                        good, tried, cfg->path_bound, quiet_escapes, tried - good, first_time,
+                        origin->where, dt);
+    return ddm_fail(err, DDM_ERUNTIME,
+                    "only %d of %d target paths stayed within |z_i| <= %g (the noise throws "
+                    "the others off to infinity; without noise %d of them stay): too few "
+                    "training points; lower the diffusion, shorten [train] path_time, or raise "
+                    "[train] path_bound",
+                    good, tried, cfg->path_bound, tried - good - quiet_escapes);
 }
 
 static int sample_paths(const struct ddm_system *sys, const struct ddm_config *cfg, int count,
@@ -56,6 +193,10 @@ static int sample_paths(const struct ddm_system *sys, const struct ddm_config *c
     const int k = sys->k, paths = cfg->paths, attempts_max = 4 * paths;
     const int per_path = (count + paths - 1) / paths;
     const uint64_t seed = ddm_stream_seed(cfg->seed, DDM_STREAM_TRAIN_PATHS);
+    const double dt = sample_path_dt(sys, cfg);
+    struct path_origin origin;
+    int code = parse_origin(cfg, k, &origin, err);
+    if (code) return code;
     double *buffer = ddm_alloc(sizeof(double) * k * per_path * (size_t)attempts_max, "paths", err);
     int *ok = ddm_calloc(attempts_max, sizeof(int), "paths", err);
     if (!buffer || !ok) {
@@ -70,23 +211,24 @@ static int sample_paths(const struct ddm_system *sys, const struct ddm_config *c
         int round = paths - good;
         if (round > attempts_max - tried) round = attempts_max - tried;
 #pragma omp parallel for schedule(dynamic)
-        for (int i = tried; i < tried + round; i++)
-            ok[i] = simulate_path(sys, cfg, seed, (uint64_t)i, per_path,
-                                  buffer + (size_t)k * per_path * i) == 0;
+        for (int i = tried; i < tried + round; i++) {
+            double z[DDM_MAX_K], when;
+            path_start_point(&origin, k, seed, (uint64_t)i, z);
+            ok[i] = simulate_path(sys, cfg, dt, 1, seed, (uint64_t)i, z, per_path,
+                                  buffer + (size_t)k * per_path * i, &when) == 0;
+        }
         tried += round;
         good = 0;
         for (int i = 0; i < tried; i++) good += ok[i];
     }
     points->paths_used = good;
     points->paths_dropped = tried - good;
+    points->path_dt = dt;
     if (good < (paths + 1) / 2) {
+        code = paths_failed(sys, cfg, dt, &origin, ok, good, tried, err);
         free(buffer);
         free(ok);
-        return ddm_fail(err, DDM_ERUNTIME,
-                        "only %d of %d target paths stayed within |z_i| <= %g (the noise throws "
-                        "the others off to infinity): too few training points; lower the "
-                        "diffusion, shorten [train] path_time, or raise [train] path_bound",
-                        good, tried, cfg->path_bound);
+        return code;
     }
     /* take the points round-robin over the good paths, so a short count still spans all */
     int written = 0;
@@ -110,8 +252,35 @@ static int parse_box(const struct ddm_config *cfg, int k, double *lo, double *hi
     return config_ranges(cfg, "train", "box", cfg->box, k, lo, hi, err);
 }
 
-int sample_check(const struct ddm_config *cfg, int k, struct ddm_error *err) {
+/* A start point given by the user must stay bounded without noise for path_burn_in + path_time;
+ * else training would sample an escape, or the simulation start off the attractor. */
+static int check_start_point(const struct ddm_system *sys, const struct ddm_config *cfg,
+                             const struct path_origin *origin, struct ddm_error *err) {
+    if (origin->kind != ORIGIN_POINT) return DDM_OK;
+    double z[DDM_MAX_K], when = 0, dt = sample_path_dt(sys, cfg);
+    memcpy(z, origin->lo, sizeof(double) * sys->k);
+    if (!simulate_path(sys, cfg, dt, 0, 0, 0, z, 0, NULL, &when)) return DDM_OK;
+    return ddm_fail(err, DDM_EUSAGE,
+                    "%s: the target started there leaves |z_i| <= %g ([train] path_bound) at "
+                    "t = %.3g even without noise (step %g): give a point on or near the "
+                    "attractor",
+                    origin->where, cfg->path_bound, when, dt);
+}
+
+int sample_check(const struct ddm_system *sys, const struct ddm_config *cfg,
+                 struct ddm_error *err) {
+    const int k = sys->k;
     double lo[DDM_MAX_K], hi[DDM_MAX_K];
+    struct path_origin origin;
+    int code = parse_origin(cfg, k, &origin, err);
+    if (!code && cfg->sampling != SAMPLING_BOX) code = check_start_point(sys, cfg, &origin, err);
+    if (!code && cfg->path_start[0] && cfg->start[0]) { /* both given: the simulation's too */
+        struct ddm_config simulated = *cfg;
+        simulated.path_start = "";
+        code = parse_origin(&simulated, k, &origin, err);
+        if (!code) code = check_start_point(sys, &simulated, &origin, err);
+    }
+    if (code) return code;
     if (cfg->box[0]) return parse_box(cfg, k, lo, hi, err);
     if (cfg->sampling == SAMPLING_BOX) {
         char at[1200];

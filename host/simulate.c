@@ -21,6 +21,8 @@
 #include "ddm/progress.h"
 #include "ddm/signals.h"
 #include "ddm/simulate.h"
+#include "ddm/starts.h"
+#include "ddm/train.h"
 
 /* Parses [simulate] start "z1, z2, ..." into z (k). */
 static int parse_start(const struct ddm_config *cfg, int k, double *z, struct ddm_error *err);
@@ -98,12 +100,12 @@ static int parse_start(const struct ddm_config *cfg, int k, double *z, struct dd
 
 int simulate_starts(const struct ddm_system *sys, const struct ddm_model *model,
                     const struct ddm_config *cfg, int B, double *z0, struct ddm_error *err) {
-    return simulate_starts_from(sys, model, cfg, 0, B, z0, err);
+    return simulate_starts_from(sys, model, cfg, 0, B, z0, NULL, err);
 }
 
 int simulate_starts_from(const struct ddm_system *sys, const struct ddm_model *model,
                          const struct ddm_config *cfg, uint64_t first, int B, double *z0,
-                         struct ddm_error *err) {
+                         struct start_report *report, struct ddm_error *err) {
     const int k = sys->k;
     if (cfg->start[0]) {
         double z[DDM_MAX_K];
@@ -112,35 +114,7 @@ int simulate_starts_from(const struct ddm_system *sys, const struct ddm_model *m
         for (int j = 0; j < B; j++) memcpy(z0 + (size_t)j * k, z, sizeof z[0] * k);
         return DDM_OK;
     }
-    /* Each start runs the target from N(μ, diag s²) for path_burn_in, so it lies on the attractor
-     * the network was trained on; the stream is keyed by the trajectory, so shards agree. */
-    const uint64_t seed = ddm_stream_seed(cfg->seed, DDM_STREAM_SIM_START);
-    const long burn_steps = (long)ceil(cfg->path_burn_in / cfg->path_dt);
-    long escaped = 0;
-#pragma omp parallel for schedule(static) reduction(+ : escaped)
-    for (int j = 0; j < B; j++) {
-        double *z = z0 + (size_t)j * k;
-        for (int attempt = 0; attempt < 8; attempt++) {
-            uint64_t stream = first + (uint64_t)j + ((uint64_t)attempt << 40);
-            for (int c = 0; c < k; c++)
-                z[c] = model->latent_mean[c] +
-                       model->latent_scale[c] * philox_gaussian(seed, stream, (1ull << 62) + c);
-            int dead = 0;
-            struct target_paths path = {1, z, &dead, seed, stream};
-            for (long done = 0; done < burn_steps && !dead; done += 1000) {
-                int chunk = burn_steps - done < 1000 ? (int)(burn_steps - done) : 1000;
-                target_advance(sys, &path, (uint64_t)done, 1, chunk, cfg->path_dt, NULL, NULL);
-            }
-            if (!dead) break;
-            if (attempt == 7) escaped++;
-        }
-    }
-    if (escaped)
-        return ddm_fail(err, DDM_ERUNTIME,
-                        "%ld starting points escaped to infinity while settling on the "
-                        "attractor; set [simulate] start to a latent point",
-                        escaped);
-    return DDM_OK;
+    return attractor_starts(sys, model, cfg, first, B, z0, report, err);
 }
 
 /* Initial neuron states (B,n): on the manifold, or displaced by Pη, P = I − Γ̂Γ̂⁺ (so the
@@ -268,10 +242,10 @@ int simulate_run(const struct ddm_backend *backend, const struct ddm_system *sys
 static int starting_state(const struct ddm_system *sys, const struct ddm_model *model,
                           const struct ddm_config *cfg, const struct ddm_sim_layout *layout,
                           const struct ddm_sim_state *from, struct sim_buffers *buf,
-                          struct ddm_error *err) {
+                          struct start_report *report, struct ddm_error *err) {
     const int B = layout->B, n = model->n, k = model->k;
     if (!from) {
-        int code = simulate_starts_from(sys, model, cfg, layout->first, B, buf->z0, err);
+        int code = simulate_starts_from(sys, model, cfg, layout->first, B, buf->z0, report, err);
         if (!code) initial_states(model, cfg, layout->first, B, buf->z0, buf->x);
         return code;
     }
@@ -396,7 +370,7 @@ int simulate_run_from(const struct ddm_backend *backend, const struct ddm_system
             return DDM_ERUNTIME;
         }
     }
-    code = starting_state(sys, model, cfg, layout, from, &buf, err);
+    code = starting_state(sys, model, cfg, layout, from, &buf, &report->starts, err);
     if (code) {
         buffers_free(&buf);
         return code;

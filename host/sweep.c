@@ -85,6 +85,9 @@ int sweep_parse(const struct ddm_config *cfg, struct ddm_sweep *sweep, struct dd
     const char *label = cfg->source_path ? cfg->source_path : "config";
     struct ddm_config scratch;
     int code = config_defaults(&scratch, err);
+    /* "system.P = ..." is one parameter of params: the scratch needs the system's to check it */
+    if (!code) code = config_assign(&scratch, "system", "drift", cfg->drift, label, 0, err);
+    if (!code) code = config_assign(&scratch, "system", "params", cfg->params, label, 0, err);
     int mode_line = 0;
     for (int i = 0; i < cfg->sweep_count && !code; i++) {
         const struct ddm_sweep_entry *entry = &cfg->sweep[i];

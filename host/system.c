@@ -68,11 +68,8 @@ static int is_identifier(const char *s) {
  * silently shadow the constant (the compiler takes the variable), and one called 'sin' reads as
  * the function in 'sin(x)' but as the variable elsewhere. */
 static const char *reserved(const char *name) {
-    static const char *const functions[] = {"sin",  "cos", "tan", "exp", "log", "sqrt",
-                                            "tanh", "abs", "pow", "min", "max"};
     if (!strcmp(name, "pi")) return "the constant pi";
-    for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++)
-        if (!strcmp(name, functions[i])) return "a function";
+    if (expr_is_function(name)) return "a function";
     return NULL;
 }
 
@@ -120,6 +117,104 @@ static void symbols_of(const struct ddm_system *sys, struct expr_symbols *symbol
     symbols->nparams = sys->nparams;
     symbols->param_names = param_ptrs;
     symbols->param_values = sys->param_values;
+    symbols->ndefines = sys->ndefines;
+    symbols->defines = sys->defines;
+}
+
+#define MAX_DEFINES 32
+
+/* [system] define, split into definitions that point into `text`. */
+struct defines {
+    int count;
+    struct expr_define list[MAX_DEFINES];
+    const char *args[MAX_DEFINES][EXPR_MAX_DEFINE_ARGS];
+    char text[8192];
+};
+
+/* "S(u, v) = body" or "r = body" (in place: the head is cut into NUL-terminated names). */
+static int parse_define_head(const struct ddm_system *sys, struct defines *defs, char *part,
+                             const char *at, struct ddm_error *err) {
+    struct expr_define *def = &defs->list[defs->count];
+    char *eq = strchr(part, '=');
+    if (!eq || !eq[1])
+        return ddm_fail(err, DDM_EUSAGE,
+                        "%s: '%s' should be name = expression or name(u) = expression, e.g. "
+                        "'S(u) = 1/(1+exp(-u))'",
+                        at, part);
+    *eq = 0;
+    def->body = eq + 1;
+    while (isspace((unsigned char)*def->body)) def->body++;
+    char *open = strchr(part, '('), *close = open ? strchr(open, ')') : NULL;
+    if (open && (!close || close[1 + strspn(close + 1, " \t")]))
+        return ddm_fail(err, DDM_EUSAGE, "%s: '%s' should be name(u, v) with ')' before '='", at,
+                        part);
+    char *names[EXPR_MAX_DEFINE_ARGS + 1];
+    int nargs = 0;
+    if (open) {
+        *open = *close = 0;
+        nargs = expr_split(open + 1, ',', names, EXPR_MAX_DEFINE_ARGS + 1, close + 1,
+                           (int)(strlen(open + 1) + 1));
+        if (nargs < 0 || nargs > EXPR_MAX_DEFINE_ARGS)
+            return ddm_fail(err, DDM_EUSAGE, "%s: '%s' has more than %d arguments", at, part,
+                            EXPR_MAX_DEFINE_ARGS);
+    }
+    for (char *e = part + strlen(part); e > part && isspace((unsigned char)e[-1]);) *--e = 0;
+    while (isspace((unsigned char)*part)) part++;
+    def->name = part;
+    if (!is_identifier(part) || reserved(part))
+        return ddm_fail(err, DDM_EUSAGE, "%s: '%s' cannot be defined (%s)", at, part,
+                        reserved(part) ? reserved(part) : "not a name");
+    for (int i = 0; i < sys->k; i++)
+        if (!strcmp(sys->var_names[i], part))
+            return ddm_fail(err, DDM_EUSAGE, "%s: '%s' is a variable already", at, part);
+    for (int i = 0; i < sys->nparams; i++)
+        if (!strcmp(sys->param_names[i], part))
+            return ddm_fail(err, DDM_EUSAGE, "%s: '%s' is a parameter already", at, part);
+    for (int i = 0; i < defs->count; i++)
+        if (!strcmp(defs->list[i].name, part))
+            return ddm_fail(err, DDM_EUSAGE, "%s: '%s' is defined twice", at, part);
+    for (int a = 0; a < nargs; a++) {
+        if (!is_identifier(names[a]) || reserved(names[a]))
+            return ddm_fail(err, DDM_EUSAGE, "%s: argument '%s' of '%s' is not a valid name", at,
+                            names[a], part);
+        for (int b = 0; b < a; b++)
+            if (!strcmp(names[a], names[b]))
+                return ddm_fail(err, DDM_EUSAGE, "%s: argument '%s' of '%s' is named twice", at,
+                                names[a], part);
+        defs->args[defs->count][a] = names[a];
+    }
+    def->nargs = nargs;
+    def->args = defs->args[defs->count];
+    return DDM_OK;
+}
+
+/* Parses [system] define (definitions separated by ';') and checks each body alone; on success
+ * sys->defines points into `defs` until system_build ends. */
+static int parse_defines(struct ddm_system *sys, const char *text, struct defines *defs,
+                         const char *at, struct ddm_error *err) {
+    char *parts[MAX_DEFINES + 1];
+    memset(defs, 0, sizeof *defs);
+    int count = expr_split(text, ';', parts, MAX_DEFINES + 1, defs->text, sizeof defs->text);
+    if (count < 0 || count > MAX_DEFINES)
+        return ddm_fail(err, DDM_EUSAGE, "%s: more than %d definitions, or too long", at,
+                        MAX_DEFINES);
+    if (count == 1 && !parts[0][0]) return DDM_OK;
+    sys->defines = defs->list;
+    for (int d = 0; d < count; d++) {
+        char shown[160];
+        snprintf(shown, sizeof shown, "%.150s", parts[d]);
+        int code = parse_define_head(sys, defs, parts[d], at, err);
+        if (code) return code;
+        sys->ndefines = ++defs->count;
+        struct expr_symbols symbols;
+        const char *var_ptrs[DDM_MAX_K], *param_ptrs[DDM_MAX_PARAMS];
+        symbols_of(sys, &symbols, var_ptrs, param_ptrs);
+        struct expr_error e = {0};
+        if (expr_check_define(&symbols, d, &e))
+            return ddm_fail(err, DDM_EUSAGE, "%s: definition %d '%s', column %d of '%s': %s", at,
+                            d + 1, shown, e.column, defs->list[d].body, e.message);
+    }
+    return DDM_OK;
 }
 
 /* Parses "a=1, b=8/3" into (name, value) pairs; a name already present is overwritten (a user
@@ -375,6 +470,47 @@ static int build_wells(struct ddm_system *sys, const struct ddm_config *cfg, con
     return DDM_OK;
 }
 
+/* The drift (or the wells), the diffusion and the texts kept for the file, with sys->defines in
+ * reach of every expression. */
+static int build_expressions(struct ddm_system *sys, const struct ddm_config *cfg,
+                             const struct builtin *builtin, const char *vars, const char *drift,
+                             struct ddm_error *err) {
+    char at[1200];
+    int code;
+    where(cfg, builtin && builtin->native_wells ? "params" : "drift", builtin != NULL, at,
+          sizeof at);
+    code = builtin && builtin->native_wells ? build_wells(sys, cfg, at, err)
+                                            : build_drift(sys, drift, at, err);
+    if (code) return code;
+    if (cfg->patterns[0] && !sys->native_wells) {
+        where(cfg, "patterns", 0, at, sizeof at);
+        return ddm_fail(err, DDM_EUSAGE, "%s: only the wells system has patterns (name = wells)",
+                        at);
+    }
+
+    if (cfg->diffusion[0] && cfg->diffusion_matrix[0]) {
+        where(cfg, "diffusion_matrix", 0, at, sizeof at);
+        return ddm_fail(err, DDM_EUSAGE, "%s: give either diffusion or diffusion_matrix, not both",
+                        at);
+    }
+    const char *diffusion = cfg->diffusion_matrix[0] ? cfg->diffusion_matrix
+                            : cfg->diffusion[0]      ? cfg->diffusion
+                            : builtin                ? builtin->diffusion
+                                                     : "0";
+    int from_builtin = !cfg->diffusion_matrix[0] && !cfg->diffusion[0];
+    where(cfg, cfg->diffusion_matrix[0] ? "diffusion_matrix" : "diffusion", from_builtin, at,
+          sizeof at);
+    if ((code = build_diffusion(sys, diffusion, cfg->diffusion_matrix[0] != 0, at, err)))
+        return code;
+
+    sys->vars_text = text_copy(vars);
+    sys->drift_text = text_copy(drift);
+    sys->diffusion_text = text_copy(diffusion);
+    if (!sys->vars_text || !sys->drift_text || !sys->diffusion_text)
+        return ddm_fail(err, DDM_ERUNTIME, "out of memory");
+    return DDM_OK;
+}
+
 int system_build(struct ddm_system *sys, const struct ddm_config *cfg, struct ddm_error *err) {
     memset(sys, 0, sizeof *sys);
     const struct builtin *builtin = find_builtin(cfg->system_name);
@@ -421,38 +557,15 @@ int system_build(struct ddm_system *sys, const struct ddm_config *cfg, struct dd
     }
     where(cfg, "params", 0, at, sizeof at);
     if ((code = parse_params(sys, cfg->params, at, builtin != NULL, err))) return code;
-    where(cfg, builtin && builtin->native_wells ? "params" : "drift", builtin != NULL, at,
-          sizeof at);
-    code = builtin && builtin->native_wells ? build_wells(sys, cfg, at, err)
-                                            : build_drift(sys, drift, at, err);
-    if (code) return code;
-    if (cfg->patterns[0] && !sys->native_wells) {
-        where(cfg, "patterns", 0, at, sizeof at);
-        return ddm_fail(err, DDM_EUSAGE, "%s: only the wells system has patterns (name = wells)",
-                        at);
-    }
-
-    if (cfg->diffusion[0] && cfg->diffusion_matrix[0]) {
-        where(cfg, "diffusion_matrix", 0, at, sizeof at);
-        return ddm_fail(err, DDM_EUSAGE, "%s: give either diffusion or diffusion_matrix, not both",
-                        at);
-    }
-    const char *diffusion = cfg->diffusion_matrix[0] ? cfg->diffusion_matrix
-                            : cfg->diffusion[0]      ? cfg->diffusion
-                            : builtin                ? builtin->diffusion
-                                                     : "0";
-    int from_builtin = !cfg->diffusion_matrix[0] && !cfg->diffusion[0];
-    where(cfg, cfg->diffusion_matrix[0] ? "diffusion_matrix" : "diffusion", from_builtin, at,
-          sizeof at);
-    if ((code = build_diffusion(sys, diffusion, cfg->diffusion_matrix[0] != 0, at, err)))
-        return code;
-
-    sys->vars_text = text_copy(vars);
-    sys->drift_text = text_copy(drift);
-    sys->diffusion_text = text_copy(diffusion);
-    if (!sys->vars_text || !sys->drift_text || !sys->diffusion_text)
-        return ddm_fail(err, DDM_ERUNTIME, "out of memory");
-    return DDM_OK;
+    struct defines *defs = malloc(sizeof *defs);
+    if (!defs) return ddm_fail(err, DDM_ERUNTIME, "out of memory");
+    where(cfg, "define", 0, at, sizeof at);
+    code = parse_defines(sys, cfg->define, defs, at, err);
+    if (!code) code = build_expressions(sys, cfg, builtin, vars, drift, err);
+    sys->defines = NULL; /* they live in defs, which goes now */
+    sys->ndefines = 0;
+    free(defs);
+    return code;
 }
 
 void system_free(struct ddm_system *sys) {

@@ -141,14 +141,100 @@ static int ridge_readout(const struct ddm_backend *backend, void *ctx, struct dd
     return backend->train_params(ctx, model, 1, err);
 }
 
-static void init_weights(struct ddm_model *model, const struct ddm_config *cfg) {
+static void init_weights(struct ddm_model *model, uint64_t config_seed, double gain, double bias) {
     const int n = model->n, k = model->k;
-    const uint64_t seed = ddm_stream_seed(cfg->seed, DDM_STREAM_INIT_WEIGHTS);
-    const double gamma_std = cfg->init_gain / sqrt((double)k);
+    const uint64_t seed = ddm_stream_seed(config_seed, DDM_STREAM_INIT_WEIGHTS);
+    const double gamma_std = gain / sqrt((double)k);
     for (int q = 0; q < n * k; q++)
         model->Gamma[q] = (float)(gamma_std * philox_gaussian(seed, 0, q));
-    for (int i = 0; i < n; i++)
-        model->b[i] = (float)(cfg->init_bias * (2 * philox_uniform(seed, 1, i) - 1));
+    for (int i = 0; i < n; i++) model->b[i] = (float)(bias * (2 * philox_uniform(seed, 1, i) - 1));
+}
+
+/* The held-out data of a training run, and the normalisation every candidate network shares. */
+struct held_out {
+    const double *z, *f; /* (count,k) original coordinates */
+    int count;
+    const struct ddm_model *shape; /* μ, s, τ */
+};
+
+/* Held-out ε_f of the ridge start of a network (n, g, g_b) fitted to `data`. */
+static int ridge_trial(const struct ddm_backend *backend, const struct ddm_config *cfg,
+                       const struct ddm_train_data *data, const struct held_out *test, int n,
+                       double gain, double bias, double *eps, struct ddm_error *err) {
+    const int k = test->shape->k;
+    struct ddm_model trial;
+    memset(&trial, 0, sizeof trial);
+    double *gram = ddm_alloc(sizeof(double) * (n + 1) * (n + 1), "Gram matrix", err);
+    double *cross = ddm_alloc(sizeof(double) * (n + 1) * k, "Gram matrix", err);
+    double *solution = ddm_alloc(sizeof(double) * (n + 1) * k, "Gram matrix", err);
+    void *ctx = NULL;
+    int code = gram && cross && solution ? model_alloc(&trial, n, k, 1, 0, err) : DDM_ERUNTIME;
+    if (!code) {
+        trial.tau = test->shape->tau;
+        memcpy(trial.latent_mean, test->shape->latent_mean, sizeof trial.latent_mean);
+        memcpy(trial.latent_scale, test->shape->latent_scale, sizeof trial.latent_scale);
+        init_weights(&trial, cfg->seed, gain, bias);
+        code = backend->train_create(&trial, data, &ctx, err);
+    }
+    double used;
+    if (!code) code = backend->train_params(ctx, &trial, 1, err);
+    if (!code)
+        code = ridge_readout(backend, ctx, &trial, cfg->ridge, gram, cross, solution, &used, err);
+    if (!code) *eps = drift_relative_error(&trial, test->z, test->f, test->count);
+    if (!code && !isfinite(*eps)) *eps = INFINITY;
+    if (ctx) backend->train_destroy(ctx);
+    model_free(&trial);
+    free(gram);
+    free(cross);
+    free(solution);
+    return code;
+}
+
+/* The candidates of init_gain and init_bias when auto: polynomial drifts are fitted best by tanh
+ * units near their linear range (small g), steep or saturating ones by larger g. */
+static const double gain_candidates[] = {0.25, 0.5, 1, 1.5};
+static const double bias_candidates[] = {1, 2};
+
+/* Chooses n (neurons = auto: doubled from 64 until the held-out ridge ε_f meets [train]
+ * target_drift_error, at most TRAIN_NEURONS_AUTO_MAX) and g, g_b (auto: the best held-out ridge
+ * ε_f of the candidates) by ridge starts on up to max(4000, 8n) training points, which costs a
+ * few Gram matrices. Fills report->neurons, init_gain, init_bias and choice. */
+static int choose_network(const struct ddm_backend *backend, const struct ddm_config *cfg,
+                          const struct ddm_train_data *data, const struct held_out *test,
+                          struct ddm_train_report *report, struct ddm_error *err) {
+    const int auto_n = cfg->neurons == DDM_AUTO;
+    const int gains = cfg->init_gain == DDM_AUTO ? 4 : 1,
+              biases = cfg->init_bias == DDM_AUTO ? 2 : 1;
+    report->neurons = auto_n ? TRAIN_NEURONS_AUTO_MIN : cfg->neurons;
+    report->init_gain = gains > 1 ? gain_candidates[0] : cfg->init_gain;
+    report->init_bias = biases > 1 ? bias_candidates[0] : cfg->init_bias;
+    if (!auto_n && gains * biases == 1) return DDM_OK;
+    size_t used_n = 0, len_n = sizeof report->neurons_choice;
+    for (int n = report->neurons;; n *= 2) {
+        size_t used = 0, len = sizeof report->gain_choice;
+        struct ddm_train_data subset = *data;
+        if (subset.M > 8 * n && subset.M > 4000) subset.M = 8 * n > 4000 ? 8 * n : 4000;
+        double best = INFINITY;
+        for (int g = 0; g < gains; g++)
+            for (int b = 0; b < biases; b++) {
+                double gain = gains > 1 ? gain_candidates[g] : cfg->init_gain;
+                double bias = biases > 1 ? bias_candidates[b] : cfg->init_bias, eps = INFINITY;
+                int code = ridge_trial(backend, cfg, &subset, test, n, gain, bias, &eps, err);
+                if (code) return code;
+                if (used < len && gains * biases > 1)
+                    used += snprintf(report->gain_choice + used, len - used, "%s%g/%g %.1e",
+                                     used ? ", " : "", gain, bias, eps);
+                if (eps < best) {
+                    best = eps;
+                    report->neurons = n, report->init_gain = gain, report->init_bias = bias;
+                }
+            }
+        if (used_n < len_n && auto_n)
+            used_n += snprintf(report->neurons_choice + used_n, len_n - used_n, "%s%d %.1e",
+                               used_n ? ", " : "", n, best);
+        if (!auto_n || best <= cfg->target_drift_error || 2 * n > TRAIN_NEURONS_AUTO_MAX) break;
+    }
+    return DDM_OK;
 }
 
 /* Learning rate of epoch e of E: cosine from lr to 0, steps of x0.1 at 50% and 75%, or flat. */
@@ -239,7 +325,8 @@ static void params_pack(struct ddm_model *model, float *params, int to_model) {
 /* Fills `stopped` after `epochs_done` epochs. */
 static int stop_training(const struct ddm_backend *backend, void *ctx, struct ddm_model *model,
                          const struct ddm_train_report *report, const struct ddm_adam *adam,
-                         int epochs, struct ddm_train_state *stopped, struct ddm_error *err) {
+                         const struct ddm_train_state *state, int epochs,
+                         struct ddm_train_state *stopped, struct ddm_error *err) {
     int code = train_state_alloc(stopped, model->n, model->k, epochs, err);
     if (!code) code = backend->train_params(ctx, model, 0, err);
     if (!code) code = backend->train_moments(ctx, stopped->m1, stopped->m2, 0, err);
@@ -250,6 +337,8 @@ static int stop_training(const struct ddm_backend *backend, void *ctx, struct dd
     memcpy(stopped->loss, report->loss, sizeof(double) * report->epochs_run);
     stopped->ridge_rel_err = report->ridge_rel_err;
     stopped->ridge_used = report->ridge_used;
+    stopped->lr_scale = state->lr_scale;
+    stopped->stalls = state->stalls;
     return ddm_fail(err, DDM_EINTERRUPTED, "stopped by %s after epoch %d of %d",
                     stop_signal_name(stop_requested()), report->epochs_run, epochs);
 }
@@ -260,12 +349,220 @@ int train_model(const struct ddm_backend *backend, const struct ddm_system *sys,
     return train_model_from(backend, sys, cfg, NULL, NULL, model, report, quiet, err);
 }
 
+/* Buffers of one training run: the points in normalised coordinates and the ridge system. */
+struct train_buffers {
+    int *order, *batch_order;
+    float *Z, *Y;            /* (M_train,k) ẑ and y = τ f̂ + ẑ */
+    double *test_z, *test_f; /* (M_test,k) held out, original coordinates */
+    double *gram, *cross, *solution;
+    float *best, *zeros; /* (2nk + n) the best parameters so far; zero moments */
+};
+
+static void buffers_free(struct train_buffers *buf) {
+    free(buf->order);
+    free(buf->batch_order);
+    free(buf->Z);
+    free(buf->Y);
+    free(buf->test_z);
+    free(buf->test_f);
+    free(buf->gram);
+    free(buf->cross);
+    free(buf->solution);
+    free(buf->best);
+    free(buf->zeros);
+}
+
+/* μ, s per coordinate over all points into `shape`, then the held-out split and ẑ, y. */
+static int normalise(const struct ddm_system *sys, const struct ddm_config *cfg,
+                     const struct ddm_points *points, int M_test, struct ddm_model *shape,
+                     struct train_buffers *buf, struct ddm_error *err) {
+    const int k = sys->k, M = points->M, M_train = M - M_test;
+    shape->k = k;
+    shape->tau = cfg->tau;
+    for (int c = 0; c < k; c++) {
+        double mean = 0, var = 0;
+        for (int s = 0; s < M; s++) mean += points->z[s * k + c] / M;
+        for (int s = 0; s < M; s++) var += pow(points->z[s * k + c] - mean, 2) / M;
+        if (!(var > 0))
+            return ddm_fail(err, DDM_ERUNTIME,
+                            "coordinate '%s' does not vary over the training points, so it "
+                            "cannot be normalised: add noise to it ([system] diffusion) or use "
+                            "[train] sampling = box",
+                            sys->var_names[c]);
+        shape->latent_mean[c] = mean;
+        shape->latent_scale[c] = sqrt(var);
+    }
+    const uint64_t seed = ddm_stream_seed(cfg->seed, DDM_STREAM_TRAIN_POINTS);
+    permutation(buf->order, M, seed, 2);
+    for (int s = 0; s < M_test; s++)
+        for (int c = 0; c < k; c++) {
+            buf->test_z[s * k + c] = points->z[(size_t)buf->order[s] * k + c];
+            buf->test_f[s * k + c] = points->f[(size_t)buf->order[s] * k + c];
+        }
+    for (int s = 0; s < M_train; s++)
+        for (int c = 0; c < k; c++) {
+            int p = buf->order[M_test + s];
+            double mu = shape->latent_mean[c], scale = shape->latent_scale[c];
+            double z_hat = (points->z[(size_t)p * k + c] - mu) / scale;
+            buf->Z[s * k + c] = (float)z_hat;
+            buf->Y[s * k + c] = (float)(cfg->tau * points->f[(size_t)p * k + c] / scale + z_hat);
+        }
+    return DDM_OK;
+}
+
+/* Epochs per fine-tuning round: about one Gram matrix (M n² flops) of Adam epochs (≈ 8 M n k),
+ * so the closed-form readout costs no more than the Adam steps between its solves. */
+static int round_epochs(int n, int k) {
+    int epochs = (n + 8 * k - 1) / (8 * k);
+    return epochs < 1 ? 1 : epochs > 20 ? 20 : epochs;
+}
+
+/* Fine-tuning by variable projection. For a fixed hidden layer the best readout Ŵ_s is the ridge
+ * solve, so the loss is a function of (Γ̂, b) alone, and its gradient is the full gradient at that
+ * Ŵ_s. A round runs Adam on Γ̂, b with Ŵ_s fixed, then solves for Ŵ_s again; a round that lowers
+ * the training loss is kept, one that does not is undone (parameters back, moments zeroed) and the
+ * learning rate is divided by 4. The loss never rises above the ridge start's, and three rounds
+ * in a row that gain under 2% stop the fine-tuning early. Stops by a signal are taken between
+ * rounds, when the parameters are the best ones. */
+static int finetune(const struct ddm_backend *backend, void *ctx, const struct ddm_config *cfg,
+                    struct ddm_model *model, struct train_buffers *buf, int M_train,
+                    struct ddm_adam *adam, struct ddm_train_state *state,
+                    struct ddm_train_report *report, struct ddm_train_state *stopped, int quiet,
+                    struct ddm_error *err) {
+    const int n = model->n, k = model->k, per_round = round_epochs(n, k);
+    const uint64_t seed = ddm_stream_seed(cfg->seed, DDM_STREAM_TRAIN_POINTS);
+    double best = training_loss(model, buf->Z, buf->Y, M_train);
+    params_pack(model, buf->best, 0);
+    struct ddm_progress progress;
+    progress_begin(&progress, "train", "epochs", cfg->epochs, quiet);
+    int code = DDM_OK;
+    while (report->epochs_run < cfg->epochs && state->stalls < 3 &&
+           !(cfg->target_loss > 0 && best < cfg->target_loss)) {
+        int diverged = 0;
+        adam->readout_fixed = 1;
+        for (int e = 0; e < per_round && report->epochs_run < cfg->epochs && !diverged; e++) {
+            const int epoch = report->epochs_run;
+            double loss;
+            permutation(buf->batch_order, M_train, seed, 16 + (uint64_t)epoch);
+            if ((code = backend->train_epoch(ctx, buf->batch_order, cfg->batch,
+                                             schedule_lr(cfg, epoch) * state->lr_scale, adam, &loss,
+                                             err)))
+                goto done;
+            diverged = !isfinite(loss);
+            report->loss[report->epochs_run++] = loss;
+            char note[64];
+            snprintf(note, sizeof note, "loss %.3e", loss);
+            progress_update(&progress, report->epochs_run, note);
+        }
+        double loss = INFINITY;
+        if ((code = backend->train_params(ctx, model, 0, err))) goto done;
+        if (!diverged &&
+            (code = ridge_readout(backend, ctx, model, cfg->ridge, buf->gram, buf->cross,
+                                  buf->solution, &report->ridge_used, err)))
+            goto done;
+        if (!diverged) loss = training_loss(model, buf->Z, buf->Y, M_train);
+        if (loss < best) { /* kept */
+            state->stalls = loss > 0.98 * best ? state->stalls + 1 : 0;
+            best = loss;
+            params_pack(model, buf->best, 0);
+            report->rounds_accepted++;
+        } else { /* undo the round */
+            params_pack(model, buf->best, 1);
+            if ((code = backend->train_params(ctx, model, 1, err)) ||
+                (code = backend->train_moments(ctx, buf->zeros, buf->zeros, 1, err)))
+                goto done;
+            adam->step = 0;
+            state->lr_scale /= 4;
+            state->stalls++;
+            report->rounds_rejected++;
+        }
+        if (stopped && stop_requested() && report->epochs_run < cfg->epochs && state->stalls < 3) {
+            progress_end(&progress);
+            return stop_training(backend, ctx, model, report, adam, state, cfg->epochs, stopped,
+                                 err);
+        }
+    }
+    report->stopped_early = report->epochs_run < cfg->epochs;
+done:
+    progress_end(&progress);
+    params_pack(model, buf->best, 1);
+    return code;
+}
+
+/* The ridge start (after choosing n, g, g_b), or the parameters and moments of a checkpoint. */
+static int start_network(const struct ddm_backend *backend, void *ctx, const struct ddm_config *cfg,
+                         const struct ddm_train_state *from, struct ddm_model *model,
+                         struct train_buffers *buf, const struct held_out *test,
+                         struct ddm_train_report *report, struct ddm_adam *adam,
+                         struct ddm_error *err) {
+    int code = backend->train_params(ctx, model, 1, err);
+    if (code) return code;
+    if (from) {
+        if ((code = backend->train_moments(ctx, from->m1, from->m2, 1, err))) return code;
+        adam->step = from->adam_step;
+        report->epochs_run = from->epochs_done;
+        memcpy(report->loss, from->loss, sizeof(double) * from->epochs_done);
+        report->ridge_rel_err = from->ridge_rel_err;
+        report->ridge_used = from->ridge_used;
+        return DDM_OK;
+    }
+    code = ridge_readout(backend, ctx, model, cfg->ridge, buf->gram, buf->cross, buf->solution,
+                         &report->ridge_used, err);
+    if (!code) report->ridge_rel_err = drift_relative_error(model, test->z, test->f, test->count);
+    return code;
+}
+
+/* Diffusion: exact when constant, a fitted readout when it depends on z. */
+static int set_diffusion(const struct ddm_backend *backend, void *ctx, const struct ddm_system *sys,
+                         const struct ddm_config *cfg, struct ddm_model *model,
+                         const struct ddm_points *points, const struct train_buffers *buf,
+                         const struct held_out *test, struct ddm_train_report *report,
+                         struct ddm_error *err) {
+    if (!sys->diffusion_constant) {
+        int code = fit_diffusion(backend, ctx, sys, cfg, model, points->z, buf->order + test->count,
+                                 points->M - test->count, err);
+        if (!code)
+            report->diffusion_rel_err = diffusion_relative_error(model, sys, test->z, test->count);
+        return code;
+    }
+    for (int c = 0; c < sys->k; c++)
+        for (int j = 0; j < sys->m; j++)
+            model->S[c * sys->m + j] =
+                (float)(sys->sigma_const[c * sys->m + j] / model->latent_scale[c]);
+    return DDM_OK;
+}
+
+static int buffers_alloc(struct train_buffers *buf, int M, int M_train, int M_test, int k,
+                         struct ddm_error *err) {
+    memset(buf, 0, sizeof *buf);
+    buf->order = ddm_alloc(sizeof(int) * M, "point order", err);
+    buf->Z = ddm_alloc(sizeof(float) * M_train * k, "training inputs", err);
+    buf->Y = ddm_alloc(sizeof(float) * M_train * k, "training targets", err);
+    buf->test_z = ddm_alloc(sizeof(double) * M_test * k, "test points", err);
+    buf->test_f = ddm_alloc(sizeof(double) * M_test * k, "test points", err);
+    buf->batch_order = ddm_alloc(sizeof(int) * (M_train > 0 ? M_train : 1), "batch order", err);
+    return buf->order && buf->Z && buf->Y && buf->test_z && buf->test_f && buf->batch_order
+               ? DDM_OK
+               : DDM_ERUNTIME;
+}
+
+static int buffers_alloc_network(struct train_buffers *buf, int n, int k, struct ddm_error *err) {
+    const size_t params = (size_t)2 * n * k + n;
+    buf->gram = ddm_alloc(sizeof(double) * (n + 1) * (n + 1), "Gram matrix", err);
+    buf->cross = ddm_alloc(sizeof(double) * (n + 1) * k, "Gram matrix", err);
+    buf->solution = ddm_alloc(sizeof(double) * (n + 1) * k, "Gram matrix", err);
+    buf->best = ddm_alloc(sizeof(float) * params, "best parameters", err);
+    buf->zeros = ddm_calloc(params, sizeof(float), "Adam moments", err);
+    return buf->gram && buf->cross && buf->solution && buf->best && buf->zeros ? DDM_OK
+                                                                               : DDM_ERUNTIME;
+}
+
 int train_model_from(const struct ddm_backend *backend, const struct ddm_system *sys,
                      const struct ddm_config *cfg, const struct ddm_train_state *from,
                      struct ddm_train_state *stopped, struct ddm_model *model,
                      struct ddm_train_report *report, int quiet, struct ddm_error *err) {
     const double t_start = now_seconds();
-    const int k = sys->k, n = cfg->neurons;
+    const int k = sys->k;
     memset(report, 0, sizeof *report);
     memset(model, 0, sizeof *model);
     struct ddm_points points;
@@ -273,75 +570,28 @@ int train_model_from(const struct ddm_backend *backend, const struct ddm_system 
     if (code) return code;
     report->paths_used = points.paths_used;
     report->paths_dropped = points.paths_dropped;
+    report->path_dt = points.path_dt;
     report->sampling_seconds = now_seconds() - t_start;
 
     const int M = points.M, M_test = (int)ceil(cfg->test_fraction * M), M_train = M - M_test;
-    int *order = ddm_alloc(sizeof(int) * M, "point order", err);
-    float *Z = ddm_alloc(sizeof(float) * M_train * k, "training inputs", err);
-    float *Y = ddm_alloc(sizeof(float) * M_train * k, "training targets", err);
-    double *test_z = ddm_alloc(sizeof(double) * M_test * k, "test points", err);
-    double *test_f = ddm_alloc(sizeof(double) * M_test * k, "test points", err);
-    double *gram = ddm_alloc(sizeof(double) * (n + 1) * (n + 1), "Gram matrix", err);
-    double *cross = ddm_alloc(sizeof(double) * (n + 1) * k, "Gram matrix", err);
-    double *solution = ddm_alloc(sizeof(double) * (n + 1) * k, "Gram matrix", err);
-    int *batch_order = ddm_alloc(sizeof(int) * (M_train > 0 ? M_train : 1), "batch order", err);
+    struct train_buffers buf;
+    struct ddm_model shape = {0};
+    struct held_out test = {NULL, NULL, M_test, &shape};
     void *ctx = NULL;
-    code = DDM_ERUNTIME;
-    if (!order || !Z || !Y || !test_z || !test_f || !gram || !cross || !solution || !batch_order)
-        goto done;
+    if ((code = buffers_alloc(&buf, M, M_train, M_test, k, err))) goto done;
+    test.z = buf.test_z, test.f = buf.test_f;
     if (M_train < 1) {
         code = ddm_fail(err, DDM_EUSAGE,
-                        "[train] samples = %d leaves no training points after "
-                        "the test split",
-                        M);
+                        "[train] samples = %d leaves no training points after the test split", M);
         goto done;
     }
+    if ((code = normalise(sys, cfg, &points, M_test, &shape, &buf, err))) goto done;
 
-    /* normalisation: μ, s per coordinate over all points */
-    int state_dependent = !sys->diffusion_constant;
-    if ((code = model_alloc(model, n, k, sys->m, state_dependent, err))) goto done;
-    model->tau = cfg->tau;
-    for (int c = 0; c < k; c++) {
-        double mean = 0, var = 0;
-        for (int s = 0; s < M; s++) mean += points.z[s * k + c] / M;
-        for (int s = 0; s < M; s++) var += pow(points.z[s * k + c] - mean, 2) / M;
-        if (!(var > 0)) {
-            code = ddm_fail(err, DDM_ERUNTIME,
-                            "coordinate '%s' does not vary over the training points, so it "
-                            "cannot be normalised: add noise to it ([system] diffusion) or use "
-                            "[train] sampling = box",
-                            sys->var_names[c]);
-            goto done;
-        }
-        model->latent_mean[c] = mean;
-        model->latent_scale[c] = sqrt(var);
-    }
-
-    /* held-out split, then ẑ and y = τ f̂ + ẑ of the training points */
-    const uint64_t seed = ddm_stream_seed(cfg->seed, DDM_STREAM_TRAIN_POINTS);
-    permutation(order, M, seed, 2);
-    for (int s = 0; s < M_test; s++)
-        for (int c = 0; c < k; c++) {
-            test_z[s * k + c] = points.z[(size_t)order[s] * k + c];
-            test_f[s * k + c] = points.f[(size_t)order[s] * k + c];
-        }
-    for (int s = 0; s < M_train; s++)
-        for (int c = 0; c < k; c++) {
-            int p = order[M_test + s];
-            double mu = model->latent_mean[c], scale = model->latent_scale[c];
-            double z_hat = (points.z[(size_t)p * k + c] - mu) / scale;
-            Z[s * k + c] = (float)z_hat;
-            Y[s * k + c] = (float)(cfg->tau * points.f[(size_t)p * k + c] / scale + z_hat);
-        }
-
-    /* ridge start, or the parameters and moments of a checkpoint */
+    /* n, g, g_b (chosen when auto), then the network */
     double t_ridge = now_seconds();
-    struct ddm_adam adam = {0.9, 0.999, 1e-8, cfg->weight_decay, 0};
-    report->loss = ddm_calloc(cfg->epochs > 0 ? cfg->epochs : 1, sizeof(double), "loss curve", err);
-    if (!report->loss) {
-        code = DDM_ERUNTIME;
-        goto done;
-    }
+    struct ddm_train_data data = {M_train, buf.Z, buf.Y};
+    if ((code = choose_network(backend, cfg, &data, &test, report, err))) goto done;
+    const int n = report->neurons;
     if (from && (from->n != n || from->k != k || from->epochs_done > cfg->epochs)) {
         code = ddm_fail(err, DDM_EUSAGE,
                         "the checkpoint holds a network of n = %d, k = %d after %d epochs; the "
@@ -349,61 +599,32 @@ int train_model_from(const struct ddm_backend *backend, const struct ddm_system 
                         from->n, from->k, from->epochs_done, n, k, cfg->epochs);
         goto done;
     }
+    report->loss = ddm_calloc(cfg->epochs > 0 ? cfg->epochs : 1, sizeof(double), "loss curve", err);
+    if (!report->loss || (code = buffers_alloc_network(&buf, n, k, err)) ||
+        (code = model_alloc(model, n, k, sys->m, !sys->diffusion_constant, err))) {
+        code = code ? code : DDM_ERUNTIME;
+        goto done;
+    }
+    model->tau = cfg->tau;
+    memcpy(model->latent_mean, shape.latent_mean, sizeof shape.latent_mean);
+    memcpy(model->latent_scale, shape.latent_scale, sizeof shape.latent_scale);
     if (from)
         params_pack(model, from->params, 1);
     else
-        init_weights(model, cfg);
-    struct ddm_train_data data = {M_train, Z, Y};
-    if ((code = backend->train_create(model, &data, &ctx, err))) goto done;
-    if ((code = backend->train_params(ctx, model, 1, err))) goto done;
-    if (from) {
-        if ((code = backend->train_moments(ctx, from->m1, from->m2, 1, err))) goto done;
-        adam.step = from->adam_step;
-        report->epochs_run = from->epochs_done;
-        memcpy(report->loss, from->loss, sizeof(double) * from->epochs_done);
-        report->ridge_rel_err = from->ridge_rel_err;
-        report->ridge_used = from->ridge_used;
-    } else {
-        if ((code = ridge_readout(backend, ctx, model, cfg->ridge, gram, cross, solution,
-                                  &report->ridge_used, err)))
-            goto done;
-        if ((code = model_update_pinv(model, err))) goto done;
-        report->ridge_rel_err = drift_relative_error(model, test_z, test_f, M_test);
-    }
+        init_weights(model, cfg->seed, report->init_gain, report->init_bias);
+    struct ddm_adam adam = {0.9, 0.999, 1e-8, cfg->weight_decay, 0, 1};
+    if ((code = backend->train_create(model, &data, &ctx, err)) ||
+        (code = start_network(backend, ctx, cfg, from, model, &buf, &test, report, &adam, err)))
+        goto done;
+    report->ridge_loss = training_loss(model, buf.Z, buf.Y, M_train);
     report->ridge_seconds = now_seconds() - t_ridge;
 
-    /* Adam fine-tuning */
+    /* fine-tuning of Γ̂, b with the readout in closed form */
     double t_adam = now_seconds();
-    struct ddm_progress progress;
-    progress_begin(&progress, "train", "epochs", cfg->epochs, quiet);
-    double loss = NAN;
-    for (int epoch = report->epochs_run; epoch < cfg->epochs; epoch++) {
-        permutation(batch_order, M_train, seed, 16 + (uint64_t)epoch);
-        if ((code = backend->train_epoch(ctx, batch_order, cfg->batch, schedule_lr(cfg, epoch),
-                                         &adam, &loss, err)))
-            goto done;
-        if (!isfinite(loss)) {
-            code = ddm_fail(err, DDM_ERUNTIME,
-                            "training diverged: loss is %g at epoch %d; lower [train] lr (now %g)",
-                            loss, epoch + 1, cfg->lr);
-            goto done;
-        }
-        report->loss[report->epochs_run++] = loss;
-        char note[64];
-        snprintf(note, sizeof note, "loss %.3e", loss);
-        progress_update(&progress, epoch + 1, note);
-        if (cfg->target_loss > 0 && loss < cfg->target_loss) break;
-        if (stopped && stop_requested() && epoch + 1 < cfg->epochs) {
-            progress_end(&progress);
-            code = stop_training(backend, ctx, model, report, &adam, cfg->epochs, stopped, err);
-            goto done;
-        }
-    }
-    progress_end(&progress);
-    if ((code = backend->train_params(ctx, model, 0, err))) goto done;
-    /* Adam moved the hidden layer; the readout that is optimal for it has a closed form again */
-    if (report->epochs_run > 0 && (code = ridge_readout(backend, ctx, model, cfg->ridge, gram,
-                                                        cross, solution, &report->ridge_used, err)))
+    struct ddm_train_state state = {.lr_scale = from ? from->lr_scale : 1,
+                                    .stalls = from ? from->stalls : 0};
+    if ((code = finetune(backend, ctx, cfg, model, &buf, M_train, &adam, &state, report, stopped,
+                         quiet, err)))
         goto done;
     if ((code = model_update_pinv(model, err))) goto done;
     report->adam_seconds = now_seconds() - t_adam;
@@ -411,22 +632,10 @@ int train_model_from(const struct ddm_backend *backend, const struct ddm_system 
     if (epochs_here > 0)
         report->point_neurons_per_second =
             (double)epochs_here * M_train * n / fmax(report->adam_seconds, 1e-9);
-
-    report->final_loss = training_loss(model, Z, Y, M_train);
-    report->drift_rel_err = drift_relative_error(model, test_z, test_f, M_test);
-
-    /* diffusion: exact when constant, a fitted readout when it depends on z */
-    if (sys->diffusion_constant) {
-        for (int c = 0; c < k; c++)
-            for (int j = 0; j < sys->m; j++)
-                model->S[c * sys->m + j] =
-                    (float)(sys->sigma_const[c * sys->m + j] / model->latent_scale[c]);
-    } else {
-        if ((code = fit_diffusion(backend, ctx, sys, cfg, model, points.z, order + M_test, M_train,
-                                  err)))
-            goto done;
-        report->diffusion_rel_err = diffusion_relative_error(model, sys, test_z, M_test);
-    }
+    report->final_loss = training_loss(model, buf.Z, buf.Y, M_train);
+    report->drift_rel_err = drift_relative_error(model, test.z, test.f, M_test);
+    if ((code = set_diffusion(backend, ctx, sys, cfg, model, &points, &buf, &test, report, err)))
+        goto done;
     report->M_train = M_train;
     report->M_test = M_test;
     report->seconds = now_seconds() - t_start;
@@ -435,14 +644,6 @@ done:
     if (ctx) backend->train_destroy(ctx);
     if (code) model_free(model);
     points_free(&points);
-    free(order);
-    free(Z);
-    free(Y);
-    free(test_z);
-    free(test_f);
-    free(gram);
-    free(cross);
-    free(solution);
-    free(batch_order);
+    buffers_free(&buf);
     return code;
 }

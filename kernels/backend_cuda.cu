@@ -232,9 +232,10 @@ int epoch(cuda_train *tr, const int *order, int batch, double lr, ddm_adam *adam
                           tr->d_mlp_work, tr->stream))
             return -1;
         adam->step++;
-        if (adam_step_cuda(tr->count, tr->d_params, tr->d_grad, tr->d_m1, tr->d_m2, (float)lr,
-                           (float)adam->beta1, (float)adam->beta2, (float)adam->epsilon,
-                           (float)adam->weight_decay, adam->step, tr->stream))
+        /* the readout Ŵ_s comes last: a fixed readout is the leading nk + n parameters */
+        if (adam_step_cuda(adam->readout_fixed ? n * k + n : tr->count, tr->d_params, tr->d_grad,
+                           tr->d_m1, tr->d_m2, (float)lr, (float)adam->beta1, (float)adam->beta2,
+                           (float)adam->epsilon, (float)adam->weight_decay, adam->step, tr->stream))
             return -1;
     }
     CUDA_CHECK(cudaMemcpyAsync(tr->h_batch_loss, tr->d_batch_loss, sizeof(double) * batches,

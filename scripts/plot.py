@@ -6,12 +6,14 @@
 run_traces.png         neuron traces of one trajectory above its latent path, network and
                        coupled target overlaid (the paper's Figs 1-2)
 run_latent.png         the latent attractor of several trajectories, network beside target
+                       (with the fixed points of /analysis/fixed_points when present)
 run_train.png          training loss per epoch, with the held-out drift error in the title
 and, when the file has /analysis (the analyze stage):
 run_pca.png            explained variance, states in the top PCs, latent coordinates recovered
                        from the PCs (Fig 4)
 run_decomposition.png  drift f, its symmetric part over the Hopfield energy, its antisymmetric
-                       part (Fig 3); for k = 3 three planes through the visited region's mean
+                       part (Fig 3); for k = 3 three planes through the visited region's mean;
+                       fixed points projected on each plane
 run_hhd.png            stationary density with the reversible f_rev and irreversible f_irr
                        streamlines, network and target, entropy production in the titles; for
                        k = 3 projected on a plane (density-weighted averages over the third axis)
@@ -99,6 +101,9 @@ def plot_latent(f, name, out):
             ax.set_ylabel(names[1])
         if three:
             ax.set_zlabel(names[2])
+        if "analysis/fixed_points" in f:
+            draw_fixed_points(f, ax, tuple(range(min(k, 3))), (("rnn", "target")[panel],))
+            ax.legend(fontsize=7, loc="upper right")
         ax.set_title(f"{name}: {title}, {shown} trajectories")
     fig.tight_layout()
     path = os.path.join(out, "run_latent.png")
@@ -140,8 +145,19 @@ def config_value(f, section, key, default):
         return default
 
 
+# Lines stamped at the foot of every figure (an incomplete run), and of the figures drawn from
+# the stationary samples (which recorded times they used: /analysis attrs stationary_times).
+STAMP = {"all": [], "stationary": []}
+
+
 def save(fig, out, name):
     path = os.path.join(out, name)
+    lines = STAMP["all"] + (STAMP["stationary"] if name in ("run_hhd.png", "run_marginals.png")
+                            else [])
+    if lines:
+        fig.subplots_adjust(bottom=max(fig.subplotpars.bottom, 0.06 + 0.03 * len(lines)))
+        fig.text(0.01, 0.005, "\n".join(lines), fontsize=7, va="bottom", ha="left",
+                 color="firebrick" if STAMP["all"] else "0.3")
     fig.savefig(path, dpi=130)
     plt.close(fig)
     return path
@@ -234,6 +250,35 @@ def attractor_points(f, coords, held_coord, held_value, width):
     return z[:, coords[0]], z[:, coords[1]]
 
 
+# marker per fixed-point type code (/analysis/fixed_points/*/type): stable ●, unstable ▲,
+# saddle ✕, non-hyperbolic ■
+FIXED_MARKERS = {0: "o", 1: "o", 2: "^", 3: "^", 4: "X", 5: "X", 6: "s"}
+
+
+def draw_fixed_points(f, ax, coords, flows=("rnn", "target"), labels=True):
+    """Fixed points of /analysis/fixed_points, when the file has them, projected on the axes'
+    coordinates (2 or 3; 1: vertical lines): network filled (black matched, red spurious),
+    target open blue; `labels`: legend entries for both."""
+    if "analysis/fixed_points" not in f:
+        return
+    for flow in flows:
+        g = f[f"analysis/fixed_points/{flow}"]
+        z, types, match = g["points"][:], g["type"][:], g["match"][:]
+        for i in range(z.shape[0]):
+            network = flow == "rnn"
+            color = ("C3" if match[i] < 0 else "k") if network else "C0"
+            style = dict(marker=FIXED_MARKERS.get(int(types[i]), "s"), ms=8 if network else 12,
+                         mfc=color if network else "none", mec=color, mew=1.5, ls="none")
+            if len(coords) == 1:
+                ax.axvline(z[i, coords[0]], color=color, lw=1, ls="-" if network else "--")
+            else:
+                ax.plot(*[z[i:i + 1, c] for c in coords], **style)
+    if labels:
+        ax.plot([], [], "o", mfc="k", mec="k", ls="none", label="network fixed points (red: "
+                "spurious)")
+        ax.plot([], [], "o", mfc="none", mec="C0", ls="none", label="target fixed points")
+
+
 def stream(ax, x, y, u, v, color, density=1.1):
     speed = np.hypot(u, v)
     if not np.isfinite(speed).any():
@@ -287,6 +332,7 @@ def plot_decomposition(f, name, out):
             if points is not None:
                 ax.plot(points[0], points[1], ".", ms=0.6, color="C1", alpha=0.35,
                         label="network samples" + (" near the slice" if held is not None else ""))
+            draw_fixed_points(f, ax, (ca, cb), labels=False)
             ax.set_xlim(x[0], x[-1])
             ax.set_ylim(y[0], y[-1])
             ax.set_xlabel(va)
@@ -407,6 +453,20 @@ def plot_lyapunov(f, name, out):
     return save(fig, out, "run_lyapunov.png")
 
 
+def refuse_missing_shards(path):
+    """A merged file reads its /simulate through the shard files next to it; without them every
+    row reads as NaN, so it is refused with a line naming the missing files (exit 2)."""
+    with h5py.File(path, "r") as f:
+        sources = text(f.attrs.get("merged_from", ""))
+    folder = os.path.dirname(os.path.abspath(path))
+    missing = [n for n in sources.split("\n") if n and not os.path.exists(os.path.join(folder, n))]
+    if missing:
+        print(f"error: {path} is merged from shards, and {', '.join(missing)} "
+              f"{'are' if len(missing) > 1 else 'is'} not there (next to it): its /simulate would "
+              "read as NaN; keep the shards with the merged file", file=sys.stderr)
+        sys.exit(2)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -420,10 +480,16 @@ def main():
     stem = os.path.splitext(os.path.basename(args.run))[0]
     out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.run)), stem + "_plots")
     os.makedirs(out, exist_ok=True)
+    refuse_missing_shards(args.run)
     with h5py.File(args.run, "r") as f:
         if not int(f.attrs.get("complete", 0)):
             print(f"note: {args.run} is marked incomplete (the run stopped early)",
                   file=sys.stderr)
+            STAMP["all"].append("INCOMPLETE RUN (complete = 0): the figures show only what was "
+                                "written before it stopped")
+        if "analysis" in f and "stationary_times" in f["analysis"].attrs:
+            STAMP["stationary"].append("stationary samples: "
+                                       + text(f["analysis"].attrs["stationary_times"]))
         name = text(f["system"].attrs["name"])
         written = [p for p in (plot_train(f, name, out),
                                plot_traces(f, name, out) if "simulate" in f else None,

@@ -72,7 +72,7 @@ static int shape(hid_t file, const char *name, hsize_t *dims) {
 }
 
 Test(analysis_run, writes_the_design_layout_and_reanalyses_in_place, .init = setup) {
-    char args[256];
+    char args[384];
     snprintf(args, sizeof args, "--output %s", run_path);
     cr_assert_eq(run(args), 0);
     hid_t file = H5Fopen(run_path, H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -106,12 +106,17 @@ Test(analysis_run, writes_the_design_layout_and_reanalyses_in_place, .init = set
     cr_assert_eq(shape(file, "analysis/stats/wasserstein", dims), 1);
     cr_assert_eq(shape(file, "analysis/stats/rnn/marginal", dims), 2);
     cr_assert(dims[0] == 2 && dims[1] == 20);
+    cr_assert_eq(shape(file, "analysis/fixed_points/target/points", dims), 2);
+    cr_assert(dims[0] == 1 && dims[1] == 2, "vdp has one fixed point");
+    cr_assert_eq(attr(file, "analysis/fixed_points", "target"), 1);
+    cr_assert_eq(attr(file, "analysis/fixed_points", "trajectories"), 16);
+    cr_assert_eq(shape(file, "analysis/fixed_points/rnn/eigenvalues_imag", dims), 2);
     H5Fclose(file);
 
     /* again, in place, with other settings: the old /analysis is replaced */
     snprintf(args, sizeof args,
              "--stages analyze --model %s --set analysis.hhd_grid=21 --set analysis.pca=0 "
-             "--set analysis.decomposition_axes=y",
+             "--set analysis.decomposition_axes=y --set analysis.fixed_point_seeds=0",
              run_path);
     cr_assert_eq(run(args), 0);
     file = H5Fopen(run_path, H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -120,6 +125,7 @@ Test(analysis_run, writes_the_design_layout_and_reanalyses_in_place, .init = set
     cr_assert_eq(shape(file, "analysis/hhd/rnn/density", dims), 2);
     cr_assert_eq(dims[0], 21);
     cr_assert_eq(shape(file, "analysis/decomposition/energy", dims), 1, "one axis: a line");
+    cr_assert_eq(H5Lexists(file, "analysis/fixed_points", H5P_DEFAULT), 0, "seeds = 0: off");
     cr_assert_eq(shape(file, "/simulate/latent", dims), 3, "the run's data is untouched");
     cr_assert_eq(attr(file, "/", "complete"), 1);
     H5Fclose(file);
@@ -136,6 +142,8 @@ Test(analysis_run, without_simulate_the_sample_parts_are_left_out, .init = setup
     cr_assert_eq(H5Lexists(file, "analysis/stats", H5P_DEFAULT), 0);
     cr_assert_eq(shape(file, "analysis/lyapunov/target", dims), 1);
     cr_assert_eq(shape(file, "analysis/decomposition/f", dims), 3);
+    cr_assert_eq(attr(file, "analysis/fixed_points", "target"), 1, "seeds from μ ± 3.5 s");
+    cr_assert_eq(attr(file, "analysis/fixed_points", "trajectories"), 0);
     H5Fclose(file);
 }
 
@@ -153,4 +161,41 @@ Test(analysis_run, bad_analysis_keys_stop_before_any_work, .init = setup) {
     cr_assert_str_eq(err.message, "--set analysis.decomposition_axes: 'q' is not a variable "
                                   "(variables: x, y)");
     cr_assert_eq(access(run_path, F_OK), -1, "no output file was created");
+}
+
+/* the first `count` doubles of a dataset */
+static void read_doubles(hid_t file, const char *name, double *out, int count) {
+    hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
+    cr_assert(ds >= 0, "no dataset %s", name);
+    hid_t space = H5Dget_space(ds);
+    cr_assert(H5Sget_simple_extent_npoints(space) >= count, "%s is too small", name);
+    double *all = malloc(sizeof(double) * H5Sget_simple_extent_npoints(space));
+    H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, all);
+    memcpy(out, all, sizeof(double) * count);
+    free(all);
+    H5Sclose(space);
+    H5Dclose(ds);
+}
+
+/* [simulate] start set: the Lyapunov starts are still distinct points of the target's path, so
+ * both spectra carry an error bar above zero (every start at the same point gave "± 0"), and the
+ * start procedure's counts are in the file. */
+Test(analysis_run, a_fixed_start_still_gives_lyapunov_error_bars, .init = setup) {
+    char args[256];
+    snprintf(args, sizeof args, "--output %s --set simulate.start=1.5,0 --set analysis.pca=0",
+             run_path);
+    cr_assert_eq(run(args), 0);
+    hid_t file = H5Fopen(run_path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    double starts[4], error[2];
+    read_doubles(file, "analysis/lyapunov/starts", starts, 4);
+    cr_assert(fabs(starts[0] - starts[2]) + fabs(starts[1] - starts[3]) > 1e-3,
+              "starts (%g, %g) and (%g, %g) coincide", starts[0], starts[1], starts[2], starts[3]);
+    const char *errors[2] = {"analysis/lyapunov/rnn_error", "analysis/lyapunov/target_error"};
+    for (int p = 0; p < 2; p++) {
+        read_doubles(file, errors[p], error, 2);
+        cr_assert(error[0] > 0 && isfinite(error[0]), "%s: λ₁ ± %g", errors[p], error[0]);
+    }
+    cr_assert_eq(attr(file, "analysis/lyapunov", "start_path_candidates"), 1);
+    cr_assert_eq(attr(file, "simulate", "start_candidates"), 0, "[simulate] start: none drawn");
+    H5Fclose(file);
 }

@@ -171,3 +171,101 @@ Test(split, grid_matches_pointwise_split) {
     split_grid_free(&out);
     model_free(&model);
 }
+
+/* x (N) = Γ̂ẑ + b in double, ẑ = (z − μ) ⊘ s */
+static void embed(const struct ddm_model *model, const double *z, double *x) {
+    for (int i = 0; i < N; i++) {
+        x[i] = model->b[i];
+        for (int c = 0; c < K; c++)
+            x[i] += (double)model->Gamma[i * K + c] * (z[c] - model->latent_mean[c]) /
+                    model->latent_scale[c];
+    }
+}
+
+static void random_point(double *z, uint64_t seed, int trial, double half_width) {
+    for (int c = 0; c < K; c++)
+        z[c] = 0.5 + 2 * half_width * (philox_uniform(seed, trial, c) - 0.5);
+}
+
+/* ∇_z E against central differences of E(Γ̂ẑ + b) along each latent axis */
+Test(split, energy_gradient_on_the_manifold_matches_finite_differences) {
+    struct ddm_model model;
+    strong_model(&model, 11);
+    for (int trial = 0; trial < 4; trial++) {
+        double z[K], fs[K], zp[K], zm[K], xp[N], xm[N];
+        struct energy_point at;
+        random_point(z, 12, trial, 4);
+        split_energy_field(&model, z, fs, &at);
+        for (int c = 0; c < K; c++) {
+            const double h = 1e-5 * model.latent_scale[c];
+            for (int d = 0; d < K; d++) zp[d] = zm[d] = z[d];
+            zp[c] += h;
+            zm[c] -= h;
+            embed(&model, zp, xp);
+            embed(&model, zm, xm);
+            double numeric = (split_energy(&model, xp) - split_energy(&model, xm)) / (2 * h);
+            cr_assert(fabs(at.grad[c] - numeric) < 1e-6 * (1 + fabs(numeric)),
+                      "∂E/∂z%d %.10g vs finite difference %.10g", c, at.grad[c], numeric);
+        }
+    }
+    model_free(&model);
+}
+
+/* f_sym_metric = s ⊙ v, v the φ′-weighted least-squares fit of Γ̂v to the symmetric flow F_S:
+ * solved here from the dense normal equations by Gaussian elimination */
+Test(split, metric_projection_is_the_phi_prime_weighted_least_squares_fit) {
+    struct ddm_model model;
+    strong_model(&model, 13);
+    for (int trial = 0; trial < 4; trial++) {
+        double z[K], fs[K], x[N], flow[N], A[K][K + 1] = {{0}};
+        struct energy_point at;
+        random_point(z, 14, trial, 3);
+        split_energy_field(&model, z, fs, &at);
+        embed(&model, z, x);
+        split_symmetric_flow(&model, x, flow);
+        for (int i = 0; i < N; i++) {
+            const double w = 1 - pow(tanh(x[i]), 2);
+            for (int c = 0; c < K; c++) {
+                for (int d = 0; d < K; d++)
+                    A[c][d] += w * model.Gamma[i * K + c] * model.Gamma[i * K + d];
+                A[c][K] += w * model.Gamma[i * K + c] * flow[i];
+            }
+        }
+        for (int c = 0; c < K; c++) /* elimination without pivoting: A is positive definite */
+            for (int r = 0; r < K; r++)
+                if (r != c)
+                    for (int q = K; q >= c; q--) A[r][q] -= A[r][c] / A[c][c] * A[c][q];
+        for (int c = 0; c < K; c++) {
+            const double expected = model.latent_scale[c] * A[c][K] / A[c][c];
+            cr_assert(fabs(at.f_sym_metric[c] - expected) < 1e-9 * (1 + fabs(expected)),
+                      "f_sym_metric[%d] %.12g, weighted least squares %.12g", c, at.f_sym_metric[c],
+                      expected);
+        }
+    }
+    model_free(&model);
+}
+
+/* On random networks the φ′-weighted projection descends E at every point, while the Euclidean
+ * f_sym = s ⊙ Γ̂⁺F_S climbs it at some: the share test can fail, and does for the wrong weights. */
+Test(split, only_the_metric_projection_descends_the_energy_everywhere) {
+    struct energy_descent total = {0};
+    for (uint64_t seed = 20; seed < 24; seed++) {
+        struct ddm_model model; /* stronger still, with biases spread over ±4: φ′ varies widely */
+        strong_model(&model, seed);
+        for (int q = 0; q < N * K; q++) model.Ws[q] *= 2;
+        for (int i = 0; i < N; i++) model.b[i] *= 8;
+        for (int trial = 0; trial < 200; trial++) {
+            double z[K], fs[K];
+            struct energy_point at;
+            random_point(z, seed, trial, 8);
+            split_energy_field(&model, z, fs, &at);
+            energy_descent_add(&total, fs, &at, K);
+        }
+        model_free(&model);
+    }
+    cr_assert_eq(total.descent_metric, total.points, "f_sym_metric climbs E at %ld of %ld points",
+                 total.points - total.descent_metric, total.points);
+    cr_assert(total.descent < 0.97 * total.points,
+              "f_sym descends E at %ld of %ld points: the test would not see a wrong weighting",
+              total.descent, total.points);
+}

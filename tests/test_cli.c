@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ddm/backend.h"
 #include "ddm/cli.h"
+#include "ddm/h5space.h"
 
 #define assert_has(message, part)                                                                  \
     cr_assert(strstr((message), (part)) != NULL, "expected \"%s\" in \"%s\"", (part), (message))
@@ -229,4 +231,38 @@ Test(cli, help_text_teaches) {
     assert_has(text, "lorenz");
     assert_has(text, "  [network]\n"); /* the INI keys come from the same table as the loader */
     free(text);
+}
+
+Test(cli, set_without_equals_says_what_is_wrong) {
+    expect_error(parse("run.ini", "--set", "network.neurons", "64"),
+                 "--set network.neurons 64: the value needs '=' (write --set network.neurons=64)");
+    expect_error(parse("run.ini", "--set", "network.neurons", "=", "64"),
+                 "--set network.neurons = 64: write the assignment as one word, --set "
+                 "network.neurons=64");
+    expect_error(parse("run.ini", "--set", "network.neurons"),
+                 "--set network.neurons: expected section.key=value with '=', e.g. --set "
+                 "network.neurons=512");
+    cr_assert_eq(parse("run.ini", "--set", "network.neurons = 64"), DDM_OK, "%s", err.message);
+}
+
+Test(cli, sizes_are_printed_in_their_own_unit) {
+    const double bytes[] = {512, 28000, 28.04e6, 1.25e9};
+    const char *const want[] = {"512 bytes", "28 kB", "28.0 MB", "1.25 GB"};
+    for (int i = 0; i < 4; i++) {
+        char text[32];
+        h5space_size_text(bytes[i], text, sizeof text);
+        cr_assert_str_eq(text, want[i]);
+    }
+}
+
+Test(cli, a_machine_without_gpu_is_told_calmly) {
+    cr_assert_str_eq(backend_cpu_reason("no CUDA device (CUDA driver version is insufficient for "
+                                        "CUDA runtime version)"),
+                     "no CUDA GPU on this machine; [run] backend = cuda says why if one was "
+                     "expected");
+    assert_has(backend_cpu_reason("this build has no CUDA backend (nvcc was not found ...)"),
+               "this build has no CUDA backend; the CPU is its backend");
+    cr_assert_str_eq(backend_cpu_reason("[run] device = 3 but this machine has 1 CUDA device"),
+                     "[run] device = 3 but this machine has 1 CUDA device",
+                     "a GPU that is there but failed is reported as it is");
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "ddm/config.h"
+#include "ddm/system.h"
 
 /* The message must contain `part`; on failure show the whole message. */
 #define assert_has(message, part)                                                                  \
@@ -167,7 +168,7 @@ Test(config, key_outside_any_section) {
 Test(config, not_a_number) {
     expect_error("[network]\nneurons = many\n",
                  "t.ini:2: [network] neurons = 'many' is not a number (expected a whole number 1 "
-                 "to 1048576)");
+                 "to 1048576, or auto)");
 }
 
 Test(config, real_not_a_number) {
@@ -384,14 +385,15 @@ Test(config, set_out_of_range) {
 
 /* Every key, none at its default. */
 static const char *every_key =
-    "[system]\nname = mine\nvars = x, y\ndrift = y; -a*x\nparams = a=2\ndiffusion = 0.5\n"
+    "[system]\nname = mine\nvars = x, y\ndrift = y; -a*x\nparams = a=2\ndefine = q = 2*x\n"
+    "diffusion = 0.5\n"
     "diffusion_matrix = 1, 0; 0, 1\npatterns = 1, 0; 0, 1\n"
     "[network]\nneurons = 33\ntau = 0.1\nseed = 18446744073709551615\ninit_gain = 1.25\n"
     "init_bias = 0.3\n"
     "[train]\nsamples = 1234\nsampling = both\nepochs = 7\nbatch = 99\nlr = 3e-3\n"
     "schedule = step\nweight_decay = 1e-4\nridge = 1e-9\ntarget_loss = 0.01\njitter = 0.2\n"
     "test_fraction = 0.25\npaths = 3\npath_dt = 0.002\npath_time = 12.5\npath_burn_in = 1.5\n"
-    "path_bound = 50\nbox = -3:3, -2:2\n"
+    "path_bound = 50\nbox = -3:3, -2:2\npath_start = 1, 2\ntarget_drift_error = 0.02\n"
     "[simulate]\ntrajectories = 17\ndt = 0.005\nsteps = 300\nrecord_every = 3\nburn_in = 30\n"
     "trace_trajectories = 2\ntrace_neurons = 5\ninit = off_manifold\ninit_offset = 0.7\n"
     "start = 1, -1\nneuron_noise = 0.05\non_nonfinite = drop\nblowup_bound = 50\n"
@@ -401,7 +403,7 @@ static const char *every_key =
     "decomposition_at = 0.5, 0.25\nhhd_grid = 33\nhhd_bandwidth = 0.2\nhhd_cut = 0.01\n"
     "burn_in_fraction = 0.2\nbatches = 4\nmax_samples = 1000\nlyapunov_steps = 500\n"
     "lyapunov_transient = 50\nlyapunov_dt = 0.005\nlyapunov_starts = 2\nstats_bins = 50\n"
-    "recall_delay = 3\nwell_radius = 0.2\n"
+    "recall_delay = 3\nwell_radius = 0.2\nfixed_point_seeds = 64\nfixed_point_match = 0.2\n"
     "[output]\npath = out/{name}_x.h5\n"
     "[run]\nbackend = cuda\nthreads = 3\ndevice = 1\nmemory_limit = 2.5\n";
 
@@ -546,4 +548,79 @@ Test(config, file_with_a_nul_byte) {
     snprintf(expected, sizeof expected, "%s:3: contains a NUL byte; is it a text file?", path);
     cr_assert_str_eq(err.message, expected);
     remove_temp(path);
+}
+
+/* ---- one parameter of [system] params (--set, [sweep]) --------------------------------------- */
+
+Test(config, one_system_parameter_is_set_without_the_whole_params) {
+    cr_assert_eq(load("[system]\nname = duffing\nvars = x, v\ndrift = v; -d*v - x^3 + x\n"
+                      "params = d=0.2, P=1, w=b*2, b=0.5\n"),
+                 DDM_OK, "%s", err.message);
+    cr_assert_eq(config_set(&cfg, "system.P=1.25", &err), DDM_OK, "%s", err.message);
+    cr_assert_str_eq(cfg.params, "d=0.2, P=1.25, w=b*2, b=0.5", "replaced in place, order kept");
+    char value[64];
+    cr_assert_eq(config_value_text(&cfg, "system", "P", value, sizeof value), 0,
+                 "{system.P} names a sweep point's file");
+    cr_assert_str_eq(value, "1.25");
+    cr_assert_eq(config_set(&cfg, "system.Q=3", &err), DDM_EUSAGE);
+    cr_assert_str_eq(err.message, "--set system.Q=3: 'Q' is neither a [system] key nor a "
+                                  "parameter of the system (params = d=0.2, P=1.25, w=b*2, b=0.5)");
+    cr_assert_eq(config_set(&cfg, "system.drfit=x", &err), DDM_EUSAGE);
+    assert_has(err.message, "unknown key 'drfit' in [system] (did you mean 'drift'?");
+}
+
+Test(config, a_builtin_parameter_is_added_and_checked_by_the_system) {
+    cr_assert_eq(load("[system]\nname = lorenz\n"), DDM_OK, "%s", err.message);
+    cr_assert_eq(config_set(&cfg, "system.rho=20", &err), DDM_OK, "%s", err.message);
+    cr_assert_str_eq(cfg.params, "rho=20");
+    struct ddm_system sys;
+    cr_assert_eq(system_build(&sys, &cfg, &err), DDM_OK, "%s", err.message);
+    double z[3] = {1, 0, 0}, f[3];
+    system_drift(&sys, z, f);
+    cr_assert_float_eq(f[1], 1 * (20 - 0) - 0, 1e-12, "ẏ = x(ρ - z) - y with ρ = 20");
+    system_free(&sys);
+    cr_assert_eq(config_set(&cfg, "system.rhoo=20", &err), DDM_OK);
+    cr_assert_eq(system_build(&sys, &cfg, &err), DDM_EUSAGE);
+    assert_has(err.message, "'rhoo' is not a parameter of 'lorenz' (did you mean 'rho'?)");
+}
+
+Test(config, define_helpers_for_the_drift) {
+    cr_assert_eq(load("[system]\nname = mine\nvars = x, y\n"
+                      "define = S(u) = 1/(1+exp(-g*u)); r2 = x^2 + y^2\n"
+                      "drift = -x + S(y); -y*r2 + sign(x)\nparams = g=2\ndiffusion = 0.1\n"),
+                 DDM_OK, "%s", err.message);
+    struct ddm_system sys;
+    cr_assert_eq(system_build(&sys, &cfg, &err), DDM_OK, "%s", err.message);
+    cr_assert_null(sys.defines, "the definitions live only while the system is built");
+    double z[2] = {-0.5, 0.7}, f[2];
+    system_drift(&sys, z, f);
+    cr_assert_float_eq(f[0], 0.5 + 1 / (1 + exp(-2 * 0.7)), 1e-15);
+    cr_assert_float_eq(f[1], -0.7 * (0.25 + 0.49) - 1, 1e-15);
+    system_free(&sys);
+}
+
+Test(config, define_mistakes_are_located) {
+    const char *const cases[][2] = {
+        {"S(u = 1", "t.ini:3: [system] define: 'S(u ' should be name(u, v) with ')' before '='"},
+        {"x(u) = u", "t.ini:3: [system] define: 'x' is a variable already"},
+        {"S(u, u) = u", "t.ini:3: [system] define: argument 'u' of 'S' is named twice"},
+        {"S(u) = u; S(v) = v", "t.ini:3: [system] define: 'S' is defined twice"},
+        {"exp(u) = u", "t.ini:3: [system] define: 'exp' cannot be defined (a function)"},
+        {"S(u) = T(u)", "t.ini:3: [system] define: definition 1 'S(u) = T(u)', column 1 of "
+                        "'T(u)': unknown function 'T'"},
+        {"S(u)", "t.ini:3: [system] define: 'S(u)' should be name = expression or name(u) = "
+                 "expression, e.g. 'S(u) = 1/(1+exp(-u))'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        config_free(&cfg);
+        cr_assert_eq(config_defaults(&cfg, &err), DDM_OK);
+        char text[256];
+        snprintf(text, sizeof text, "[system]\nvars = x, y\ndefine = %s\ndrift = -x; -y\n",
+                 cases[i][0]);
+        cr_assert_eq(load(text), DDM_OK, "%s", err.message);
+        struct ddm_system sys;
+        cr_assert_eq(system_build(&sys, &cfg, &err), DDM_EUSAGE, "'%s' was accepted", cases[i][0]);
+        assert_has(err.message, cases[i][1]);
+        system_free(&sys);
+    }
 }

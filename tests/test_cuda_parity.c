@@ -240,7 +240,7 @@ static void check_training(const struct ddm_backend *be) {
     }
     int *order = malloc(sizeof(int) * M);
     for (int s = 0; s < M; s++) order[s] = (s * 389) % M;
-    struct ddm_adam adam = {0.9, 0.999, 1e-8, 1e-4, 0}, ref_adam = adam;
+    struct ddm_adam adam = {0.9, 0.999, 1e-8, 1e-4, 0, 0}, ref_adam = adam;
     for (int epoch = 0; epoch < 3; epoch++) {
         double loss, ref_loss;
         cr_assert_eq(be->train_epoch(ctx, order, 128, 1e-3, &adam, &loss, &err), 0, "%s",

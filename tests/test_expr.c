@@ -19,15 +19,15 @@
 static const char *const xyz[] = {"x", "y", "z"};
 static const char *const lorenz_param_names[] = {"sigma", "rho", "beta"};
 static const double lorenz_param_values[] = {10, 28, 8.0 / 3};
-static const struct expr_symbols lorenz_symbols = {3, xyz, 3, lorenz_param_names,
-                                                   lorenz_param_values};
+static const struct expr_symbols lorenz_symbols = {
+    3, xyz, 3, lorenz_param_names, lorenz_param_values, 0, NULL};
 static const char *const lorenz_drift[] = {"sigma*(y - x)", "x*(rho - z) - y", "x*y - beta*z"};
 
 /* Parameters a and b of the value tests, with the same names in C. */
 static const double a = 1.5, b = -0.25;
 static const char *const ab_names[] = {"a", "b"};
 static const double ab_values[] = {1.5, -0.25};
-static const struct expr_symbols ab_symbols = {3, xyz, 2, ab_names, ab_values};
+static const struct expr_symbols ab_symbols = {3, xyz, 2, ab_names, ab_values, 0, NULL};
 
 /* xorshift64*: a fixed, platform-independent stream of test points. */
 static uint64_t rng_state = 0x9E3779B97F4A7C15u;
@@ -263,7 +263,7 @@ Test(expr, lorenz_jacobian_matches_finite_differences) {
 Test(expr, van_der_pol_jacobian_matches_finite_differences) {
     const char *names[] = {"mu"}, *vars[] = {"x", "y"};
     const double values[] = {1.5}, lo[] = {-3, -3}, hi[] = {3, 3};
-    const struct expr_symbols symbols = {2, vars, 1, names, values};
+    const struct expr_symbols symbols = {2, vars, 1, names, values, 0, NULL};
     const char *drift[] = {"y", "mu*(1 - x^2)*y - x"};
     check_jacobian(drift, 2, &symbols, lo, hi);
 }
@@ -356,7 +356,7 @@ Test(expr, name_errors_suggest_and_list) {
     cr_assert_null(expr_compile(&source, 1, &lorenz_symbols, &err));
     cr_assert_eq(err.column, 3);
     cr_assert_str_eq(err.message, "unknown function 'sine' (did you mean 'sin'?); functions: sin "
-                                  "cos tan exp log sqrt tanh abs pow min max");
+                                  "cos tan exp log sqrt tanh abs pow min max sign");
     check_error("X + 1", 1, "(did you mean 'x'?)");
     check_error("q + 1", 1, "unknown name 'q'; known: variables");
     check_error("foo(x)", 1, "unknown function 'foo'; functions: sin");
@@ -438,7 +438,7 @@ Test(expr, nearest_name_suggests_only_close_names) {
 Test(expr, depends_on_vars_tells_constant_diffusion) {
     const char *names[] = {"s"}, *sources[] = {"0.5*s", "0.1*x", "x", "x^0 + s"};
     const double values[] = {0.3};
-    const struct expr_symbols symbols = {3, xyz, 1, names, values};
+    const struct expr_symbols symbols = {3, xyz, 1, names, values, 0, NULL};
     struct expr_program *program = compile(sources, 4, &symbols);
     cr_assert(!expr_depends_on_vars(program, 0));
     cr_assert(expr_depends_on_vars(program, 1));
@@ -514,4 +514,110 @@ Test(expr, random_inputs_never_crash) {
         compile_anything(text);
     }
     cr_assert_gt(compiled, 50, "the token soup should sometimes be valid (%d were)", compiled);
+}
+
+/* ---- sign, e^, and definitions ([system] define) -------------------------------------------- */
+
+Test(expr, sign_is_minus_one_zero_or_one_with_slope_zero) {
+    const double at[][3] = {{-2.5, 0, 0}, {0, 0, 0}, {3e-300, 0, 0}, {-0.0, 0, 0}};
+    const double want[] = {-1, 0, 1, 0};
+    const char *source = "sign(x)*y + sign(-2)";
+    struct expr_program *program = compile(&source, 1, &lorenz_symbols);
+    for (int i = 0; i < 4; i++) {
+        double v[3] = {at[i][0], 0.75, 1}, out, jac[3];
+        expr_eval_jacobian(program, v, &out, jac);
+        cr_assert_eq(out, want[i] * 0.75 - 1, "sign(%g)", at[i][0]);
+        cr_assert_eq(jac[0], 0, "d sign(x)/dx is 0 away from (and at) the jump");
+        cr_assert_eq(jac[1], want[i], "d/dy of sign(x)*y is sign(x)");
+    }
+    double nan_in[3] = {NAN, 1, 1}, out;
+    expr_eval(program, nan_in, &out);
+    cr_assert(isnan(out), "sign(NaN) stays NaN, so a blown-up state is not hidden");
+    expr_free(program);
+}
+
+Test(expr, e_to_a_power_offers_exp) {
+    check_error("e^(x)", 1, "write e^u as exp(u)");
+    check_error("2*e ^ x", 3, "write e^u as exp(u)");
+    check_error("e + x", 1, "unknown name 'e'"); /* not a power: the usual message */
+}
+
+static const char *const sigmoid_args[] = {"u"};
+static const char *const hill_args[] = {"u", "n"};
+static const struct expr_define lorenz_defines[] = {
+    {"S", 1, sigmoid_args, "1/(1 + exp(-u))"},
+    {"r2", 0, NULL, "x^2 + y^2"},
+    {"H", 2, hill_args, "u^n/(1 + u^n) + S(u)*r2"}, /* uses the two before it */
+};
+static const struct expr_symbols defined_symbols = {
+    3, xyz, 3, lorenz_param_names, lorenz_param_values, 3, lorenz_defines};
+
+Test(expr, definitions_equal_the_expressions_written_out) {
+    const char *with[] = {"S(x) - S(-y)*rho", "sqrt(r2) + H(z, 3)"};
+    const char *out_longhand[] = {"1/(1 + exp(-x)) - 1/(1 + exp(-(-y)))*rho",
+                                  "sqrt(x^2 + y^2) + z^3/(1 + z^3) + 1/(1 + exp(-z))*(x^2 + y^2)"};
+    struct expr_program *a = compile(with, 2, &defined_symbols);
+    struct expr_program *b = compile(out_longhand, 2, &lorenz_symbols);
+    for (int trial = 0; trial < 50; trial++) {
+        double v[3] = {uniform(-3, 3), uniform(-3, 3), uniform(0.1, 3)};
+        double fa[2], fb[2], ja[6], jb[6];
+        expr_eval_jacobian(a, v, fa, ja);
+        expr_eval_jacobian(b, v, fb, jb);
+        for (int i = 0; i < 2; i++)
+            cr_assert(fabs(fa[i] - fb[i]) <= 1e-14 * fmax(1, fabs(fb[i])), "%s: %.17g vs %.17g",
+                      with[i], fa[i], fb[i]);
+        for (int i = 0; i < 6; i++)
+            cr_assert(fabs(ja[i] - jb[i]) <= 1e-13 * fmax(1, fabs(jb[i])), "jac[%d] %.17g vs %.17g",
+                      i, ja[i], jb[i]);
+    }
+    expr_free(a);
+    expr_free(b);
+    const double lo[3] = {-2, -2, 0.2}, hi[3] = {2, 2, 2};
+    check_jacobian(with, 2, &defined_symbols, lo, hi);
+}
+
+static void check_define_use_error(const char *source, int column, const char *expected) {
+    struct expr_error err = {0};
+    struct expr_program *program = expr_compile(&source, 1, &defined_symbols, &err);
+    cr_assert_null(program, "'%s' compiled", source);
+    cr_assert_eq(err.column, column, "'%s': column %d: %s", source, err.column, err.message);
+    cr_assert(strstr(err.message, expected), "'%s': \"%s\" lacks \"%s\"", source, err.message,
+              expected);
+}
+
+Test(expr, definitions_are_used_as_defined) {
+    check_define_use_error("x + S(x, y)", 5, "'S' ([system] define) takes 1 argument, got 2");
+    check_define_use_error("S + 1", 1, "'S' ([system] define) is a function: call it as S(...)");
+    check_define_use_error("r2(x)", 1, "unknown function 'r2'");
+    check_define_use_error("u + 1", 1, "unknown name 'u'"); /* an argument stays inside its body */
+}
+
+Test(expr, a_definition_sees_only_those_before_it) {
+    const struct expr_define later[] = {
+        {"A", 0, NULL, "B + 1"}, {"B", 0, NULL, "x + 1"}, {"C", 0, NULL, "B*2 + x"}};
+    const struct expr_symbols symbols = {3, xyz, 0, NULL, NULL, 3, later};
+    struct expr_error err = {0};
+    cr_assert_eq(expr_check_define(&symbols, 0, &err), -1, "A may not use the later B");
+    cr_assert_eq(err.column, 1);
+    cr_assert(strstr(err.message, "unknown name 'B'"), "%s", err.message);
+    cr_assert_eq(expr_check_define(&symbols, 2, &err), 0, "C may use B: %s", err.message);
+}
+
+Test(expr, doubling_definitions_are_stopped) {
+    /* d_i = d_{i-1} + d_{i-1}: 2^40 uses if nothing stopped the expansion */
+    struct expr_define chain[41];
+    char names[41][16], bodies[41][48];
+    for (int i = 0; i <= 40; i++) {
+        snprintf(names[i], sizeof names[i], "d%d", i);
+        if (i)
+            snprintf(bodies[i], sizeof bodies[i], "d%d + d%d*x", i - 1, i - 1);
+        else
+            snprintf(bodies[i], sizeof bodies[i], "x");
+        chain[i] = (struct expr_define){names[i], 0, NULL, bodies[i]};
+    }
+    const struct expr_symbols symbols = {3, xyz, 0, NULL, NULL, 41, chain};
+    const char *source = "d40";
+    struct expr_error err = {0};
+    cr_assert_null(expr_compile(&source, 1, &symbols, &err));
+    cr_assert(strstr(err.message, "expand") || strstr(err.message, "too long"), "%s", err.message);
 }

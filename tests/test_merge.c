@@ -95,6 +95,15 @@ Test(merge, merged_file_names_a_missing_shard, .init = setup) {
              "merged file",
              test_dir);
     cr_assert_str_eq(run_err.message, expected);
+    /* two missing: both are named */
+    cr_assert_eq(rename(in_dir("s2.h5"), in_dir("moved2.h5")), 0);
+    cr_assert_eq(run_ddm("@e.ini --stages analyze --model @all.h5"), DDM_EUSAGE);
+    snprintf(expected, sizeof expected,
+             "%s/all.h5 is merged from shards, and 's1.h5', 's2.h5' are not there (next to it, as "
+             "the virtual datasets look for them): their rows would read as NaN; keep the shards "
+             "with the merged file",
+             test_dir);
+    cr_assert_str_eq(run_err.message, expected);
 }
 
 Test(merge, shards_of_different_runs_are_refused, .init = setup) {

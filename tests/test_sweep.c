@@ -92,7 +92,7 @@ Test(sweep, every_key_and_value_is_checked_with_its_line) {
                        "init_bias)");
     expect_sweep_error("[sweep]\nnetwork.neurons = 64, 12x, 256\n",
                        "test.ini:2: [sweep] network.neurons value 2: [network] neurons = '12x' is "
-                       "not a number (expected a whole number 1 to 1048576)");
+                       "not a number (expected a whole number 1 to 1048576, or auto)");
     expect_sweep_error("[sweep]\nnetwork.neurons = 64, 0\n",
                        "test.ini:2: [sweep] network.neurons value 2: [network] neurons = 0 is out "
                        "of range (valid: 1 to 1048576)");
@@ -271,4 +271,32 @@ Test(sweep, list_prints_every_point_with_its_output) {
              "3\ts3_seed6.h5\tnetwork.seed=6, network.tau=1\n",
              test_dir);
     cr_assert_str_eq(text, expected);
+}
+
+Test(sweep, one_parameter_of_the_system_is_swept_alone) {
+    struct ddm_config cfg;
+    struct ddm_sweep sweep;
+    cr_assert_eq(load_sweep("[system]\nname = forced\nvars = x, v\ndrift = v; -x + P\n"
+                            "params = a=1, P=0, b=2\n[sweep]\nsystem.P = 0.5, 1.25, 3\n"
+                            "[output]\npath = f_P{system.P}.h5\n",
+                            &cfg, &sweep),
+                 0, "%s", err.message);
+    cr_assert_eq(sweep.points, 3);
+    const char *const params[] = {"a=1, P=0.5, b=2", "a=1, P=1.25, b=2", "a=1, P=3, b=2"};
+    const char *const paths[] = {"f_P0.5.h5", "f_P1.25.h5", "f_P3.h5"};
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(sweep_apply(&sweep, i, &cfg, &err), 0, "%s", err.message);
+        cr_assert_str_eq(cfg.params, params[i], "only P changes, in place");
+        char path[256];
+        const struct output_place place = {&sweep, i, 0, 0};
+        cr_assert_eq(output_path_fill(&cfg, "forced", &place, path, sizeof path, &err), 0, "%s",
+                     err.message);
+        cr_assert_str_eq(path, paths[i], "{system.P} tells the points apart");
+    }
+    sweep_free(&sweep);
+    config_free(&cfg);
+    expect_sweep_error("[system]\nname = forced\nvars = x\ndrift = -x + P\nparams = P=0\n"
+                       "[sweep]\nsystem.Q = 1, 2\n",
+                       "test.ini:7: [sweep] system.Q value 1: 'Q' is neither a [system] key nor "
+                       "a parameter of the system (params = P=0)");
 }

@@ -148,7 +148,8 @@ static int cpu_train_epoch(void *ctx, const int *order, int batch, double lr, st
                            double *mean_loss, struct ddm_error *err) {
     (void)err;
     struct cpu_train *tr = ctx;
-    int count = tr->n * tr->k * 2 + tr->n;
+    /* the readout Ŵ_s comes last: a fixed readout is the leading nk + n parameters */
+    int count = tr->n * tr->k * (adam->readout_fixed ? 1 : 2) + tr->n;
     double loss_sum = 0;
     for (int start = 0; start < tr->M; start += batch) {
         int size = tr->M - start < batch ? tr->M - start : batch;

@@ -6,6 +6,7 @@
  *   Lyapunov   Benettin spectra of the noise-free latent flows of network and target
  *   stats      means, covariances, marginals, Wasserstein distances network vs target
  *   memory     (wells systems) occupancy, transitions, recall, cycling, dwell times
+ *   fixed      fixed points of both flows by Newton's method, matched; spurious ones counted
  * It reads /simulate back from the run file and writes /analysis into it (DESIGN §7); it runs on
  * the host except the PCA's short simulation, which goes through the backend.
  */
@@ -14,6 +15,7 @@
 
 #include <hdf5.h>
 
+#include "ddm/analysis_fixed.h"
 #include "ddm/backend.h"
 #include "ddm/config.h"
 #include "ddm/model.h"
@@ -40,17 +42,33 @@ struct ddm_analysis_report {
     double pca_r2;        /* smallest recovery R² over the coordinates */
     /* split */
     double split_residual;
+    /* shares of grid points and stationary samples where f_sym (and f_sym_metric) descend E */
+    double descent_grid, descent_grid_metric, descent_samples, descent_samples_metric;
+    long descent_sample_count;
     /* HHD: the sample identity and the grid estimate */
     double phi[2], phi_err[2], phi_grid[2], phi_grid_err[2];
+    int phi_grid_on;       /* the grid estimate ran (k ≤ 3 and hhd_grid > 0) */
+    double phi_sigmas[2];  /* |identity − grid| in combined error bars (NaN: not compared) */
+    long stationary_times; /* recorded times the stationary parts used */
+    long recorded_times;   /* of these many after the burn-in fraction */
     /* Lyapunov */
     double lyapunov[2][DDM_MAX_K], lyapunov_err[2][DDM_MAX_K], kaplan_yorke[2];
-    int lyapunov_starts[2]; /* starts that stayed finite */
+    int lyapunov_starts[2];          /* starts averaged (on the target's attractor,
+                                        docs/starts_and_energy.md) */
+    int lyapunov_total;              /* starts tried */
+    char lyapunov_elsewhere[2][320]; /* the starts that ended elsewhere, or "" */
     /* stats */
     long samples[2];
     double wasserstein[DDM_MAX_K];
+    double wasserstein_std[DDM_MAX_K]; /* W₁ in units of the target's std */
+    int stats_worst;                   /* coordinate of the largest, −1 when none is finite */
     /* memory (wells systems) */
     int memory_cues;
     double recall[2], switch_rate[2], forward_backward[2], forward_backward_err[2];
+    /* fixed points (ddm/analysis_fixed.h) */
+    int fixed_done;
+    struct fixed_point_summary fixed;
+    double fixed_seconds;
     double seconds, pca_seconds, split_seconds, hhd_seconds, lyapunov_seconds, memory_seconds;
     char notes[1024]; /* parts left out and why, "; "-separated */
 };

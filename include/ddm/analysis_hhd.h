@@ -53,14 +53,18 @@ void hhd_add(struct hhd_accumulator *acc, const float *z, int count, long t);
 struct hhd_result {
     int grid_on;
     struct latent_grid grid;
-    float *density;                 /* (P) p, Σ p ΔV = 1 */
-    float *f_rev, *f_irr;           /* (P,k), NaN outside the cells used */
-    double bandwidth[DDM_MAX_K];    /* kernel std per coordinate */
-    double bandwidth_fraction;      /* the same as a fraction of each coordinate's std */
-    double mass;                    /* Σ p ΔV over the cells used */
-    double phi_grid, phi_grid_err;  /* grid quadrature ± std/√G (NaN without a grid) */
-    double phi, phi_err;            /* sample identity ± std/√G (NaN when not available) */
-    long samples, identity_samples; /* binned samples; samples in the identity */
+    float *density;                /* (P) p, Σ p ΔV = 1 */
+    float *f_rev, *f_irr;          /* (P,k), NaN outside the cells used */
+    double bandwidth[DDM_MAX_K];   /* kernel std per coordinate */
+    double bandwidth_fraction;     /* the same as a fraction of each coordinate's std */
+    double mass;                   /* Σ p ΔV over the cells used */
+    double phi_grid, phi_grid_err; /* grid quadrature ± std/√G (NaN without a grid), with the
+                                      first-order smoothing correction (analysis_hhd.c) */
+    double phi_grid_uncorrected;   /* the same weighted by the smoothed p̂ itself */
+    double phi_grid_batch_mean;    /* mean of the per-batch grid Φ (each from 1/G of the data) */
+    double smoothing_variance[DDM_MAX_K]; /* η = h² + Δ²/6 per grid coordinate (0 elsewhere) */
+    double phi, phi_err;                  /* sample identity ± std/√G (NaN when not available) */
+    long samples, identity_samples;       /* binned samples; samples in the identity */
     int batches;
     char note[256]; /* why an estimate is missing, or "" */
 };

@@ -25,10 +25,12 @@ struct ddm_train_data {
     const float *Y; /* (M,k) targets τ f̂(ẑ) + ẑ */
 };
 
-/* Adam with decoupled weight decay (AdamW); `step` counts updates for the bias correction. */
+/* Adam with decoupled weight decay (AdamW); `step` counts updates for the bias correction.
+ * readout_fixed: only Γ̂ and b move, Ŵ_s (and its moments) stay as they are. */
 struct ddm_adam {
     double beta1, beta2, epsilon, weight_decay;
     long step;
+    int readout_fixed;
 };
 
 struct ddm_sim_setup {
@@ -116,6 +118,9 @@ const struct ddm_backend *backend_cpu_reference(int threads);
 
 /* The CUDA backend, or NULL (with err filled) when it was not built or no device is present. */
 const struct ddm_backend *backend_cuda(int device, struct ddm_error *err);
+
+/* The reason given in "backend auto: CPU (...)" for what backend_cuda said. */
+const char *backend_cpu_reason(const char *cuda_message);
 
 /* Chooses per [run] backend = auto|cpu|cuda (enum backend_choice); auto says which once. */
 const struct ddm_backend *backend_select(int choice, int device, int threads, int quiet,

@@ -19,6 +19,9 @@ enum sim_init { INIT_MANIFOLD, INIT_OFF_MANIFOLD };
 /* What a network trajectory that blows up does to the run ([simulate] on_nonfinite). */
 enum nonfinite_policy { NONFINITE_STOP, NONFINITE_DROP, NONFINITE_KEEP };
 enum backend_choice { BACKEND_AUTO, BACKEND_CPU, BACKEND_CUDA };
+/* The value of a number key written as "auto" (keys whose table row has choices "auto"; their
+ * valid numbers are all >= 0): the engine chooses it and reports the choice. */
+#define DDM_AUTO (-1)
 
 /* One line of [sweep] as written: "section.key = v1, v2, ..." or "mode = grid|zip". The lists
  * are read by host/sweep.c; [sweep] is not part of the effective configuration. */
@@ -34,16 +37,17 @@ struct ddm_config {
     char *vars;             /* "x, y, z" */
     char *drift;            /* k expressions separated by ';' */
     char *params;           /* "a=1, b=2" */
+    char *define;           /* "S(u) = 1/(1+exp(-u)); r = sqrt(x^2+y^2)" */
     char *diffusion;        /* one scalar, or k expressions (diagonal σ) */
     char *diffusion_matrix; /* k rows separated by ';', m entries each separated by ',' */
     char *patterns;         /* wells: K rows of k numbers separated by ';' */
 
     /* [network] */
-    int neurons;      /* n */
+    int neurons;      /* n (DDM_AUTO: grown until ε_f <= target_drift_error) */
     double tau;       /* time constant, in the target's time units */
     uint64_t seed;    /* seeds everything (streams derived per use) */
-    double init_gain; /* g: Γ̂ ~ N(0, g²/k) */
-    double init_bias; /* g_b: b ~ U(-g_b, g_b) */
+    double init_gain; /* g: Γ̂ ~ N(0, g²/k) (DDM_AUTO: chosen by held-out ε_f) */
+    double init_bias; /* g_b: b ~ U(-g_b, g_b) (DDM_AUTO: chosen by held-out ε_f) */
 
     /* [train] */
     int samples;          /* M, training + test points */
@@ -58,11 +62,14 @@ struct ddm_config {
     double jitter;        /* Gaussian jitter of path points, as a fraction of the scale s */
     double test_fraction; /* held-out share of the points */
     int paths;            /* number of target paths */
-    double path_dt;       /* Euler–Maruyama step of the target paths */
-    double path_time;     /* recorded time per path */
-    double path_burn_in;  /* time dropped at the start of each path */
-    double path_bound;    /* a path leaving |z_i| <= bound is dropped */
-    char *box;            /* "lo:hi, lo:hi, ..." for box sampling; empty: padded path range */
+    double path_dt;      /* Euler–Maruyama step of the target paths (DDM_AUTO: from the system) */
+    double path_time;    /* recorded time per path */
+    double path_burn_in; /* time dropped at the start of each path */
+    double path_bound;   /* a path leaving |z_i| <= bound is dropped */
+    char *box;           /* "lo:hi, lo:hi, ..." for box sampling; empty: padded path range */
+    char *path_start;    /* where paths start: "z1, ..." or "lo:hi, ..."; empty: [simulate] start
+                            or N(0, I) */
+    double target_drift_error; /* held-out ε_f that neurons = auto grows n to reach */
 
     /* [simulate] */
     int trajectories;       /* B */
@@ -101,6 +108,8 @@ struct ddm_config {
     int stats_bins;           /* bins of the stored marginal histograms */
     double recall_delay;      /* memory: recall scored this long after a cue ends */
     double well_radius;       /* memory: capture radius of a well (0: automatic) */
+    int fixed_point_seeds;    /* Newton seeds of the fixed-point search (0: off) */
+    double fixed_point_match; /* match distance, in scales of the visited region */
 
     /* [input] */
     char *cues;          /* cue schedule, see include/ddm/input.h */

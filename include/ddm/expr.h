@@ -8,7 +8,7 @@
  *
  * Grammar (DESIGN §7): + - * / ^ (right associative, binds tighter than unary minus: -x^2 =
  * -(x^2)), unary -, parentheses, numbers (1, 2.5, 1e-3), `pi`, variables, parameters, and the
- * functions sin cos tan exp log sqrt tanh abs (one argument), pow min max (two arguments).
+ * functions sin cos tan exp log sqrt tanh abs sign (one argument), pow min max (two arguments).
  */
 #ifndef DDM_EXPR_H
 #define DDM_EXPR_H
@@ -19,12 +19,27 @@
 #define EXPR_MAX_VARS      8
 #define EXPR_MAX_REGISTERS 512
 
+/* A helper written once and used in many expressions ([system] define): a function of its
+ * arguments, S(u) = 1/(1+exp(-u)), or with no arguments an intermediate variable, r = sqrt(x^2 +
+ * y^2). A use is expanded in place: the body is compiled with each argument bound to the value of
+ * the call's argument, so Jacobians stay exact. A body may use the variables, the parameters, pi
+ * and the definitions before it (never itself or a later one: no recursion). */
+#define EXPR_MAX_DEFINE_ARGS 4
+struct expr_define {
+    const char *name;
+    int nargs;               /* 0..EXPR_MAX_DEFINE_ARGS; 0 is an intermediate variable */
+    const char *const *args; /* (nargs) argument names */
+    const char *body;
+};
+
 struct expr_symbols {
     int nvars;
     const char *const *vars; /* (nvars) variable names, the inputs of the program */
     int nparams;
     const char *const *param_names; /* (nparams) */
     const double *param_values;     /* (nparams) folded in as constants at compile time */
+    int ndefines;
+    const struct expr_define *defines; /* (ndefines), in order of definition */
 };
 
 struct expr_error {
@@ -64,6 +79,13 @@ void expr_eval_jacobian(const struct expr_program *program, const double *vars, 
  * so is a value that is not finite ("1/0"). symbols may be NULL (numbers and pi only). */
 int expr_constant(const char *source, const struct expr_symbols *symbols, double *value,
                   struct expr_error *err);
+
+/* Checks the body of definition `index` of symbols->defines (syntax, names: it may use only the
+ * definitions before it); 0, or -1 with err filled (column in the body). */
+int expr_check_define(const struct expr_symbols *symbols, int index, struct expr_error *err);
+
+/* True when `name` is a function of the expression language (sin, exp, ...). */
+bool expr_is_function(const char *name);
 
 /* Splits `text` at top-level occurrences of `separator` (not inside parentheses) into at most
  * max_parts parts, trimmed of white space, written as NUL-terminated strings into storage

@@ -52,4 +52,7 @@ int h5space_failed_write(void);
 /* Tests only: 0 turns the reservations off, as on a filesystem without fallocate and statvfs. */
 void h5space_set_reserving(int on);
 
+/* A size for people, in decimal units: "512 bytes", "28 kB", "3.4 MB", "1.25 GB". */
+void h5space_size_text(double bytes, char *out, size_t len);
+
 #endif

@@ -63,6 +63,10 @@ int runfile_simulate_begin(struct ddm_runfile *rf, const struct ddm_config *cfg,
                            const struct ddm_sim_layout *layout, struct ddm_error *err);
 /* A sim_sink_fn: appends a chunk to every /simulate dataset and flushes the file. */
 int runfile_simulate_append(void *rf, const struct sim_chunk *chunk, struct ddm_error *err);
+/* Attributes <prefix>_candidates, _refused_nonfinite, _refused_past_bound and
+ * _refused_outside_region of `group`: the start procedure's counts (ddm/starts.h). */
+int runfile_start_report(hid_t group, const char *prefix, const struct start_report *r,
+                         struct ddm_error *err);
 int runfile_simulate_end(struct ddm_runfile *rf, const struct ddm_sim_report *report,
                          struct ddm_error *err);
 

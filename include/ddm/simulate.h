@@ -12,6 +12,7 @@
 #include "ddm/backend.h"
 #include "ddm/config.h"
 #include "ddm/model.h"
+#include "ddm/starts.h"
 #include "ddm/system.h"
 
 /* A chunk of recorded times [first, first + count) of all B trajectories. */
@@ -68,14 +69,15 @@ struct ddm_sim_report {
     long steps_done; /* steps after the burn-in */
     double seconds, network_seconds, target_seconds, output_seconds;
     double neuron_steps_per_second; /* B·n·steps / time inside the backend */
-    long nonfinite;            /* network trajectories that blew up ([simulate] on_nonfinite) */
-    long nonfinite_trajectory; /* the global index of the first one */
-    uint64_t nonfinite_step;   /* and the step at which it blew up */
-    int nonfinite_bound;       /* 1: it left [simulate] blowup_bound; 0: it became NaN/Inf */
-    int trajectories;          /* B of this run */
-    int64_t *nonfinite_steps;  /* (B) the step of each trajectory's blow-up, -1: none;
-                                * allocated by the run, freed by sim_report_free */
-    long target_nonfinite;     /* target paths that left the finite range (kept as NaN) */
+    long nonfinite;             /* network trajectories that blew up ([simulate] on_nonfinite) */
+    long nonfinite_trajectory;  /* the global index of the first one */
+    uint64_t nonfinite_step;    /* and the step at which it blew up */
+    int nonfinite_bound;        /* 1: it left [simulate] blowup_bound; 0: it became NaN/Inf */
+    int trajectories;           /* B of this run */
+    int64_t *nonfinite_steps;   /* (B) the step of each trajectory's blow-up, -1: none;
+                                 * allocated by the run, freed by sim_report_free */
+    long target_nonfinite;      /* target paths that left the finite range (kept as NaN) */
+    struct start_report starts; /* candidate starts drawn and refused (none: [simulate] start) */
     double latent_mean[DDM_MAX_K], latent_var[DDM_MAX_K]; /* over all recorded (B,T) */
     double target_mean[DDM_MAX_K], target_var[DDM_MAX_K];
 };
@@ -94,11 +96,13 @@ void simulate_layout_shard(struct ddm_sim_layout *layout, int index, int count);
 void simulate_layout_free(struct ddm_sim_layout *layout);
 
 /* Latent starting points (B,k): [simulate] start, or points of the target's attractor reached
- * from N(μ, diag s²) after [train] path_burn_in; keyed per global trajectory first + j, so
- * shards agree with the whole run. simulate_starts is first = 0. */
+ * from N(μ, diag s²) after [train] path_burn_in, checked to be there (attractor_starts in
+ * ddm/starts.h, which counts the refused candidates into report, NULL: not counted); keyed per
+ * global trajectory first + j, so shards agree with the whole run. simulate_starts is
+ * first = 0. */
 int simulate_starts_from(const struct ddm_system *sys, const struct ddm_model *model,
                          const struct ddm_config *cfg, uint64_t first, int B, double *z0,
-                         struct ddm_error *err);
+                         struct start_report *report, struct ddm_error *err);
 int simulate_starts(const struct ddm_system *sys, const struct ddm_model *model,
                     const struct ddm_config *cfg, int B, double *z0, struct ddm_error *err);
 

@@ -36,6 +36,9 @@ struct ddm_system {
     char *vars_text; /* as written, for the HDF5 attributes */
     char *drift_text;
     char *diffusion_text;
+    /* [system] define, parsed; set only while system_build compiles the expressions */
+    const struct expr_define *defines;
+    int ndefines;
 };
 
 /* Builds the system from [system] of the configuration (built-in or expressions). */

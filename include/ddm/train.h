@@ -20,10 +20,17 @@ struct ddm_points {
     double *z; /* (M,k) original coordinates */
     double *f; /* (M,k) drift f(z) */
     int paths_used, paths_dropped;
+    double path_dt; /* the step the paths were integrated with */
 };
 
-/* Checks the sampling keys ([train] box) before any work is done. */
-int sample_check(const struct ddm_config *cfg, int k, struct ddm_error *err);
+/* Checks the sampling keys ([train] box, path_start) before any work is done, and that a start
+ * point given by the user ([train] path_start, [simulate] start) does not escape without noise. */
+int sample_check(const struct ddm_system *sys, const struct ddm_config *cfg, struct ddm_error *err);
+
+/* The Euler–Maruyama step of the target paths: [train] path_dt, or for auto min(1e-3,
+ * [simulate] dt, 0.05/ρ), ρ the largest |eigenvalue| of the drift's Jacobian on the first points
+ * (path starts and a short noise-free probe). Deterministic: simulation starts use it too. */
+double sample_path_dt(const struct ddm_system *sys, const struct ddm_config *cfg);
 
 /* Samples the M = [train] samples points of the configuration. */
 int sample_points(const struct ddm_system *sys, const struct ddm_config *cfg,
@@ -38,11 +45,24 @@ struct ddm_train_report {
     double diffusion_rel_err; /* ‖σ_RNN − σ‖/‖σ‖ on held-out points (0 for constant σ) */
     double final_loss;        /* training loss of the final network */
     double ridge_used;        /* λ of the last ridge solve (raised when ill-conditioned) */
+    double path_dt;           /* the step of the target paths ([train] path_dt or auto) */
+    double init_gain, init_bias; /* used (chosen when auto) */
+    int neurons;                 /* n used (chosen when auto) */
+    /* how the auto keys were chosen, by the held-out ridge ε_f of the candidates: "g/g_b ε_f, ..."
+     * at the chosen n, and "n ε_f, ..." (empty when not auto) */
+    char gain_choice[256], neurons_choice[256];
+    double ridge_loss;                    /* training loss of the ridge start */
+    int rounds_accepted, rounds_rejected; /* fine-tuning rounds kept / undone */
+    int stopped_early;                    /* fine-tuning stopped: 3 rounds in a row gained < 2% */
     int epochs_run;
     double *loss; /* (epochs_run) training loss per epoch */
     double seconds, sampling_seconds, ridge_seconds, adam_seconds;
     double point_neurons_per_second; /* Adam throughput: points × neurons per second */
 };
+
+/* neurons = auto: n = 64, 128, ... up to this, until the held-out ridge ε_f meets the target. */
+#define TRAIN_NEURONS_AUTO_MIN 64
+#define TRAIN_NEURONS_AUTO_MAX 1024
 
 /* Trains `model` (allocated here) for the system; fills the report. */
 int train_model(const struct ddm_backend *backend, const struct ddm_system *sys,
@@ -60,6 +80,8 @@ struct ddm_train_state {
     float *m1, *m2;                   /* (2nk + n) Adam moments, laid out as params */
     double *loss;                     /* (epochs_done) training loss per epoch */
     double ridge_rel_err, ridge_used; /* of the ridge start */
+    double lr_scale;                  /* of the fine-tuning: lr factor after its rejected rounds */
+    int stalls;                       /* rounds in a row that gained < 2% */
 };
 
 int train_state_alloc(struct ddm_train_state *state, int n, int k, int epochs,

@@ -75,7 +75,7 @@ static double epoch_seconds(const struct ddm_backend *be, const struct ddm_model
         fprintf(stderr, "bench: %s\n", err.message);
         exit(1);
     }
-    struct ddm_adam adam = {0.9, 0.999, 1e-8, 0, 0};
+    struct ddm_adam adam = {0.9, 0.999, 1e-8, 0, 0, 0};
     double loss, best = 1e30, start = now_seconds();
     for (int e = 0; e < 4 || now_seconds() - start < seconds; e++) {
         double t0 = now_seconds();

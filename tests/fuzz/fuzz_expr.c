@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static const char *const vars[] = {"x", "y", "z"};
     static const char *const params[] = {"a", "b"};
     static const double values[] = {1.5, -0.25};
-    struct expr_symbols symbols = {3, vars, 2, params, values};
+    struct expr_symbols symbols = {3, vars, 2, params, values, 0, NULL};
     struct expr_error err;
     struct expr_program *program = expr_compile(sources, count, &symbols, &err);
     if (program) {

@@ -1,0 +1,246 @@
+/* test_trust.c — figures that are right or flagged (docs/trust.md): the analysis at k > 3 against
+ * exact OU marginals, the grid's axis guard, the stationary times under cues, the verdicts on a
+ * poor fit, far statistics and disagreeing Φ estimates.
+ */
+#include <criterion/criterion.h>
+#include <hdf5.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ddm/analysis_times.h"
+#include "ddm/cli.h"
+#include "ddm/latent_grid.h"
+#include "ddm/trust.h"
+
+static char dir[64], config_path[128], run_path[128];
+
+static void setup(void) {
+    strcpy(dir, "/tmp/ddm_test_trust_XXXXXX");
+    cr_assert(mkdtemp(dir));
+    snprintf(config_path, sizeof config_path, "%s/run.ini", dir);
+    snprintf(run_path, sizeof run_path, "%s/run.h5", dir);
+}
+
+static void write_config(const char *text) {
+    FILE *f = fopen(config_path, "w");
+    cr_assert(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* ddm_gpu CONFIG --quiet --output RUN ARGS... in-process; returns the exit code. */
+static int run(const char *args, struct ddm_error *err) {
+    char buffer[512], *argv[24] = {"ddm_gpu", config_path, "--quiet", "--output", run_path};
+    int argc = 5;
+    snprintf(buffer, sizeof buffer, "%s", args);
+    for (char *tok = strtok(buffer, " "); tok && argc < 23; tok = strtok(NULL, " "))
+        argv[argc++] = tok;
+    struct ddm_cli cli;
+    int code = cli_parse(argc, argv, &cli, err);
+    if (!code) code = ddm_run(&cli, err);
+    return code;
+}
+
+static double attr(hid_t file, const char *object, const char *name) {
+    double value = NAN;
+    hid_t a = H5Aopen_by_name(file, object, name, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert(a >= 0, "no attribute %s of %s", name, object);
+    H5Aread(a, H5T_NATIVE_DOUBLE, &value);
+    H5Aclose(a);
+    return value;
+}
+
+static void attr_text(hid_t file, const char *object, const char *name, char *out, size_t len) {
+    hid_t a = H5Aopen_by_name(file, object, name, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert(a >= 0, "no attribute %s of %s", name, object);
+    hid_t type = H5Aget_type(a);
+    char *value = NULL;
+    cr_assert(H5Tis_variable_str(type) > 0);
+    H5Aread(a, type, &value);
+    snprintf(out, len, "%s", value ? value : "");
+    H5free_memory(value);
+    H5Tclose(type);
+    H5Aclose(a);
+}
+
+/* A whole dataset as doubles (at most `count`); returns the number of elements. */
+static long read_all(hid_t file, const char *name, double *out, long count) {
+    hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
+    cr_assert(ds >= 0, "no dataset %s", name);
+    hid_t space = H5Dget_space(ds);
+    long n = (long)H5Sget_simple_extent_npoints(space);
+    cr_assert(n <= count);
+    H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out);
+    H5Sclose(space);
+    H5Dclose(ds);
+    return n;
+}
+
+/* The normal CDF. */
+static double normal_cdf(double x, double std) {
+    return 0.5 * erfc(-x / (std * sqrt(2)));
+}
+
+/* Linear systems of k = 4, 5, 8 coordinates: independent OU coordinates dz = −λ z dt + σ dB and
+ * one rotating pair (x, y) = −(1, ω; −ω, 1)(x, y) with equal damping 1, σ = 0.5 for all.
+ * Exact: var = σ²/(2λ) (the pair σ²/2), means 0, Φ = 2ω² (the pair; D = σ²/2 I). */
+#define OMEGA 0.5
+static const double rates[8] = {1, 1, 2, 1.5, 0.75, 3, 1.25, 2.5};
+
+static void linear_config(int k) {
+    static const char *const names[8] = {"x", "y", "a", "b", "c", "d", "e", "g"};
+    char vars[64] = "", drift[512] = "", text[2048];
+    for (int c = 0; c < k; c++) {
+        snprintf(vars + strlen(vars), sizeof vars - strlen(vars), "%s%s", c ? ", " : "", names[c]);
+        if (c == 0)
+            snprintf(drift, sizeof drift, "-x + %g*y", OMEGA);
+        else if (c == 1)
+            snprintf(drift + strlen(drift), sizeof drift - strlen(drift), "; -y - %g*x", OMEGA);
+        else
+            snprintf(drift + strlen(drift), sizeof drift - strlen(drift), "; -%g*%s", rates[c],
+                     names[c]);
+    }
+    snprintf(text, sizeof text,
+             "[system]\nname = linear%d\nvars = %s\ndrift = %s\ndiffusion = 0.5\n"
+             "[network]\nneurons = 32\nseed = 3\n"
+             "[train]\nsamples = 2000\nepochs = 3\npath_time = 20\n"
+             "[simulate]\ntrajectories = 16\ndt = 0.01\nsteps = 3000\nrecord_every = 5\n"
+             "[analysis]\npca_trajectories = 4\npca_samples = 30\ndecomposition_grid = 9\n"
+             "hhd_grid = 17\nbatches = 8\nlyapunov_steps = 200\nlyapunov_transient = 50\n"
+             "lyapunov_starts = 2\nstats_bins = 24\nburn_in_fraction = 0.1\n",
+             k, vars, drift);
+    write_config(text);
+}
+
+/* Every part of the analysis at k coordinates, against the exact stationary law. */
+static void check_linear(int k) {
+    linear_config(k);
+    struct ddm_error err = {0};
+    cr_assert_eq(run("", &err), 0, "k = %d: %s", k, err.message);
+    hid_t file = H5Fopen(run_path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert(file >= 0);
+    cr_assert_eq(attr(file, "analysis", "complete"), 1);
+    const int bins = 24;
+    double edges[8 * 25], marginal[8 * 24], w1[8], cov[64], w_std[8];
+    cr_assert_eq(read_all(file, "analysis/stats/edges", edges, 8 * 25), k * (bins + 1));
+    cr_assert_eq(read_all(file, "analysis/stats/target/marginal", marginal, 8 * 24), k * bins);
+    cr_assert_eq(read_all(file, "analysis/stats/wasserstein", w1, 8), k);
+    cr_assert_eq(read_all(file, "analysis/stats/target/covariance", cov, 64), k * k);
+    cr_assert_eq(read_all(file, "analysis/stats/wasserstein_in_target_std", w_std, 8), k);
+    for (int c = 0; c < k; c++) {
+        const double std = 0.5 / sqrt(2 * (c < 2 ? 1 : rates[c]));
+        const double *e = edges + c * (bins + 1), *m = marginal + c * bins;
+        cr_assert(isfinite(e[0]) && isfinite(e[bins]), "k %d coordinate %d: edges", k, c);
+        cr_assert(e[0] < -2 * std && e[0] > -10 * std && e[bins] > 2 * std && e[bins] < 10 * std,
+                  "k %d coordinate %d: edges %g..%g for std %g", k, c, e[0], e[bins], std);
+        /* the marginal is a density of mass 1 whose CDF is the exact normal one: ∫|F − Φ| small */
+        double mass = 0, cdf = 0, distance = 0;
+        for (int b = 0; b < bins; b++) {
+            const double width = e[b + 1] - e[b];
+            mass += m[b] * width;
+            cdf += m[b] * width;
+            distance += fabs(cdf - normal_cdf(e[b + 1], std)) * width;
+        }
+        cr_assert(fabs(mass - 1) < 1e-9, "k %d coordinate %d: marginal mass %g", k, c, mass);
+        cr_assert(distance < 0.15 * std, "k %d coordinate %d: W₁ to the exact law %g (std %g)", k,
+                  c, distance, std);
+        const double var = cov[c * k + c];
+        cr_assert(fabs(var / (std * std) - 1) < 0.25, "k %d coordinate %d: var %g vs exact %g", k,
+                  c, var, std * std);
+        cr_assert(isfinite(w1[c]) && w1[c] > 1e-7 && w1[c] < 0.5 * std,
+                  "k %d coordinate %d: W₁ network vs target %g", k, c, w1[c]);
+        cr_assert(fabs(w_std[c] * sqrt(var) - w1[c]) < 1e-12 * (1 + w1[c]));
+    }
+    /* Φ of the target from the sample identity: exactly 2ω² for the pair, 0 for the rest */
+    const double phi = attr(file, "analysis/hhd/target", "entropy_production");
+    const double error = attr(file, "analysis/hhd/target", "entropy_production_error");
+    cr_assert(error > 0 && fabs(phi - 2 * OMEGA * OMEGA) < 4 * error + 0.02,
+              "k %d: Φ %g ± %g vs exact %g", k, phi, error, 2 * OMEGA * OMEGA);
+    cr_assert(isnan(attr(file, "analysis/hhd/target", "entropy_production_grid")));
+    char notes[1024];
+    attr_text(file, "analysis", "notes", notes, sizeof notes);
+    cr_assert(strstr(notes, "no HHD grid for k"), "k %d: notes '%s'", k, notes);
+    double spectrum[8];
+    cr_assert_eq(read_all(file, "analysis/lyapunov/target", spectrum, 8), k);
+    for (int c = 0; c < k; c++) cr_assert(isfinite(spectrum[c]) && spectrum[c] < 0);
+    cr_assert_eq(H5Lexists(file, "analysis/pca", H5P_DEFAULT), 1);
+    cr_assert_eq(H5Lexists(file, "analysis/decomposition/f", H5P_DEFAULT), 1);
+    H5Fclose(file);
+}
+
+Test(trust, k4_every_analysis_part_matches_the_exact_law, .init = setup) {
+    check_linear(4);
+}
+Test(trust, k5_every_analysis_part_matches_the_exact_law, .init = setup) {
+    check_linear(5);
+}
+Test(trust, k8_every_analysis_part_matches_the_exact_law, .init = setup) {
+    check_linear(8);
+}
+
+Test(trust, a_grid_axis_past_the_arrays_stops_the_program, .signal = SIGABRT) {
+    struct latent_grid grid = {.k = 5};
+    for (int a = 0; a < DDM_GRID_MAX_D; a++) grid_set_axis(&grid, a, a, 5);
+    cr_assert_eq(grid.d, DDM_GRID_MAX_D);
+    cr_assert_eq(grid_points(&grid), 125);
+    grid_set_axis(&grid, DDM_GRID_MAX_D, DDM_GRID_MAX_D, 5); /* aborts: no write past axis[] */
+}
+
+Test(trust, stationary_times_leave_out_cue_windows_and_the_recall_delay) {
+    double t[100];
+    for (int i = 0; i < 100; i++) t[i] = 0.5 * i; /* 0 .. 49.5 */
+    struct ddm_input input = {.count = 2, .k = 2};
+    input.cues[0].start = 10;
+    input.cues[0].end = 15;
+    input.cues[1].start = 60; /* after the recording: removes nothing */
+    input.cues[1].end = 70;
+    struct stationary_times st;
+    struct ddm_error err = {0};
+    cr_assert_eq(stationary_times_find(t, 100, 4, &input, 2, &st, &err), 0);
+    /* used: i ≥ 4 and t ∉ [10, 17): i = 4..19 and 34..99 */
+    long expected = 0;
+    for (int i = 0; i < 100; i++) {
+        const int want = i >= 4 && !(t[i] >= 10 && t[i] < 17);
+        expected += want;
+        cr_assert_eq(st.usable[i], want, "time %g", t[i]);
+    }
+    cr_assert_eq(st.used, expected);
+    cr_assert_eq(st.used, 16 + 66);
+    cr_assert_eq(st.cues, 1);
+    cr_assert(strstr(st.text, "82 of 100 recorded times"), "%s", st.text);
+    stationary_times_free(&st);
+}
+
+Test(trust, verdicts) {
+    cr_assert_str_eq(trust_fit_verdict(0.005), "good: ε_f at most 1 %");
+    cr_assert(!strncmp(trust_fit_verdict(0.08), "poor", 4));
+    cr_assert(!strncmp(trust_fit_verdict(NAN), "poor", 4));
+    double w_std[3];
+    const double w1[3] = {0.01, 0.3, 0.02}, std[3] = {1, 2, 0.1};
+    cr_assert_eq(trust_wasserstein_in_std(3, w1, std, w_std), 2);
+    cr_assert_float_eq(w_std[1], 0.15, 1e-15);
+    cr_assert_float_eq(w_std[2], 0.2, 1e-15);
+    /* dadras before the fix: 3185 ± 120 vs 2072 ± 26 is 9.1 combined error bars */
+    cr_assert(fabs(trust_phi_sigmas(3185, 120, 2072, 26) - 1113 / sqrt(120 * 120 + 26 * 26)) <
+              1e-12);
+    cr_assert(trust_phi_sigmas(1.0, 0.1, 1.2, 0.1) < DDM_PHI_SIGMAS);
+    cr_assert(isnan(trust_phi_sigmas(1.0, 0.1, NAN, NAN)));
+}
+
+Test(trust, params_are_kept_apart_from_the_system_attributes, .init = setup) {
+    write_config("[system]\nname = named\nvars = x, y\ndrift = -k*x; -m*y\nparams = k=1.5, m=2.5\n"
+                 "diffusion = 0.5\n"
+                 "[network]\nneurons = 16\n[train]\nsamples = 500\nepochs = 1\n");
+    struct ddm_error err = {0};
+    cr_assert_eq(run("--stages train", &err), 0, "%s", err.message);
+    hid_t file = H5Fopen(run_path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert_eq(attr(file, "system", "k"), 2, "/system k is the latent dimension");
+    cr_assert_eq(attr(file, "system", "m"), 2, "/system m is the noise dimension");
+    cr_assert_eq(attr(file, "system/params", "k"), 1.5);
+    cr_assert_eq(attr(file, "system/params", "m"), 2.5);
+    H5Fclose(file);
+}
