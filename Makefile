@@ -102,7 +102,7 @@ BENCH_SRC := $(wildcard scripts/bench/*.c)
 BENCH_BIN := $(BENCH_SRC:scripts/bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps info test test-sanitize test-valgrind test-slurm bench dev fuzz format format-check \
-        clean gpu-bundle
+        clean gpu-bundle test-gpu-dry-run
 all: $(BIN) info-line
 
 $(BUILD)/%.o: %.c
@@ -162,6 +162,12 @@ test: $(TEST_BIN) $(BIN) $(DEV_BIN)
 	$(TEST_BIN) -j2
 	@$(MAKE) --no-print-directory test-sanitize
 	@$(MAKE) --no-print-directory test-valgrind
+	@$(MAKE) --no-print-directory test-gpu-dry-run
+
+# scripts/gpu/first_run.sh end to end without a GPU: stand-ins for nvidia-smi, the sanitizers and
+# ncu, the CUDA libraries found in a stand-in Python wheel; fails if its table is wrong (~1–2 min).
+test-gpu-dry-run: $(BIN) $(TEST_BIN) $(BUILD)/bench/bench_ddm
+	bash tests/gpu_dry_run.sh $(BIN) $(TEST_BIN) $(BUILD)/bench/bench_ddm
 
 # Valgrind memcheck on one short end-to-end run (tests/valgrind.ini) of a plain CPU build: it sees
 # into OpenBLAS/LAPACK and HDF5, which the sanitizers do not instrument. --overwrite: the run
@@ -203,7 +209,7 @@ bench: $(BENCH_BIN) $(BIN)
 # One archive for a bare GPU machine (docs/gpu.md): ddm_gpu, the tests, the benchmarks and the
 # kernel experiments (built with -lineinfo), their shared libraries but glibc, libstdc++ and CUDA,
 # and the headers to rebuild there; scripts/gpu/first_run.sh unpacks and runs it there.
-GPU_BUNDLE := .gpucarry/ddm_gpu_bundle.tar.gz
+GPU_BUNDLE := .gpucarry/ddm_gpu_bundle.tar.xz
 gpu-bundle:
 	@if [ '$(WITH_CUDA)' != 1 ]; then echo "make gpu-bundle needs nvcc (CUDA=1)"; exit 1; fi
 	@$(MAKE) --no-print-directory $(BIN) $(TEST_BIN) $(BENCH_BIN) $(DEV_BIN)
