@@ -102,7 +102,7 @@ BENCH_SRC := $(wildcard scripts/bench/*.c)
 BENCH_BIN := $(BENCH_SRC:scripts/bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps info test test-sanitize test-valgrind test-slurm bench dev fuzz format format-check \
-        clean gpu-bundle test-gpu-dry-run
+        clean gpu-bundle test-gpu-dry-run sass-check
 all: $(BIN) info-line
 
 $(BUILD)/%.o: %.c
@@ -163,11 +163,23 @@ test: $(TEST_BIN) $(BIN) $(DEV_BIN)
 	@$(MAKE) --no-print-directory test-sanitize
 	@$(MAKE) --no-print-directory test-valgrind
 	@$(MAKE) --no-print-directory test-gpu-dry-run
+	@$(MAKE) --no-print-directory sass-check
 
 # scripts/gpu/first_run.sh end to end without a GPU: stand-ins for nvidia-smi, the sanitizers and
 # ncu, the CUDA libraries found in a stand-in Python wheel; fails if its table is wrong (~1–2 min).
 test-gpu-dry-run: $(BIN) $(TEST_BIN) $(BUILD)/bench/bench_ddm
 	bash tests/gpu_dry_run.sh $(BIN) $(TEST_BIN) $(BUILD)/bench/bench_ddm
+
+# The simulation kernel's issue slots per neuron-step (k = 3, N4_R4), counted from its SASS
+# (kernels/NOTES.md): fails past the recorded figure; skipped without a CUDA build, or without
+# cuobjdump/nvdisasm (pip install nvidia-cuda-cuobjdump nvidia-cuda-nvdisasm).
+SASS_MAX := 26.4
+sass-check:
+	@if [ '$(WITH_CUDA)' != 1 ]; then echo "sass-check: skipped (not a CUDA build)"; exit 0; fi; \
+	 $(MAKE) --no-print-directory $(BUILD)/kernels/rnn_step.o || exit 1; \
+	 bash scripts/gpu/sass_count.sh $(BUILD)/kernels/rnn_step.o --max $(SASS_MAX); rc=$$?; \
+	 if [ $$rc -eq 3 ]; then echo "sass-check: skipped (no cuobjdump/nvdisasm)"; exit 0; fi; \
+	 exit $$rc
 
 # Valgrind memcheck on one short end-to-end run (tests/valgrind.ini) of a plain CPU build: it sees
 # into OpenBLAS/LAPACK and HDF5, which the sanitizers do not instrument. --overwrite: the run
