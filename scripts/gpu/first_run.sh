@@ -27,6 +27,8 @@ logs=$work/logs
 bundle=$work/ddm_gpu_bundle
 mkdir -p "$logs" "$OUT"
 cd "$repo" || exit 1
+# the toolkit's tools (nvcc, compute-sanitizer, ncu) where PATH lacks them
+PATH=$PATH:${CUDA_HOME:-/usr/local/cuda}/bin:/usr/local/cuda/bin
 : >"$work/rows"
 
 # ---------------------------------------------------------------- the harness
@@ -63,6 +65,9 @@ step() {
     row "$name" "$result" "$figure"
     echo "first_run: $name: $result after $((SECONDS - began)) s ($figure)" >&2
 }
+
+# what a sandbox says when it refuses a sanitizer or the profiler counters
+refusal='not supported|permission|refused|ERR_NVGPUCTRPERM|unable to (attach|init)'
 
 last_line() { grep -v '^\s*$' "$logs/$1" 2>/dev/null | tail -1 | cut -c1-160; }
 timed_out() { [ "$1" -eq 124 ] || [ "$1" -eq 137 ]; }
@@ -209,7 +214,10 @@ shape_parity() {
     have_bundle || return
     local shape=$1 n=$2 model cpu
     model=$(model_for "$n")
-    [ -f "$model" ] || { figure="training the n = $n model failed: $(last_line shapes.log)"; return; }
+    if [ ! -f "$model" ]; then
+        figure="training the n = $n model failed: $(last_line shapes.log)"
+        return
+    fi
     if ! simulate cuda "$model" "$work/cuda_$shape.h5" DDM_SIM_SHAPE="$shape"; then
         figure="CUDA run (n = $n, B = 1063) failed: $(last_line shapes.log)"
         return
@@ -219,8 +227,8 @@ shape_parity() {
         figure="CPU run failed: $(last_line shapes.log)"
         return
     fi
-    figure=$(H5DUMP=$bundle/bin/h5dump timeout 60 python3 scripts/gpu/compare_h5.py "$cpu" "$work/cuda_$shape.h5" \
-        /simulate/latent /simulate/traces 2>>"$logs/shapes.log")
+    figure=$(H5DUMP=$bundle/bin/h5dump timeout 60 python3 scripts/gpu/compare_h5.py "$cpu" \
+        "$work/cuda_$shape.h5" /simulate/latent /simulate/traces 2>>"$logs/shapes.log")
     case $? in
     0) result=PASS ;;
     1) result=FAIL ;;
@@ -232,19 +240,21 @@ shape_parity() {
 # compute-sanitizer TOOL on a short train + simulate run on the GPU (every kernel launches)
 sanitize() {
     have_bundle || return
-    command -v compute-sanitizer >/dev/null || { result=SKIP figure="no compute-sanitizer"; return; }
-    local tool=$1 rc errors
+    if ! command -v compute-sanitizer >/dev/null; then
+        result=SKIP figure="no compute-sanitizer"
+        return
+    fi
+    local tool=$1 rc errors log=$logs/sanitize_$1.log
     limited 50 "sanitize_$tool.log" compute-sanitizer --tool "$tool" --error-exitcode 1 \
-        "$bundle/bin/ddm_gpu" tests/valgrind.ini --backend cuda --set simulate.steps=40 \
-        --stages train,simulate --output "$work/sanitize_$tool.h5" --overwrite --quiet
+        "$bundle/bin/ddm_gpu" tests/valgrind.ini --backend cuda --set train.epochs=1 \
+        --set simulate.steps=40 --stages train,simulate --output "$work/sanitize_$tool.h5" \
+        --overwrite --quiet
     rc=$?
-    errors=$(grep -a -o 'ERROR SUMMARY: [0-9]* error[s]*' "$logs/sanitize_$tool.log" | tail -1)
+    errors=$(grep -a -o 'ERROR SUMMARY: [0-9]* error[s]*' "$log" | tail -1)
     if [ $rc -eq 0 ]; then
         result=PASS figure="${errors:-ERROR SUMMARY not printed}"
-    elif grep -a -q -i -E 'not supported|permission|refused|ERR_NVGPUCTRPERM|unable to (attach|init)' \
-        "$logs/sanitize_$tool.log" && ! grep -a -q -E 'ERROR SUMMARY: [1-9]' \
-        "$logs/sanitize_$tool.log"; then
-        result=SKIP figure="refused here: $(grep -a -m1 -i -E 'not supported|permission|refused|ERR_NVGPUCTRPERM|unable to' "$logs/sanitize_$tool.log" | cut -c1-120)"
+    elif grep -a -q -i -E "$refusal" "$log" && ! grep -a -q -E 'ERROR SUMMARY: [1-9]' "$log"; then
+        result=SKIP figure="refused here: $(grep -a -m1 -i -E "$refusal" "$log" | cut -c1-120)"
     else
         figure="${errors:-exit $rc}: $(last_line "sanitize_$tool.log")"
         timed_out $rc && figure="timed out; $figure"
@@ -273,13 +283,15 @@ profile() {
         --set simulate.trajectories=4096 --set simulate.steps=1000 --backend cuda \
         --output "$work/ncu.h5" --overwrite --quiet
     rc=$?
-    if grep -a -q -E 'ERR_NVGPUCTRPERM|permission' "$logs/ncu.log"; then
-        result=SKIP figure="refused here: $(grep -a -m1 -E 'ERR_NVGPUCTRPERM|permission' "$logs/ncu.log" | cut -c1-120)"
+    if grep -a -q -i -E "$refusal" "$logs/ncu.log"; then
+        figure="refused here: $(grep -a -m1 -i -E "$refusal" "$logs/ncu.log" | cut -c1-120)"
+        result=SKIP
         return
     fi
     local facts
-    facts=$(grep -a -E '^\s*(Duration|Registers Per Thread|Achieved Occupancy|Compute \(SM\) Throughput)\s' \
-        "$logs/ncu.log" | sed -E 's/^\s+//; s/\s{2,}/ /g' | paste -sd ';' | sed 's/;/; /g')
+    local wanted='Duration|Registers Per Thread|Achieved Occupancy|Compute \(SM\) Throughput'
+    facts=$(grep -a -E "^\s*($wanted)\s" "$logs/ncu.log" | sed -E 's/^\s+//; s/\s{2,}/ /g' |
+        paste -sd ';' | sed 's/;/; /g')
     if [ $rc -eq 0 ] && [ -n "$facts" ]; then
         result=PASS figure="n = 1000, B = 4096, k = 2: $facts"
     else
