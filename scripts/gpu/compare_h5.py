@@ -26,6 +26,7 @@ def read(path, name):
     text = subprocess.run([os.environ.get("H5DUMP", "h5dump"), "-y", "-w", "0", "-m", "%.9g",
                            "-d", name, path], capture_output=True, text=True, check=True).stdout
     data = text[text.index("DATA {") + len("DATA {"):]
+    data = data[:data.index("\n   }")]  # the dataset's values end there; its attributes follow
     return [float(v.lstrip("-") if "nan" in v else v) for v in NUMBER.findall(data)]
 
 
