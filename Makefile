@@ -83,7 +83,7 @@ ifeq ($(WITH_CUDA),1)
   CFLAGS   += -DDDM_WITH_CUDA=1 -I$(CUDA_HOME)/include
   LDLIBS   += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 \
               -lcusolver -lcublas -lcurand -lcudart -lstdc++
-  NVFLAGS  := -O3 -std=c++17 -Iinclude $(PKG_CFLAGS) \
+  NVFLAGS  := -O3 -std=c++17 -lineinfo -Iinclude $(PKG_CFLAGS) \
               -gencode arch=compute_$(CUDA_ARCH:sm_%=%),code=$(CUDA_ARCH) \
               -gencode arch=compute_$(CUDA_ARCH:sm_%=%),code=compute_$(CUDA_ARCH:sm_%=%) \
               -DDDM_CUDA_ARCH=$(CUDA_ARCH:sm_%=%) -Xcompiler -Wall,-Wextra,-Werror \
@@ -105,7 +105,7 @@ BENCH_SRC := $(wildcard scripts/bench/*.c)
 BENCH_BIN := $(BENCH_SRC:scripts/bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps info test test-sanitize test-valgrind test-slurm bench dev fuzz format format-check \
-        clean install uninstall test-install
+        clean install uninstall test-install gpu-bundle test-gpu-dry-run sass-check
 all: $(BIN) info-line
 
 $(BUILD)/%.o: %.c
@@ -179,6 +179,24 @@ test: $(TEST_BIN) $(BIN) $(DEV_BIN)
 	/usr/bin/python3 tests/check_output.py $(BIN)
 	@$(MAKE) --no-print-directory test-sanitize
 	@$(MAKE) --no-print-directory test-valgrind
+	@$(MAKE) --no-print-directory test-gpu-dry-run
+	@$(MAKE) --no-print-directory sass-check
+
+# scripts/gpu/first_run.sh end to end without a GPU: stand-ins for nvidia-smi, the sanitizers and
+# ncu, the CUDA libraries found in a stand-in Python wheel; fails if its table is wrong (~1–2 min).
+test-gpu-dry-run: $(BIN) $(TEST_BIN) $(BUILD)/bench/bench_ddm
+	bash tests/gpu_dry_run.sh $(BIN) $(TEST_BIN) $(BUILD)/bench/bench_ddm
+
+# The simulation kernel's issue slots per neuron-step (k = 3, N4_R4), counted from its SASS
+# (kernels/NOTES.md): fails past the recorded figure; skipped without a CUDA build, or without
+# cuobjdump/nvdisasm (pip install nvidia-cuda-cuobjdump nvidia-cuda-nvdisasm).
+SASS_MAX := 26.4
+sass-check:
+	@if [ '$(WITH_CUDA)' != 1 ]; then echo "sass-check: skipped (not a CUDA build)"; exit 0; fi; \
+	 $(MAKE) --no-print-directory $(BUILD)/kernels/rnn_step.o || exit 1; \
+	 bash scripts/gpu/sass_count.sh $(BUILD)/kernels/rnn_step.o --max $(SASS_MAX); rc=$$?; \
+	 if [ $$rc -eq 3 ]; then echo "sass-check: skipped (no cuobjdump/nvdisasm)"; exit 0; fi; \
+	 exit $$rc
 
 # Valgrind memcheck on one short end-to-end run (tests/valgrind.ini) of a plain CPU build: it sees
 # into OpenBLAS/LAPACK and HDF5, which the sanitizers do not instrument. --overwrite: the run
@@ -210,10 +228,21 @@ test-slurm: $(BIN)
 	bash scripts/slurm/local_cluster.sh bash scripts/slurm/test_slurm.sh
 
 # bench_cpu: the CPU backend against its twin; run_bench.py: every backend of this build and the
-# PyTorch / JAX peers (skipped when not installed) in one table. BENCH_ARGS=--quick for small sizes.
+# PyTorch / JAX peers (skipped when not installed) in one table. BENCH_ARGS=--quick for small sizes;
+# BENCH_SIZES=4096x1024 (B,...xn,...) for a grid of one's own.
 bench: $(BENCH_BIN) $(BIN)
 	$(BUILD)/bench/bench_cpu
-	python3 scripts/bench/run_bench.py --ddm $(BUILD)/bench/bench_ddm $(BENCH_ARGS)
+	python3 scripts/bench/run_bench.py --ddm $(BUILD)/bench/bench_ddm $(BENCH_ARGS) \
+	    $(if $(BENCH_SIZES),--sizes $(BENCH_SIZES))
+
+# One archive for a bare GPU machine (docs/gpu.md): ddm_gpu, the tests, the benchmarks and the
+# kernel experiments (built with -lineinfo), their shared libraries but glibc, libstdc++ and CUDA,
+# and the headers to rebuild there; scripts/gpu/first_run.sh unpacks and runs it there.
+GPU_BUNDLE := .gpucarry/ddm_gpu_bundle.tar.xz
+gpu-bundle:
+	@if [ '$(WITH_CUDA)' != 1 ]; then echo "make gpu-bundle needs nvcc (CUDA=1)"; exit 1; fi
+	@$(MAKE) --no-print-directory $(BIN) $(TEST_BIN) $(BENCH_BIN) $(DEV_BIN)
+	bash scripts/gpu/bundle.sh $(GPU_BUNDLE) $(BIN) $(TEST_BIN) $(BENCH_BIN) $(DEV_BIN)
 
 # Every float (all 2^32 bit patterns) through each CPU vector tanh against libm's tanh in double
 # (minutes on two cores; tests/test_tanh.c checks a stride of them in well under a second).

@@ -76,7 +76,7 @@ __global__ void __launch_bounds__(SIM_MAX_THREADS)
             for (int c = 0; c < K; c++) ws[c] = s_ws[c * n_pad + first + j];
 #pragma unroll
             for (int r = 0; r < R; r++) {
-                float h = tanhf(x[r][j]);
+                float h = sim_tanh(x[r][j]);
 #pragma unroll
                 for (int c = 0; c < K; c++) acc[r * K + c] += ws[c] * h;
                 if (keep_hidden) s_hidden[r * n_pad + first + j] = h;

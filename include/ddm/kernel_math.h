@@ -274,13 +274,36 @@ DDM_HD float sim_neuron_kick(const struct sim_params *p, int traj, uint64_t step
     return p->neuron_kick * (e == 0 ? four[0] : e == 1 ? four[1] : e == 2 ? four[2] : four[3]);
 }
 
+/* tanh x = 1 − 2/(1 + 2^(2x·log₂e)), the simulation kernel's tanh: on the device ex2.approx and
+ * rcp.approx (2 MUFU) with an FMUL, an FADD and an FFMA, 5 issue slots against about 15 for
+ * tanhf. PTX bounds the two at 2 ulp and 1 ulp, which leaves |error| ≲ 3e-7 (absolute: near 0 the
+ * result is a difference with 1). x → ±∞ gives ±1, NaN stays NaN. On the host the same formula
+ * with exp2f and a division; SIM_TANH_EX2_ERROR and SIM_TANH_RCP_ERROR (relative, 0 here) let
+ * tests/test_kernel_logic.c play the device's worst case against the parity tolerance. */
+#ifndef SIM_TANH_EX2_ERROR
+#define SIM_TANH_EX2_ERROR 0.0f
+#define SIM_TANH_RCP_ERROR 0.0f
+#endif
+DDM_HD float sim_tanh(float x) {
+    const float two_log2e = 2.88539008177792681f;
+#ifdef __CUDA_ARCH__
+    float e, r;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(e) : "f"(two_log2e * x));
+    asm("rcp.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(1.0f + e));
+#else
+    float e = exp2f(two_log2e * x) * (1.0f + SIM_TANH_EX2_ERROR);
+    float r = 1.0f / (1.0f + e) * (1.0f + SIM_TANH_RCP_ERROR);
+#endif
+    return fmaf(-2.0f, r, 1.0f);
+}
+
 /* The fused update of neuron slot j for trajectory r (DESIGN §4): x ← x(1 − Δt/τ) + (Δt/τ)b +
- * Γ̂_i·coef + kick, h = tanh x, acc (k) += Ŵ_s[:,i] h. Returns h. */
+ * Γ̂_i·coef + kick, h = tanh x (sim_tanh), acc (k) += Ŵ_s[:,i] h. Returns h. */
 DDM_HD float sim_neuron_step(int k, float *x, float bias, const float *gamma, const float *ws,
                              const float *coef, float decay, float dt_over_tau, float kick,
                              float *acc) {
     *x = rnn_neuron_update(k, *x, bias, gamma, coef, decay, dt_over_tau, kick);
-    float h = tanhf(*x);
+    float h = sim_tanh(*x);
     DDM_UNROLL
     for (int c = 0; c < k; c++) acc[c] += ws[c] * h;
     return h;
