@@ -202,6 +202,24 @@ static void cell_terms(const struct latent_process *p, const struct latent_grid 
     }
 }
 
+/* The grid Φ's first-order smoothing correction. The density on the grid is p̂ = p * K, K of
+ * variance η_a = h_a² + Δ_a²/6 along axis a (the Gaussian kernel and the cloud-in-cell deposit),
+ * so p̂ = p + ½ Σ η_a ∂²_a p + O(η²) and Σ q p̂ ΔV overestimates ∫ q p by ½ Σ η_a ∫ q ∂²_a p: for
+ * the rotating OU exactly the factor 1 + η/σ² (docs/trust.md). Weighting each cell by
+ * p̂ − ½ Σ η_a ∂²_a p̂ removes that term. The error of ∇log p̂ adds nothing at first order: it is
+ * the gradient of ψ = log p − log p̂, and ∫ f_irrᵀ∇ψ p = ∫ J·∇ψ = 0 for the stationary current J;
+ * at second order it adds ∫ ∇ψᵀD∇ψ p > 0 (docs/trust.md; 2(η/(σ² + η))² on the OU). */
+static double deconvolved(const struct latent_grid *g, const double *p, long index,
+                          const double *eta) {
+    double w = p[index];
+    for (int a = 0; a < g->d; a++) {
+        const long stride = grid_stride(g, a);
+        const double h = grid_step(g, a);
+        w -= 0.5 * eta[a] * (p[index + stride] - 2 * p[index] + p[index - stride]) / (h * h);
+    }
+    return w;
+}
+
 /* ∇log p at cell `index` by central differences along every axis; -1 where a neighbour is 0. */
 static int grad_log(const struct latent_grid *g, const double *p, long index, double *grad) {
     for (int c = 0; c < g->k; c++) grad[c] = 0;
@@ -214,41 +232,15 @@ static int grad_log(const struct latent_grid *g, const double *p, long index, do
     return 0;
 }
 
-/* The grid Φ's first-order smoothing correction. The density on the grid is p̂ = p * K, K of
- * variance η_a = h_a² + Δ_a²/6 along axis a (the Gaussian kernel and the cloud-in-cell deposit),
- * so p̂ = p + ½ Σ η_a ∂²_a p + O(η²), and w = p̂ − ½ Σ η_a ∂²_a p̂ = p + O(η²). Weighting the cells
- * by p̂ overestimates ∫ q p by ½ Σ η_a ∫ q ∂²_a p: for the rotating OU the factor 1 + η/σ²
- * (docs/trust.md). Taking ∇log p̂ in f_rev errs by ∇ψ, ψ = log p̂ − log p = O(η): it adds nothing
- * to Φ at first order (∫ f_irrᵀ∇ψ p = ∫ J·∇ψ = 0 for the stationary current J) but ∫ ∇ψᵀD∇ψ p at
- * second, which a gradient system shows as a spurious Φ > 0 (on narrow wells (η/(σ² + η))²·kσ²/D
- * per well). Both use w, which leaves O(η²) in ψ and O(η⁴) in Φ. Cells on the grid's border keep
- * p̂ (only ever a neighbour). out (P) may not alias p. */
-static void deconvolve(const struct latent_grid *g, const double *p, const double *eta,
-                       double *out) {
-    const long P = grid_points(g);
-#pragma omp parallel for schedule(static)
-    for (long q = 0; q < P; q++) {
-        int idx[DDM_GRID_MAX_D], interior = 1;
-        double z[DDM_MAX_K];
-        grid_point(g, q, z, idx);
-        for (int a = 0; a < g->d; a++) interior &= idx[a] > 0 && idx[a] < g->size[a] - 1;
-        double w = p[q];
-        for (int a = 0; a < g->d && interior; a++) {
-            const long stride = grid_stride(g, a);
-            const double h = grid_step(g, a);
-            w -= 0.5 * eta[a] * (p[q + stride] - 2 * p[q] + p[q - stride]) / (h * h);
-        }
-        out[q] = w;
-    }
-}
-
-/* f_irr (k) at a cell and its contribution f_irrᵀD⁻¹f_irr · weight (p ΔV, or the corrected
- * weight); f_rev (k) may be NULL. */
+/* f_irr (k) at an interior cell of density p and its contribution f_irrᵀD⁻¹f_irr · weight · volume,
+ * the weight p itself, or its deconvolution when eta is given; f_rev (k) may be NULL. */
 static int irreversible(const struct cell_terms *t, const struct latent_grid *g, const double *p,
-                        long index, double weight, double *f_rev, double *f_irr, double *phi) {
+                        long index, const double *eta, double volume, double *f_rev, double *f_irr,
+                        double *phi) {
     const int k = g->k;
     double grad[DDM_MAX_K], rev[DDM_MAX_K], Dinv[DDM_MAX_K];
     if (grad_log(g, p, index, grad)) return -1;
+    const double weight = eta ? deconvolved(g, p, index, eta) : p[index];
     for (int i = 0; i < k; i++) {
         rev[i] = t->div_D[i];
         for (int j = 0; j < k; j++) rev[i] += t->D[i * k + j] * grad[j];
@@ -260,7 +252,7 @@ static int irreversible(const struct cell_terms *t, const struct latent_grid *g,
         spd_solve(k, t->L, f_irr, Dinv);
         double q = 0;
         for (int i = 0; i < k; i++) q += f_irr[i] * Dinv[i];
-        *phi = q * weight;
+        *phi = q * weight * volume;
     }
     return 0;
 }
@@ -371,16 +363,20 @@ static double choose_bandwidth(const struct hhd_accumulator *acc, const double *
  * kernel E Φ̂_N = Φ + c/N + O(N⁻²) with c = ∫ E|δ|²_D p N > 0 — positive even where Φ = 0 (a
  * gradient system), and far larger than the spread of Φ̂ there, so a plain batch error bar
  * excludes the truth. Φ̂₋b, the estimate without batch b (N(G−1)/G of the data), has bias
- * cG/((G−1)N), so Φ̂_J = GΦ̂ − (G−1)·mean Φ̂₋b removes the 1/N term; its error is the jackknife's
- * √((G−1)/G Σ(Φ̂₋b − mean)²), which the Efron–Stein inequality makes conservative on average.
- * Whole trajectories are the units, so correlated samples along a path count as what they are. */
+ * cG/((G−1)N), so Φ̂_J = GΦ̂ − (G−1)·mean Φ̂₋b removes the 1/N term. Its statistical error is the
+ * jackknife's √((G−1)/G Σ(Φ̂₋b − mean)²) (conservative on average, by the Efron–Stein inequality).
+ * What the first-order removal leaves (the N⁻² terms, the second-order smoothing bias; on
+ * associative_recall as large as the bias removed) is not known better than the removed bias
+ * itself, so that enters the error bar in quadrature. Whole trajectories are the units, so
+ * correlated samples along a path count as what they are. */
 static void jackknife(double phi_full, const double *phi_without, int G, struct hhd_result *r) {
     double mean = 0, spread = 0;
     for (int b = 0; b < G; b++) mean += phi_without[b] / G;
     for (int b = 0; b < G; b++) spread += (phi_without[b] - mean) * (phi_without[b] - mean);
-    r->phi_grid_noise_bias = G > 1 ? (G - 1) * (mean - phi_full) : NAN;
-    r->phi_grid = G > 1 ? phi_full - r->phi_grid_noise_bias : phi_full;
-    r->phi_grid_err = G > 1 ? sqrt(spread * (G - 1) / G) : NAN;
+    const double bias = G > 1 ? (G - 1) * (mean - phi_full) : NAN;
+    r->phi_grid_noise_bias = bias;
+    r->phi_grid = G > 1 ? phi_full - bias : phi_full;
+    r->phi_grid_err = G > 1 ? sqrt(spread * (G - 1) / G + bias * bias) : NAN;
 }
 
 static int finish_grid(const struct hhd_accumulator *acc, const double *std, double bandwidth,
@@ -394,14 +390,13 @@ static int finish_grid(const struct hhd_accumulator *acc, const double *std, dou
     double *batch_p = ddm_alloc(sizeof(double) * G * P, "batch densities", err);
     double *p = ddm_calloc(P, sizeof(double), "density", err);
     double *tmp = ddm_alloc(sizeof(double) * P, "smoothing", err);
-    double *w = ddm_alloc(sizeof(double) * P, "deconvolved density", err);
     long *cells = ddm_alloc(sizeof(long) * P, "cell list", err);
     r->density = ddm_alloc(sizeof(float) * P, "density", err);
     r->f_rev = ddm_alloc(sizeof(float) * P * k, "f_rev", err);
     r->f_irr = ddm_alloc(sizeof(float) * P * k, "f_irr", err);
     struct cell_terms *terms = NULL;
     double *phi_batch = ddm_calloc(G, sizeof(double), "leave-one-out Φ", err);
-    int code = batch_p && p && tmp && w && cells && r->density && r->f_rev && r->f_irr && phi_batch
+    int code = batch_p && p && tmp && cells && r->density && r->f_rev && r->f_irr && phi_batch
                    ? DDM_OK
                    : DDM_ERUNTIME;
     long used = 0;
@@ -420,16 +415,13 @@ static int finish_grid(const struct hhd_accumulator *acc, const double *std, dou
             smooth(g, sigma_cells, batch_p + (size_t)b * P, tmp);
             for (long q = 0; q < P; q++) p[q] += batch_p[(size_t)b * P + q];
         }
-        /* the smoothing is linear: the density without batch b is the total less its share;
-         * each is kept deconvolved (w), as is the full one */
+        /* the smoothing is linear: the density without batch b is the total less its share */
         for (int b = 0; b < G; b++) {
             double *without = batch_p + (size_t)b * P;
-            for (long q = 0; q < P; q++) tmp[q] = fmax(p[q] - without[q], 0);
-            normalise(tmp, P, volume);
-            deconvolve(g, tmp, eta, without);
+            for (long q = 0; q < P; q++) without[q] = fmax(p[q] - without[q], 0);
+            normalise(without, P, volume);
         }
         normalise(p, P, volume);
-        deconvolve(g, p, eta, w);
         used = support(g, p, cut, cells);
         const long tile = used < HHD_TERMS_TILE ? used + 1 : HHD_TERMS_TILE;
         terms = ddm_alloc(sizeof(struct cell_terms) * tile, "cell terms", err);
@@ -451,27 +443,28 @@ static int finish_grid(const struct hhd_accumulator *acc, const double *std, dou
                 double rev[DDM_MAX_K], irr[DDM_MAX_K], contribution;
                 mass += p[q] * volume;
                 singular |= terms[u].singular;
-                if (irreversible(&terms[u], g, p, q, p[q] * volume, rev, irr, &contribution))
+                if (irreversible(&terms[u], g, p, q, NULL, volume, rev, irr, &contribution))
                     continue;
                 phi_raw += contribution;
-                if (irreversible(&terms[u], g, w, q, w[q] * volume, rev, irr, &contribution))
-                    continue; /* w ≤ 0 next to q: the far tail, where the expansion fails */
-                phi += contribution;
+                double full = 0;
+                irreversible(&terms[u], g, p, q, eta, volume, rev, irr, &full);
+                phi += full;
                 for (int c = 0; c < k; c++) {
                     r->f_rev[q * k + c] = (float)rev[c];
                     r->f_irr[q * k + c] = (float)irr[c];
                 }
                 for (int b = 0; b < G; b++) {
                     const double *pb = batch_p + (size_t)b * P;
-                    const double weight = pb[q] * volume;
-                    if (irreversible(&terms[u], g, pb, q, weight, NULL, irr, &contribution) == 0)
-                        phi_batch[b] += contribution;
+                    if (irreversible(&terms[u], g, pb, q, eta, volume, NULL, irr, &contribution))
+                        contribution = full; /* no information on this cell: no influence */
+                    phi_batch[b] += contribution;
                 }
             }
         }
         r->mass = mass;
         r->phi_grid_uncorrected = phi_raw;
         jackknife(phi, phi_batch, G, r);
+
         const size_t noted = strlen(r->note);
         if (singular || used == 0)
             snprintf(r->note + noted, sizeof r->note - noted, "%s%s", noted ? "; " : "",
@@ -481,7 +474,6 @@ static int finish_grid(const struct hhd_accumulator *acc, const double *std, dou
     free(batch_p);
     free(p);
     free(tmp);
-    free(w);
     free(cells);
     free(terms);
     free(phi_batch);
@@ -496,7 +488,7 @@ double hhd_peak_bytes(long P, int B, int G, int k) {
     if (P == 0) return bytes;
     /* finish_grid: batch densities (G,P), p, smoothing, cell list, the result's density, f_rev and
      * f_irr, one tile of cell terms */
-    bytes += (double)G * P * sizeof(double) + P * (3 * sizeof(double) + sizeof(long)) +
+    bytes += (double)G * P * sizeof(double) + P * (2 * sizeof(double) + sizeof(long)) +
              P * sizeof(float) * (1 + 2.0 * k) +
              (double)(P < HHD_TERMS_TILE ? P : HHD_TERMS_TILE) * sizeof(struct cell_terms);
     return bytes;

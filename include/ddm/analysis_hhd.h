@@ -54,14 +54,15 @@ void hhd_add(struct hhd_accumulator *acc, const float *z, int count, long t);
 struct hhd_result {
     int grid_on;
     struct latent_grid grid;
-    float *density;                /* (P) p, Σ p ΔV = 1 */
-    float *f_rev, *f_irr;          /* (P,k), NaN outside the cells used */
-    double bandwidth[DDM_MAX_K];   /* kernel std per coordinate */
-    double bandwidth_fraction;     /* the same as a fraction of each coordinate's std */
-    double mass;                   /* Σ p ΔV over the cells used */
-    double phi_grid, phi_grid_err; /* grid quadrature (NaN without a grid) with the first-order
-                                      smoothing correction, less its jackknife noise bias ± the
-                                      jackknife error over the G batches (analysis_hhd.c) */
+    float *density;              /* (P) p, Σ p ΔV = 1 */
+    float *f_rev, *f_irr;        /* (P,k), NaN outside the cells used */
+    double bandwidth[DDM_MAX_K]; /* kernel std per coordinate */
+    double bandwidth_fraction;   /* the same as a fraction of each coordinate's std */
+    double mass;                 /* Σ p ΔV over the cells used */
+    double phi_grid,
+        phi_grid_err;            /* grid quadrature (NaN without a grid) with the first-order
+                                    smoothing correction, less its jackknife noise bias ± the
+                                    jackknife error and that bias in quadrature (analysis_hhd.c) */
     double phi_grid_noise_bias;  /* the jackknife estimate of the sampling noise's bias, removed */
     double phi_grid_uncorrected; /* weighted by the smoothed p̂ itself, neither bias removed */
     double smoothing_variance[DDM_MAX_K]; /* η = h² + Δ²/6 per grid coordinate (0 elsewhere) */
