@@ -48,9 +48,9 @@ static float *stationary_draws(int paths) {
 }
 
 /* Runs the accumulator over samples (B,times,2), in slabs as the HDF5 reader hands them over,
- * with a 64 × 64 grid over ±4.5 std (or none) and a kernel of std `bandwidth` × std. */
-static void hhd_of_width(struct ou *ou, const float *samples, int paths, int times, int with_grid,
-                         double bandwidth, struct hhd_result *r) {
+ * with a 64 × 64 grid over ±4.5 std (or none). */
+static void hhd_of(struct ou *ou, const float *samples, int paths, int times, int with_grid,
+                   struct hhd_result *r) {
     struct latent_grid grid = {.k = 2, .d = 2, .axis = {0, 1}, .size = {64, 64}};
     for (int c = 0; c < 2; c++) {
         grid.lo[c] = -4.5 * sqrt(0.5);
@@ -70,15 +70,9 @@ static void hhd_of_width(struct ou *ou, const float *samples, int paths, int tim
         hhd_add(&acc, slab, count, t);
     }
     double std[2] = {sqrt(0.5), sqrt(0.5)};
-    cr_assert_eq(hhd_finish(&acc, std, bandwidth, 1e-3, r, &err), 0, "%s", err.message);
+    cr_assert_eq(hhd_finish(&acc, std, 0, 1e-3, r, &err), 0, "%s", err.message);
     free(slab);
     hhd_free(&acc);
-}
-
-/* the same with the bandwidth chosen by held-out score matching */
-static void hhd_of(struct ou *ou, const float *samples, int paths, int times, int with_grid,
-                   struct hhd_result *r) {
-    hhd_of_width(ou, samples, paths, times, with_grid, 0, r);
 }
 
 /* ‖f_irr − ω(y, −x)‖ / ‖ω(y, −x)‖ over the cells with p > 1 % of its maximum */
