@@ -334,7 +334,7 @@ int analysis_h5_hhd(hid_t group, const char *name, const struct hhd_result *hhd,
             code = h5_attr_double(g, "entropy_production_grid_uncorrected",
                                   hhd->phi_grid_uncorrected, err);
         if (!code)
-            code = h5_attr_double(g, "entropy_production_grid_batch_mean", hhd->phi_grid_batch_mean,
+            code = h5_attr_double(g, "entropy_production_grid_noise_bias", hhd->phi_grid_noise_bias,
                                   err);
         if (!code) code = h5_attr_double(g, "mass", hhd->mass, err);
         if (!code) code = h5_attr_double(g, "cut", cut, err);

@@ -202,6 +202,24 @@ static void cell_terms(const struct latent_process *p, const struct latent_grid 
     }
 }
 
+/* The grid Φ's first-order smoothing correction. The density on the grid is p̂ = p * K, K of
+ * variance η_a = h_a² + Δ_a²/6 along axis a (the Gaussian kernel and the cloud-in-cell deposit),
+ * so p̂ = p + ½ Σ η_a ∂²_a p + O(η²) and Σ q p̂ ΔV overestimates ∫ q p by ½ Σ η_a ∫ q ∂²_a p: for
+ * the rotating OU exactly the factor 1 + η/σ² (docs/trust.md). Weighting each cell by
+ * p̂ − ½ Σ η_a ∂²_a p̂ removes that term. The error of ∇log p̂ adds nothing at first order: it is
+ * the gradient of ψ = log p − log p̂, and ∫ f_irrᵀ∇ψ p = ∫ J·∇ψ = 0 for the stationary current J;
+ * at second order it adds ∫ ∇ψᵀD∇ψ p > 0 (docs/trust.md; 2(η/(σ² + η))² on the OU). */
+static double deconvolved(const struct latent_grid *g, const double *p, long index,
+                          const double *eta) {
+    double w = p[index];
+    for (int a = 0; a < g->d; a++) {
+        const long stride = grid_stride(g, a);
+        const double h = grid_step(g, a);
+        w -= 0.5 * eta[a] * (p[index + stride] - 2 * p[index] + p[index - stride]) / (h * h);
+    }
+    return w;
+}
+
 /* ∇log p at cell `index` by central differences along every axis; -1 where a neighbour is 0. */
 static int grad_log(const struct latent_grid *g, const double *p, long index, double *grad) {
     for (int c = 0; c < g->k; c++) grad[c] = 0;
@@ -214,30 +232,15 @@ static int grad_log(const struct latent_grid *g, const double *p, long index, do
     return 0;
 }
 
-/* The grid Φ's first-order smoothing correction. The density on the grid is p̂ = p * K, K of
- * variance η_a = h_a² + Δ_a²/6 along axis a (the Gaussian kernel and the cloud-in-cell deposit),
- * so p̂ = p + ½ Σ η_a ∂²_a p + O(η²) and Σ q p̂ ΔV overestimates ∫ q p by ½ Σ η_a ∫ q ∂²_a p: for
- * the rotating OU exactly the factor 1 + η/σ² (docs/trust.md). Weighting each cell by
- * p̂ − ½ Σ η_a ∂²_a p̂ removes that term. The error of ∇log p̂ adds nothing at first order: it is
- * the gradient of log p − log p̂, and ∫ f_irrᵀ∇ψ p = ∫ J·∇ψ = 0 for the stationary current J. */
-static double deconvolved(const struct latent_grid *g, const double *p, long index,
-                          const double *eta) {
-    double w = p[index];
-    for (int a = 0; a < g->d; a++) {
-        const long stride = grid_stride(g, a);
-        const double h = grid_step(g, a);
-        w -= 0.5 * eta[a] * (p[index + stride] - 2 * p[index] + p[index - stride]) / (h * h);
-    }
-    return w;
-}
-
-/* f_irr (k) at a cell and its contribution f_irrᵀD⁻¹f_irr · weight (p ΔV, or the corrected
- * weight); f_rev (k) may be NULL. */
+/* f_irr (k) at an interior cell of density p and its contribution f_irrᵀD⁻¹f_irr · weight · volume,
+ * the weight p itself, or its deconvolution when eta is given; f_rev (k) may be NULL. */
 static int irreversible(const struct cell_terms *t, const struct latent_grid *g, const double *p,
-                        long index, double weight, double *f_rev, double *f_irr, double *phi) {
+                        long index, const double *eta, double volume, double *f_rev, double *f_irr,
+                        double *phi) {
     const int k = g->k;
     double grad[DDM_MAX_K], rev[DDM_MAX_K], Dinv[DDM_MAX_K];
     if (grad_log(g, p, index, grad)) return -1;
+    const double weight = eta ? deconvolved(g, p, index, eta) : p[index];
     for (int i = 0; i < k; i++) {
         rev[i] = t->div_D[i];
         for (int j = 0; j < k; j++) rev[i] += t->D[i * k + j] * grad[j];
@@ -249,7 +252,7 @@ static int irreversible(const struct cell_terms *t, const struct latent_grid *g,
         spd_solve(k, t->L, f_irr, Dinv);
         double q = 0;
         for (int i = 0; i < k; i++) q += f_irr[i] * Dinv[i];
-        *phi = q * weight;
+        *phi = q * weight * volume;
     }
     return 0;
 }
@@ -355,6 +358,27 @@ static double choose_bandwidth(const struct hhd_accumulator *acc, const double *
     return best;
 }
 
+/* The grid Φ's noise bias, removed by the jackknife over batches of whole trajectories. Φ is
+ * quadratic in f_irr = f − D∇log p̂, and the sampling noise δ of ∇log p̂ enters squared: at a fixed
+ * kernel E Φ̂_N = Φ + c/N + O(N⁻²) with c = ∫ E|δ|²_D p N > 0 — positive even where Φ = 0 (a
+ * gradient system), and far larger than the spread of Φ̂ there, so a plain batch error bar
+ * excludes the truth. Φ̂₋b, the estimate without batch b (N(G−1)/G of the data), has bias
+ * cG/((G−1)N), so Φ̂_J = GΦ̂ − (G−1)·mean Φ̂₋b removes the 1/N term. Its statistical error is the
+ * jackknife's √((G−1)/G Σ(Φ̂₋b − mean)²) (conservative on average, by the Efron–Stein inequality).
+ * What the first-order removal leaves (the N⁻² terms, the second-order smoothing bias; on
+ * associative_recall as large as the bias removed) is not known better than the removed bias
+ * itself, so that enters the error bar in quadrature. Whole trajectories are the units, so
+ * correlated samples along a path count as what they are. */
+static void jackknife(double phi_full, const double *phi_without, int G, struct hhd_result *r) {
+    double mean = 0, spread = 0;
+    for (int b = 0; b < G; b++) mean += phi_without[b] / G;
+    for (int b = 0; b < G; b++) spread += (phi_without[b] - mean) * (phi_without[b] - mean);
+    const double bias = G > 1 ? (G - 1) * (mean - phi_full) : NAN;
+    r->phi_grid_noise_bias = bias;
+    r->phi_grid = G > 1 ? phi_full - bias : phi_full;
+    r->phi_grid_err = G > 1 ? sqrt(spread * (G - 1) / G + bias * bias) : NAN;
+}
+
 static int finish_grid(const struct hhd_accumulator *acc, const double *std, double bandwidth,
                        double cut, struct hhd_result *r, struct ddm_error *err) {
     const struct latent_grid *g = &acc->grid;
@@ -371,7 +395,7 @@ static int finish_grid(const struct hhd_accumulator *acc, const double *std, dou
     r->f_rev = ddm_alloc(sizeof(float) * P * k, "f_rev", err);
     r->f_irr = ddm_alloc(sizeof(float) * P * k, "f_irr", err);
     struct cell_terms *terms = NULL;
-    double *phi_batch = ddm_calloc(G, sizeof(double), "batch Φ", err);
+    double *phi_batch = ddm_calloc(G, sizeof(double), "leave-one-out Φ", err);
     int code = batch_p && p && tmp && cells && r->density && r->f_rev && r->f_irr && phi_batch
                    ? DDM_OK
                    : DDM_ERUNTIME;
@@ -390,7 +414,12 @@ static int finish_grid(const struct hhd_accumulator *acc, const double *std, dou
         for (int b = 0; b < G; b++) {
             smooth(g, sigma_cells, batch_p + (size_t)b * P, tmp);
             for (long q = 0; q < P; q++) p[q] += batch_p[(size_t)b * P + q];
-            normalise(batch_p + (size_t)b * P, P, volume);
+        }
+        /* the smoothing is linear: the density without batch b is the total less its share */
+        for (int b = 0; b < G; b++) {
+            double *without = batch_p + (size_t)b * P;
+            for (long q = 0; q < P; q++) without[q] = fmax(p[q] - without[q], 0);
+            normalise(without, P, volume);
         }
         normalise(p, P, volume);
         used = support(g, p, cut, cells);
@@ -414,31 +443,28 @@ static int finish_grid(const struct hhd_accumulator *acc, const double *std, dou
                 double rev[DDM_MAX_K], irr[DDM_MAX_K], contribution;
                 mass += p[q] * volume;
                 singular |= terms[u].singular;
-                if (irreversible(&terms[u], g, p, q, p[q] * volume, rev, irr, &contribution))
+                if (irreversible(&terms[u], g, p, q, NULL, volume, rev, irr, &contribution))
                     continue;
                 phi_raw += contribution;
-                irreversible(&terms[u], g, p, q, deconvolved(g, p, q, eta) * volume, rev, irr,
-                             &contribution);
-                phi += contribution;
+                double full = 0;
+                irreversible(&terms[u], g, p, q, eta, volume, rev, irr, &full);
+                phi += full;
                 for (int c = 0; c < k; c++) {
                     r->f_rev[q * k + c] = (float)rev[c];
                     r->f_irr[q * k + c] = (float)irr[c];
                 }
                 for (int b = 0; b < G; b++) {
                     const double *pb = batch_p + (size_t)b * P;
-                    const double weight = deconvolved(g, pb, q, eta) * volume;
-                    if (irreversible(&terms[u], g, pb, q, weight, NULL, irr, &contribution) == 0)
-                        phi_batch[b] += contribution;
+                    if (irreversible(&terms[u], g, pb, q, eta, volume, NULL, irr, &contribution))
+                        contribution = full; /* no information on this cell: no influence */
+                    phi_batch[b] += contribution;
                 }
             }
         }
         r->mass = mass;
-        r->phi_grid = phi;
         r->phi_grid_uncorrected = phi_raw;
-        batch_mean_error(phi_batch, G, &r->phi_grid_err);
-        double batch_mean = 0;
-        for (int b = 0; b < G; b++) batch_mean += phi_batch[b] / G;
-        r->phi_grid_batch_mean = batch_mean;
+        jackknife(phi, phi_batch, G, r);
+
         const size_t noted = strlen(r->note);
         if (singular || used == 0)
             snprintf(r->note + noted, sizeof r->note - noted, "%s%s", noted ? "; " : "",
@@ -474,7 +500,7 @@ int hhd_finish(const struct hhd_accumulator *acc, const double *std, double band
     const int G = acc->batches;
     result->batches = G;
     result->phi = result->phi_err = result->phi_grid = result->phi_grid_err = NAN;
-    result->phi_grid_uncorrected = NAN;
+    result->phi_grid_uncorrected = result->phi_grid_noise_bias = NAN;
     if (acc->identity_on) {
         double sum = 0, per_batch[G];
         long count = 0;

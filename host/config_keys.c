@@ -143,7 +143,7 @@ const struct config_key config_keys[] = {
      "points per axis of the stationary-density grid of the Helmholtz–Hodge split (0: off)"},
     {"analysis", "hhd_bandwidth", KEY_REAL, FIELD(hhd_bandwidth), "0", 0, 10, NULL,
      "KDE kernel std / each coordinate's std (0: chosen by held-out score matching)"},
-    {"analysis", "hhd_cut", KEY_REAL, FIELD(hhd_cut), "1e-3", 0, 1, NULL,
+    {"analysis", "hhd_cut", KEY_REAL, FIELD(hhd_cut), "1e-5", 0, 1, NULL,
      "f_rev, f_irr and the grid Φ use the cells with density >= hhd_cut × its maximum"},
     {"analysis", "burn_in_fraction", KEY_REAL, FIELD(burn_in_fraction), "0.1", 0, 0.99, NULL,
      "share of each recorded trajectory dropped before the stationary statistics"},

@@ -94,7 +94,8 @@ static void print_analysis(const struct ddm_system *sys, const struct ddm_analys
         if (a->phi_grid_on) {
             with_error(net, sizeof net, a->phi_grid[0], a->phi_grid_err[0]);
             with_error(tgt, sizeof tgt, a->phi_grid[1], a->phi_grid_err[1]);
-            printf("          Φ on the density grid (kernel-smoothed): network %s vs target %s\n",
+            printf("          Φ on the density grid (kernel-smoothed, noise bias removed by the "
+                   "jackknife): network %s vs target %s\n",
                    net, tgt);
         }
         for (int p = 0; p < 2; p++)

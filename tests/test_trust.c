@@ -15,6 +15,7 @@
 #include "ddm/cli.h"
 #include "ddm/latent_grid.h"
 #include "ddm/trust.h"
+#include "test_util.h"
 
 static char dir[64], config_path[128], run_path[128];
 
@@ -243,4 +244,28 @@ Test(trust, params_are_kept_apart_from_the_system_attributes, .init = setup) {
     cr_assert_eq(attr(file, "system/params", "k"), 1.5);
     cr_assert_eq(attr(file, "system/params", "m"), 2.5);
     H5Fclose(file);
+}
+
+/* The W₁ threshold, calibrated (docs/trust.md): the largest W₁ / target std of the shipped
+ * experiments (good fits) and of poor fits whose statistics are visibly off, measured on this
+ * engine. The threshold must clear every good fit with room for its sampling noise (× 1.4) and
+ * flag the poor fits listed. */
+Test(trust, stationary_threshold_lies_between_good_and_poor_fits) {
+    static const double good[] = {3.0e-4, 1.0e-4, 0.0272, 0.0145, 0.0043, 0.0340};
+    static const double poor[] = {48.99, 0.0809, 0.0547}; /* vdp n 6, episodic n 32, vdp n 8 */
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        cr_assert(1.4 * good[i] < DDM_STATS_WARN, "a good fit (%g std) would be flagged", good[i]);
+    for (size_t i = 0; i < sizeof poor / sizeof poor[0]; i++)
+        cr_assert(poor[i] > DDM_STATS_WARN, "a poor fit (%g std) would pass", poor[i]);
+}
+
+/* The default hhd_cut: a Gaussian loses the share c(1 + ln 1/c) of its Φ below the cut c; on the
+ * shipped experiments only c = 1e-5 made the two Φ agree everywhere (docs/trust.md: dadras at
+ * 1e-3 kept 98.3 % of p and 70 % of Φ). The default must lose under 0.05 % on a Gaussian. */
+Test(trust, default_hhd_cut_keeps_the_tails_that_carry_phi) {
+    struct ddm_config cfg;
+    config_from_text(&cfg, "[system]\nname = vdp\nparams = mu=1\ndiffusion = 0.2\n");
+    const double c = cfg.hhd_cut, lost = c * (1 + log(1 / c));
+    cr_assert(c > 0 && lost < 5e-4, "hhd_cut %g loses %.3g of a Gaussian's Φ", c, lost);
+    config_free(&cfg);
 }

@@ -10,7 +10,8 @@
  *   samples:  for constant D, ∫∇log p · J dz = 0 and integration by parts give the exact identity
  *             Φ = ⟨fᵀD⁻¹f + ∇·f⟩_p, a plain average over the stationary samples (f and the trace of
  *             its exact Jacobian), free of the kernel's smoothing bias and valid for any k.
- * Error bars: the same estimates on G batches of whole trajectories, std/√G.
+ * Error bars: the identity's over G batches of whole trajectories, std/√G; the grid Φ's by the
+ * jackknife over the same batches, which also removes its noise bias (analysis_hhd.c).
  * Letters: P grid points, B trajectories, k latent dims, G batches.
  */
 #ifndef DDM_ANALYSIS_HHD_H
@@ -53,15 +54,17 @@ void hhd_add(struct hhd_accumulator *acc, const float *z, int count, long t);
 struct hhd_result {
     int grid_on;
     struct latent_grid grid;
-    float *density;                /* (P) p, Σ p ΔV = 1 */
-    float *f_rev, *f_irr;          /* (P,k), NaN outside the cells used */
-    double bandwidth[DDM_MAX_K];   /* kernel std per coordinate */
-    double bandwidth_fraction;     /* the same as a fraction of each coordinate's std */
-    double mass;                   /* Σ p ΔV over the cells used */
-    double phi_grid, phi_grid_err; /* grid quadrature ± std/√G (NaN without a grid), with the
-                                      first-order smoothing correction (analysis_hhd.c) */
-    double phi_grid_uncorrected;   /* the same weighted by the smoothed p̂ itself */
-    double phi_grid_batch_mean;    /* mean of the per-batch grid Φ (each from 1/G of the data) */
+    float *density;              /* (P) p, Σ p ΔV = 1 */
+    float *f_rev, *f_irr;        /* (P,k), NaN outside the cells used */
+    double bandwidth[DDM_MAX_K]; /* kernel std per coordinate */
+    double bandwidth_fraction;   /* the same as a fraction of each coordinate's std */
+    double mass;                 /* Σ p ΔV over the cells used */
+    double phi_grid,
+        phi_grid_err;            /* grid quadrature (NaN without a grid) with the first-order
+                                    smoothing correction, less its jackknife noise bias ± the
+                                    jackknife error and that bias in quadrature (analysis_hhd.c) */
+    double phi_grid_noise_bias;  /* the jackknife estimate of the sampling noise's bias, removed */
+    double phi_grid_uncorrected; /* weighted by the smoothed p̂ itself, neither bias removed */
     double smoothing_variance[DDM_MAX_K]; /* η = h² + Δ²/6 per grid coordinate (0 elsewhere) */
     double phi, phi_err;                  /* sample identity ± std/√G (NaN when not available) */
     long samples, identity_samples;       /* binned samples; samples in the identity */

@@ -11,7 +11,7 @@
 #define DDM_TRUST_H
 
 #define DDM_FIT_WARN   0.01 /* ε_f above which the fit is called poor */
-#define DDM_STATS_WARN 0.1  /* W₁ / target std above which the statistics are called far */
+#define DDM_STATS_WARN 0.05 /* W₁ / target std above which the statistics are called far */
 #define DDM_PHI_SIGMAS 3.0  /* combined error bars between two Φ estimates that agree */
 
 /* "good" or "poor: ..." for ε_f. */
