@@ -383,6 +383,7 @@ static int write_spectrum(hid_t g, const char *name, const struct lyapunov_resul
     if (!code) code = h5_attr_double(ds, "sum", sum, err);
     if (!code) code = h5_attr_int(ds, "finite_starts", r->finite, err);
     if (!code) code = h5_attr_int(ds, "kept_starts", r->kept, err);
+    if (!code) code = h5_attr_int(ds, "steps", (int)r->steps, err);
     if (ds >= 0) H5Dclose(ds);
     return code;
 }
@@ -405,6 +406,7 @@ int analysis_h5_lyapunov(hid_t group, const struct lyapunov_result *rnn,
     if (!code) code = h5_attr_double(g, "dt", cfg->lyapunov_dt, err);
     if (!code) code = h5_attr_int(g, "steps", cfg->lyapunov_steps, err);
     if (!code) code = h5_attr_int(g, "transient", cfg->lyapunov_transient, err);
+    if (!code) code = h5_attr_double(g, "precision", cfg->lyapunov_precision, err);
     if (!code)
         code = h5_attr_string(g, "method",
                               "Benettin: RK4 of the noise-free latent flow and its variational "

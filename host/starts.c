@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ddm/analysis_lyapunov.h"
 #include "ddm/philox.h"
 #include "ddm/simulate.h"
 #include "ddm/train.h"
@@ -214,6 +215,10 @@ static void describe_path(struct lyapunov_starts *out) {
         }
 }
 
+long lyapunov_longest_steps(const struct ddm_config *cfg) {
+    return cfg->lyapunov_steps * (cfg->lyapunov_precision > 0 ? LYAPUNOV_LONGEST : 1);
+}
+
 int lyapunov_starts_find(const struct ddm_system *sys, const struct ddm_model *model,
                          const struct ddm_config *cfg, int S, struct lyapunov_starts *out,
                          struct ddm_error *err) {
@@ -222,7 +227,10 @@ int lyapunov_starts_find(const struct ddm_system *sys, const struct ddm_model *m
     out->S = S;
     out->k = k;
     const long transient = cfg->lyapunov_transient;
-    const long spacing = transient > 100 ? transient : 100;
+    /* each start's run (transient + the longest averaged run) ends where the next start begins:
+     * the target's starts follow disjoint pieces of one orbit, so their spread is a true error */
+    const long run = transient + lyapunov_longest_steps(cfg);
+    const long spacing = run > 100 ? run : 100;
     const long span = (long)S * spacing > 10000 ? (long)S * spacing : 10000;
     const long stride = (span + 19999) / 20000; /* at most 20 000 path points */
     out->z0 = ddm_alloc(sizeof(double) * S * k, "Lyapunov starts", err);

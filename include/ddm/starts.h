@@ -58,6 +58,8 @@ struct lyapunov_starts {
     double min_separation; /* smallest distance between two starts, in units of scale */
     struct start_report report;
 };
+/* The longest averaged Lyapunov run: lyapunov_steps, × LYAPUNOV_LONGEST with a precision. */
+long lyapunov_longest_steps(const struct ddm_config *cfg);
 int lyapunov_starts_find(const struct ddm_system *sys, const struct ddm_model *model,
                          const struct ddm_config *cfg, int S, struct lyapunov_starts *out,
                          struct ddm_error *err);
