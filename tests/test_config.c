@@ -69,6 +69,8 @@ Test(config, defaults_of_design_section_7) {
     cr_assert_eq(cfg.decomposition_grid, 41);
     cr_assert_eq(cfg.hhd_grid, 64);
     cr_assert_eq(cfg.lyapunov_steps, 20000);
+    cr_assert_eq(cfg.lyapunov_precision, 0.025);
+    cr_assert_eq(cfg.target_drift_error, 0.001);
     cr_assert_str_eq(cfg.bounds, "", "the grids cover the visited region by default");
     cr_assert_eq(config_line(&cfg, "network", "neurons"), 0, "a default has no line");
 }
