@@ -404,7 +404,8 @@ static const char *every_key =
     "bounds = -4:4, -5:5\ndecomposition_grid = 21\ndecomposition_axes = y\n"
     "decomposition_at = 0.5, 0.25\nhhd_grid = 33\nhhd_bandwidth = 0.2\nhhd_cut = 0.01\n"
     "burn_in_fraction = 0.2\nbatches = 4\nmax_samples = 1000\nlyapunov_steps = 500\n"
-    "lyapunov_transient = 50\nlyapunov_dt = 0.005\nlyapunov_starts = 2\nstats_bins = 50\n"
+    "lyapunov_transient = 50\nlyapunov_dt = 0.005\nlyapunov_starts = 2\nlyapunov_precision = 0.1\n"
+    "stats_bins = 50\n"
     "recall_delay = 3\nwell_radius = 0.2\nfixed_point_seeds = 64\nfixed_point_match = 0.2\n"
     "[output]\npath = out/{name}_x.h5\n"
     "[run]\nbackend = cuda\nthreads = 3\ndevice = 1\nmemory_limit = 2.5\n";
