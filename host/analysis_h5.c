@@ -400,6 +400,7 @@ int analysis_h5_lyapunov(hid_t group, const struct lyapunov_result *rnn,
         code = write_f64(g, "starts", 2, start_dims, starts->z0,
                          "(starts,k) on one noise-free target path, after its transient", err);
     if (!code) code = h5_attr_double(g, "start_min_separation", starts->min_separation, err);
+    if (!code) code = h5_attr_int(g, "start_spacing", (int)starts->spacing, err);
     if (!code) code = runfile_start_report(g, "start_path", &starts->report, err);
     if (!code) code = h5_attr_double(g, "zero_tolerance", target->tolerance, err);
     if (!code) code = h5_attr_string(g, "attractor_legend", LYAPUNOV_LEGEND, err);

@@ -56,6 +56,7 @@ struct lyapunov_starts {
     long path_points;
     double scale[DDM_MAX_K];
     double min_separation; /* smallest distance between two starts, in units of scale */
+    long spacing;          /* steps between two starts along the path */
     struct start_report report;
 };
 /* The longest averaged Lyapunov run: lyapunov_steps, × LYAPUNOV_LONGEST with a precision. */
