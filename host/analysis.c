@@ -477,12 +477,19 @@ static int run_lyapunov(const struct ddm_system *sys, const struct ddm_model *mo
     for (int p = 0; p < 2 && !code; p++) {
         struct analysis_tick half = {tick->bar, tick->from + 0.5 * p * tick->span, 0.5 * tick->span,
                                      tick->part};
-        code = analysis_lyapunov(&processes[p], starts.z0, S, cfg->lyapunov_dt,
-                                 cfg->lyapunov_transient, cfg->lyapunov_steps, &half, &results[p],
-                                 err);
+        code = analysis_lyapunov_until(&processes[p], starts.z0, S, cfg->lyapunov_dt,
+                                       cfg->lyapunov_transient, cfg->lyapunov_steps,
+                                       lyapunov_longest_steps(cfg), cfg->lyapunov_precision, &half,
+                                       &results[p], err);
     }
     if (!code) {
         judge_starts(&starts, results, report);
+        if (results[0].steps > cfg->lyapunov_steps || results[1].steps > cfg->lyapunov_steps)
+            note(report,
+                 "Lyapunov runs extended to reach [analysis] lyapunov_precision = %g: "
+                 "network T = %g, target T = %g",
+                 cfg->lyapunov_precision, results[0].steps * cfg->lyapunov_dt,
+                 results[1].steps * cfg->lyapunov_dt);
         for (int p = 0; p < 2; p++) {
             memcpy(report->lyapunov[p], results[p].mean, sizeof(double) * k);
             memcpy(report->lyapunov_err[p], results[p].error, sizeof(double) * k);

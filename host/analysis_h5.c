@@ -383,6 +383,7 @@ static int write_spectrum(hid_t g, const char *name, const struct lyapunov_resul
     if (!code) code = h5_attr_double(ds, "sum", sum, err);
     if (!code) code = h5_attr_int(ds, "finite_starts", r->finite, err);
     if (!code) code = h5_attr_int(ds, "kept_starts", r->kept, err);
+    if (!code) code = h5_attr_int(ds, "steps", (int)r->steps, err);
     if (ds >= 0) H5Dclose(ds);
     return code;
 }
@@ -399,12 +400,14 @@ int analysis_h5_lyapunov(hid_t group, const struct lyapunov_result *rnn,
         code = write_f64(g, "starts", 2, start_dims, starts->z0,
                          "(starts,k) on one noise-free target path, after its transient", err);
     if (!code) code = h5_attr_double(g, "start_min_separation", starts->min_separation, err);
+    if (!code) code = h5_attr_int(g, "start_spacing", (int)starts->spacing, err);
     if (!code) code = runfile_start_report(g, "start_path", &starts->report, err);
     if (!code) code = h5_attr_double(g, "zero_tolerance", target->tolerance, err);
     if (!code) code = h5_attr_string(g, "attractor_legend", LYAPUNOV_LEGEND, err);
     if (!code) code = h5_attr_double(g, "dt", cfg->lyapunov_dt, err);
     if (!code) code = h5_attr_int(g, "steps", cfg->lyapunov_steps, err);
     if (!code) code = h5_attr_int(g, "transient", cfg->lyapunov_transient, err);
+    if (!code) code = h5_attr_double(g, "precision", cfg->lyapunov_precision, err);
     if (!code)
         code = h5_attr_string(g, "method",
                               "Benettin: RK4 of the noise-free latent flow and its variational "

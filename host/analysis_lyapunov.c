@@ -143,9 +143,65 @@ void lyapunov_average(struct lyapunov_result *r, int reference, const double *di
     r->kaplan_yorke = r->kept ? kaplan_yorke_dimension(r->mean, k) : NAN;
 }
 
-int analysis_lyapunov(const struct latent_process *p, const double *z0, int starts, double dt,
-                      long transient, long steps, const struct analysis_tick *tick,
-                      struct lyapunov_result *out, struct ddm_error *err) {
+/* The buffers of one run: states, frames, summed ln Rᵢᵢ and the left flags of every start. */
+struct lyapunov_run {
+    const struct latent_process *p;
+    int starts;
+    double dt, *z, *Q, *growth;
+    int *left;
+};
+
+/* Advances every start by `warm` discarded and then `steps` averaged steps, in about 100
+ * segments each advancing the starts in parallel; the bar goes from `from` to `to`. */
+static void advance_starts(struct lyapunov_run *run, long warm, long steps,
+                           const struct analysis_tick *tick, double from, double to) {
+    const int k = run->p->k;
+    const long total = warm + steps, segment = total / 100 > 0 ? total / 100 : 1;
+    for (long done = 0; done < total; done += segment) {
+        const long chunk = total - done < segment ? total - done : segment;
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int s = 0; s < run->starts; s++) {
+            if (run->left[s]) continue;
+            double *zs = run->z + (size_t)s * k, *Qs = run->Q + (size_t)s * k * k;
+            const long discard = done < warm ? (warm - done < chunk ? warm - done : chunk) : 0;
+            run->left[s] = lyapunov_advance(run->p, zs, Qs, run->dt, discard, NULL) ||
+                           lyapunov_advance(run->p, zs, Qs, run->dt, chunk - discard,
+                                            run->growth + (size_t)s * k);
+        }
+        analysis_tick(tick, from + (to - from) * (double)(done + chunk) / total);
+    }
+}
+
+/* Spectra, ends, attractors and the average after `steps` averaged steps. */
+static void summarize_starts(const struct lyapunov_run *run, long steps,
+                             struct lyapunov_result *out) {
+    const int k = run->p->k;
+    out->steps = steps;
+    out->tolerance = lyapunov_zero_tolerance(steps, run->dt);
+    out->finite = 0;
+    for (int s = 0; s < run->starts; s++) {
+        for (int i = 0; i < k; i++) {
+            out->per_start[(size_t)s * k + i] =
+                run->left[s] ? NAN : run->growth[(size_t)s * k + i] / (steps * run->dt);
+            out->end[(size_t)s * k + i] = run->left[s] ? NAN : run->z[(size_t)s * k + i];
+        }
+        out->attractor[s] =
+            lyapunov_attractor_of(out->per_start + (size_t)s * k, k, out->tolerance);
+        out->end_distance[s] = NAN;
+        out->finite += !run->left[s];
+    }
+    lyapunov_average(out, lyapunov_majority(out), NULL, 1);
+}
+
+static int precise_enough(const struct lyapunov_result *r, double precision) {
+    return r->kept > 1 && isfinite(r->error[0]) &&
+           r->error[0] <= precision * fmax(fabs(r->mean[0]), r->tolerance);
+}
+
+int analysis_lyapunov_until(const struct latent_process *p, const double *z0, int starts, double dt,
+                            long transient, long steps, long max_steps, double precision,
+                            const struct analysis_tick *tick, struct lyapunov_result *out,
+                            struct ddm_error *err) {
     const int k = p->k;
     memset(out, 0, sizeof *out);
     out->k = k;
@@ -155,47 +211,42 @@ int analysis_lyapunov(const struct latent_process *p, const double *z0, int star
     out->attractor = ddm_calloc(starts, sizeof(int), "Lyapunov attractors", err);
     out->kept_start = ddm_calloc(starts, sizeof(int), "Lyapunov flags", err);
     out->end_distance = ddm_alloc(sizeof(double) * starts, "Lyapunov distances", err);
-    out->tolerance = lyapunov_zero_tolerance(steps, dt);
-    double *z = ddm_alloc(sizeof(double) * starts * k, "Lyapunov states", err);
-    double *Q = ddm_calloc((size_t)starts * k * k, sizeof(double), "Lyapunov frames", err);
-    double *growth = ddm_calloc((size_t)starts * k, sizeof(double), "Lyapunov sums", err);
-    int *left = ddm_calloc(starts, sizeof(int), "Lyapunov flags", err);
+    struct lyapunov_run run = {
+        p,
+        starts,
+        dt,
+        ddm_alloc(sizeof(double) * starts * k, "Lyapunov states", err),
+        ddm_calloc((size_t)starts * k * k, sizeof(double), "Lyapunov frames", err),
+        ddm_calloc((size_t)starts * k, sizeof(double), "Lyapunov sums", err),
+        ddm_calloc(starts, sizeof(int), "Lyapunov flags", err)};
     if (!out->per_start || !out->end || !out->attractor || !out->kept_start || !out->end_distance ||
-        !z || !Q || !growth || !left) {
-        free(z), free(Q), free(growth), free(left);
+        !run.z || !run.Q || !run.growth || !run.left) {
+        free(run.z), free(run.Q), free(run.growth), free(run.left);
         lyapunov_result_free(out);
         return DDM_ERUNTIME;
     }
-    memcpy(z, z0, sizeof(double) * starts * k);
+    memcpy(run.z, z0, sizeof(double) * starts * k);
     for (int s = 0; s < starts; s++)
-        for (int i = 0; i < k; i++) Q[(size_t)s * k * k + i * k + i] = 1;
-    /* in about 100 segments, each advancing every start in parallel, for the progress bar */
-    const long total = transient + steps, segment = total / 100 > 0 ? total / 100 : 1;
-    for (long done = 0; done < total; done += segment) {
-        const long chunk = total - done < segment ? total - done : segment;
-#pragma omp parallel for schedule(dynamic, 1)
-        for (int s = 0; s < starts; s++) {
-            if (left[s]) continue;
-            double *zs = z + (size_t)s * k, *Qs = Q + (size_t)s * k * k;
-            const long warm =
-                done < transient ? (transient - done < chunk ? transient - done : chunk) : 0;
-            left[s] = lyapunov_advance(p, zs, Qs, dt, warm, NULL) ||
-                      lyapunov_advance(p, zs, Qs, dt, chunk - warm, growth + (size_t)s * k);
-        }
-        analysis_tick(tick, (double)(done + chunk) / total);
+        for (int i = 0; i < k; i++) run.Q[(size_t)s * k * k + i * k + i] = 1;
+    if (max_steps < steps) max_steps = steps;
+    const double whole = (double)(transient + max_steps);
+    advance_starts(&run, transient, steps, tick, 0, (transient + steps) / whole);
+    long done = steps;
+    summarize_starts(&run, done, out);
+    while (done < max_steps && precision > 0 && !precise_enough(out, precision)) {
+        const long more = max_steps - done < done ? max_steps - done : done;
+        advance_starts(&run, 0, more, tick, (transient + done) / whole,
+                       (transient + done + more) / whole);
+        done += more;
+        summarize_starts(&run, done, out);
     }
-    for (int s = 0; s < starts; s++) {
-        for (int i = 0; i < k; i++) {
-            out->per_start[(size_t)s * k + i] =
-                left[s] ? NAN : growth[(size_t)s * k + i] / (steps * dt);
-            out->end[(size_t)s * k + i] = left[s] ? NAN : z[(size_t)s * k + i];
-        }
-        out->attractor[s] =
-            lyapunov_attractor_of(out->per_start + (size_t)s * k, k, out->tolerance);
-        out->end_distance[s] = NAN;
-        out->finite += !left[s];
-    }
-    lyapunov_average(out, lyapunov_majority(out), NULL, 1);
-    free(z), free(Q), free(growth), free(left);
+    analysis_tick(tick, 1);
+    free(run.z), free(run.Q), free(run.growth), free(run.left);
     return DDM_OK;
+}
+
+int analysis_lyapunov(const struct latent_process *p, const double *z0, int starts, double dt,
+                      long transient, long steps, const struct analysis_tick *tick,
+                      struct lyapunov_result *out, struct ddm_error *err) {
+    return analysis_lyapunov_until(p, z0, starts, dt, transient, steps, steps, 0, tick, out, err);
 }

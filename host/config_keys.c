@@ -89,8 +89,8 @@ const struct config_key config_keys[] = {
     {"train", "path_start", KEY_STRING, FIELD(path_start), "", 0, 0, NULL,
      "where target paths start: a point 'z1, z2, ...' (spread by 1% of its size) or a box "
      "'lo:hi, ...'; empty: [simulate] start if given, else N(0, I)"},
-    {"train", "target_drift_error", KEY_REAL, FIELD(target_drift_error), "0.01", 0, 1, NULL,
-     "held-out ε_f that [network] neurons = auto grows n to reach"},
+    {"train", "target_drift_error", KEY_REAL, FIELD(target_drift_error), "0.001", 0, 1, NULL,
+     "held-out ε_f that [network] neurons = auto grows n to reach (tight: λ₁ needs it)"},
 
     /* [simulate] */
     {"simulate", "trajectories", KEY_INT, FIELD(trajectories), "256", 1, 1 << 26, NULL,
@@ -159,6 +159,9 @@ const struct config_key config_keys[] = {
      "RK4 step of the flow and of its variational equation"},
     {"analysis", "lyapunov_starts", KEY_INT, FIELD(lyapunov_starts), "4", 1, 4096, NULL,
      "starting points on the attractor, for network and target each"},
+    {"analysis", "lyapunov_precision", KEY_REAL, FIELD(lyapunov_precision), "0.025", 0, 1, NULL,
+     "each flow's run is doubled, up to 16 x lyapunov_steps, until the standard error of "
+     "lambda_1 over the starts is at most this fraction of |lambda_1| (0: exactly lyapunov_steps)"},
     {"analysis", "stats_bins", KEY_INT, FIELD(stats_bins), "100", 2, 1 << 20, NULL,
      "bins of the stored marginal histograms (W1 uses 64 times finer bins)"},
     {"analysis", "recall_delay", KEY_REAL, FIELD(recall_delay), "2", 0, BIG, NULL,

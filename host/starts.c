@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ddm/analysis_lyapunov.h"
 #include "ddm/philox.h"
 #include "ddm/simulate.h"
 #include "ddm/train.h"
@@ -214,6 +215,10 @@ static void describe_path(struct lyapunov_starts *out) {
         }
 }
 
+long lyapunov_longest_steps(const struct ddm_config *cfg) {
+    return cfg->lyapunov_steps * (cfg->lyapunov_precision > 0 ? LYAPUNOV_LONGEST : 1);
+}
+
 int lyapunov_starts_find(const struct ddm_system *sys, const struct ddm_model *model,
                          const struct ddm_config *cfg, int S, struct lyapunov_starts *out,
                          struct ddm_error *err) {
@@ -222,11 +227,14 @@ int lyapunov_starts_find(const struct ddm_system *sys, const struct ddm_model *m
     out->S = S;
     out->k = k;
     const long transient = cfg->lyapunov_transient;
-    const long spacing = transient > 100 ? transient : 100;
-    const long span = (long)S * spacing > 10000 ? (long)S * spacing : 10000;
-    const long stride = (span + 19999) / 20000; /* at most 20 000 path points */
+    /* each start's run (transient + the longest averaged run) ends where the next start begins:
+     * the target's starts follow disjoint pieces of one orbit, so their spread is a true error.
+     * A path that long may meet a rare excursion out of the trained region; then the starts are
+     * taken along its first part, `transient` apart (overlapping runs: a smaller error bar). */
+    const long longest = transient + lyapunov_longest_steps(cfg);
+    const long spacings[2] = {longest > 100 ? longest : 100, transient > 100 ? transient : 100};
     out->z0 = ddm_alloc(sizeof(double) * S * k, "Lyapunov starts", err);
-    out->path = ddm_alloc(sizeof(double) * k * (span / stride + 1), "Lyapunov path", err);
+    out->path = ddm_alloc(sizeof(double) * k * 20001, "Lyapunov path", err);
     if (!out->z0 || !out->path) {
         lyapunov_starts_free(out);
         return DDM_ERUNTIME;
@@ -238,8 +246,15 @@ int lyapunov_starts_find(const struct ddm_system *sys, const struct ddm_model *m
             lyapunov_starts_free(out);
             return code;
         }
-        enum start_verdict v =
-            lyapunov_path(sys, model, cfg, z, transient, spacing, span, stride, out);
+        enum start_verdict v = START_ACCEPTED;
+        for (int tight = 0; tight < 2 && (tight == 0 || v != START_ACCEPTED); tight++) {
+            double from[DDM_MAX_K];
+            memcpy(from, z, sizeof from);
+            out->spacing = spacings[tight];
+            const long span = (long)S * out->spacing > 10000 ? (long)S * out->spacing : 10000;
+            const long stride = (span + 19999) / 20000; /* at most 20 000 path points */
+            v = lyapunov_path(sys, model, cfg, from, transient, out->spacing, span, stride, out);
+        }
         count_verdict(&out->report, v);
         if (v == START_ACCEPTED) {
             describe_path(out);

@@ -69,6 +69,8 @@ Test(config, defaults_of_design_section_7) {
     cr_assert_eq(cfg.decomposition_grid, 41);
     cr_assert_eq(cfg.hhd_grid, 64);
     cr_assert_eq(cfg.lyapunov_steps, 20000);
+    cr_assert_eq(cfg.lyapunov_precision, 0.025);
+    cr_assert_eq(cfg.target_drift_error, 0.001);
     cr_assert_str_eq(cfg.bounds, "", "the grids cover the visited region by default");
     cr_assert_eq(config_line(&cfg, "network", "neurons"), 0, "a default has no line");
 }
@@ -402,7 +404,8 @@ static const char *every_key =
     "bounds = -4:4, -5:5\ndecomposition_grid = 21\ndecomposition_axes = y\n"
     "decomposition_at = 0.5, 0.25\nhhd_grid = 33\nhhd_bandwidth = 0.2\nhhd_cut = 0.01\n"
     "burn_in_fraction = 0.2\nbatches = 4\nmax_samples = 1000\nlyapunov_steps = 500\n"
-    "lyapunov_transient = 50\nlyapunov_dt = 0.005\nlyapunov_starts = 2\nstats_bins = 50\n"
+    "lyapunov_transient = 50\nlyapunov_dt = 0.005\nlyapunov_starts = 2\nlyapunov_precision = 0.1\n"
+    "stats_bins = 50\n"
     "recall_delay = 3\nwell_radius = 0.2\nfixed_point_seeds = 64\nfixed_point_match = 0.2\n"
     "[output]\npath = out/{name}_x.h5\nlive = true\n"
     "[run]\nbackend = cuda\nthreads = 3\ndevice = 1\nmemory_limit = 2.5\n";

@@ -83,7 +83,7 @@ Test(starts, lyapunov_starts_from_a_fixed_start_are_distinct_and_give_an_error_b
     struct ddm_model model;
     build(&sys, &cfg,
           "[system]\nname = lorenz\n[simulate]\nstart = 1, 1, 20\n"
-          "[analysis]\nlyapunov_starts = 4\nlyapunov_transient = 1000\n");
+          "[analysis]\nlyapunov_starts = 4\nlyapunov_transient = 1000\nlyapunov_precision = 0\n");
     const double mean[3] = {0, 0, 23.5}, scale[3] = {8, 9, 8.5};
     region_model(&model, 3, mean, scale);
     struct lyapunov_starts starts;
@@ -145,6 +145,51 @@ Test(starts, a_start_that_ends_on_another_attractor_is_reported_not_averaged) {
               r.mean[0]);
     cr_assert(fabs(r.mean[1] / -24 - 1) < 0.02, "λ₂ %g, exact −24", r.mean[1]);
     lyapunov_result_free(&r);
+    system_free(&sys);
+    config_free(&cfg);
+}
+
+/* lyapunov_precision: each target start begins where the previous one's longest run ends, so the
+ * target's starts follow disjoint pieces of one Lorenz orbit and their spread is a real error
+ * bar; the averaged run is doubled from 300 steps until λ₁'s standard error is at most 2 % of
+ * |λ₁| (or 16 × 300 steps), and λ₁ then agrees with 0.9056 within that error. */
+Test(starts, lyapunov_runs_extend_to_the_precision_on_disjoint_pieces_of_the_orbit) {
+    struct ddm_config cfg;
+    struct ddm_system sys;
+    struct ddm_model model;
+    build(&sys, &cfg,
+          "[system]\nname = lorenz\n[simulate]\nstart = 1, 1, 20\n"
+          "[analysis]\nlyapunov_starts = 4\nlyapunov_transient = 100\nlyapunov_steps = 300\n"
+          "lyapunov_precision = 0.02\n");
+    const double mean[3] = {0, 0, 23.5}, scale[3] = {8, 9, 8.5};
+    region_model(&model, 3, mean, scale);
+    cr_assert_eq(lyapunov_longest_steps(&cfg), LYAPUNOV_LONGEST * 300);
+    struct lyapunov_starts starts;
+    struct ddm_error err = {0};
+    cr_assert_eq(lyapunov_starts_find(&sys, &model, &cfg, 4, &starts, &err), 0, "%s", err.message);
+    /* the path runs through all four disjoint pieces: 4 × (100 + 16 × 300) steps, all kept */
+    cr_assert_eq(starts.path_points, 4 * (100 + LYAPUNOV_LONGEST * 300));
+    struct latent_process p = latent_process_target(&sys);
+    struct lyapunov_result r;
+    cr_assert_eq(analysis_lyapunov_until(&p, starts.z0, 4, 0.01, 100, 300,
+                                         lyapunov_longest_steps(&cfg), 0.02, NULL, &r, &err),
+                 0);
+    cr_assert(r.steps > 300 && r.steps <= LYAPUNOV_LONGEST * 300, "steps %ld", r.steps);
+    cr_assert(r.error[0] <= 0.02 * r.mean[0] || r.steps == LYAPUNOV_LONGEST * 300,
+              "error %g at %ld steps", r.error[0], r.steps);
+    cr_assert(r.error[0] > 1e-3, "error bar %g: the starts overlap", r.error[0]);
+    cr_assert(fabs(r.mean[0] - 0.9056) < 3 * r.error[0], "λ₁ %.4f ± %.4f vs 0.9056", r.mean[0],
+              r.error[0]);
+    const long extended = r.steps;
+    lyapunov_result_free(&r);
+    /* precision 0: exactly the steps asked for */
+    cr_assert_eq(analysis_lyapunov_until(&p, starts.z0, 4, 0.01, 100, 300, 4800, 0, NULL, &r, &err),
+                 0);
+    cr_assert_eq(r.steps, 300);
+    cr_assert(extended > r.steps);
+    lyapunov_result_free(&r);
+    lyapunov_starts_free(&starts);
+    model_free(&model);
     system_free(&sys);
     config_free(&cfg);
 }

@@ -58,6 +58,7 @@ struct lyapunov_result {
     int *kept_start;      /* (starts) 1: averaged, 0: ended elsewhere (reported, not averaged) */
     double *end_distance; /* (starts) from the target's path in units of its std; NaN: unknown */
     double tolerance;     /* tol of the classification */
+    long steps;           /* steps averaged per start (more than asked when the run was extended) */
     double mean[DDM_MAX_K], error[DDM_MAX_K]; /* over the kept starts; error std/√kept, NaN
                                                * when fewer than 2 or the starts coincide */
     double kaplan_yorke;                      /* D_KY of the mean spectrum */
@@ -68,6 +69,17 @@ struct lyapunov_result {
 int analysis_lyapunov(const struct latent_process *p, const double *z0, int starts, double dt,
                       long transient, long steps, const struct analysis_tick *tick,
                       struct lyapunov_result *out, struct ddm_error *err);
+
+/* The longest run lyapunov_precision may ask for, in multiples of lyapunov_steps. */
+#define LYAPUNOV_LONGEST 16
+/* As analysis_lyapunov, but the averaged run is doubled (continuing every start) while the
+ * standard error of λ₁ over the kept starts exceeds precision·max(|λ₁|, tol) and the run is
+ * shorter than max_steps. The finite-time estimate's spread falls as 1/√T, so a slowly mixing
+ * or weakly chaotic flow gets the longer run it needs and a fast one stops at `steps`. */
+int analysis_lyapunov_until(const struct latent_process *p, const double *z0, int starts, double dt,
+                            long transient, long steps, long max_steps, double precision,
+                            const struct analysis_tick *tick, struct lyapunov_result *out,
+                            struct ddm_error *err);
 void lyapunov_result_free(struct lyapunov_result *out);
 
 /* The attractor most finite starts ended on (ties: the lower code); LYAPUNOV_LEFT when none. */

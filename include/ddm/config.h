@@ -105,11 +105,13 @@ struct ddm_config {
     long lyapunov_transient;  /* RK4 steps discarded first */
     double lyapunov_dt;       /* RK4 step */
     int lyapunov_starts;      /* starts per process */
-    int stats_bins;           /* bins of the stored marginal histograms */
-    double recall_delay;      /* memory: recall scored this long after a cue ends */
-    double well_radius;       /* memory: capture radius of a well (0: automatic) */
-    int fixed_point_seeds;    /* Newton seeds of the fixed-point search (0: off) */
-    double fixed_point_match; /* match distance, in scales of the visited region */
+    double lyapunov_precision; /* runs doubled (≤ LYAPUNOV_LONGEST × steps) until the standard
+                                * error of λ₁ ≤ this × |λ₁|; 0: exactly lyapunov_steps */
+    int stats_bins;            /* bins of the stored marginal histograms */
+    double recall_delay;       /* memory: recall scored this long after a cue ends */
+    double well_radius;        /* memory: capture radius of a well (0: automatic) */
+    int fixed_point_seeds;     /* Newton seeds of the fixed-point search (0: off) */
+    double fixed_point_match;  /* match distance, in scales of the visited region */
 
     /* [input] */
     char *cues;          /* cue schedule, see include/ddm/input.h */

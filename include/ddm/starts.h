@@ -56,8 +56,11 @@ struct lyapunov_starts {
     long path_points;
     double scale[DDM_MAX_K];
     double min_separation; /* smallest distance between two starts, in units of scale */
+    long spacing;          /* steps between two starts along the path */
     struct start_report report;
 };
+/* The longest averaged Lyapunov run: lyapunov_steps, × LYAPUNOV_LONGEST with a precision. */
+long lyapunov_longest_steps(const struct ddm_config *cfg);
 int lyapunov_starts_find(const struct ddm_system *sys, const struct ddm_model *model,
                          const struct ddm_config *cfg, int S, struct lyapunov_starts *out,
                          struct ddm_error *err);

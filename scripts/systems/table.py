@@ -15,7 +15,7 @@ wanted = set(sys.argv[2:])
 os.makedirs(out, exist_ok=True)
 rows = []
 print(f"{'system':22} {'k':>2} {'n':>5} {'ε_f ridge':>10} {'ε_f final':>10} "
-      f"{'λ₁ net':>8} {'λ₁ target':>9} {'Δλ₁':>6} {'time s':>7}  note", flush=True)
+      f"{'λ₁ net ± err':>15} {'λ₁ target ± err':>15} {'Δλ₁':>6} {'time s':>7}  note", flush=True)
 for ini in sorted(glob.glob(os.path.join(here, "*.ini"))):
     name = os.path.splitext(os.path.basename(ini))[0]
     if wanted and name not in wanted:
@@ -33,14 +33,18 @@ for ini in sorted(glob.glob(os.path.join(here, "*.ini"))):
         train = f["train"].attrs
         k = int(f["model"].attrs["k"])
         lyap = f.get("analysis/lyapunov")
-        net = float(lyap["rnn"][0]) if lyap is not None and "rnn" in lyap else float("nan")
-        tgt = float(lyap["target"][0]) if lyap is not None and "target" in lyap else float("nan")
+        def spectrum(name):
+            if lyap is None or name not in lyap:
+                return float("nan"), float("nan")
+            return float(lyap[name][0]), float(lyap[name + "_error"][0])
+        net, net_err = spectrum("rnn")
+        tgt, tgt_err = spectrum("target")
         ridge, final = float(train["ridge_drift_rel_err"]), float(train["drift_rel_err"])
         n = int(f["model"].attrs["n"])
     off = abs(net - tgt) / abs(tgt) if tgt else float("nan")
     rows.append((name, (final, off)))
     note = run.stderr.strip().splitlines()[-1][:80] if run.stderr.strip() else ""
-    print(f"{name:22} {k:2d} {n:5d} {ridge:10.2e} {final:10.2e} {net:8.3f} {tgt:9.3f} "
+    print(f"{name:22} {k:2d} {n:5d} {ridge:10.2e} {final:10.2e} {net:7.3f} ± {net_err:5.3f} {tgt:7.3f} ± {tgt_err:5.3f} "
           f"{off:6.1%} {seconds:7.1f}  {note}", flush=True)
 done = [r for _, r in rows if r]
 print(f"ran {len(done)} of {len(rows)}; ε_f < 1%: {sum(r[0] < 0.01 for r in done)}; "
