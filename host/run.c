@@ -33,6 +33,7 @@
 #include "ddm/h5schema.h"
 #include "ddm/runfile_check.h"
 #include "ddm/signals.h"
+#include "ddm/sim_sizes.h"
 #include "ddm/simulate.h"
 #include "ddm/threads.h"
 #include "ddm/train.h"
@@ -402,9 +403,11 @@ static int check_memory(const struct run *run, struct ddm_error *err) {
         .cuda = !strcmp(run->backend->name, "cuda"),
     };
     const struct ddm_run_place *place = &setup->place;
-    if (place->shard_count) /* as simulate_layout_shard cuts it */
-        sizes.B = (int)((long)cfg->trajectories * (place->shard_index + 1) / place->shard_count -
-                        (long)cfg->trajectories * place->shard_index / place->shard_count);
+    if (place->shard_count) {
+        long first, end;
+        sim_shard_range(cfg->trajectories, place->shard_index, place->shard_count, &first, &end);
+        sizes.B = (int)(end - first);
+    }
     if (simulate) {
         sizes.analysis_B = sizes.B;
         sizes.analysis_T = cfg->steps / cfg->record_every + 1;

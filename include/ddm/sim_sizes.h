@@ -29,7 +29,7 @@ static inline long sim_records_per_block(long B_total, int k, long T) {
  * chunk; the per-step input buffers hold this many rows. */
 static inline long sim_block_steps(long records_per_block, int record_every) {
     const long recorded = records_per_block * record_every;
-    return recorded > SIM_BURN_IN_CHUNK ? recorded : SIM_BURN_IN_CHUNK;
+    return recorded > SIM_BURN_IN_CHUNK ? recorded : (long)SIM_BURN_IN_CHUNK;
 }
 
 /* Shard `index` of `count` of B_total trajectories: global ones [*first, *end), floor(i·B/N) …
