@@ -400,22 +400,8 @@ static struct ddm_backend cpu_fast = {
     .sim_collect = cpu_sim_collect,
 };
 
-static struct ddm_backend cpu_reference = {
-    .name = "cpu-reference",
-    .train_create = cpu_reference_train_create,
-    .train_params = cpu_train_params,
-    .train_gram = cpu_train_gram,
-    .train_epoch = cpu_train_epoch,
-    .train_moments = cpu_train_moments,
-    .train_destroy = cpu_train_destroy,
-    .sim_create = cpu_reference_sim_create,
-    .sim_advance = cpu_sim_advance,
-    .sim_state = cpu_sim_state,
-    .sim_destroy = cpu_sim_destroy,
-    .sim_queue = 1,
-    .sim_launch = cpu_sim_launch,
-    .sim_collect = cpu_sim_collect,
-};
+/* The table of backend_cpu_reference: cpu_fast's with the plain-loop twins' contexts. */
+static struct ddm_backend cpu_reference;
 
 static const char *advance_name(rnn_advance_fn advance) {
 #ifdef DDM_HAVE_SIMD
@@ -446,6 +432,10 @@ const struct ddm_backend *backend_cpu(int threads) {
 }
 
 const struct ddm_backend *backend_cpu_reference(int threads) {
+    cpu_reference = cpu_fast;
+    cpu_reference.name = "cpu-reference";
+    cpu_reference.train_create = cpu_reference_train_create;
+    cpu_reference.sim_create = cpu_reference_sim_create;
     describe(&cpu_reference, threads, rnn_advance_reference);
     return &cpu_reference;
 }
