@@ -379,104 +379,137 @@ static void jackknife(double phi_full, const double *phi_without, int G, struct 
     r->phi_grid_err = G > 1 ? sqrt(spread * (G - 1) / G + bias * bias) : NAN;
 }
 
+/* The work arrays of finish_grid. */
+struct grid_work {
+    double *batch_p;          /* (G,P) each batch's smoothed counts, then the density without it */
+    double *p;                /* (P) the density of all batches */
+    double *tmp;              /* (P) smoothing scratch */
+    long *cells;              /* (P) the cells of the support, `used` of them */
+    double *phi_batch;        /* (G) Φ without batch b */
+    struct cell_terms *terms; /* the terms of a tile of cells */
+    double sigma_cells[DDM_GRID_MAX_D], eta[DDM_GRID_MAX_D];
+    double volume; /* of a cell */
+    long used;
+};
+
+/* The kernel density p on the grid and, for the jackknife, the density without each batch:
+ * the bandwidth, the variance η it adds per axis, the smoothed counts. */
+static void grid_densities(const struct hhd_accumulator *acc, const double *std, double bandwidth,
+                           struct hhd_result *r, struct grid_work *w) {
+    const struct latent_grid *g = &acc->grid;
+    const int G = acc->batches;
+    const long P = grid_points(g);
+    r->bandwidth_fraction =
+        choose_bandwidth(acc, std, bandwidth, w->sigma_cells, w->batch_p, w->p, w->tmp, r->samples);
+    for (int a = 0; a < g->d; a++) {
+        const double h = grid_step(g, a), kernel = w->sigma_cells[a] < 0.25 ? 0 : w->sigma_cells[a];
+        r->bandwidth[g->axis[a]] = r->bandwidth_fraction * std[g->axis[a]];
+        w->eta[a] = kernel * kernel * h * h + h * h / 6; /* smoothing (see smooth()) + CIC */
+        r->smoothing_variance[g->axis[a]] = w->eta[a];
+    }
+    for (long q = 0; q < P; q++) w->p[q] = 0;
+    memcpy(w->batch_p, acc->counts, sizeof(double) * G * P);
+    for (int b = 0; b < G; b++) {
+        smooth(g, w->sigma_cells, w->batch_p + (size_t)b * P, w->tmp);
+        for (long q = 0; q < P; q++) w->p[q] += w->batch_p[(size_t)b * P + q];
+    }
+    /* the smoothing is linear: the density without batch b is the total less its share */
+    for (int b = 0; b < G; b++) {
+        double *without = w->batch_p + (size_t)b * P;
+        for (long q = 0; q < P; q++) without[q] = fmax(w->p[q] - without[q], 0);
+        normalise(without, P, w->volume);
+    }
+    normalise(w->p, P, w->volume);
+}
+
+/* f_rev, f_irr and Φ = Σ f_irrᵀD⁻¹f_irr · weight · ΔV over the support, with the weight p
+ * (uncorrected) and with its deconvolution by η, and the latter without each batch for the
+ * jackknife; returns whether D was singular somewhere. */
+static int grid_phi(const struct hhd_accumulator *acc, struct hhd_result *r, struct grid_work *w) {
+    const struct latent_grid *g = &acc->grid;
+    const int k = acc->k, G = acc->batches;
+    const long P = grid_points(g), used = w->used;
+    const double *p = w->p, volume = w->volume;
+    double phi = 0, phi_raw = 0, mass = 0;
+    int singular = 0;
+    /* the terms of a tile of cells in parallel, then the sums cell by cell in order */
+    for (long from = 0; from < used; from += HHD_TERMS_TILE) {
+        const long count = used - from < HHD_TERMS_TILE ? used - from : HHD_TERMS_TILE;
+#pragma omp parallel for schedule(dynamic, 64)
+        for (long u = 0; u < count; u++)
+            cell_terms(acc->process, g, w->cells[from + u], &w->terms[u]);
+        for (long u = 0; u < count; u++) {
+            const struct cell_terms *terms = &w->terms[u];
+            const long q = w->cells[from + u];
+            double rev[DDM_MAX_K], irr[DDM_MAX_K], contribution;
+            mass += p[q] * volume;
+            singular |= terms->singular;
+            if (irreversible(terms, g, p, q, NULL, volume, rev, irr, &contribution)) continue;
+            phi_raw += contribution;
+            double full = 0;
+            irreversible(terms, g, p, q, w->eta, volume, rev, irr, &full);
+            phi += full;
+            for (int c = 0; c < k; c++) {
+                r->f_rev[q * k + c] = (float)rev[c];
+                r->f_irr[q * k + c] = (float)irr[c];
+            }
+            for (int b = 0; b < G; b++) {
+                const double *pb = w->batch_p + (size_t)b * P;
+                if (irreversible(terms, g, pb, q, w->eta, volume, NULL, irr, &contribution))
+                    contribution = full; /* no information on this cell: no influence */
+                w->phi_batch[b] += contribution;
+            }
+        }
+    }
+    r->mass = mass;
+    r->phi_grid_uncorrected = phi_raw;
+    jackknife(phi, w->phi_batch, G, r);
+    return singular;
+}
+
 static int finish_grid(const struct hhd_accumulator *acc, const double *std, double bandwidth,
                        double cut, struct hhd_result *r, struct ddm_error *err) {
     const struct latent_grid *g = &acc->grid;
     const int k = acc->k, G = acc->batches;
     const long P = grid_points(g);
-    double volume = 1, sigma_cells[DDM_GRID_MAX_D], eta[DDM_GRID_MAX_D];
-    for (int a = 0; a < g->d; a++) volume *= grid_step(g, a);
+    struct grid_work w = {.volume = 1};
+    for (int a = 0; a < g->d; a++) w.volume *= grid_step(g, a);
     for (long b = 0; b < G; b++) r->samples += acc->binned[b];
-    double *batch_p = ddm_alloc(sizeof(double) * G * P, "batch densities", err);
-    double *p = ddm_calloc(P, sizeof(double), "density", err);
-    double *tmp = ddm_alloc(sizeof(double) * P, "smoothing", err);
-    long *cells = ddm_alloc(sizeof(long) * P, "cell list", err);
+    w.batch_p = ddm_alloc(sizeof(double) * G * P, "batch densities", err);
+    w.p = ddm_calloc(P, sizeof(double), "density", err);
+    w.tmp = ddm_alloc(sizeof(double) * P, "smoothing", err);
+    w.cells = ddm_alloc(sizeof(long) * P, "cell list", err);
     r->density = ddm_alloc(sizeof(float) * P, "density", err);
     r->f_rev = ddm_alloc(sizeof(float) * P * k, "f_rev", err);
     r->f_irr = ddm_alloc(sizeof(float) * P * k, "f_irr", err);
-    struct cell_terms *terms = NULL;
-    double *phi_batch = ddm_calloc(G, sizeof(double), "leave-one-out Φ", err);
-    int code = batch_p && p && tmp && cells && r->density && r->f_rev && r->f_irr && phi_batch
-                   ? DDM_OK
-                   : DDM_ERUNTIME;
-    long used = 0;
+    w.phi_batch = ddm_calloc(G, sizeof(double), "leave-one-out Φ", err);
+    int code =
+        w.batch_p && w.p && w.tmp && w.cells && r->density && r->f_rev && r->f_irr && w.phi_batch
+            ? DDM_OK
+            : DDM_ERUNTIME;
     if (!code) {
-        r->bandwidth_fraction =
-            choose_bandwidth(acc, std, bandwidth, sigma_cells, batch_p, p, tmp, r->samples);
-        for (int a = 0; a < g->d; a++) {
-            const double h = grid_step(g, a), kernel = sigma_cells[a] < 0.25 ? 0 : sigma_cells[a];
-            r->bandwidth[g->axis[a]] = r->bandwidth_fraction * std[g->axis[a]];
-            eta[a] = kernel * kernel * h * h + h * h / 6; /* smoothing (see smooth()) + CIC */
-            r->smoothing_variance[g->axis[a]] = eta[a];
-        }
-        for (long q = 0; q < P; q++) p[q] = 0;
-        memcpy(batch_p, acc->counts, sizeof(double) * G * P);
-        for (int b = 0; b < G; b++) {
-            smooth(g, sigma_cells, batch_p + (size_t)b * P, tmp);
-            for (long q = 0; q < P; q++) p[q] += batch_p[(size_t)b * P + q];
-        }
-        /* the smoothing is linear: the density without batch b is the total less its share */
-        for (int b = 0; b < G; b++) {
-            double *without = batch_p + (size_t)b * P;
-            for (long q = 0; q < P; q++) without[q] = fmax(p[q] - without[q], 0);
-            normalise(without, P, volume);
-        }
-        normalise(p, P, volume);
-        used = support(g, p, cut, cells);
-        const long tile = used < HHD_TERMS_TILE ? used + 1 : HHD_TERMS_TILE;
-        terms = ddm_alloc(sizeof(struct cell_terms) * tile, "cell terms", err);
-        if (!terms) code = DDM_ERUNTIME;
+        grid_densities(acc, std, bandwidth, r, &w);
+        w.used = support(g, w.p, cut, w.cells);
+        const long tile = w.used < HHD_TERMS_TILE ? w.used + 1 : HHD_TERMS_TILE;
+        w.terms = ddm_alloc(sizeof(struct cell_terms) * tile, "cell terms", err);
+        if (!w.terms) code = DDM_ERUNTIME;
     }
     if (!code) {
-        for (long q = 0; q < P; q++) r->density[q] = (float)p[q];
+        for (long q = 0; q < P; q++) r->density[q] = (float)w.p[q];
         for (long q = 0; q < P * k; q++) r->f_rev[q] = r->f_irr[q] = NAN;
-        double phi = 0, phi_raw = 0, mass = 0;
-        int singular = 0;
-        /* the terms of a tile of cells in parallel, then the sums cell by cell in order */
-        for (long from = 0; from < used; from += HHD_TERMS_TILE) {
-            const long count = used - from < HHD_TERMS_TILE ? used - from : HHD_TERMS_TILE;
-#pragma omp parallel for schedule(dynamic, 64)
-            for (long u = 0; u < count; u++)
-                cell_terms(acc->process, g, cells[from + u], &terms[u]);
-            for (long u = 0; u < count; u++) {
-                const long q = cells[from + u];
-                double rev[DDM_MAX_K], irr[DDM_MAX_K], contribution;
-                mass += p[q] * volume;
-                singular |= terms[u].singular;
-                if (irreversible(&terms[u], g, p, q, NULL, volume, rev, irr, &contribution))
-                    continue;
-                phi_raw += contribution;
-                double full = 0;
-                irreversible(&terms[u], g, p, q, eta, volume, rev, irr, &full);
-                phi += full;
-                for (int c = 0; c < k; c++) {
-                    r->f_rev[q * k + c] = (float)rev[c];
-                    r->f_irr[q * k + c] = (float)irr[c];
-                }
-                for (int b = 0; b < G; b++) {
-                    const double *pb = batch_p + (size_t)b * P;
-                    if (irreversible(&terms[u], g, pb, q, eta, volume, NULL, irr, &contribution))
-                        contribution = full; /* no information on this cell: no influence */
-                    phi_batch[b] += contribution;
-                }
-            }
-        }
-        r->mass = mass;
-        r->phi_grid_uncorrected = phi_raw;
-        jackknife(phi, phi_batch, G, r);
-
+        const int singular = grid_phi(acc, r, &w);
         const size_t noted = strlen(r->note);
-        if (singular || used == 0)
+        if (singular || w.used == 0)
             snprintf(r->note + noted, sizeof r->note - noted, "%s%s", noted ? "; " : "",
-                     used == 0 ? "no grid cell holds enough density"
-                               : "D is singular somewhere: the grid Φ is not finite");
+                     w.used == 0 ? "no grid cell holds enough density"
+                                 : "D is singular somewhere: the grid Φ is not finite");
     }
-    free(batch_p);
-    free(p);
-    free(tmp);
-    free(cells);
-    free(terms);
-    free(phi_batch);
+    free(w.batch_p);
+    free(w.p);
+    free(w.tmp);
+    free(w.cells);
+    free(w.terms);
+    free(w.phi_batch);
     return code;
 }
 

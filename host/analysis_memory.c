@@ -43,20 +43,29 @@ static int cued(const struct ddm_input *input, double recall_delay, double t) {
     return 0;
 }
 
-int memory_metrics(const signed char *occupancy, const double *t, long B, long T, int K,
-                   const struct ddm_input *input, double recall_delay, struct memory_result *result,
-                   struct ddm_error *err) {
-    memset(result, 0, sizeof *result);
-    result->K = K;
-    result->transitions = ddm_calloc((size_t)K * K, sizeof(long), "transition counts", err);
-    long dwell_capacity = 1024;
-    result->dwell = ddm_alloc(sizeof(double) * dwell_capacity, "dwell times", err);
-    if (!result->transitions || !result->dwell) {
-        memory_result_free(result);
-        return DDM_ERUNTIME;
+/* Appends one dwell time, doubling the array when it is full. */
+static int add_dwell(struct memory_result *result, long *capacity, double dwell,
+                     struct ddm_error *err) {
+    if (result->dwell_count == *capacity) {
+        double *grown = realloc(result->dwell, sizeof(double) * 2 * *capacity);
+        if (!grown) return ddm_fail(err, DDM_ERUNTIME, "out of memory for dwell times");
+        result->dwell = grown;
+        *capacity *= 2;
     }
-    /* each path in turn: its core-set state, and the time it entered it */
-    long occupied = 0;
+    result->dwell[result->dwell_count++] = dwell;
+    return DDM_OK;
+}
+
+/* Each path in turn: its core-set state and the time it entered it, giving the transition counts
+ * j → j′, the spontaneous ones (outside every cue window and recall delay), the dwell times
+ * between two transitions (the first stay, entered before the record began, is not one) and the
+ * fraction of states inside a core set. */
+static int count_transitions(const signed char *occupancy, const double *t, long B, long T, int K,
+                             const struct ddm_input *input, double recall_delay,
+                             struct memory_result *result, struct ddm_error *err) {
+    long dwell_capacity = 1024, occupied = 0;
+    result->dwell = ddm_alloc(sizeof(double) * dwell_capacity, "dwell times", err);
+    if (!result->dwell) return DDM_ERUNTIME;
     for (long b = 0; b < B; b++) {
         const signed char *path = occupancy + b * T;
         int last = -1, first_dwell = 1;
@@ -67,18 +76,8 @@ int memory_metrics(const signed char *occupancy, const double *t, long B, long T
             if (last >= 0) {
                 result->transitions[last * K + path[i]]++;
                 if (!cued(input, recall_delay, t[i])) result->spontaneous++;
-                if (!first_dwell) {
-                    if (result->dwell_count == dwell_capacity) {
-                        double *grown = realloc(result->dwell, sizeof(double) * 2 * dwell_capacity);
-                        if (!grown) {
-                            memory_result_free(result);
-                            return ddm_fail(err, DDM_ERUNTIME, "out of memory for dwell times");
-                        }
-                        result->dwell = grown;
-                        dwell_capacity *= 2;
-                    }
-                    result->dwell[result->dwell_count++] = t[i] - entered;
-                }
+                if (!first_dwell && add_dwell(result, &dwell_capacity, t[i] - entered, err))
+                    return DDM_ERUNTIME;
                 first_dwell = 0;
             }
             last = path[i];
@@ -86,14 +85,14 @@ int memory_metrics(const signed char *occupancy, const double *t, long B, long T
         }
     }
     result->occupied = (double)occupied / (double)(B * T);
+    return DDM_OK;
+}
 
-    /* time outside the cue windows, by the recorded spacing */
-    for (long i = 0; i + 1 < T; i++)
-        if (!cued(input, recall_delay, t[i])) result->free_time += t[i + 1] - t[i];
-    result->spontaneous_rate =
-        result->free_time > 0 ? (double)result->spontaneous / ((double)B * result->free_time) : NAN;
-
-    /* recall: the core-set state recall_delay after each pattern cue */
+/* Recall: the core-set state recall_delay after each pattern cue (the last one held at or before
+ * that time), the fraction of paths in the cued pattern's set. */
+static void recall(const signed char *occupancy, const double *t, long B, long T,
+                   const struct ddm_input *input, double recall_delay,
+                   struct memory_result *result) {
     double recall_sum = 0;
     for (int q = 0; input && q < input->count; q++) {
         const struct ddm_cue *cue = &input->cues[q];
@@ -112,8 +111,11 @@ int memory_metrics(const signed char *occupancy, const double *t, long B, long T
         recall_sum += result->recall_per_cue[result->cues++];
     }
     result->recall_accuracy = result->cues ? recall_sum / result->cues : NAN;
+}
 
-    /* cycling: forward j → j+1 against backward j → j−1 */
+/* Cycling: forward j → j+1 against backward j → j−1 transitions (K ≥ 3), their ratio with the
+ * Poisson error of the two counts, √(1/forward + 1/backward) relative. */
+static void cycling(int K, struct memory_result *result) {
     for (int j = 0; K >= 3 && j < K; j++) {
         result->forward += result->transitions[j * K + (j + 1) % K];
         result->backward += result->transitions[j * K + (j + K - 1) % K];
@@ -126,5 +128,26 @@ int memory_metrics(const signed char *occupancy, const double *t, long B, long T
         result->forward_backward = K >= 3 && result->forward > 0 ? INFINITY : NAN;
         result->forward_backward_err = NAN;
     }
+}
+
+int memory_metrics(const signed char *occupancy, const double *t, long B, long T, int K,
+                   const struct ddm_input *input, double recall_delay, struct memory_result *result,
+                   struct ddm_error *err) {
+    memset(result, 0, sizeof *result);
+    result->K = K;
+    result->transitions = ddm_calloc((size_t)K * K, sizeof(long), "transition counts", err);
+    int code = result->transitions ? DDM_OK : DDM_ERUNTIME;
+    if (!code) code = count_transitions(occupancy, t, B, T, K, input, recall_delay, result, err);
+    if (code) {
+        memory_result_free(result);
+        return code;
+    }
+    /* time outside the cue windows, by the recorded spacing */
+    for (long i = 0; i + 1 < T; i++)
+        if (!cued(input, recall_delay, t[i])) result->free_time += t[i + 1] - t[i];
+    result->spontaneous_rate =
+        result->free_time > 0 ? (double)result->spontaneous / ((double)B * result->free_time) : NAN;
+    recall(occupancy, t, B, T, input, recall_delay, result);
+    cycling(K, result);
     return DDM_OK;
 }

@@ -42,6 +42,75 @@ void expr_eval(const struct expr_program *program, const double *vars, double *o
     for (int k = 0; k < program->noutputs; k++) out[k] = regs[program->output_reg[k]];
 }
 
+/* The partials df/da, df/db of one instruction r = f(a, b) at its arguments: 0 for an argument
+ * f does not take; at a kink or a jump, the slope chosen is noted at its case. */
+static void partials(enum expr_op op, double a, double b, double r, double *da, double *db) {
+    *da = 0, *db = 0;
+    switch (op) {
+    case EXPR_NEG:
+        *da = -1;
+        break;
+    case EXPR_SIN:
+        *da = cos(a);
+        break;
+    case EXPR_COS:
+        *da = -sin(a);
+        break;
+    case EXPR_TAN:
+        *da = 1 + r * r;
+        break;
+    case EXPR_EXP:
+        *da = r;
+        break;
+    case EXPR_LOG:
+        *da = 1 / a;
+        break;
+    case EXPR_SQRT:
+        *da = 0.5 / r;
+        break;
+    case EXPR_TANH:
+        *da = 1 - r * r;
+        break;
+    case EXPR_ABS:
+        *da = (a > 0) - (a < 0);
+        break;      /* the kink at 0 gets slope 0 */
+    case EXPR_SIGN: /* flat on either side; the jump at 0 gets slope 0, as abs's kink */
+        break;
+    case EXPR_ADD:
+        *da = 1;
+        *db = 1;
+        break;
+    case EXPR_SUB:
+        *da = 1;
+        *db = -1;
+        break;
+    case EXPR_MUL:
+        *da = b;
+        *db = a;
+        break;
+    case EXPR_DIV: /* (a'b - ab')/b^2 = (a' - r b')/b */
+        *da = 1 / b;
+        *db = -r / b;
+        break;
+    case EXPR_POW: /* d a^b = b a^(b-1) a' + a^b log(a) b'; the second term tends to 0 as
+                      a^b -> 0, where log a alone would make it 0 * -inf */
+        *da = b * pow(a, b - 1);
+        *db = r == 0 ? 0 : r * log(a);
+        break;
+    case EXPR_POW_CONST:
+        *da = b * pow(a, b - 1);
+        break;
+    case EXPR_MIN: /* the derivative of whichever argument was selected */
+        *da = expr_min_picks_first(a, b);
+        *db = 1 - *da;
+        break;
+    case EXPR_MAX:
+        *da = expr_max_picks_first(a, b);
+        *db = 1 - *da;
+        break;
+    }
+}
+
 /* Every instruction r = f(a, b) has partials dr = (df/da) a' + (df/db) b' (one-argument ones have
  * df/db = 0), so one loop over the inputs serves all operations once the two scalars are known. */
 void expr_eval_jacobian(const struct expr_program *program, const double *vars, double *out,
@@ -61,70 +130,8 @@ void expr_eval_jacobian(const struct expr_program *program, const double *vars, 
         const struct expr_instr in = program->code[i];
         double a = val[in.a], b = val[in.b];
         double r = expr_apply((enum expr_op)in.op, a, b);
-        double da = 0, db = 0;
-        switch ((enum expr_op)in.op) {
-        case EXPR_NEG:
-            da = -1;
-            break;
-        case EXPR_SIN:
-            da = cos(a);
-            break;
-        case EXPR_COS:
-            da = -sin(a);
-            break;
-        case EXPR_TAN:
-            da = 1 + r * r;
-            break;
-        case EXPR_EXP:
-            da = r;
-            break;
-        case EXPR_LOG:
-            da = 1 / a;
-            break;
-        case EXPR_SQRT:
-            da = 0.5 / r;
-            break;
-        case EXPR_TANH:
-            da = 1 - r * r;
-            break;
-        case EXPR_ABS:
-            da = (a > 0) - (a < 0);
-            break;      /* the kink at 0 gets slope 0 */
-        case EXPR_SIGN: /* flat on either side; the jump at 0 gets slope 0, as abs's kink */
-            break;
-        case EXPR_ADD:
-            da = 1;
-            db = 1;
-            break;
-        case EXPR_SUB:
-            da = 1;
-            db = -1;
-            break;
-        case EXPR_MUL:
-            da = b;
-            db = a;
-            break;
-        case EXPR_DIV: /* (a'b - ab')/b^2 = (a' - r b')/b */
-            da = 1 / b;
-            db = -r / b;
-            break;
-        case EXPR_POW: /* d a^b = b a^(b-1) a' + a^b log(a) b'; the second term tends to 0 as
-                          a^b -> 0, where log a alone would make it 0 * -inf */
-            da = b * pow(a, b - 1);
-            db = r == 0 ? 0 : r * log(a);
-            break;
-        case EXPR_POW_CONST:
-            da = b * pow(a, b - 1);
-            break;
-        case EXPR_MIN: /* the derivative of whichever argument was selected */
-            da = expr_min_picks_first(a, b);
-            db = 1 - da;
-            break;
-        case EXPR_MAX:
-            da = expr_max_picks_first(a, b);
-            db = 1 - da;
-            break;
-        }
+        double da, db;
+        partials((enum expr_op)in.op, a, b, r, &da, &db);
         val[in.dst] = r;
         for (int j = 0; j < nvars; j++) grad[in.dst][j] = da * grad[in.a][j] + db * grad[in.b][j];
     }

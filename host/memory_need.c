@@ -14,6 +14,7 @@
 #include "ddm/analysis_hhd.h"
 #include "ddm/analysis_pca.h"
 #include "ddm/kernel_math.h"
+#include "ddm/sim_sizes.h"
 
 #define FLOAT  4.0 /* bytes */
 #define DOUBLE 8.0
@@ -107,36 +108,30 @@ void memory_need_train(const struct ddm_config *cfg, const struct memory_run *ru
     sort_parts(need);
 }
 
-/* Recorded times per block (host/simulate.c): about 4 MB of latent read-out of the whole
- * ensemble, at least 1, at most all. */
-static double records_per_block(double B_total, double k, double T) {
-    double per_block = floor(1048576.0 / (B_total * k));
-    if (per_block < 1) per_block = 1;
-    if (per_block > T - 1) per_block = T - 1 > 0 ? T - 1 : 1;
-    return per_block;
-}
-
 /* The simulation of B trajectories (of B_total); own: the run's own simulation, which writes its
  * blocks into the file and can be stopped for a checkpoint (the PCA's does neither). */
 static void simulation(const struct ddm_config *cfg, const struct memory_run *run, double B,
                        double B_total, int device, int own, struct memory_need *need) {
     const double n = run->n, k = run->k, m = run->m;
-    const double T = floor((double)cfg->steps / cfg->record_every) + 1;
-    const double per_block = records_per_block(B_total, k, T);
+    /* the block sizes as host/simulate.c and the backends cut them (ddm/sim_sizes.h) */
+    const long T = cfg->steps / cfg->record_every + 1;
+    const long per_block = sim_records_per_block((long)B_total, run->k, T);
     const double traced_B = fmin(cfg->trace_trajectories, B);
     const double traced_n = traced_B > 0 ? fmin(cfg->trace_neurons, n) : 0;
-    const double block_steps = fmax(per_block * cfg->record_every, 10000);
+    const long block_steps = sim_block_steps(per_block, cfg->record_every);
     const double cues = cfg->cues && cfg->cues[0] ? 1 : 0;
-    const double latent = FLOAT * B * k * per_block,
-                 traces = FLOAT * traced_B * traced_n * per_block;
-    const double model = FLOAT * (3 * n * k + n + (run->state_dependent ? k * m * (n + 1) : k * m));
+    const double latent = FLOAT * sim_latent_floats((long)B, per_block, run->k),
+                 traces = FLOAT * sim_trace_floats((long)traced_B, per_block, (int)traced_n);
+    const double model = FLOAT * sim_model_floats(run->n, run->k, run->m, run->state_dependent);
+    const double block_inputs = FLOAT * sim_input_floats(block_steps, run->k);
+    const double recorded_inputs = FLOAT * sim_input_floats(per_block, run->k);
     const double checkpoint = own ? (FLOAT * n + DOUBLE * k + sizeof(int)) * B : 0;
     if (device) { /* kernels/backend_cuda_sim.cu: states, and two slots of block outputs */
         if (!run->cuda) return;
         part(need, "states", FLOAT * B * n + 8 * B + model, "simulate", "trajectories",
              "[simulate] trajectories or [network] neurons");
-        part(need, "blocks", 2 * latent + 2 * cues * FLOAT * block_steps * k, "simulate",
-             "trajectories", "[simulate] trajectories");
+        part(need, "blocks", 2 * latent + 2 * cues * block_inputs, "simulate", "trajectories",
+             "[simulate] trajectories");
         part(need, "traces", 2 * traces, "simulate", "trace_neurons",
              "[simulate] trace_trajectories or trace_neurons");
         part(need, "CUDA libraries", CUDA_LIBRARIES, "simulate", "trajectories",
@@ -155,8 +150,7 @@ static void simulation(const struct ddm_config *cfg, const struct memory_run *ru
     const double blocks =
         2 * latent + DOUBLE * per_block + (own ? HDF5_CACHES : 0) + (run->cuda ? 2 * latent : 0);
     /* the inputs of a block's steps, for the target and the network (with cues) */
-    const double inputs =
-        cues * (2 * FLOAT * block_steps * k + FLOAT * per_block * k) * (run->cuda ? 2 : 1);
+    const double inputs = cues * (2 * block_inputs + recorded_inputs) * (run->cuda ? 2 : 1);
     part(need, "states", states + model, "simulate", "trajectories",
          "[simulate] trajectories or [network] neurons");
     part(need, "blocks", blocks, "simulate", "trajectories", "[simulate] trajectories");

@@ -33,6 +33,7 @@
 #include "ddm/h5schema.h"
 #include "ddm/runfile_check.h"
 #include "ddm/signals.h"
+#include "ddm/sim_sizes.h"
 #include "ddm/simulate.h"
 #include "ddm/threads.h"
 #include "ddm/train.h"
@@ -64,9 +65,71 @@ static void with_error(char *buf, size_t len, double value, double error) {
         snprintf(buf, len, "%.4g", value);
 }
 
+/* Φ of both processes, from the samples and on the density grid, and what they rest on. */
+static void print_entropy(const struct ddm_analysis_report *a) {
+    char net[64], tgt[64];
+    with_error(net, sizeof net, a->phi[0], a->phi_err[0]);
+    with_error(tgt, sizeof tgt, a->phi[1], a->phi_err[1]);
+    printf("          entropy production Φ = ⟨fᵀD⁻¹f + ∇·f⟩: network %s vs target %s "
+           "(nats/time)\n",
+           net, tgt);
+    if (a->phi_grid_on) {
+        with_error(net, sizeof net, a->phi_grid[0], a->phi_grid_err[0]);
+        with_error(tgt, sizeof tgt, a->phi_grid[1], a->phi_grid_err[1]);
+        printf("          Φ on the density grid (kernel-smoothed, noise bias removed by the "
+               "jackknife): network %s vs target %s\n",
+               net, tgt);
+    }
+    for (int p = 0; p < 2; p++)
+        if (a->phi_sigmas[p] > DDM_PHI_SIGMAS)
+            printf("          warning: the two Φ of the %s differ by %.1f combined error bars "
+                   "(see notes)\n",
+                   p ? "target" : "network", a->phi_sigmas[p]);
+    if (a->stationary_times < a->recorded_times)
+        printf("          density, Φ and statistics from %ld of the %ld recorded times after the "
+               "burn-in fraction: those outside every cue window and recall_delay\n",
+               a->stationary_times, a->recorded_times);
+}
+
+/* λ_max with its error bar, the spectra, D_KY and the starts averaged. */
+static void print_lyapunov(const struct ddm_analysis_report *a, int k) {
+    char net[64], tgt[64];
+    with_error(net, sizeof net, a->lyapunov[0][0], a->lyapunov_err[0][0]);
+    with_error(tgt, sizeof tgt, a->lyapunov[1][0], a->lyapunov_err[1][0]);
+    printf("          Lyapunov λ_max: network %s vs target %s · spectra:", net, tgt);
+    for (int p = 0; p < 2; p++) {
+        printf(p ? " vs (" : " (");
+        for (int c = 0; c < k; c++) printf("%s%.3g", c ? ", " : "", a->lyapunov[p][c]);
+        printf(")");
+    }
+    printf(" · D_KY %.3g vs %.3g · starts averaged %d, %d of %d\n", a->kaplan_yorke[0],
+           a->kaplan_yorke[1], a->lyapunov_starts[0], a->lyapunov_starts[1], a->lyapunov_total);
+    for (int p = 0; p < 2; p++)
+        if (a->lyapunov_elsewhere[p][0])
+            printf("          Lyapunov %s, not averaged: %s\n", p ? "target" : "network",
+                   a->lyapunov_elsewhere[p]);
+}
+
+/* Recall of the cues, spontaneous switches, the forward/backward asymmetry. */
+static void print_memory(const struct ddm_analysis_report *a) {
+    char net[64], tgt[64];
+    if (a->memory_cues)
+        printf("          memory: recall %.1f %% vs %.1f %% over %d cues · ", 100 * a->recall[0],
+               100 * a->recall[1], a->memory_cues);
+    else
+        printf("          memory: ");
+    printf("spontaneous switches %.3g vs %.3g per path and time", a->switch_rate[0],
+           a->switch_rate[1]);
+    if (isfinite(a->forward_backward[0]) || isfinite(a->forward_backward[1])) {
+        with_error(net, sizeof net, a->forward_backward[0], a->forward_backward_err[0]);
+        with_error(tgt, sizeof tgt, a->forward_backward[1], a->forward_backward_err[1]);
+        printf(" · forward/backward %s vs %s", net, tgt);
+    }
+    printf(" (network vs target)\n");
+}
+
 static void print_analysis(const struct ddm_system *sys, const struct ddm_analysis_report *a) {
     const int k = sys->k;
-    char net[64], tgt[64];
     printf(
         "analyze   %.2f s (PCA %.2f s, split %.2f s, HHD + statistics %.2f s, Lyapunov %.2f s%s, "
         "fixed points %.2f s)\n",
@@ -85,46 +148,8 @@ static void print_analysis(const struct ddm_system *sys, const struct ddm_analys
                "%.1f %%\n",
                100 * a->descent_grid, 100 * a->descent_samples, a->descent_sample_count,
                100 * a->descent_grid_metric, 100 * a->descent_samples_metric);
-    if (a->hhd_done) {
-        with_error(net, sizeof net, a->phi[0], a->phi_err[0]);
-        with_error(tgt, sizeof tgt, a->phi[1], a->phi_err[1]);
-        printf("          entropy production Φ = ⟨fᵀD⁻¹f + ∇·f⟩: network %s vs target %s "
-               "(nats/time)\n",
-               net, tgt);
-        if (a->phi_grid_on) {
-            with_error(net, sizeof net, a->phi_grid[0], a->phi_grid_err[0]);
-            with_error(tgt, sizeof tgt, a->phi_grid[1], a->phi_grid_err[1]);
-            printf("          Φ on the density grid (kernel-smoothed, noise bias removed by the "
-                   "jackknife): network %s vs target %s\n",
-                   net, tgt);
-        }
-        for (int p = 0; p < 2; p++)
-            if (a->phi_sigmas[p] > DDM_PHI_SIGMAS)
-                printf("          warning: the two Φ of the %s differ by %.1f combined error bars "
-                       "(see notes)\n",
-                       p ? "target" : "network", a->phi_sigmas[p]);
-        if (a->stationary_times < a->recorded_times)
-            printf(
-                "          density, Φ and statistics from %ld of the %ld recorded times after the "
-                "burn-in fraction: those outside every cue window and recall_delay\n",
-                a->stationary_times, a->recorded_times);
-    }
-    if (a->lyapunov_done) {
-        with_error(net, sizeof net, a->lyapunov[0][0], a->lyapunov_err[0][0]);
-        with_error(tgt, sizeof tgt, a->lyapunov[1][0], a->lyapunov_err[1][0]);
-        printf("          Lyapunov λ_max: network %s vs target %s · spectra:", net, tgt);
-        for (int p = 0; p < 2; p++) {
-            printf(p ? " vs (" : " (");
-            for (int c = 0; c < k; c++) printf("%s%.3g", c ? ", " : "", a->lyapunov[p][c]);
-            printf(")");
-        }
-        printf(" · D_KY %.3g vs %.3g · starts averaged %d, %d of %d\n", a->kaplan_yorke[0],
-               a->kaplan_yorke[1], a->lyapunov_starts[0], a->lyapunov_starts[1], a->lyapunov_total);
-        for (int p = 0; p < 2; p++)
-            if (a->lyapunov_elsewhere[p][0])
-                printf("          Lyapunov %s, not averaged: %s\n", p ? "target" : "network",
-                       a->lyapunov_elsewhere[p]);
-    }
+    if (a->hhd_done) print_entropy(a);
+    if (a->lyapunov_done) print_lyapunov(a, k);
     if (a->stats_done) {
         printf("          Wasserstein W₁ of the marginals, network vs target:");
         for (int c = 0; c < k; c++)
@@ -136,21 +161,7 @@ static void print_analysis(const struct ddm_system *sys, const struct ddm_analys
                    "%.2g of the target's std (above %g)\n",
                    sys->var_names[worst], a->wasserstein_std[worst], DDM_STATS_WARN);
     }
-    if (a->memory_done) {
-        if (a->memory_cues)
-            printf("          memory: recall %.1f %% vs %.1f %% over %d cues · ",
-                   100 * a->recall[0], 100 * a->recall[1], a->memory_cues);
-        else
-            printf("          memory: ");
-        printf("spontaneous switches %.3g vs %.3g per path and time", a->switch_rate[0],
-               a->switch_rate[1]);
-        if (isfinite(a->forward_backward[0]) || isfinite(a->forward_backward[1])) {
-            with_error(net, sizeof net, a->forward_backward[0], a->forward_backward_err[0]);
-            with_error(tgt, sizeof tgt, a->forward_backward[1], a->forward_backward_err[1]);
-            printf(" · forward/backward %s vs %s", net, tgt);
-        }
-        printf(" (network vs target)\n");
-    }
+    if (a->memory_done) print_memory(a);
     if (a->fixed_done) {
         const struct fixed_point_summary *fp = &a->fixed;
         printf("          fixed points: target %d, network %d (%d matched, %d spurious, %d "
@@ -402,9 +413,11 @@ static int check_memory(const struct run *run, struct ddm_error *err) {
         .cuda = !strcmp(run->backend->name, "cuda"),
     };
     const struct ddm_run_place *place = &setup->place;
-    if (place->shard_count) /* as simulate_layout_shard cuts it */
-        sizes.B = (int)((long)cfg->trajectories * (place->shard_index + 1) / place->shard_count -
-                        (long)cfg->trajectories * place->shard_index / place->shard_count);
+    if (place->shard_count) {
+        long first, end;
+        sim_shard_range(cfg->trajectories, place->shard_index, place->shard_count, &first, &end);
+        sizes.B = (int)(end - first);
+    }
     if (simulate) {
         sizes.analysis_B = sizes.B;
         sizes.analysis_T = cfg->steps / cfg->record_every + 1;

@@ -20,6 +20,7 @@
 #include "ddm/philox.h"
 #include "ddm/progress.h"
 #include "ddm/signals.h"
+#include "ddm/sim_sizes.h"
 #include "ddm/simulate.h"
 #include "ddm/starts.h"
 #include "ddm/train.h"
@@ -27,7 +28,8 @@
 /* Parses [simulate] start "z1, z2, ..." into z (k). */
 static int parse_start(const struct ddm_config *cfg, int k, double *z, struct ddm_error *err);
 
-int simulate_check(const struct ddm_config *cfg, int k, struct ddm_error *err) {
+/* The [simulate] steps and record_every that the block loop can cut. */
+static int check_steps(const struct ddm_config *cfg, struct ddm_error *err) {
     if (cfg->steps % cfg->record_every) {
         char at[1200];
         config_where(cfg, "simulate", "steps", at, sizeof at);
@@ -42,19 +44,28 @@ int simulate_check(const struct ddm_config *cfg, int k, struct ddm_error *err) {
                         "[simulate] steps/record_every = %ld recorded times is "
                         "too many; raise record_every",
                         cfg->steps / cfg->record_every);
+    return DDM_OK;
+}
+
+int simulate_check(const struct ddm_config *cfg, int k, struct ddm_error *err) {
+    int code = check_steps(cfg, err);
     double z[DDM_MAX_K];
-    return cfg->start[0] ? parse_start(cfg, k, z, err) : DDM_OK;
+    return code ? code : cfg->start[0] ? parse_start(cfg, k, z, err) : DDM_OK;
 }
 
 int simulate_layout(const struct ddm_config *cfg, const struct ddm_model *model,
                     struct ddm_sim_layout *layout, struct ddm_error *err) {
     memset(layout, 0, sizeof *layout);
-    int code = simulate_check(cfg, model->k, err);
+    int code = check_steps(cfg, err);
+    if (!code && cfg->start[0]) { /* parsed here once; the run's starts come from the layout */
+        code = parse_start(cfg, model->k, layout->start, err);
+        layout->has_start = 1;
+    }
     if (code) return code;
     layout->B = layout->B_total = cfg->trajectories;
     layout->first = 0;
     layout->k = model->k;
-    layout->T = (int)(cfg->steps / cfg->record_every + 1); /* simulate_check bounds it */
+    layout->T = (int)(cfg->steps / cfg->record_every + 1); /* check_steps bounds it */
     layout->trace_B =
         cfg->trace_trajectories < cfg->trajectories ? cfg->trace_trajectories : cfg->trajectories;
     layout->trace_n = cfg->trace_neurons < model->n ? cfg->trace_neurons : model->n;
@@ -67,8 +78,8 @@ int simulate_layout(const struct ddm_config *cfg, const struct ddm_model *model,
 }
 
 void simulate_layout_shard(struct ddm_sim_layout *layout, int index, int count) {
-    const long total = layout->B_total;
-    const long first = total * index / count, end = total * (index + 1) / count;
+    long first, end;
+    sim_shard_range(layout->B_total, index, count, &first, &end);
     const long traced_end = layout->trace_B < end ? layout->trace_B : end;
     layout->first = (uint64_t)first;
     layout->B = (int)(end - first);
@@ -187,17 +198,6 @@ static void buffers_free(struct sim_buffers *b) {
     free(b->died);
 }
 
-/* Inputs of `count` steps from global step `step`: u (target units) or û (network) into `out`;
- * NULL when no cue touches these steps, so the backends take their input-free path. */
-static const float *block_inputs(const struct ddm_input *input, const struct ddm_model *model,
-                                 const struct ddm_config *cfg, uint64_t step, long count, float *u,
-                                 float *u_hat) {
-    if (!input_active(input)) return NULL;
-    double t0 = ((double)step - (double)cfg->burn_in) * cfg->dt;
-    int any = input_fill(input, model, t0, cfg->dt, (int)count, u, u_hat);
-    return any ? (u ? u : u_hat) : NULL;
-}
-
 static void input_at_floats(const struct ddm_input *input, double t, int k, float *out) {
     double here[DDM_MAX_K];
     input_at(input, t, here);
@@ -230,23 +230,22 @@ void sim_report_free(struct ddm_sim_report *report) {
     report->nonfinite_steps = NULL;
 }
 
-int simulate_run(const struct ddm_backend *backend, const struct ddm_system *sys,
-                 const struct ddm_model *model, const struct ddm_config *cfg,
-                 const struct ddm_sim_layout *layout, sim_sink_fn sink, void *sink_user,
-                 struct ddm_sim_report *report, int quiet, struct ddm_error *err) {
-    return simulate_run_from(backend, sys, model, cfg, layout, sink, sink_user, NULL, NULL, report,
-                             quiet, err);
-}
-
-/* The state the run starts from: a checkpoint's, or the starts of its trajectories. */
-static int starting_state(const struct ddm_system *sys, const struct ddm_model *model,
-                          const struct ddm_config *cfg, const struct ddm_sim_layout *layout,
-                          const struct ddm_sim_state *from, struct sim_buffers *buf,
+/* The state the run starts from: a checkpoint's, or the starts of its trajectories (the
+ * layout's [simulate] start, parsed once, or the target's attractor). */
+static int starting_state(const struct sim_request *req, struct sim_buffers *buf,
                           struct start_report *report, struct ddm_error *err) {
-    const int B = layout->B, n = model->n, k = model->k;
+    const struct ddm_sim_layout *layout = req->layout;
+    const struct ddm_sim_state *from = req->from;
+    const int B = layout->B, n = req->model->n, k = req->model->k;
     if (!from) {
-        int code = simulate_starts_from(sys, model, cfg, layout->first, B, buf->z0, report, err);
-        if (!code) initial_states(model, cfg, layout->first, B, buf->z0, buf->x);
+        int code = DDM_OK;
+        if (layout->has_start)
+            for (int j = 0; j < B; j++)
+                memcpy(buf->z0 + (size_t)j * k, layout->start, sizeof(double) * k);
+        else
+            code = simulate_starts_from(req->sys, req->model, req->cfg, layout->first, B, buf->z0,
+                                        report, err);
+        if (!code) initial_states(req->model, req->cfg, layout->first, B, buf->z0, buf->x);
         return code;
     }
     if (from->B != B || from->n != n || from->k != k)
@@ -274,25 +273,55 @@ struct sim_recorder {
     double *output_seconds; /* time spent in the sink, summed */
 };
 
+/* The parts of a run: the burn-in, the record of t = 0 (the state after it), the recorded
+ * blocks. */
+enum sim_phase { SIM_BURN_IN, SIM_START, SIM_RECORD };
+
+/* A simulation in progress: what sim_open set up and sim_block advances. */
+struct sim {
+    struct sim_request req;
+    void *ctx; /* the backend's */
+    struct sim_buffers buf;
+    struct ddm_input input; /* the cue schedule */
+    struct target_paths target;
+    struct sim_recorder rec;
+    struct blowup_watch watch;
+    struct blowup_first first_blowup;
+    struct ddm_progress progress;
+    enum sim_phase phase;
+    long per_block;      /* recorded times per block (sim_records_per_block) */
+    uint64_t step;       /* global steps done, the burn-in included */
+    uint64_t step_start; /* where this run started (a checkpoint's step, or 0) */
+    long recorded;       /* recorded times handed to the sink */
+    double t_start;      /* now_seconds() at sim_open */
+    int look_ahead;      /* the backend queues two blocks: launch block i+1 before collecting i */
+    int ahead;           /* the next block is launched already */
+    int stopping;        /* a stop was requested with a block in flight: collect it, then stop */
+    int blown;           /* a blow-up ends the run (on_nonfinite = stop) */
+};
+
 /* Hands recorded times [first, first + records) of the buffers (rows (B, records, ·)) on. */
-static int record_chunk(struct sim_recorder *rec, const struct sim_buffers *buf,
-                        const struct ddm_sim_layout *layout, long first, int records,
-                        int with_input, struct ddm_error *err) {
+static int record_chunk(struct sim *sim, long first, int records, struct ddm_error *err) {
+    const struct ddm_sim_layout *layout = sim->req.layout;
+    const struct sim_buffers *buf = &sim->buf;
+    struct sim_recorder *rec = &sim->rec;
     const int B = layout->B, k = layout->k;
     moments_add(&rec->network, buf->latent, (size_t)B * records, k);
     moments_add(&rec->target, buf->target, (size_t)B * records, k);
     if (!rec->sink) return DDM_OK;
-    const struct sim_chunk chunk = {first,
-                                    records,
-                                    B,
-                                    k,
-                                    layout->trace_B,
-                                    layout->trace_n,
-                                    buf->t,
-                                    buf->latent,
-                                    buf->target,
-                                    buf->traces,
-                                    with_input ? buf->u_recorded : NULL};
+    const struct sim_chunk chunk = {
+        .first = first,
+        .count = records,
+        .B = B,
+        .k = k,
+        .trace_B = layout->trace_B,
+        .trace_n = layout->trace_n,
+        .t = buf->t,
+        .latent = buf->latent,
+        .target = buf->target,
+        .traces = buf->traces,
+        .input = input_active(&sim->input) ? buf->u_recorded : NULL,
+    };
     const double t0 = now_seconds();
     int code = rec->sink(rec->user, &chunk, err);
     *rec->output_seconds += now_seconds() - t0;
@@ -300,85 +329,72 @@ static int record_chunk(struct sim_recorder *rec, const struct sim_buffers *buf,
 }
 
 /* Keeps where the run stands for a checkpoint (no block in flight). */
-static int stop_here(const struct ddm_backend *backend, void *ctx, const struct sim_buffers *buf,
-                     const struct ddm_sim_layout *layout, int n, uint64_t step, long recorded,
-                     const struct ddm_sim_report *report, const struct sim_recorder *rec,
-                     struct ddm_sim_state *stopped, struct ddm_error *err) {
-    const int B = layout->B, k = layout->k;
+static int stop_here(struct sim *sim, struct ddm_error *err) {
+    const int B = sim->req.layout->B, n = sim->req.model->n, k = sim->req.layout->k;
+    const struct ddm_sim_report *report = sim->req.report;
+    struct ddm_sim_state *stopped = sim->req.stopped;
     int code = sim_state_alloc(stopped, B, n, k, err);
-    if (!code) code = backend->sim_state(ctx, stopped->x, err);
+    if (!code) code = sim->req.backend->sim_state(sim->ctx, stopped->x, err);
     if (code) return code;
-    stopped->step = step;
-    stopped->recorded = recorded;
-    memcpy(stopped->target_z, buf->z0, sizeof(double) * B * k);
-    memcpy(stopped->target_dead, buf->dead, sizeof(int) * B);
+    stopped->step = sim->step;
+    stopped->recorded = sim->recorded;
+    memcpy(stopped->target_z, sim->buf.z0, sizeof(double) * B * k);
+    memcpy(stopped->target_dead, sim->buf.dead, sizeof(int) * B);
     memcpy(stopped->nonfinite_step, report->nonfinite_steps, sizeof(int64_t) * B);
     stopped->target_nonfinite = report->target_nonfinite;
-    stopped->network = rec->network;
-    stopped->target = rec->target;
+    stopped->network = sim->rec.network;
+    stopped->target = sim->rec.target;
     return ddm_fail(err, DDM_EINTERRUPTED, "stopped by %s at step %llu (%ld recorded times)",
-                    stop_signal_name(stop_requested()), (unsigned long long)step, recorded);
+                    stop_signal_name(stop_requested()), (unsigned long long)sim->step,
+                    sim->recorded);
 }
 
-int simulate_run_from(const struct ddm_backend *backend, const struct ddm_system *sys,
-                      const struct ddm_model *model, const struct ddm_config *cfg,
-                      const struct ddm_sim_layout *layout, sim_sink_fn sink, void *sink_user,
-                      const struct ddm_sim_state *from, struct ddm_sim_state *stopped,
-                      struct ddm_sim_report *report, int quiet, struct ddm_error *err) {
-    const double t_start = now_seconds();
-    const int B = layout->B, n = model->n, k = model->k, re = cfg->record_every;
-    memset(report, 0, sizeof *report);
-    report->trajectories = B;
-    /* records per block: about 4 MB of latent read-out of the whole ensemble, at least 1; a shard
-     * and a resumed run cut their blocks at the same steps as the whole, uninterrupted run */
-    const long B_total = layout->B_total > 0 ? layout->B_total : B;
-    long per_block = (1L << 20) / (B_total * k);
-    if (per_block < 1) per_block = 1;
-    if (per_block > layout->T - 1) per_block = layout->T - 1 > 0 ? layout->T - 1 : 1;
-    struct sim_buffers buf = {0};
-    buf.x = ddm_alloc(sizeof(float) * B * n + 1, "initial states", err);
-    buf.z0 = ddm_alloc(sizeof(double) * B * k + 1, "starting points", err);
-    buf.latent = ddm_alloc(sizeof(float) * B * k * per_block + 1, "latent block", err);
-    buf.target = ddm_alloc(sizeof(float) * B * k * per_block + 1, "target block", err);
-    buf.traces = ddm_calloc((size_t)layout->trace_B * layout->trace_n * per_block + 1,
-                            sizeof(float), "trace block", err);
-    buf.t = ddm_alloc(sizeof(double) * per_block, "times", err);
-    buf.dead = ddm_calloc(B + 1, sizeof(int), "target flags", err);
-    buf.died = ddm_alloc(sizeof(uint64_t) * (B + 1), "blow-up steps", err);
-    report->nonfinite_steps = ddm_alloc(sizeof(int64_t) * (B + 1), "blow-up marks", err);
-    if (!buf.x || !buf.z0 || !buf.latent || !buf.target || !buf.traces || !buf.t || !buf.dead ||
-        !buf.died || !report->nonfinite_steps) {
-        buffers_free(&buf);
-        return DDM_ERUNTIME;
-    }
-    /* the cue schedule: per-step inputs of each block, for the target and the network */
-    struct ddm_input input;
-    char at[1200];
-    config_where(cfg, "input", "cues", at, sizeof at);
-    int code = input_parse(cfg->cues, cfg->cue_strength, sys, at, &input, err);
-    if (code) {
-        buffers_free(&buf);
-        return code;
-    }
-    const long block_steps = per_block * re > 10000 ? per_block * re : 10000;
-    if (input_active(&input)) {
-        buf.u = ddm_alloc(sizeof(float) * block_steps * k, "inputs", err);
-        buf.u_hat = ddm_alloc(sizeof(float) * block_steps * k, "inputs", err);
-        buf.u_recorded = ddm_alloc(sizeof(float) * per_block * k, "inputs", err);
-        if (!buf.u || !buf.u_hat || !buf.u_recorded) {
-            buffers_free(&buf);
-            return DDM_ERUNTIME;
-        }
-    }
-    code = starting_state(sys, model, cfg, layout, from, &buf, &report->starts, err);
-    if (code) {
-        buffers_free(&buf);
-        return code;
-    }
+/* The block buffers: one block of per_block recorded times, the starts and flags of B
+ * trajectories. */
+static int buffers_alloc(struct sim *sim, struct ddm_error *err) {
+    const struct ddm_sim_layout *layout = sim->req.layout;
+    const int B = layout->B, n = sim->req.model->n, k = layout->k;
+    const long per_block = sim->per_block;
+    struct sim_buffers *buf = &sim->buf;
+    const size_t latent = sim_latent_floats(B, per_block, k);
+    buf->x = ddm_alloc(sizeof(float) * B * n + 1, "initial states", err);
+    buf->z0 = ddm_alloc(sizeof(double) * B * k + 1, "starting points", err);
+    buf->latent = ddm_alloc(sizeof(float) * latent + 1, "latent block", err);
+    buf->target = ddm_alloc(sizeof(float) * latent + 1, "target block", err);
+    buf->traces = ddm_calloc(sim_trace_floats(layout->trace_B, per_block, layout->trace_n) + 1,
+                             sizeof(float), "trace block", err);
+    buf->t = ddm_alloc(sizeof(double) * per_block, "times", err);
+    buf->dead = ddm_calloc(B + 1, sizeof(int), "target flags", err);
+    buf->died = ddm_alloc(sizeof(uint64_t) * (B + 1), "blow-up steps", err);
+    return buf->x && buf->z0 && buf->latent && buf->target && buf->traces && buf->t && buf->dead &&
+                   buf->died
+               ? DDM_OK
+               : DDM_ERUNTIME;
+}
 
-    struct ddm_sim_setup setup = {
-        .model = model,
-        .B = B,
+/* With cues, the per-step inputs of the longest block (target and network) and of a block's
+ * recorded times. */
+static int input_buffers_alloc(struct sim *sim, struct ddm_error *err) {
+    if (!input_active(&sim->input)) return DDM_OK;
+    const int k = sim->req.layout->k;
+    const long per_block = sim->per_block;
+    struct sim_buffers *buf = &sim->buf;
+    const size_t inputs =
+        sim_input_floats(sim_block_steps(per_block, sim->req.cfg->record_every), k);
+    buf->u = ddm_alloc(sizeof(float) * inputs, "inputs", err);
+    buf->u_hat = ddm_alloc(sizeof(float) * inputs, "inputs", err);
+    buf->u_recorded = ddm_alloc(sizeof(float) * sim_input_floats(per_block, k), "inputs", err);
+    return buf->u && buf->u_hat && buf->u_recorded ? DDM_OK : DDM_ERUNTIME;
+}
+
+/* The backend's context over the starting states; the coupled target paths beside it share its
+ * noise stream ξ. */
+static int backend_open(struct sim *sim, struct ddm_error *err) {
+    const struct ddm_sim_layout *layout = sim->req.layout;
+    const struct ddm_config *cfg = sim->req.cfg;
+    const struct ddm_sim_setup setup = {
+        .model = sim->req.model,
+        .B = layout->B,
         .first_trajectory = layout->first,
         .noise_seed = ddm_stream_seed(cfg->seed, DDM_STREAM_LATENT_NOISE),
         .neuron_seed = ddm_stream_seed(cfg->seed, DDM_STREAM_NEURON_NOISE),
@@ -387,189 +403,335 @@ int simulate_run_from(const struct ddm_backend *backend, const struct ddm_system
         .trace_B = layout->trace_B,
         .trace_n = layout->trace_n,
         .trace_neurons = layout->trace_neurons,
-        .x0 = buf.x,
+        .x0 = sim->buf.x,
     };
-    struct target_paths target = {B, buf.z0, buf.dead, setup.noise_seed, layout->first};
-    void *ctx = NULL;
-    if ((code = backend->sim_create(&setup, &ctx, err))) {
-        buffers_free(&buf);
-        return code;
-    }
+    sim->target = (struct target_paths){
+        .B = layout->B,
+        .z = sim->buf.z0,
+        .dead = sim->buf.dead,
+        .noise_seed = setup.noise_seed,
+        .first_trajectory = layout->first,
+    };
+    return sim->req.backend->sim_create(&setup, &sim->ctx, err);
+}
 
-    struct sim_recorder rec = {
-        .sink = sink, .user = sink_user, .output_seconds = &report->output_seconds};
-    uint64_t step = 0;
-    long recorded = 0;
+/* Where the run stands at its start: nothing done, or a checkpoint's step, records, sums and
+ * blow-up marks; and the progress line. */
+static void bookkeeping_open(struct sim *sim) {
+    const struct ddm_sim_state *from = sim->req.from;
+    struct ddm_sim_report *report = sim->req.report;
+    const struct ddm_config *cfg = sim->req.cfg;
+    const int B = sim->req.layout->B;
+    sim->rec = (struct sim_recorder){
+        .sink = sim->req.sink,
+        .user = sim->req.sink_user,
+        .output_seconds = &report->output_seconds,
+    };
     if (from) {
-        rec.network = from->network, rec.target = from->target;
-        step = from->step, recorded = from->recorded;
+        sim->rec.network = from->network, sim->rec.target = from->target;
+        sim->step = from->step, sim->recorded = from->recorded;
         report->target_nonfinite = from->target_nonfinite;
     }
+    sim->step_start = sim->step;
     /* blow-ups: marked per trajectory; `stop` ends the run after the block that saw the first */
-    const struct blowup_watch watch = {model, cfg->blowup_bound, B,
-                                       k,     layout->trace_B,   layout->trace_n};
-    struct blowup_first first_blowup;
+    sim->watch = (struct blowup_watch){
+        .model = sim->req.model,
+        .bound = cfg->blowup_bound,
+        .B = B,
+        .k = sim->req.layout->k,
+        .trace_B = sim->req.layout->trace_B,
+        .trace_n = sim->req.layout->trace_n,
+    };
     starting_marks(from, B, report->nonfinite_steps);
-    blowup_first_of(report->nonfinite_steps, B, &first_blowup);
+    blowup_first_of(report->nonfinite_steps, B, &sim->first_blowup);
     report->nonfinite = blowup_count(report->nonfinite_steps, B);
-    const int stop_on_blowup = cfg->on_nonfinite == NONFINITE_STOP;
-    const uint64_t step_start = step;
-    struct ddm_progress progress;
-    progress_begin(&progress, "simulate", "steps", (double)(cfg->burn_in + cfg->steps), quiet);
-    progress_update(&progress, (double)step, from ? "resumed" : NULL);
+    progress_begin(&sim->progress, "simulate", "steps", (double)(cfg->burn_in + cfg->steps),
+                   sim->req.quiet);
+    progress_update(&sim->progress, (double)sim->step, from ? "resumed" : NULL);
+}
 
-    /* A backend with the asynchronous pair (the GPU) runs each block while the host advances the
-     * target and writes the block before; its network time is then its own (device) time. */
-    const int async = backend->sim_launch && backend->sim_collect;
+static void sim_free(struct sim *sim) {
+    buffers_free(&sim->buf);
+    free(sim);
+}
 
-    /* burn-in: advance without keeping anything */
-    while (!code && step < (uint64_t)cfg->burn_in) {
-        long chunk = cfg->burn_in - (long)step < 10000 ? cfg->burn_in - (long)step : 10000;
-        struct ddm_sim_block block = {step, 1, (int)chunk, NULL, buf.latent, NULL, -1, 0, buf.died};
-        block.input = block_inputs(&input, model, cfg, step, chunk, NULL, buf.u_hat); /* forcing */
-        double t0 = now_seconds();
-        code =
-            async ? backend->sim_launch(ctx, &block, err) : backend->sim_advance(ctx, &block, err);
-        if (!async) report->network_seconds += now_seconds() - t0;
-        t0 = now_seconds();
-        const float *u = block_inputs(&input, model, cfg, step, chunk, buf.u, NULL);
-        report->target_nonfinite +=
-            target_advance(sys, &target, step, 1, (int)chunk, cfg->dt, u, NULL);
-        report->target_seconds += now_seconds() - t0;
-        if (async && !code) {
-            double device_seconds = 0;
-            code = backend->sim_collect(ctx, &block, &device_seconds, err);
-            report->network_seconds += device_seconds;
-        }
-        long blew_up =
-            code ? 0 : blowup_mark(&watch, &block, report->nonfinite_steps, &first_blowup);
-        report->nonfinite += blew_up;
-        step += (uint64_t)chunk;
-        progress_update(&progress, (double)step, "burn-in");
-        if (blew_up && stop_on_blowup) break;
-        if (!code && stopped && stop_requested())
-            code = stop_here(backend, ctx, &buf, layout, n, step, recorded, report, &rec, stopped,
-                             err);
+int sim_open(const struct sim_request *req, struct sim **out, struct ddm_error *err) {
+    const double t_start = now_seconds();
+    const struct ddm_sim_layout *layout = req->layout;
+    const struct ddm_config *cfg = req->cfg;
+    struct ddm_sim_report *report = req->report;
+    memset(report, 0, sizeof *report);
+    report->trajectories = layout->B;
+    *out = NULL;
+    struct sim *sim = ddm_calloc(1, sizeof *sim, "simulation", err);
+    if (!sim) return DDM_ERUNTIME;
+    sim->req = *req;
+    sim->t_start = t_start;
+    sim->per_block = sim_records_per_block(layout->B_total > 0 ? layout->B_total : layout->B,
+                                           layout->k, layout->T);
+    report->nonfinite_steps = ddm_alloc(sizeof(int64_t) * (layout->B + 1), "blow-up marks", err);
+    /* the cue schedule: per-step inputs of each block, for the target and the network */
+    char at[1200];
+    config_where(cfg, "input", "cues", at, sizeof at);
+    int code = report->nonfinite_steps ? DDM_OK : DDM_ERUNTIME;
+    if (!code) code = buffers_alloc(sim, err);
+    if (!code) code = input_parse(cfg->cues, cfg->cue_strength, req->sys, at, &sim->input, err);
+    if (!code) code = input_buffers_alloc(sim, err);
+    if (!code) code = starting_state(req, &sim->buf, &report->starts, err);
+    if (!code) code = backend_open(sim, err);
+    if (code) {
+        sim_free(sim);
+        return code;
     }
+    bookkeeping_open(sim);
+    sim->look_ahead = req->backend->sim_queue > 1;
+    *out = sim;
+    return DDM_OK;
+}
 
-    /* t = 0: the state after the burn-in */
-    const int stopped_early = stop_on_blowup && report->nonfinite;
-    if (!code && !stopped_early && recorded == 0) code = backend->sim_state(ctx, buf.x, err);
-    if (!code && !stopped_early && recorded == 0) {
-        for (int j = 0; j < B; j++) {
-            double z[DDM_MAX_K];
-            model_readout(model, buf.x + (size_t)j * n, z);
-            const int marked = report->nonfinite_steps[j] >= 0; /* in the burn-in */
-            for (int c = 0; c < k; c++) {
-                buf.latent[(size_t)j * k + c] = marked ? NAN : (float)z[c];
-                buf.target[(size_t)j * k + c] = (float)buf.z0[(size_t)j * k + c];
-            }
-            if (j < layout->trace_B)
-                for (int q = 0; q < layout->trace_n; q++)
-                    buf.traces[(size_t)j * layout->trace_n + q] =
-                        marked ? NAN : buf.x[(size_t)j * n + layout->trace_neurons[q]];
-        }
-        buf.t[0] = 0;
-        if (input_active(&input)) input_at_floats(&input, 0, k, buf.u_recorded);
-        code = record_chunk(&rec, &buf, layout, 0, 1, input_active(&input), err);
-        recorded = 1;
-    }
+/* Inputs of `count` steps from global step `step`: u (target units) or û (network) into `out`;
+ * NULL when no cue touches these steps, so the backends take their input-free path. */
+static const float *block_inputs(const struct sim *sim, uint64_t step, long count, float *u,
+                                 float *u_hat) {
+    if (!input_active(&sim->input)) return NULL;
+    const struct ddm_config *cfg = sim->req.cfg;
+    double t0 = ((double)step - (double)cfg->burn_in) * cfg->dt;
+    int any = input_fill(&sim->input, sim->req.model, t0, cfg->dt, (int)count, u, u_hat);
+    return any ? (u ? u : u_hat) : NULL;
+}
 
-    /* recorded blocks; asynchronously, block i+1 is queued before block i goes to the sink.
-     * Inputs are per step, at times (step − burn_in)·dt; a launch copies its û at once. On a stop
-     * request the block in flight is collected and written before the checkpoint. */
-    float *traces = layout->trace_B > 0 ? buf.traces : NULL;
-    int stopping = 0;
-    int blown = stopped_early; /* the run stops at a blow-up (on_nonfinite = stop) */
-    if (async && !code && !blown && recorded < layout->T) {
-        int records = (int)(layout->T - recorded < per_block ? layout->T - recorded : per_block);
-        struct ddm_sim_block first = {step, records, re, NULL, buf.latent, traces, -1, 0, buf.died};
-        first.input = block_inputs(&input, model, cfg, step, records * re, NULL, buf.u_hat);
-        code = backend->sim_launch(ctx, &first, err);
+/* The block that starts at global step `step` with `recorded` times recorded: in the burn-in a
+ * chunk of at most SIM_BURN_IN_CHUNK steps read out once and kept nowhere, after it up to
+ * per_block recorded times. */
+static struct ddm_sim_block block_at(struct sim *sim, uint64_t step, long recorded) {
+    const struct ddm_config *cfg = sim->req.cfg;
+    const struct ddm_sim_layout *layout = sim->req.layout;
+    struct ddm_sim_block block = {
+        .step0 = step,
+        .records = 1,
+        .record_every = cfg->record_every,
+        .latent = sim->buf.latent,
+        .nonfinite_trajectory = -1,
+        .died = sim->buf.died,
+    };
+    if (step < (uint64_t)cfg->burn_in) {
+        const long left = cfg->burn_in - (long)step;
+        block.record_every = (int)(left < SIM_BURN_IN_CHUNK ? left : SIM_BURN_IN_CHUNK);
+    } else {
+        const long left = layout->T - recorded;
+        block.records = (int)(left < sim->per_block ? left : sim->per_block);
+        block.traces = layout->trace_B > 0 ? sim->buf.traces : NULL;
     }
-    while (!code && !blown && recorded < layout->T) {
-        int records = (int)(layout->T - recorded < per_block ? layout->T - recorded : per_block);
-        struct ddm_sim_block block = {step, records, re, NULL, buf.latent, traces, -1, 0, buf.died};
-        int launched_next = 0;
-        double t0 = now_seconds();
-        if (async) {
-            long after = recorded + records;
-            if (after < layout->T && !stopping) {
-                int next_records =
-                    (int)(layout->T - after < per_block ? layout->T - after : per_block);
-                struct ddm_sim_block next = block;
-                next.step0 = step + (uint64_t)records * re;
-                next.records = next_records;
-                next.input = block_inputs(&input, model, cfg, next.step0, next_records * re, NULL,
-                                          buf.u_hat);
-                code = backend->sim_launch(ctx, &next, err);
-                launched_next = !code;
-            }
-            double device_seconds = 0;
-            if (!code) code = backend->sim_collect(ctx, &block, &device_seconds, err);
-            report->network_seconds += device_seconds;
-        } else {
-            block.input = block_inputs(&input, model, cfg, step, records * re, NULL, buf.u_hat);
-            code = backend->sim_advance(ctx, &block, err);
-            report->network_seconds += now_seconds() - t0;
-        }
-        if (code) break;
-        t0 = now_seconds();
-        const float *u = block_inputs(&input, model, cfg, step, records * re, buf.u, NULL);
-        report->target_nonfinite +=
-            target_advance(sys, &target, step, records, re, cfg->dt, u, buf.target);
-        report->target_seconds += now_seconds() - t0;
-        for (int r = 0; r < records; r++) {
-            buf.t[r] = (double)(recorded + r) * re * cfg->dt;
-            if (input_active(&input))
-                input_at_floats(&input, buf.t[r], k, buf.u_recorded + (size_t)r * k);
-        }
-        const long blew_up = blowup_mark(&watch, &block, report->nonfinite_steps, &first_blowup);
-        report->nonfinite += blew_up;
-        blown = blew_up && stop_on_blowup;
-        code = record_chunk(&rec, &buf, layout, recorded, records, input_active(&input), err);
-        recorded += records;
-        step += (uint64_t)records * re;
-        report->steps_done = (long)step - cfg->burn_in;
-        progress_update(&progress, (double)step, NULL);
-        if (!code && !blown && stopped && stop_requested() && recorded < layout->T) {
-            if (launched_next)
-                stopping = 1; /* collect and write the block in flight first */
-            else
-                code = stop_here(backend, ctx, &buf, layout, n, step, recorded, report, &rec,
-                                 stopped, err);
-        }
-    }
-    progress_end(&progress);
-    backend->sim_destroy(ctx);
+    return block;
+}
 
-    moments_final(&rec.network, k, report->latent_mean, report->latent_var);
-    moments_final(&rec.target, k, report->target_mean, report->target_var);
-    report->seconds = now_seconds() - t_start;
-    double steps_run = (double)(step - step_start);
-    report->neuron_steps_per_second =
-        report->network_seconds > 0 ? (double)B * n * steps_run / report->network_seconds : 0;
-    buffers_free(&buf);
-    report->nonfinite_bound = first_blowup.bound;
-    if (first_blowup.trajectory >= 0) {
-        report->nonfinite_trajectory = (long)layout->first + first_blowup.trajectory;
-        report->nonfinite_step = first_blowup.step;
+/* Queues `block` on the backend with its network input û (a launch copies it at once). */
+static int launch(struct sim *sim, struct ddm_sim_block *block, struct ddm_error *err) {
+    block->input = block_inputs(sim, block->step0, (long)block->records * block->record_every, NULL,
+                                sim->buf.u_hat);
+    return sim->req.backend->sim_launch(sim->ctx, block, err);
+}
+
+/* On a backend that queues two blocks (the GPU), the recorded block after `block` is launched
+ * before `block` is collected, so that it runs while the host writes `block`. */
+static int launch_ahead(struct sim *sim, const struct ddm_sim_block *block, struct ddm_error *err) {
+    const long after = sim->recorded + block->records;
+    sim->ahead = 0;
+    if (!sim->look_ahead || sim->phase != SIM_RECORD || sim->stopping ||
+        after >= sim->req.layout->T)
+        return DDM_OK;
+    struct ddm_sim_block next =
+        block_at(sim, block->step0 + (uint64_t)block->records * block->record_every, after);
+    int code = launch(sim, &next, err);
+    sim->ahead = !code;
+    return code;
+}
+
+/* The network's steps of `block` (launched, or already in flight) and the target's beside
+ * them with the same noise; the block's read-outs, traces and blow-up steps are then in the
+ * buffers. */
+static int advance_block(struct sim *sim, struct ddm_sim_block *block, struct ddm_error *err) {
+    const struct ddm_backend *backend = sim->req.backend;
+    const struct ddm_config *cfg = sim->req.cfg;
+    struct ddm_sim_report *report = sim->req.report;
+    int code = sim->ahead ? DDM_OK : launch(sim, block, err);
+    if (!code) code = launch_ahead(sim, block, err);
+    if (code) return code;
+    const double t0 = now_seconds();
+    const long steps = (long)block->records * block->record_every;
+    const float *u = block_inputs(sim, block->step0, steps, sim->buf.u, NULL);
+    float *out = sim->phase == SIM_RECORD ? sim->buf.target : NULL;
+    report->target_nonfinite +=
+        target_advance(sim->req.sys, &sim->target, block->step0, block->records,
+                       block->record_every, cfg->dt, u, out);
+    report->target_seconds += now_seconds() - t0;
+    double device_seconds = 0;
+    code = backend->sim_collect(sim->ctx, block, &device_seconds, err);
+    report->network_seconds += device_seconds;
+    return code;
+}
+
+/* The times of a recorded block's records, t = (recorded + r)·record_every·dt, and the input u
+ * at each. */
+static void block_times(struct sim *sim, int records) {
+    const struct ddm_config *cfg = sim->req.cfg;
+    const int k = sim->req.layout->k;
+    for (int r = 0; r < records; r++) {
+        sim->buf.t[r] = (double)(sim->recorded + r) * cfg->record_every * cfg->dt;
+        if (input_active(&sim->input))
+            input_at_floats(&sim->input, sim->buf.t[r], k, sim->buf.u_recorded + (size_t)r * k);
     }
-    if (!code && report->nonfinite && stop_on_blowup) {
-        char how[96];
-        if (first_blowup.bound)
-            snprintf(how, sizeof how, "left [simulate] blowup_bound = %g latent scales",
-                     cfg->blowup_bound);
+}
+
+/* One block of the burn-in or of the recorded part: the network and the target advance, the
+ * blow-ups are marked, a recorded block goes to the sink; then a stop request is answered (after
+ * the block in flight, if any). */
+static int run_block(struct sim *sim, struct ddm_error *err) {
+    struct ddm_sim_report *report = sim->req.report;
+    const struct ddm_config *cfg = sim->req.cfg;
+    const int recording = sim->phase == SIM_RECORD;
+    struct ddm_sim_block block = block_at(sim, sim->step, sim->recorded);
+    int code = advance_block(sim, &block, err);
+    if (code) return code;
+    const long blew_up =
+        blowup_mark(&sim->watch, &block, report->nonfinite_steps, &sim->first_blowup);
+    report->nonfinite += blew_up;
+    sim->blown = blew_up && sim->req.cfg->on_nonfinite == NONFINITE_STOP;
+    if (recording) {
+        block_times(sim, block.records);
+        code = record_chunk(sim, sim->recorded, block.records, err);
+        sim->recorded += block.records;
+    }
+    sim->step += (uint64_t)block.records * block.record_every;
+    if (recording) report->steps_done = (long)sim->step - cfg->burn_in;
+    progress_update(&sim->progress, (double)sim->step, recording ? NULL : "burn-in");
+    if (!code && !sim->blown && sim->req.stopped && stop_requested() &&
+        sim->recorded < sim->req.layout->T) {
+        if (sim->ahead)
+            sim->stopping = 1; /* collect and write the block in flight first */
         else
-            snprintf(how, sizeof how, "became non-finite (NaN/Inf)");
-        code = ddm_fail(
-            err, DDM_ERUNTIME,
-            "the network state %s in trajectory %ld at step %llu (t = %g)%s; the file "
-            "keeps everything recorded before it ([simulate] on_nonfinite = drop or "
-            "keep goes on without such trajectories)",
-            how, report->nonfinite_trajectory, (unsigned long long)report->nonfinite_step,
-            ((double)report->nonfinite_step + 1 - cfg->burn_in) * cfg->dt,
-            cfg->dt >= 2 * model->tau ? ": [simulate] dt must be below 2τ for stability" : "");
+            code = stop_here(sim, err);
     }
     return code;
+}
+
+/* t = 0: the read-out of the states after the burn-in (NaN for a trajectory that blew up in
+ * it), the target's starting points, the traced neurons. */
+static int record_start(struct sim *sim, struct ddm_error *err) {
+    const struct ddm_sim_layout *layout = sim->req.layout;
+    const struct ddm_model *model = sim->req.model;
+    const int64_t *marks = sim->req.report->nonfinite_steps;
+    struct sim_buffers *buf = &sim->buf;
+    const int n = model->n, k = model->k;
+    int code = sim->req.backend->sim_state(sim->ctx, buf->x, err);
+    if (code) return code;
+    for (int j = 0; j < layout->B; j++) {
+        double z[DDM_MAX_K];
+        model_readout(model, buf->x + (size_t)j * n, z);
+        const int marked = marks[j] >= 0; /* in the burn-in */
+        for (int c = 0; c < k; c++) {
+            buf->latent[(size_t)j * k + c] = marked ? NAN : (float)z[c];
+            buf->target[(size_t)j * k + c] = (float)buf->z0[(size_t)j * k + c];
+        }
+        if (j < layout->trace_B)
+            for (int q = 0; q < layout->trace_n; q++)
+                buf->traces[(size_t)j * layout->trace_n + q] =
+                    marked ? NAN : buf->x[(size_t)j * n + layout->trace_neurons[q]];
+    }
+    block_times(sim, 1);
+    code = record_chunk(sim, 0, 1, err);
+    sim->recorded = 1;
+    return code;
+}
+
+int sim_done(const struct sim *sim) {
+    return sim->blown || (sim->phase == SIM_RECORD && sim->recorded >= sim->req.layout->T);
+}
+
+int sim_block(struct sim *sim, struct ddm_error *err) {
+    if (sim->phase == SIM_BURN_IN && sim->step >= (uint64_t)sim->req.cfg->burn_in)
+        sim->phase = SIM_START;
+    if (sim->phase == SIM_START) { /* once, between the burn-in and the recorded blocks */
+        sim->phase = SIM_RECORD;
+        sim->blown = sim->req.cfg->on_nonfinite == NONFINITE_STOP && sim->req.report->nonfinite;
+        if (!sim->blown && sim->recorded == 0) return record_start(sim, err);
+    }
+    return sim_done(sim) ? DDM_OK : run_block(sim, err);
+}
+
+/* The message of a run stopped by a blow-up (on_nonfinite = stop). */
+static int blowup_failure(const struct sim *sim, struct ddm_error *err) {
+    const struct ddm_config *cfg = sim->req.cfg;
+    const struct ddm_sim_report *report = sim->req.report;
+    char how[96];
+    if (sim->first_blowup.bound)
+        snprintf(how, sizeof how, "left [simulate] blowup_bound = %g latent scales",
+                 cfg->blowup_bound);
+    else
+        snprintf(how, sizeof how, "became non-finite (NaN/Inf)");
+    return ddm_fail(
+        err, DDM_ERUNTIME,
+        "the network state %s in trajectory %ld at step %llu (t = %g)%s; the file "
+        "keeps everything recorded before it ([simulate] on_nonfinite = drop or "
+        "keep goes on without such trajectories)",
+        how, report->nonfinite_trajectory, (unsigned long long)report->nonfinite_step,
+        ((double)report->nonfinite_step + 1 - cfg->burn_in) * cfg->dt,
+        cfg->dt >= 2 * sim->req.model->tau ? ": [simulate] dt must be below 2τ for stability" : "");
+}
+
+int sim_close(struct sim *sim, int code, struct ddm_error *err) {
+    struct ddm_sim_report *report = sim->req.report;
+    const int B = sim->req.layout->B, k = sim->req.layout->k;
+    progress_end(&sim->progress);
+    sim->req.backend->sim_destroy(sim->ctx);
+    moments_final(&sim->rec.network, k, report->latent_mean, report->latent_var);
+    moments_final(&sim->rec.target, k, report->target_mean, report->target_var);
+    report->seconds = now_seconds() - sim->t_start;
+    const double steps_run = (double)(sim->step - sim->step_start);
+    report->neuron_steps_per_second =
+        report->network_seconds > 0
+            ? (double)B * sim->req.model->n * steps_run / report->network_seconds
+            : 0;
+    report->nonfinite_bound = sim->first_blowup.bound;
+    if (sim->first_blowup.trajectory >= 0) {
+        report->nonfinite_trajectory = (long)sim->req.layout->first + sim->first_blowup.trajectory;
+        report->nonfinite_step = sim->first_blowup.step;
+    }
+    if (!code && report->nonfinite && sim->req.cfg->on_nonfinite == NONFINITE_STOP)
+        code = blowup_failure(sim, err);
+    sim_free(sim);
+    return code;
+}
+
+int simulate_run_from(const struct ddm_backend *backend, const struct ddm_system *sys,
+                      const struct ddm_model *model, const struct ddm_config *cfg,
+                      const struct ddm_sim_layout *layout, sim_sink_fn sink, void *sink_user,
+                      const struct ddm_sim_state *from, struct ddm_sim_state *stopped,
+                      struct ddm_sim_report *report, int quiet, struct ddm_error *err) {
+    const struct sim_request req = {
+        .backend = backend,
+        .sys = sys,
+        .model = model,
+        .cfg = cfg,
+        .layout = layout,
+        .sink = sink,
+        .sink_user = sink_user,
+        .from = from,
+        .stopped = stopped,
+        .report = report,
+        .quiet = quiet,
+    };
+    struct sim *sim;
+    int code = sim_open(&req, &sim, err);
+    if (code) return code;
+    while (!code && !sim_done(sim)) code = sim_block(sim, err);
+    return sim_close(sim, code, err);
+}
+
+int simulate_run(const struct ddm_backend *backend, const struct ddm_system *sys,
+                 const struct ddm_model *model, const struct ddm_config *cfg,
+                 const struct ddm_sim_layout *layout, sim_sink_fn sink, void *sink_user,
+                 struct ddm_sim_report *report, int quiet, struct ddm_error *err) {
+    return simulate_run_from(backend, sys, model, cfg, layout, sink, sink_user, NULL, NULL, report,
+                             quiet, err);
 }

@@ -557,6 +557,34 @@ static int buffers_alloc_network(struct train_buffers *buf, int n, int k, struct
                                                                                : DDM_ERUNTIME;
 }
 
+/* The network of n = report->neurons units: checked against a checkpoint's, allocated with the
+ * loss curve and the buffers its size sets, carrying the normalisation of the points (shape), and
+ * its first weights: the checkpoint's, or drawn. */
+static int network_setup(const struct ddm_system *sys, const struct ddm_config *cfg,
+                         const struct ddm_train_state *from, const struct ddm_model *shape,
+                         struct train_buffers *buf, struct ddm_model *model,
+                         struct ddm_train_report *report, struct ddm_error *err) {
+    const int n = report->neurons, k = sys->k;
+    if (from && (from->n != n || from->k != k || from->epochs_done > cfg->epochs))
+        return ddm_fail(err, DDM_EUSAGE,
+                        "the checkpoint holds a network of n = %d, k = %d after %d epochs; the "
+                        "configuration has n = %d, k = %d, %d epochs",
+                        from->n, from->k, from->epochs_done, n, k, cfg->epochs);
+    int code = DDM_OK;
+    report->loss = ddm_calloc(cfg->epochs > 0 ? cfg->epochs : 1, sizeof(double), "loss curve", err);
+    if (!report->loss || (code = buffers_alloc_network(buf, n, k, err)) ||
+        (code = model_alloc(model, n, k, sys->m, !sys->diffusion_constant, err)))
+        return code ? code : DDM_ERUNTIME;
+    model->tau = cfg->tau;
+    memcpy(model->latent_mean, shape->latent_mean, sizeof shape->latent_mean);
+    memcpy(model->latent_scale, shape->latent_scale, sizeof shape->latent_scale);
+    if (from)
+        params_pack(model, from->params, 1);
+    else
+        init_weights(model, cfg->seed, report->init_gain, report->init_bias);
+    return DDM_OK;
+}
+
 int train_model_from(const struct ddm_backend *backend, const struct ddm_system *sys,
                      const struct ddm_config *cfg, const struct ddm_train_state *from,
                      struct ddm_train_state *stopped, struct ddm_model *model,
@@ -592,26 +620,7 @@ int train_model_from(const struct ddm_backend *backend, const struct ddm_system 
     struct ddm_train_data data = {M_train, buf.Z, buf.Y};
     if ((code = choose_network(backend, cfg, &data, &test, report, err))) goto done;
     const int n = report->neurons;
-    if (from && (from->n != n || from->k != k || from->epochs_done > cfg->epochs)) {
-        code = ddm_fail(err, DDM_EUSAGE,
-                        "the checkpoint holds a network of n = %d, k = %d after %d epochs; the "
-                        "configuration has n = %d, k = %d, %d epochs",
-                        from->n, from->k, from->epochs_done, n, k, cfg->epochs);
-        goto done;
-    }
-    report->loss = ddm_calloc(cfg->epochs > 0 ? cfg->epochs : 1, sizeof(double), "loss curve", err);
-    if (!report->loss || (code = buffers_alloc_network(&buf, n, k, err)) ||
-        (code = model_alloc(model, n, k, sys->m, !sys->diffusion_constant, err))) {
-        code = code ? code : DDM_ERUNTIME;
-        goto done;
-    }
-    model->tau = cfg->tau;
-    memcpy(model->latent_mean, shape.latent_mean, sizeof shape.latent_mean);
-    memcpy(model->latent_scale, shape.latent_scale, sizeof shape.latent_scale);
-    if (from)
-        params_pack(model, from->params, 1);
-    else
-        init_weights(model, cfg->seed, report->init_gain, report->init_bias);
+    if ((code = network_setup(sys, cfg, from, &shape, &buf, model, report, err))) goto done;
     struct ddm_adam adam = {0.9, 0.999, 1e-8, cfg->weight_decay, 0, 1};
     if ((code = backend->train_create(model, &data, &ctx, err)) ||
         (code = start_network(backend, ctx, cfg, from, model, &buf, &test, report, &adam, err)))

@@ -330,6 +330,7 @@ extern "C" const struct ddm_backend *backend_cuda(int device, struct ddm_error *
     be->sim_advance = cuda_sim_advance;
     be->sim_state = cuda_sim_state;
     be->sim_destroy = cuda_sim_destroy;
+    be->sim_queue = 2; /* two slots: the driver launches a block ahead */
     be->sim_launch = cuda_sim_launch;
     be->sim_collect = cuda_sim_collect;
     be->train_solve = cuda_train_solve;

@@ -13,6 +13,7 @@
 #include "backend_cuda.h"
 #include "cuda_check.h"
 #include "ddm/kernel_math.h"
+#include "ddm/sim_sizes.h"
 
 namespace {
 
@@ -85,7 +86,7 @@ int setup(cuda_sim *sim, const ddm_sim_setup *st) {
         CUDA_CHECK(cudaMallocHost(&s.h_dead, sizeof(uint64_t) * (B > 0 ? B : 1)));
     }
     const size_t nk = (size_t)n * k, km = (size_t)k * m;
-    size_t floats = 3 * nk + n + (model->V ? km * n + km : km);
+    const size_t floats = sim_model_floats(n, k, m, model->V != nullptr);
     CUDA_CHECK(cudaMalloc(&sim->d_model, sizeof(float) * floats));
     CUDA_CHECK(cudaMalloc(&sim->d_x, sizeof(float) * ((size_t)B * n + 1)));
     CUDA_CHECK(cudaMalloc(&sim->d_dead, sizeof(uint64_t) * (B > 0 ? B : 1)));
@@ -144,11 +145,13 @@ int launch(cuda_sim *sim, const ddm_sim_block *block) {
     slot &s = sim->slots[sim->launched % 2];
     const size_t steps = (size_t)block->records * block->record_every;
     const int traced = block->traces && sim->trace_B > 0 && sim->trace_n > 0;
-    if (reserve(&s.d_latent, &s.h_latent, &s.latent_cap,
-                (size_t)sim->B * block->records * sim->k) ||
-        (traced && reserve(&s.d_traces, &s.h_traces, &s.traces_cap,
-                           (size_t)sim->trace_B * block->records * sim->trace_n)) ||
-        (block->input && reserve(&s.d_input, &s.h_input, &s.input_cap, steps * sim->k)))
+    /* the slot's floats, as host/memory_need.c counts them (ddm/sim_sizes.h) */
+    const size_t latent = sim_latent_floats(sim->B, block->records, sim->k);
+    const size_t traces = sim_trace_floats(sim->trace_B, block->records, sim->trace_n);
+    const size_t input = sim_input_floats((long)steps, sim->k);
+    if (reserve(&s.d_latent, &s.h_latent, &s.latent_cap, latent) ||
+        (traced && reserve(&s.d_traces, &s.h_traces, &s.traces_cap, traces)) ||
+        (block->input && reserve(&s.d_input, &s.h_input, &s.input_cap, input)))
         return -1;
     sim_params p = sim->base;
     p.step0 = block->step0;
@@ -157,19 +160,17 @@ int launch(cuda_sim *sim, const ddm_sim_block *block) {
     p.traces = traced ? s.d_traces : nullptr;
     p.input = nullptr;
     if (block->input) {
-        memcpy(s.h_input, block->input, sizeof(float) * steps * sim->k);
-        CUDA_CHECK(cudaMemcpyAsync(s.d_input, s.h_input, sizeof(float) * steps * sim->k,
+        memcpy(s.h_input, block->input, sizeof(float) * input);
+        CUDA_CHECK(cudaMemcpyAsync(s.d_input, s.h_input, sizeof(float) * input,
                                    cudaMemcpyHostToDevice, sim->stream));
         p.input = s.d_input;
     }
     CUDA_CHECK(cudaEventRecord(s.start, sim->stream));
     if (sim->B > 0 && rnn_step_cuda_block(&p, sim->stream)) return -1;
-    CUDA_CHECK(cudaMemcpyAsync(s.h_latent, s.d_latent,
-                               sizeof(float) * sim->B * block->records * sim->k,
+    CUDA_CHECK(cudaMemcpyAsync(s.h_latent, s.d_latent, sizeof(float) * latent,
                                cudaMemcpyDeviceToHost, sim->stream));
     if (traced)
-        CUDA_CHECK(cudaMemcpyAsync(s.h_traces, s.d_traces,
-                                   sizeof(float) * sim->trace_B * block->records * sim->trace_n,
+        CUDA_CHECK(cudaMemcpyAsync(s.h_traces, s.d_traces, sizeof(float) * traces,
                                    cudaMemcpyDeviceToHost, sim->stream));
     CUDA_CHECK(cudaMemcpyAsync(s.h_dead, sim->d_dead, sizeof(uint64_t) * sim->B,
                                cudaMemcpyDeviceToHost, sim->stream));
@@ -188,9 +189,10 @@ int collect(cuda_sim *sim, ddm_sim_block *block, double *device_seconds) {
     float ms = 0;
     CUDA_CHECK(cudaEventElapsedTime(&ms, s.start, s.done));
     *device_seconds = ms / 1e3;
-    memcpy(block->latent, s.h_latent, sizeof(float) * sim->B * s.records * sim->k);
+    memcpy(block->latent, s.h_latent, sizeof(float) * sim_latent_floats(sim->B, s.records, sim->k));
     if (s.traced && block->traces)
-        memcpy(block->traces, s.h_traces, sizeof(float) * sim->trace_B * s.records * sim->trace_n);
+        memcpy(block->traces, s.h_traces,
+               sizeof(float) * sim_trace_floats(sim->trace_B, s.records, sim->trace_n));
     /* the first trajectory that died within this block: earliest step, then lowest index */
     const uint64_t end = s.step0 + (uint64_t)s.records * s.record_every;
     block->nonfinite_trajectory = -1;

@@ -103,7 +103,7 @@ static inline struct ddm_backend queued_backend(const struct ddm_backend *inner)
     queued.name = "queued";
     queued.sim_create = queued_create, queued.sim_advance = queued_advance;
     queued.sim_state = queued_state, queued.sim_destroy = queued_destroy;
-    queued.sim_launch = queued_launch, queued.sim_collect = queued_collect;
+    queued.sim_queue = 2, queued.sim_launch = queued_launch, queued.sim_collect = queued_collect;
     return queued;
 }
 

@@ -14,6 +14,7 @@
 
 #include "ddm/backend.h"
 #include "ddm/ops.h"
+#include "ddm/progress.h"
 #include "ddm/threads.h"
 #include "mlp_fast.h"
 #include "rnn_fast.h"
@@ -197,6 +198,10 @@ struct cpu_sim {
     float *arena;                 /* all padded arrays of the plan and the trajectories */
     struct rnn_trajectory *trajs; /* (B) */
     rnn_advance_fn advance;
+    /* the outcome of the block sim_launch ran, for sim_collect */
+    long launched_trajectory;
+    uint64_t launched_step;
+    double launched_seconds;
 };
 
 static void cpu_sim_destroy(void *ctx) {
@@ -353,6 +358,29 @@ static int cpu_sim_state(void *ctx, float *x, struct ddm_error *err) {
     return DDM_OK;
 }
 
+/* The driver's pair without a queue (sim_queue = 1): the launch runs the block at once into its
+ * own arrays, the collect hands over where it blew up and how long it took. */
+static int cpu_sim_launch(void *ctx, const struct ddm_sim_block *block, struct ddm_error *err) {
+    struct cpu_sim *sim = ctx;
+    struct ddm_sim_block run = *block;
+    const double t0 = now_seconds();
+    int code = cpu_sim_advance(ctx, &run, err);
+    sim->launched_seconds = now_seconds() - t0;
+    sim->launched_trajectory = run.nonfinite_trajectory;
+    sim->launched_step = run.nonfinite_step;
+    return code;
+}
+
+static int cpu_sim_collect(void *ctx, struct ddm_sim_block *block, double *device_seconds,
+                           struct ddm_error *err) {
+    (void)err;
+    struct cpu_sim *sim = ctx;
+    block->nonfinite_trajectory = sim->launched_trajectory;
+    block->nonfinite_step = sim->launched_step;
+    *device_seconds = sim->launched_seconds;
+    return DDM_OK;
+}
+
 /* ---------------------------------------------------------------------------- tables */
 
 static struct ddm_backend cpu_fast = {
@@ -367,21 +395,13 @@ static struct ddm_backend cpu_fast = {
     .sim_advance = cpu_sim_advance,
     .sim_state = cpu_sim_state,
     .sim_destroy = cpu_sim_destroy,
+    .sim_queue = 1,
+    .sim_launch = cpu_sim_launch,
+    .sim_collect = cpu_sim_collect,
 };
 
-static struct ddm_backend cpu_reference = {
-    .name = "cpu-reference",
-    .train_create = cpu_reference_train_create,
-    .train_params = cpu_train_params,
-    .train_gram = cpu_train_gram,
-    .train_epoch = cpu_train_epoch,
-    .train_moments = cpu_train_moments,
-    .train_destroy = cpu_train_destroy,
-    .sim_create = cpu_reference_sim_create,
-    .sim_advance = cpu_sim_advance,
-    .sim_state = cpu_sim_state,
-    .sim_destroy = cpu_sim_destroy,
-};
+/* The table of backend_cpu_reference: cpu_fast's with the plain-loop twins' contexts. */
+static struct ddm_backend cpu_reference;
 
 static const char *advance_name(rnn_advance_fn advance) {
 #ifdef DDM_HAVE_SIMD
@@ -412,6 +432,10 @@ const struct ddm_backend *backend_cpu(int threads) {
 }
 
 const struct ddm_backend *backend_cpu_reference(int threads) {
+    cpu_reference = cpu_fast;
+    cpu_reference.name = "cpu-reference";
+    cpu_reference.train_create = cpu_reference_train_create;
+    cpu_reference.sim_create = cpu_reference_sim_create;
     describe(&cpu_reference, threads, rnn_advance_reference);
     return &cpu_reference;
 }

@@ -92,15 +92,20 @@ struct ddm_backend {
     int (*sim_state)(void *ctx, float *x, struct ddm_error *err);
     void (*sim_destroy)(void *ctx);
 
-    /* Optional members: NULL where a backend has none (the CPU backend has none). */
-    /* Asynchronous simulation, for double-buffered recording: sim_launch queues the steps of a
-     * block (at most two in flight; input is copied at once, no output is written yet) and returns;
-     * sim_collect waits for the oldest queued block and writes its latent, traces and nonfinite_*
-     * into `block` (the same block description) and the device's own time for it into
-     * *device_seconds. launch + collect = advance. */
+    /* The simulation driver's pair (host/simulate.c), launch + collect = advance: sim_launch
+     * starts the steps of a block (input is copied at once) and sim_collect writes its latent,
+     * traces and nonfinite_* into `block` (the same block description) and the backend's own
+     * time for it into *device_seconds. sim_queue says how they run: 2 (the GPU) queues the steps
+     * and returns, at most two blocks in flight, no output written before the collect of the
+     * oldest, so the driver launches block i+1 before it writes block i (double-buffered
+     * recording); 1 (the CPU) runs the steps in sim_launch into the block's own arrays and
+     * sim_collect only hands over the outcome, so the driver collects each block before the
+     * next launch. */
+    int sim_queue;
     int (*sim_launch)(void *ctx, const struct ddm_sim_block *block, struct ddm_error *err);
     int (*sim_collect)(void *ctx, struct ddm_sim_block *block, double *device_seconds,
                        struct ddm_error *err);
+    /* Optional members: NULL where a backend has none (the CPU backend has none). */
     /* Solves (G + shift I) X = C where the backend keeps G, C of its last train_gram: the leading
      * `features` rows and columns of G, the first `features` rows of C; solution (features,width)
      * row-major; *info = 0, or > 0 when G + shift I is not positive definite (as LAPACK's). */

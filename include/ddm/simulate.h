@@ -37,6 +37,9 @@ struct ddm_sim_layout {
     int trace_B;        /* traced trajectories of this run: the global ones 0..Bt-1 it holds */
     int trace_n;        /* traced neurons */
     int *trace_neurons; /* (trace_n) */
+    int has_start;      /* [simulate] start given: every trajectory starts at `start` */
+    double start[DDM_MAX_K]; /* that point, parsed once by simulate_layout (a layout built by
+                              * hand leaves has_start 0 and the starts follow the config) */
 };
 
 /* Sums for the stationary statistics: Σz, Σz² and the count of finite values per coordinate. */
@@ -121,6 +124,31 @@ int simulate_run_from(const struct ddm_backend *backend, const struct ddm_system
                       const struct ddm_sim_state *from, struct ddm_sim_state *stopped,
                       struct ddm_sim_report *report, int quiet, struct ddm_error *err);
 
+/* The simulation as a loop the caller can drive: sim_open sets it up (buffers, the cue schedule,
+ * the starts or a checkpoint's state, the backend's context), each sim_block runs the next block
+ * — a burn-in chunk, the record of t = 0, or a block of recorded times — through the one path
+ * launch / target / collect / blow-up marks / sink / stop request, until sim_done; sim_close
+ * frees it, fills the statistics of the report and turns a blow-up under on_nonfinite = stop
+ * into the run's error. simulate_run_from is that loop. */
+struct sim_request {
+    const struct ddm_backend *backend;
+    const struct ddm_system *sys;
+    const struct ddm_model *model;
+    const struct ddm_config *cfg;
+    const struct ddm_sim_layout *layout;
+    sim_sink_fn sink; /* NULL: statistics only */
+    void *sink_user;
+    const struct ddm_sim_state *from; /* a checkpoint's state to go on from, or NULL */
+    struct ddm_sim_state *stopped;    /* filled on a stop request; NULL: no stops */
+    struct ddm_sim_report *report;    /* filled as the run goes, completed by sim_close */
+    int quiet;                        /* no progress line */
+};
+struct sim;
+int sim_open(const struct sim_request *req, struct sim **sim, struct ddm_error *err);
+int sim_block(struct sim *sim, struct ddm_error *err);
+int sim_done(const struct sim *sim);
+/* Frees sim; returns `code`, or the blow-up's error when the run stopped at one. */
+int sim_close(struct sim *sim, int code, struct ddm_error *err);
 /* The coupled target: B paths z (B,k) advanced by Euler–Maruyama with the network's noise. */
 struct target_paths {
     int B;
