@@ -209,9 +209,6 @@ static void print_data_fit(const struct ddm_system *sys, const struct ddm_train_
     if (sys->diffusion_estimated) printf(" (used as σσᵀ/2)");
     printf(" · measurement noise σ_obs² corrected:");
     for (int c = 0; c < k; c++) printf(" %.3g", train->data_noise_var[c]);
-    printf("\n          the target's flow is the learnt drift f_RNN (no equations): the coupled "
-           "path, starts, fixed points and Lyapunov spectra of 'target' are the network's own "
-           "latent flow");
 }
 
 /* The choices of the training (path step, n, g, g_b) and what the fine-tuning did. */
@@ -244,6 +241,10 @@ static void print_summary(const struct run *run, double seconds) {
     printf("ddm_gpu %s · %s (k=%d, m=%d) · n=%d · backend %s (%s)\n", DDM_VERSION, sys->name,
            sys->k, sys->m, run->model.n, run->backend->name, run->backend->device);
     print_place(run);
+    if (sys->recording)
+        printf("target    none: learnt from data (%s); every 'target' figure below is the learnt "
+               "drift f_RNN's, not the data's\n",
+               sys->recording->path);
     if (trained) {
         printf("train     %d points (%d paths, %d dropped), %d held out · ridge start ε_f %.2e · "
                "Adam %d epochs · ε_f %.2e · loss %.2e",
