@@ -626,7 +626,7 @@ int recording_load(const struct ddm_config *cfg, struct recording *out, struct d
     struct source src = {.cfg = cfg, .path = cfg->data_path, .file_dt = NAN};
     char where[1200];
     config_where(cfg, "system", "data", where, sizeof where);
-    snprintf(src.at, sizeof src.at, "%s: [system] data '%s'", where, src.path);
+    snprintf(src.at, sizeof src.at, "%s '%s'", where, src.path);
     int code = parse_names(&src, err);
     if (code) return code;
     struct stat info;
