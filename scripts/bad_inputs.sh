@@ -31,6 +31,8 @@ bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 work=$(mktemp -d /tmp/ddm_bad_inputs.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cp "$cases"/*.ini "$work"/
+# the data files of the [system] data cases (not *.h5: those are removed after each case)
+cp "$cases"/*.csv "$cases"/*.npy "$cases"/*.hdf5 "$cases"/*.txt "$work"/ 2>/dev/null
 cd "$work" || exit 2
 
 failures=0
