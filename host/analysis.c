@@ -1,4 +1,4 @@
-/* analysis.c — the analyze stage: which parts run, on what data, in what order (DESIGN §5).
+/* analysis.c — the analyze stage: which parts run, on what data, in what order (docs/design.md §5).
  *
  * Two passes over /simulate (after the burn-in fraction): the first gives the moments (bounds of
  * the visited region, kernel widths), the second bins densities and marginals and averages the

@@ -1,4 +1,4 @@
-/* analysis_h5.c — writing /analysis (DESIGN §7) and reading /simulate back in slabs.
+/* analysis_h5.c — writing /analysis (docs/design.md §7) and reading /simulate back in slabs.
  *
  * Every dataset carries a `shape` attribute naming its axes. Grids are float32 (NaN marks the
  * cells outside the density's support), spectra and small matrices float64. /analysis is marked

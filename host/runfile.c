@@ -1,5 +1,5 @@
-/* runfile.c — writing (and reading back the model of) the HDF5 file of a run, DESIGN §7: the
- * root attributes, /system, /model, /train, the streamed /simulate, the place of a cluster run
+/* runfile.c — writing (and reading back the model of) the HDF5 file of a run, docs/design.md §7:
+ * the root attributes, /system, /model, /train, the streamed /simulate, the place of a cluster run
  * among others, and the reopening of a stopped run's file for --resume. */
 #include "ddm/runfile.h"
 

@@ -1,4 +1,4 @@
-/* sampling.c — the training points of drift matching (DESIGN §3).
+/* sampling.c — the training points of drift matching (docs/design.md §3).
  *
  * Paths: the target SDE is integrated by Euler–Maruyama from starts z₀ set by [train] path_start
  * (a point, spread by 1% of its size; a box, uniform; by default [simulate] start, else

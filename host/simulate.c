@@ -1,5 +1,5 @@
 /* simulate.c — the simulation stage: starts, burn-in, blocks of steps, the coupled target,
- * statistics and the hand-over of each recorded chunk to the sink (DESIGN §4).
+ * statistics and the hand-over of each recorded chunk to the sink (docs/design.md §4).
  *
  * Time runs in blocks of recorded times; for each block the backend advances all network
  * trajectories, the host advances the target paths with the same noise, and the chunk goes to

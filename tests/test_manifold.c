@@ -1,4 +1,4 @@
-/* test_manifold.c — the invariant manifold of DESIGN §2: off the manifold x = Γ̂ẑ + b the
+/* test_manifold.c — the invariant manifold of docs/design.md §2: off the manifold x = Γ̂ẑ + b the
  * distance e = P(x − b), P = I − Γ̂Γ̂⁺, obeys de = −e/τ dt exactly (noise and recurrence both live
  * in range Γ̂), so it decays as e^(−t/τ) whatever the nonlinearity; on the manifold the read-out
  * is unaffected by the displacement.

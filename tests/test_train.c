@@ -1,6 +1,6 @@
-/* test_train.c — drift–diffusion matching end to end on the CPU backend (DESIGN §3): a linear
- * drift is recovered to ε_f < 1e-3 (checked on fresh points, independently of the report), Adam
- * lowers the loss of a poor start, a state-dependent diffusion is fitted, and escaping target
+/* test_train.c — drift–diffusion matching end to end on the CPU backend (docs/design.md §3): a
+ * linear drift is recovered to ε_f < 1e-3 (checked on fresh points, independently of the report),
+ * Adam lowers the loss of a poor start, a state-dependent diffusion is fitted, and escaping target
  * paths are dropped or stop the run with a clear message.
  */
 #include <criterion/criterion.h>

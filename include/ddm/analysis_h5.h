@@ -1,4 +1,4 @@
-/* analysis_h5.h — the /analysis group of the run file (DESIGN §7), and /simulate read back.
+/* analysis_h5.h — the /analysis group of the run file (docs/design.md §7), and /simulate read back.
  *
  *   /analysis                      attrs complete, seconds, created, config (the INI analysed)
  *   /analysis/pca/{explained_variance, principal_angles_deg, map_A, map_c, recovery_r2_coordinates,

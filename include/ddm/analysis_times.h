@@ -1,11 +1,12 @@
 /* analysis_times.h — which recorded times the stationary parts of the analysis use.
  *
  * The density, the Helmholtz–Hodge split, Φ and the stationary statistics assume a stationary
- * process. A cue (DESIGN §6) tilts the landscape and drives the state away from stationarity for
- * its window and the relaxation after it, so those parts use only the recorded times after the
- * burn-in fraction that lie outside every cue window [start, end + recall_delay). The choice is
- * written to /analysis (attrs stationary_times, stationary_time_count, recorded_time_count and the
- * mask stationary_time_used (T)), so files and figures say which times were used.
+ * process. A cue (docs/design.md §6) tilts the landscape and drives the state away from
+ * stationarity for its window and the relaxation after it, so those parts use only the recorded
+ * times after the burn-in fraction that lie outside every cue window [start, end + recall_delay).
+ * The choice is written to /analysis (attrs stationary_times, stationary_time_count,
+ * recorded_time_count and the mask stationary_time_used (T)), so files and figures say which times
+ * were used.
  */
 #ifndef DDM_ANALYSIS_TIMES_H
 #define DDM_ANALYSIS_TIMES_H

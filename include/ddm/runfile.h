@@ -1,4 +1,4 @@
-/* runfile.h — the HDF5 file of one run, exactly in the layout of DESIGN §7:
+/* runfile.h — the HDF5 file of one run, exactly in the layout of docs/design.md §7:
  *
  *   /          attrs format_version, ddm_version, git_commit, created, backend, device, seed,
  *              config, complete

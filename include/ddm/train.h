@@ -1,4 +1,5 @@
-/* train.h — drift–diffusion matching: the training points and the fit of the network (DESIGN §3).
+/* train.h — drift–diffusion matching: the training points and the fit of the network
+ * (docs/design.md §3).
  *
  * Points z are taken along simulated target paths (with jitter, so the drift is right near the
  * attractor too) and/or uniformly in a box; f(z) is evaluated there. In normalised coordinates
