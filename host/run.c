@@ -29,6 +29,7 @@
 #include "ddm/limits.h"
 #include "ddm/merge.h"
 #include "ddm/output_file.h"
+#include "ddm/plan.h"
 #include "ddm/progress.h"
 #include "ddm/h5schema.h"
 #include "ddm/runfile_check.h"
@@ -318,16 +319,13 @@ static int analyze_in_place(struct run *run, struct ddm_error *err) {
 /* Checks of the keys that need the system, before the output file and hours of training. */
 static int check_stages(struct run *run, struct ddm_error *err) {
     const struct ddm_config *cfg = &run->setup.cfg;
-    int code = DDM_OK;
-    if (run->setup.train && run->first_stage == CHECKPOINT_TRAIN)
-        code = sample_check(&run->sys, cfg, err);
-    if (!code && run->setup.simulate && run->first_stage <= CHECKPOINT_SIMULATE) {
-        code = simulate_check(cfg, run->sys.k, err);
-        struct ddm_input cues;
-        char at[1200];
-        config_where(cfg, "input", "cues", at, sizeof at);
-        if (!code) code = input_parse(cfg->cues, cfg->cue_strength, &run->sys, at, &cues, err);
-    }
+    const int train = run->setup.train && run->first_stage == CHECKPOINT_TRAIN;
+    const int simulate = run->setup.simulate && run->first_stage <= CHECKPOINT_SIMULATE;
+    const int uses = (train ? PLAN_TRAIN : 0) | (simulate ? PLAN_SIMULATE : 0) |
+                     (run->setup.analyze ? PLAN_ANALYZE : 0);
+    int code = config_resolve(&run->setup.cfg, &run->sys, uses, err);
+    if (!code && train) code = sample_check(&run->sys, cfg, err);
+    if (!code && simulate) code = simulate_check(cfg, run->sys.k, err);
     if (!code && run->setup.analyze) code = analysis_check(cfg, &run->sys, err);
     return code;
 }

@@ -24,26 +24,14 @@
 #include "ddm/starts.h"
 #include "ddm/train.h"
 
-/* Parses [simulate] start "z1, z2, ..." into z (k). */
-static int parse_start(const struct ddm_config *cfg, int k, double *z, struct ddm_error *err);
-
 int simulate_check(const struct ddm_config *cfg, int k, struct ddm_error *err) {
-    if (cfg->steps % cfg->record_every) {
-        char at[1200];
-        config_where(cfg, "simulate", "steps", at, sizeof at);
-        return ddm_fail(err, DDM_EUSAGE,
-                        "%s = %ld is not a multiple of record_every = %d (the last steps would "
-                        "not be recorded); use e.g. steps = %ld",
-                        at, cfg->steps, cfg->record_every,
-                        (cfg->steps / cfg->record_every + 1) * cfg->record_every);
-    }
+    (void)k; /* config_resolve has checked steps against record_every, and [simulate] start */
     if ((cfg->steps / cfg->record_every + 1) > (1L << 31) - 1)
         return ddm_fail(err, DDM_EUSAGE,
                         "[simulate] steps/record_every = %ld recorded times is "
                         "too many; raise record_every",
                         cfg->steps / cfg->record_every);
-    double z[DDM_MAX_K];
-    return cfg->start[0] ? parse_start(cfg, k, z, err) : DDM_OK;
+    return DDM_OK;
 }
 
 int simulate_layout(const struct ddm_config *cfg, const struct ddm_model *model,
@@ -80,24 +68,6 @@ void simulate_layout_free(struct ddm_sim_layout *layout) {
     layout->trace_neurons = NULL;
 }
 
-static int parse_start(const struct ddm_config *cfg, int k, double *z, struct ddm_error *err) {
-    char at[1200], storage[1024], *parts[DDM_MAX_K + 1];
-    config_where(cfg, "simulate", "start", at, sizeof at);
-    int count = expr_split(cfg->start, ',', parts, DDM_MAX_K + 1, storage, sizeof storage);
-    if (count != k)
-        return ddm_fail(err, DDM_EUSAGE,
-                        "%s: expected %d numbers separated by ',' (one per "
-                        "variable), got %d",
-                        at, k, count < 0 ? DDM_MAX_K + 1 : count);
-    for (int c = 0; c < k; c++) {
-        struct expr_error e;
-        if (expr_constant(parts[c], NULL, &z[c], &e))
-            return ddm_fail(err, DDM_EUSAGE, "%s: entry %d '%s', column %d: %s", at, c + 1,
-                            parts[c], e.column, e.message);
-    }
-    return DDM_OK;
-}
-
 int simulate_starts(const struct ddm_system *sys, const struct ddm_model *model,
                     const struct ddm_config *cfg, int B, double *z0, struct ddm_error *err) {
     return simulate_starts_from(sys, model, cfg, 0, B, z0, NULL, err);
@@ -107,11 +77,9 @@ int simulate_starts_from(const struct ddm_system *sys, const struct ddm_model *m
                          const struct ddm_config *cfg, uint64_t first, int B, double *z0,
                          struct start_report *report, struct ddm_error *err) {
     const int k = sys->k;
-    if (cfg->start[0]) {
-        double z[DDM_MAX_K];
-        int code = parse_start(cfg, k, z, err);
-        if (code) return code;
-        for (int j = 0; j < B; j++) memcpy(z0 + (size_t)j * k, z, sizeof z[0] * k);
+    if (cfg->plan->has_start) {
+        for (int j = 0; j < B; j++)
+            memcpy(z0 + (size_t)j * k, cfg->plan->start, sizeof(double) * k);
         return DDM_OK;
     }
     return attractor_starts(sys, model, cfg, first, B, z0, report, err);
@@ -352,14 +320,8 @@ int simulate_run_from(const struct ddm_backend *backend, const struct ddm_system
         return DDM_ERUNTIME;
     }
     /* the cue schedule: per-step inputs of each block, for the target and the network */
-    struct ddm_input input;
-    char at[1200];
-    config_where(cfg, "input", "cues", at, sizeof at);
-    int code = input_parse(cfg->cues, cfg->cue_strength, sys, at, &input, err);
-    if (code) {
-        buffers_free(&buf);
-        return code;
-    }
+    struct ddm_input input = cfg->plan->cues;
+    int code;
     const long block_steps = per_block * re > 10000 ? per_block * re : 10000;
     if (input_active(&input)) {
         buf.u = ddm_alloc(sizeof(float) * block_steps * k, "inputs", err);

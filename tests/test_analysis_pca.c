@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "ddm/analysis_pca.h"
+#include "ddm/plan.h"
 #include "test_util.h"
 
 enum { n = 6 };
@@ -80,6 +81,7 @@ static void pca_of_network(double neuron_noise, struct pca_result *out) {
     struct ddm_model model;
     struct ddm_error err = {0};
     cr_assert_eq(system_build(&sys, &cfg, &err), 0, "%s", err.message);
+    cr_assert_eq(config_resolve(&cfg, &sys, PLAN_ALL, &err), 0, "%s", err.message);
     random_model(&model, 48, 2, 2, 0, 13);
     cr_assert_eq(analysis_pca(backend_cpu(0), &sys, &model, &cfg, NULL, out, &err), 0, "%s",
                  err.message);

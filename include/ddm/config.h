@@ -135,6 +135,10 @@ struct ddm_config {
     char *source_path; /* the INI file */
     char *source_text; /* its full text */
     int *key_lines;    /* (number of keys) line of each key in the file; 0: not there */
+
+    /* The structured strings above as typed values (ddm/plan.h), set by config_resolve once the
+     * system is known; NULL before. Copies of the struct share it, as they share the strings. */
+    struct ddm_plan *plan;
 };
 
 /* Sets every key to its default (strings allocated). */
