@@ -17,6 +17,7 @@
 #include "ddm/analysis_h5.h"
 #include "ddm/analysis_memory.h"
 #include "ddm/analysis_times.h"
+#include "ddm/h5schema.h"
 #include "ddm/input.h"
 #include "ddm/plan.h"
 #include "ddm/philox.h"
@@ -58,7 +59,7 @@ struct recorded {
     struct stats_moments moments[2]; /* [0] network, [1] target */
 };
 
-static const char *const datasets[2] = {"latent", "target_latent"};
+static const char *const datasets[2] = {H5N_LATENT, H5N_TARGET_LATENT};
 
 /* Pass 1: moments of one process; slabs are (B,count,k). */
 struct moments_pass {
@@ -189,7 +190,7 @@ static int sample_descent(const struct ddm_model *model, hid_t file, const struc
                                 rec->B, k};
     pass.z = ddm_alloc(sizeof(double) * DESCENT_SAMPLES * k, "energy descent samples", err);
     if (!pass.z) return DDM_ERUNTIME;
-    int code = analysis_h5_scan(file, "latent", rec->first, take_samples, &pass, err);
+    int code = analysis_h5_scan(file, H5N_LATENT, rec->first, take_samples, &pass, err);
     long descent = 0, descent_metric = 0;
 #pragma omp parallel for schedule(static) reduction(+ : descent, descent_metric)
     for (long i = 0; i < (code ? 0 : pass.taken); i++) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ddm/h5io.h"
+#include "ddm/h5schema.h"
 
 void stationary_times_free(struct stationary_times *st) {
     free(st->usable);
@@ -105,11 +106,11 @@ int stationary_scan(hid_t file, const char *dataset, const struct stationary_tim
 
 int stationary_times_write(hid_t group, const struct stationary_times *st, struct ddm_error *err) {
     const hsize_t T = (hsize_t)st->T;
-    int code = h5_attr_string(group, "stationary_times", st->text, err);
-    if (!code) code = h5_attr_int(group, "stationary_time_count", st->used, err);
-    if (!code) code = h5_attr_int(group, "recorded_time_count", st->T, err);
+    int code = h5_attr_string(group, H5N_STATIONARY_TIMES, st->text, err);
+    if (!code) code = h5_attr_int(group, H5N_STATIONARY_TIME_COUNT, st->used, err);
+    if (!code) code = h5_attr_int(group, H5N_RECORDED_TIME_COUNT, st->T, err);
     if (!code && T)
-        code = h5_write(group, "stationary_time_used", H5T_STD_U8LE, H5T_NATIVE_UCHAR, 1, &T,
+        code = h5_write(group, H5N_STATIONARY_TIME_USED, H5T_STD_U8LE, H5T_NATIVE_UCHAR, 1, &T,
                         st->usable, "(T)", err);
     return code;
 }

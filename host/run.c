@@ -564,9 +564,9 @@ static int run_stages(struct run *run, struct ddm_error *err) {
     int code = DDM_OK;
     if (setup->resuming) {
         double resumes = 0;
-        if (H5Aexists(run->rf.file, "resumes") > 0)
-            code = h5_read_attr_double(run->rf.file, "resumes", &resumes, err);
-        if (!code) code = h5_attr_int(run->rf.file, "resumes", (long long)resumes + 1, err);
+        if (H5Aexists(run->rf.file, H5N_RESUMES) > 0)
+            code = h5_read_attr_double(run->rf.file, H5N_RESUMES, &resumes, err);
+        if (!code) code = h5_attr_int(run->rf.file, H5N_RESUMES, (long long)resumes + 1, err);
     } else {
         code = runfile_write_place(&run->rf, &setup->place, err);
         if (!code) code = runfile_write_system(&run->rf, &run->sys, err);
@@ -581,8 +581,8 @@ static int run_stages(struct run *run, struct ddm_error *err) {
         code = stage_simulate(run, err);
     if (!code && setup->analyze) code = stage_analyze(run, err);
     if (!code) code = checkpoint_remove(run->rf.file, err);
-    if (!code && H5Aexists(run->rf.file, "interrupted") > 0)
-        code = h5_attr_int(run->rf.file, "interrupted", 0, err);
+    if (!code && H5Aexists(run->rf.file, H5N_INTERRUPTED) > 0)
+        code = h5_attr_int(run->rf.file, H5N_INTERRUPTED, 0, err);
     return code;
 }
 
