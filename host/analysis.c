@@ -20,6 +20,7 @@
 #include "ddm/h5schema.h"
 #include "ddm/input.h"
 #include "ddm/plan.h"
+#include "ddm/runfile.h"
 #include "ddm/philox.h"
 #include "ddm/simulate.h"
 #include "ddm/trust.h"
@@ -79,7 +80,7 @@ static int find_stationary_times(hid_t file, const struct ddm_config *cfg, struc
     const struct ddm_input *input = &cfg->plan->cues;
     double *t = NULL;
     long T = 0;
-    int code = analysis_h5_times(file, &t, &T, err);
+    int code = runfile_simulate_times(file, &t, &T, err);
     if (!code && T != rec->T)
         code = ddm_fail(err, DDM_ERUNTIME, "/simulate/t has %ld times but /simulate/latent %ld", T,
                         rec->T);
@@ -94,7 +95,7 @@ static int read_recorded(hid_t file, const struct ddm_config *cfg, const struct 
     const int k = sys->k;
     int file_k = k;
     memset(rec, 0, sizeof *rec);
-    int code = analysis_h5_simulate_shape(file, &rec->present, &rec->B, &rec->T, &file_k, err);
+    int code = runfile_simulate_shape(file, &rec->present, &rec->B, &rec->T, &file_k, err);
     if (!code && rec->present && file_k != k)
         code = ddm_fail(err, DDM_EUSAGE, "/simulate/latent has k = %d but the system has k = %d",
                         file_k, k);
@@ -190,7 +191,7 @@ static int sample_descent(const struct ddm_model *model, hid_t file, const struc
                                 rec->B, k};
     pass.z = ddm_alloc(sizeof(double) * DESCENT_SAMPLES * k, "energy descent samples", err);
     if (!pass.z) return DDM_ERUNTIME;
-    int code = analysis_h5_scan(file, H5N_LATENT, rec->first, take_samples, &pass, err);
+    int code = runfile_simulate_scan(file, H5N_LATENT, rec->first, take_samples, &pass, err);
     long descent = 0, descent_metric = 0;
 #pragma omp parallel for schedule(static) reduction(+ : descent, descent_metric)
     for (long i = 0; i < (code ? 0 : pass.taken); i++) {
@@ -509,7 +510,7 @@ static int run_fixed_points(const struct ddm_system *sys, const struct ddm_model
     for (int p = 0; p < 2 && !code && rec->present; p++) {
         ends[p] = ddm_alloc(sizeof(double) * rec->B * k, "trajectory ends", err);
         struct ends_pass pass = {ends[p], rec->B, k};
-        code = ends[p] ? analysis_h5_scan(file, datasets[p], rec->T - 1, keep_last, &pass, err)
+        code = ends[p] ? runfile_simulate_scan(file, datasets[p], rec->T - 1, keep_last, &pass, err)
                        : DDM_ERUNTIME;
     }
     for (int p = 0; p < 2 && !code; p++) {
@@ -560,7 +561,7 @@ static int run_memory(const struct ddm_system *sys, const struct ddm_config *cfg
     double *t = NULL;
     long T = 0;
     const struct ddm_input *input = &cfg->plan->cues;
-    int code = analysis_h5_times(file, &t, &T, err);
+    int code = runfile_simulate_times(file, &t, &T, err);
     const double radius = memory_radius(&sys->wells, cfg->well_radius);
     signed char *occupancy[2] = {NULL, NULL};
     struct memory_result result[2] = {0};
@@ -572,7 +573,7 @@ static int run_memory(const struct ddm_system *sys, const struct ddm_config *cfg
         }
         memset(occupancy[p], -1, (size_t)B * T);
         struct occupancy_pass pass = {&sys->wells, radius, occupancy[p], B, T};
-        code = analysis_h5_scan(file, datasets[p], 0, add_occupancy, &pass, err);
+        code = runfile_simulate_scan(file, datasets[p], 0, add_occupancy, &pass, err);
         if (!code)
             code = memory_metrics(occupancy[p], t, B, T, sys->wells.K, input, cfg->recall_delay,
                                   &result[p], err);

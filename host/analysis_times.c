@@ -52,7 +52,7 @@ int stationary_times_find(const double *t, long T, long first, const struct ddm_
 /* Passes runs of usable times of each slab on to the inner function. */
 struct filter {
     const struct stationary_times *st;
-    analysis_slab_fn inner;
+    runfile_slab_fn inner;
     void *user;
     int B, k, failed;
 };
@@ -89,16 +89,16 @@ static void filtered(void *user, const float *z, int count, long t) {
 }
 
 int stationary_scan(hid_t file, const char *dataset, const struct stationary_times *st,
-                    analysis_slab_fn fn, void *user, struct ddm_error *err) {
+                    runfile_slab_fn fn, void *user, struct ddm_error *err) {
     int present = 0, B = 0, k = 0;
     long T = 0;
-    int code = analysis_h5_simulate_shape(file, &present, &B, &T, &k, err);
+    int code = runfile_simulate_shape(file, &present, &B, &T, &k, err);
     if (code) return code;
     if (T != st->T)
         return ddm_fail(err, DDM_ERUNTIME, "/simulate/%s has %ld times but /simulate/t has %ld",
                         dataset, T, st->T);
     struct filter f = {st, fn, user, B, k, 0};
-    code = analysis_h5_scan(file, dataset, st->first, filtered, &f, err);
+    code = runfile_simulate_scan(file, dataset, st->first, filtered, &f, err);
     if (!code && f.failed)
         code = ddm_fail(err, DDM_ERUNTIME, "out of memory while selecting the stationary times");
     return code;

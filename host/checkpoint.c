@@ -304,10 +304,7 @@ int checkpoint_read(hid_t file, struct ddm_checkpoint *cp, struct ddm_error *err
                         "it has no /checkpoint: only a run stopped by a signal (exit status 3) "
                         "can be resumed");
     hid_t group = H5Gopen2(file, H5N_CHECKPOINT, H5P_DEFAULT);
-    int code = H5_CHECK(group,
-                        "/"
-                        "/" H5N_CHECKPOINT,
-                        err);
+    int code = H5_CHECK(group, "/" H5N_CHECKPOINT, err);
     if (code) return code;
     double format = 0;
     char stage[32] = "", stages[64] = "";

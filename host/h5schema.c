@@ -393,15 +393,8 @@ int h5schema_simulate_scales(hid_t group, const struct h5schema_simulate *sim,
 /* The k names of /system/variables into names[] (strings HDF5 allocated: free with
  * H5free_memory); 0 when the file has none (made before the names were written). */
 static int read_names(hid_t file, char **names, int max) {
-    if (H5Lexists(file,
-                  "/"
-                  "/" H5N_SYSTEM "/" H5N_VARIABLES,
-                  H5P_DEFAULT) <= 0)
-        return 0;
-    hid_t dataset = H5Dopen2(file,
-                             "/"
-                             "/" H5N_SYSTEM "/" H5N_VARIABLES,
-                             H5P_DEFAULT);
+    if (H5Lexists(file, "/" H5N_SYSTEM "/" H5N_VARIABLES, H5P_DEFAULT) <= 0) return 0;
+    hid_t dataset = H5Dopen2(file, "/" H5N_SYSTEM "/" H5N_VARIABLES, H5P_DEFAULT);
     hid_t space = dataset >= 0 ? H5Dget_space(dataset) : -1;
     hssize_t count = space >= 0 ? H5Sget_simple_extent_npoints(space) : 0;
     hid_t type = H5Tcopy(H5T_C_S1);
@@ -422,17 +415,12 @@ int h5schema_merged_scales(hid_t file, long trajectories, const long long *trace
     char *names[DDM_MAX_K] = {0};
     const int k = read_names(file, names, DDM_MAX_K);
     hid_t group = H5Gopen2(file, H5N_SIMULATE, H5P_DEFAULT);
-    int code = H5_CHECK(group,
-                        "/"
-                        "/" H5N_SIMULATE,
-                        err);
+    int code = H5_CHECK(group, "/" H5N_SIMULATE, err);
     /* the copied trace_neurons still lists the shard's datasets as its users */
     if (!code && k &&
         H5Aexists_by_name(group, H5N_TRACE_NEURONS, "REFERENCE_LIST", H5P_DEFAULT) > 0)
         code = H5_CHECK(H5Adelete_by_name(group, H5N_TRACE_NEURONS, "REFERENCE_LIST", H5P_DEFAULT),
-                        "/"
-                        "/" H5N_SIMULATE "/" H5N_TRACE_NEURONS,
-                        err);
+                        "/" H5N_SIMULATE "/" H5N_TRACE_NEURONS, err);
     hsize_t dims = (hsize_t)count;
     if (!code && k)
         code = h5_write(group, H5N_TRACE_TRAJECTORY, H5T_STD_I64LE, H5T_NATIVE_LLONG, 1, &dims,

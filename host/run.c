@@ -373,7 +373,7 @@ static void recorded_shape(const char *path, int *B, long *T) {
     int present = 0, k = 0;
     struct ddm_error ignored;
     *B = 0, *T = 0;
-    if (file < 0 || analysis_h5_simulate_shape(file, &present, B, T, &k, &ignored) || !present)
+    if (file < 0 || runfile_simulate_shape(file, &present, B, T, &k, &ignored) || !present)
         *B = 0, *T = 0;
     if (file >= 0) H5Fclose(file);
     H5Eclear2(H5E_DEFAULT);

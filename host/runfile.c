@@ -283,10 +283,7 @@ int runfile_simulate_live(struct ddm_runfile *rf, const struct ddm_system *sys,
     for (int c = 0; c < sys->k; c++) rf->scale_names[c] = sys->var_names[c];
     rf->scales.names = rf->scale_names;
     hid_t group = H5Gopen2(rf->file, H5N_SIMULATE, H5P_DEFAULT);
-    int code = H5_CHECK(group,
-                        "/"
-                        "/" H5N_SIMULATE,
-                        err);
+    int code = H5_CHECK(group, "/" H5N_SIMULATE, err);
     if (!code) code = h5schema_simulate_scales(group, &rf->scales, err);
     if (group >= 0) H5Gclose(group);
     if (!code) code = h5schema_describe_file(rf->file, err);
@@ -336,10 +333,7 @@ int runfile_start_report(hid_t group, const char *prefix, const struct start_rep
 int runfile_simulate_end(struct ddm_runfile *rf, const struct ddm_sim_report *report,
                          struct ddm_error *err) {
     hid_t group = H5Gopen2(rf->file, H5N_SIMULATE, H5P_DEFAULT);
-    int code = H5_CHECK(group,
-                        "/"
-                        "/" H5N_SIMULATE,
-                        err);
+    int code = H5_CHECK(group, "/" H5N_SIMULATE, err);
     if (!code) code = h5_attr_int(group, H5N_NONFINITE, report->nonfinite, err);
     if (!code && report->nonfinite) {
         code =

@@ -119,3 +119,52 @@ Test(docs, design_references_name_existing_sections) {
     free(design_page);
     cr_assert_eq(dangling, 0, "%d reference(s) to docs/design.md do not name a section", dangling);
 }
+
+/* The names of the run file are spelt once, in include/ddm/h5schema.h: no call that names an
+ * HDF5 object or attribute in host/ passes a string literal as the name ("/" H5N_SIMULATE, a path
+ * built from them, is the one literal allowed). */
+static int literal_names;
+
+static int visit_host(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+    (void)st;
+    (void)ftw;
+    const char *dot = strrchr(path, '.');
+    if (type != FTW_F || !dot || strcmp(dot, ".c")) return 0;
+    static const char *const calls[] = {"h5_attr_string(",
+                                        "h5_attr_double(",
+                                        "h5_attr_int(",
+                                        "h5_attr_uint64(",
+                                        "h5_read_attr_double(",
+                                        "h5_read_attr_string(",
+                                        "h5_group(",
+                                        "h5_write(",
+                                        "h5_read(",
+                                        "h5_stream_create(",
+                                        "H5Lexists(",
+                                        "H5Aexists(",
+                                        "H5Gopen2(",
+                                        "H5Dopen2(",
+                                        "H5Ldelete("};
+    char *text = read_text(path);
+    for (size_t c = 0; text && c < sizeof calls / sizeof calls[0]; c++)
+        for (const char *at = strstr(text, calls[c]); at; at = strstr(at + 1, calls[c])) {
+            const char *comma = strchr(at, ',');
+            const char *end = strchr(at, ')');
+            if (!comma || (end && end < comma)) continue;
+            comma++;
+            while (*comma == ' ' || *comma == '\n') comma++;
+            if (*comma == '"' && strncmp(comma, "\"/\" H5N_", strlen("\"/\" H5N_"))) {
+                cr_log_error("%s: %.*s names an object with a literal", path, 60, at);
+                literal_names++;
+            }
+        }
+    free(text);
+    return 0;
+}
+
+Test(docs, run_file_names_come_from_h5schema) {
+    literal_names = 0;
+    nftw("host", visit_host, 16, FTW_PHYS);
+    cr_assert_eq(literal_names, 0, "%d name(s) in host/ not taken from include/ddm/h5schema.h",
+                 literal_names);
+}

@@ -16,6 +16,7 @@
 #include "ddm/analysis_h5.h"
 #include "ddm/config.h"
 #include "ddm/input.h"
+#include "ddm/runfile.h"
 
 struct stationary_times {
     long T, first;         /* recorded times; the first after the burn-in fraction */
@@ -30,10 +31,10 @@ int stationary_times_find(const double *t, long T, long first, const struct ddm_
                           double recall_delay, struct stationary_times *st, struct ddm_error *err);
 void stationary_times_free(struct stationary_times *st);
 
-/* analysis_h5_scan of /simulate/<dataset> restricted to the usable times: fn receives runs of
- * consecutive usable times (t counted from st->first, as analysis_h5_scan counts them). */
+/* runfile_simulate_scan of /simulate/<dataset> restricted to the usable times: fn receives runs of
+ * consecutive usable times (t counted from st->first, as runfile_simulate_scan counts them). */
 int stationary_scan(hid_t file, const char *dataset, const struct stationary_times *st,
-                    analysis_slab_fn fn, void *user, struct ddm_error *err);
+                    runfile_slab_fn fn, void *user, struct ddm_error *err);
 
 /* Writes the choice into the /analysis group. */
 int stationary_times_write(hid_t group, const struct stationary_times *st, struct ddm_error *err);

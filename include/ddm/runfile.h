@@ -113,4 +113,19 @@ int runfile_read_model(const char *path, struct ddm_model *model, struct ddm_err
 int runfile_read_model_from(hid_t file, const char *path, struct ddm_model *model,
                             struct ddm_error *err);
 
+/* Reading /simulate back (host/runfile_simulate.c). */
+/* Shape of /simulate/latent (B,T,k); *present = 0 when the file has no /simulate. */
+int runfile_simulate_shape(hid_t file, int *present, int *B, long *T, int *k,
+                           struct ddm_error *err);
+
+/* Receives times [t, t + count) (t counted from `first`) of all trajectories: z (B,count,k). */
+typedef void (*runfile_slab_fn)(void *user, const float *z, int count, long t);
+
+/* Streams /simulate/<dataset> ("latent" or "target_latent") from recorded time `first` on. */
+int runfile_simulate_scan(hid_t file, const char *dataset, long first, runfile_slab_fn fn,
+                          void *user, struct ddm_error *err);
+
+/* /simulate/t (T), allocated. */
+int runfile_simulate_times(hid_t file, double **t, long *T, struct ddm_error *err);
+
 #endif
