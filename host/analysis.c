@@ -1,4 +1,4 @@
-/* analysis.c — the analyze stage: which parts run, on what data, in what order (DESIGN §5).
+/* analysis.c — the analyze stage: which parts run, on what data, in what order (docs/design.md §5).
  *
  * Two passes over /simulate (after the burn-in fraction): the first gives the moments (bounds of
  * the visited region, kernel widths), the second bins densities and marginals and averages the
@@ -17,7 +17,10 @@
 #include "ddm/analysis_h5.h"
 #include "ddm/analysis_memory.h"
 #include "ddm/analysis_times.h"
+#include "ddm/h5schema.h"
 #include "ddm/input.h"
+#include "ddm/plan.h"
+#include "ddm/runfile.h"
 #include "ddm/philox.h"
 #include "ddm/simulate.h"
 #include "ddm/trust.h"
@@ -38,63 +41,10 @@ static void note(struct ddm_analysis_report *report, const char *fmt, ...) {
     va_end(args);
 }
 
-/* The latent coordinates spanning the split's grid: [analysis] decomposition_axes, or all of
- * them when k ≤ 3, else the first two. */
-static int decomposition_axes(const struct ddm_config *cfg, const struct ddm_system *sys, int *axis,
-                              int *d, struct ddm_error *err) {
-    if (!cfg->decomposition_axes[0]) {
-        *d = sys->k <= DDM_GRID_MAX_D ? sys->k : 2;
-        for (int a = 0; a < *d; a++) axis[a] = a;
-        return DDM_OK;
-    }
-    char at[1200], storage[512], *parts[4];
-    config_where(cfg, "analysis", "decomposition_axes", at, sizeof at);
-    int count = expr_split(cfg->decomposition_axes, ',', parts, 4, storage, sizeof storage);
-    if (count < 1 || count > 3 || count > sys->k)
-        return ddm_fail(err, DDM_EUSAGE, "%s: name 1 to %d of the variables (%s), separated by ','",
-                        at, sys->k < 3 ? sys->k : 3, sys->vars_text);
-    const char *names[DDM_MAX_K];
-    for (int c = 0; c < sys->k; c++) names[c] = sys->var_names[c];
-    for (int a = 0; a < count; a++) {
-        axis[a] = -1;
-        for (int c = 0; c < sys->k; c++)
-            if (!strcmp(parts[a], sys->var_names[c])) axis[a] = c;
-        if (axis[a] < 0) {
-            int near = nearest_name(parts[a], names, sys->k);
-            return ddm_fail(err, DDM_EUSAGE, "%s: '%s' is not a variable%s%s%s (variables: %s)", at,
-                            parts[a], near >= 0 ? " (did you mean '" : "",
-                            near >= 0 ? names[near] : "", near >= 0 ? "'?)" : "", sys->vars_text);
-        }
-        for (int b = 0; b < a; b++)
-            if (axis[b] == axis[a])
-                return ddm_fail(err, DDM_EUSAGE, "%s: '%s' is named twice", at, parts[a]);
-    }
-    *d = count;
-    return DDM_OK;
-}
-
-static int check_grid_size(const struct ddm_config *cfg, const char *key, int size, int least,
-                           struct ddm_error *err) {
-    if (size == 0 || size >= least) return DDM_OK;
-    char at[1200];
-    config_where(cfg, "analysis", key, at, sizeof at);
-    return ddm_fail(err, DDM_EUSAGE, "%s = %d: use 0 (off) or at least %d points per axis", at,
-                    size, least);
-}
-
 int analysis_check(const struct ddm_config *cfg, const struct ddm_system *sys,
                    struct ddm_error *err) {
-    double lo[DDM_MAX_K], hi[DDM_MAX_K], at[DDM_MAX_K];
-    int axis[DDM_GRID_MAX_D], d, code = DDM_OK;
-    if (cfg->bounds[0])
-        code = config_ranges(cfg, "analysis", "bounds", cfg->bounds, sys->k, lo, hi, err);
-    if (!code) code = decomposition_axes(cfg, sys, axis, &d, err);
-    if (!code && cfg->decomposition_at[0])
-        code = config_numbers(cfg, "analysis", "decomposition_at", cfg->decomposition_at, sys->k,
-                              at, err);
-    if (!code) code = check_grid_size(cfg, "decomposition_grid", cfg->decomposition_grid, 2, err);
-    if (!code) code = check_grid_size(cfg, "hhd_grid", cfg->hhd_grid, 5, err);
-    if (!code && cfg->pca && (long)cfg->pca_trajectories * cfg->pca_samples <= sys->k)
+    int code = DDM_OK; /* config_resolve has checked bounds, the split's axes and the grid sizes */
+    if (cfg->pca && (long)cfg->pca_trajectories * cfg->pca_samples <= sys->k)
         code = ddm_fail(err, DDM_EUSAGE,
                         "[analysis] pca_trajectories × pca_samples = %ld states cannot show %d "
                         "components; raise pca_samples",
@@ -110,7 +60,7 @@ struct recorded {
     struct stats_moments moments[2]; /* [0] network, [1] target */
 };
 
-static const char *const datasets[2] = {"latent", "target_latent"};
+static const char *const datasets[2] = {H5N_LATENT, H5N_TARGET_LATENT};
 
 /* Pass 1: moments of one process; slabs are (B,count,k). */
 struct moments_pass {
@@ -125,21 +75,17 @@ static void add_moments(void *user, const float *z, int count, long t) {
 }
 
 /* The recorded times after the burn-in fraction and outside every cue window + recall_delay. */
-static int find_stationary_times(hid_t file, const struct ddm_config *cfg,
-                                 const struct ddm_system *sys, struct recorded *rec,
+static int find_stationary_times(hid_t file, const struct ddm_config *cfg, struct recorded *rec,
                                  struct ddm_error *err) {
-    struct ddm_input input;
-    char at[1200];
+    const struct ddm_input *input = &cfg->plan->cues;
     double *t = NULL;
     long T = 0;
-    config_where(cfg, "input", "cues", at, sizeof at);
-    int code = input_parse(cfg->cues, cfg->cue_strength, sys, at, &input, err);
-    if (!code) code = analysis_h5_times(file, &t, &T, err);
+    int code = runfile_simulate_times(file, &t, &T, err);
     if (!code && T != rec->T)
         code = ddm_fail(err, DDM_ERUNTIME, "/simulate/t has %ld times but /simulate/latent %ld", T,
                         rec->T);
     if (!code)
-        code = stationary_times_find(t, T, rec->first, &input, cfg->recall_delay, &rec->times, err);
+        code = stationary_times_find(t, T, rec->first, input, cfg->recall_delay, &rec->times, err);
     free(t);
     return code;
 }
@@ -149,14 +95,14 @@ static int read_recorded(hid_t file, const struct ddm_config *cfg, const struct 
     const int k = sys->k;
     int file_k = k;
     memset(rec, 0, sizeof *rec);
-    int code = analysis_h5_simulate_shape(file, &rec->present, &rec->B, &rec->T, &file_k, err);
+    int code = runfile_simulate_shape(file, &rec->present, &rec->B, &rec->T, &file_k, err);
     if (!code && rec->present && file_k != k)
         code = ddm_fail(err, DDM_EUSAGE, "/simulate/latent has k = %d but the system has k = %d",
                         file_k, k);
     if (code || !rec->present) return code;
     rec->first = (long)floor(cfg->burn_in_fraction * rec->T);
     if (rec->first >= rec->T) rec->first = rec->T - 1;
-    code = find_stationary_times(file, cfg, sys, rec, err);
+    code = find_stationary_times(file, cfg, rec, err);
     for (int p = 0; p < 2 && !code; p++) {
         stats_moments_init(&rec->moments[p], k);
         struct moments_pass pass = {&rec->moments[p], rec->B};
@@ -172,10 +118,11 @@ static int read_recorded(hid_t file, const struct ddm_config *cfg, const struct 
 static void grid_bounds(const struct ddm_config *cfg, const struct ddm_model *model,
                         const struct recorded *rec, double *lo, double *hi) {
     const int k = model->k;
-    struct ddm_error ignored;
-    if (cfg->bounds[0] &&
-        !config_ranges(cfg, "analysis", "bounds", cfg->bounds, k, lo, hi, &ignored))
+    if (cfg->plan->has_bounds) {
+        memcpy(lo, cfg->plan->bounds_lo, sizeof(double) * k);
+        memcpy(hi, cfg->plan->bounds_hi, sizeof(double) * k);
         return;
+    }
     for (int c = 0; c < k; c++) {
         if (rec->present) {
             lo[c] = fmin(rec->moments[0].min[c], rec->moments[1].min[c]);
@@ -244,7 +191,7 @@ static int sample_descent(const struct ddm_model *model, hid_t file, const struc
                                 rec->B, k};
     pass.z = ddm_alloc(sizeof(double) * DESCENT_SAMPLES * k, "energy descent samples", err);
     if (!pass.z) return DDM_ERUNTIME;
-    int code = analysis_h5_scan(file, "latent", rec->first, take_samples, &pass, err);
+    int code = runfile_simulate_scan(file, H5N_LATENT, rec->first, take_samples, &pass, err);
     long descent = 0, descent_metric = 0;
 #pragma omp parallel for schedule(static) reduction(+ : descent, descent_metric)
     for (long i = 0; i < (code ? 0 : pass.taken); i++) {
@@ -266,8 +213,9 @@ static int run_split(const struct ddm_system *sys, const struct ddm_model *model
                      const double *lo, const double *hi, hid_t group,
                      struct ddm_analysis_report *report, struct ddm_error *err) {
     const double t0 = now_seconds();
-    struct latent_grid grid = {.k = model->k};
-    int code = decomposition_axes(cfg, sys, grid.axis, &grid.d, err);
+    struct latent_grid grid = {.k = model->k, .d = cfg->plan->decomposition_d};
+    memcpy(grid.axis, cfg->plan->decomposition_axis, sizeof grid.axis);
+    int code = DDM_OK;
     double mean[DDM_MAX_K], cov[DDM_MAX_K * DDM_MAX_K];
     stats_moments_result(&rec->moments[0], mean, cov);
     for (int c = 0; c < model->k; c++) {
@@ -275,9 +223,8 @@ static int run_split(const struct ddm_system *sys, const struct ddm_model *model
         grid.hi[c] = hi[c];
         grid.at[c] = rec->present ? mean[c] : model->latent_mean[c];
     }
-    if (!code && cfg->decomposition_at[0])
-        code = config_numbers(cfg, "analysis", "decomposition_at", cfg->decomposition_at, model->k,
-                              grid.at, err);
+    if (cfg->plan->has_decomposition_at)
+        memcpy(grid.at, cfg->plan->decomposition_at, sizeof(double) * model->k);
     for (int a = 0; a < grid.d; a++) grid.size[a] = cfg->decomposition_grid;
     struct split_grid split = {0};
     struct energy_descent samples = {0};
@@ -563,7 +510,7 @@ static int run_fixed_points(const struct ddm_system *sys, const struct ddm_model
     for (int p = 0; p < 2 && !code && rec->present; p++) {
         ends[p] = ddm_alloc(sizeof(double) * rec->B * k, "trajectory ends", err);
         struct ends_pass pass = {ends[p], rec->B, k};
-        code = ends[p] ? analysis_h5_scan(file, datasets[p], rec->T - 1, keep_last, &pass, err)
+        code = ends[p] ? runfile_simulate_scan(file, datasets[p], rec->T - 1, keep_last, &pass, err)
                        : DDM_ERUNTIME;
     }
     for (int p = 0; p < 2 && !code; p++) {
@@ -613,11 +560,8 @@ static int run_memory(const struct ddm_system *sys, const struct ddm_config *cfg
     const long B = rec->B;
     double *t = NULL;
     long T = 0;
-    struct ddm_input input;
-    char at[1200];
-    config_where(cfg, "input", "cues", at, sizeof at);
-    int code = input_parse(cfg->cues, cfg->cue_strength, sys, at, &input, err);
-    if (!code) code = analysis_h5_times(file, &t, &T, err);
+    const struct ddm_input *input = &cfg->plan->cues;
+    int code = runfile_simulate_times(file, &t, &T, err);
     const double radius = memory_radius(&sys->wells, cfg->well_radius);
     signed char *occupancy[2] = {NULL, NULL};
     struct memory_result result[2] = {0};
@@ -629,9 +573,9 @@ static int run_memory(const struct ddm_system *sys, const struct ddm_config *cfg
         }
         memset(occupancy[p], -1, (size_t)B * T);
         struct occupancy_pass pass = {&sys->wells, radius, occupancy[p], B, T};
-        code = analysis_h5_scan(file, datasets[p], 0, add_occupancy, &pass, err);
+        code = runfile_simulate_scan(file, datasets[p], 0, add_occupancy, &pass, err);
         if (!code)
-            code = memory_metrics(occupancy[p], t, B, T, sys->wells.K, &input, cfg->recall_delay,
+            code = memory_metrics(occupancy[p], t, B, T, sys->wells.K, input, cfg->recall_delay,
                                   &result[p], err);
         if (!code) {
             report->recall[p] = result[p].recall_accuracy;
@@ -644,7 +588,7 @@ static int run_memory(const struct ddm_system *sys, const struct ddm_config *cfg
     if (!code)
         code = analysis_h5_memory(group, result, (const signed char *const *)occupancy, B, T,
                                   radius, err);
-    if (!code) code = analysis_h5_landscape(group, &sys->wells, &input, lo, hi, err);
+    if (!code) code = analysis_h5_landscape(group, &sys->wells, input, lo, hi, err);
     if (!code) report->memory_done = 1;
     for (int p = 0; p < 2; p++) {
         memory_result_free(&result[p]);

@@ -1,5 +1,6 @@
 /* analysis_fixed.c — fixed points of the latent flows by Newton's method, their eigenvalues and
- * type, and the matching of the network's to the target's (DESIGN §5, ddm/analysis_fixed.h).
+ * type, and the matching of the network's to the target's (docs/design.md §5,
+ * ddm/analysis_fixed.h).
  *
  * Newton's step solves J Δ = −f (LAPACKE dgesv; k ≤ 8). A full step can overshoot far from a
  * root, so it is capped at MAX_STEP scales and halved until the scaled residual ‖f ⊘ s‖ decreases

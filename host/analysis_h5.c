@@ -1,4 +1,4 @@
-/* analysis_h5.c — writing /analysis (DESIGN §7) and reading /simulate back in slabs.
+/* analysis_h5.c — writing /analysis (docs/design.md §7).
  *
  * Every dataset carries a `shape` attribute naming its axes. Grids are float32 (NaN marks the
  * cells outside the density's support), spectra and small matrices float64. /analysis is marked
@@ -13,107 +13,13 @@
 #include <time.h>
 
 #include "ddm/h5io.h"
+#include "ddm/h5schema.h"
 #include "ddm/h5space.h"
 #include "ddm/trust.h"
 #include "ddm/runfile.h"
 
 #define F32 H5T_IEEE_F32LE
 #define F64 H5T_IEEE_F64LE
-
-int analysis_h5_simulate_shape(hid_t file, int *present, int *B, long *T, int *k,
-                               struct ddm_error *err) {
-    *present = 0;
-    if (H5Lexists(file, "simulate", H5P_DEFAULT) <= 0 ||
-        H5Lexists(file, "simulate/latent", H5P_DEFAULT) <= 0 ||
-        H5Lexists(file, "simulate/target_latent", H5P_DEFAULT) <= 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return DDM_OK;
-    }
-    hid_t dataset = H5Dopen2(file, "simulate/latent", H5P_DEFAULT);
-    int code = H5_CHECK(dataset, "/simulate/latent", err);
-    if (code) return code;
-    hid_t space = H5Dget_space(dataset);
-    hsize_t dims[3] = {0};
-    int rank = H5Sget_simple_extent_dims(space, dims, NULL);
-    H5Sclose(space);
-    H5Dclose(dataset);
-    if (rank != 3)
-        return ddm_fail(err, DDM_ERUNTIME, "/simulate/latent has rank %d, expected (B,T,k)", rank);
-    *present = dims[1] > 0;
-    *B = (int)dims[0];
-    *T = (long)dims[1];
-    *k = (int)dims[2];
-    return DDM_OK;
-}
-
-/* The trajectories the run dropped (on_nonfinite = drop): a flag per row (B), or NULL when it
- * dropped none (or kept their finite part). A merged file's /simulate/nonfinite_step is virtual
- * over the shards' and reads the same. */
-static char *dropped_rows(hid_t file, hsize_t B, struct ddm_error *err, int *code) {
-    char policy[16] = "";
-    hid_t group = H5Gopen2(file, "simulate", H5P_DEFAULT);
-    if (group < 0 || H5Aexists(group, "on_nonfinite") <= 0 ||
-        H5Lexists(group, "nonfinite_step", H5P_DEFAULT) <= 0 ||
-        h5_read_attr_string(group, "on_nonfinite", policy, sizeof policy, err) ||
-        strcmp(policy, "drop")) {
-        if (group >= 0) H5Gclose(group);
-        H5Eclear2(H5E_DEFAULT);
-        return NULL;
-    }
-    int64_t *steps = ddm_alloc(sizeof(int64_t) * (B + 1), "blow-up marks", err);
-    char *dropped = ddm_calloc(B + 1, 1, "blow-up flags", err);
-    *code = steps && dropped ? h5_read(group, "nonfinite_step", H5T_NATIVE_INT64, 1, &B, steps, err)
-                             : DDM_ERUNTIME;
-    long count = 0;
-    for (hsize_t t = 0; !*code && t < B; t++) count += dropped[t] = steps[t] >= 0;
-    H5Gclose(group);
-    free(steps);
-    if (*code || !count) {
-        free(dropped);
-        return NULL;
-    }
-    return dropped;
-}
-
-int analysis_h5_scan(hid_t file, const char *dataset, long first, analysis_slab_fn fn, void *user,
-                     struct ddm_error *err) {
-    char path[64];
-    snprintf(path, sizeof path, "simulate/%s", dataset);
-    hid_t ds = H5Dopen2(file, path, H5P_DEFAULT);
-    int code = H5_CHECK(ds, path, err);
-    if (code) return code;
-    hid_t space = H5Dget_space(ds);
-    hsize_t dims[3] = {0};
-    H5Sget_simple_extent_dims(space, dims, NULL);
-    const hsize_t B = dims[0], T = dims[1], k = dims[2];
-    /* about 4 MB per slab, in whole chunks of 256 times */
-    hsize_t per_slab = ((1u << 20) / (B * k) / 256) * 256;
-    if (per_slab < 256) per_slab = 256;
-    float *buffer = ddm_alloc(sizeof(float) * B * per_slab * k, "slab of /simulate", err);
-    if (!buffer) code = DDM_ERUNTIME;
-    char *dropped = code ? NULL : dropped_rows(file, B, err, &code);
-    for (hsize_t t = (hsize_t)first; !code && t < T; t += per_slab) {
-        hsize_t count = T - t < per_slab ? T - t : per_slab;
-        hsize_t start[3] = {0, t, 0}, block[3] = {B, count, k};
-        hid_t memory = H5Screate_simple(3, block, NULL);
-        code = H5_CHECK(H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, block, NULL),
-                        "selecting a slab of /simulate", err);
-        if (!code)
-            code = H5_CHECK(H5Dread(ds, H5T_NATIVE_FLOAT, memory, space, H5P_DEFAULT, buffer), path,
-                            err);
-        H5Sclose(memory);
-        /* a dropped trajectory is left out whole, network and coupled target alike */
-        for (hsize_t row = 0; !code && dropped && row < B; row++)
-            for (hsize_t v = 0; dropped[row] && v < count * k; v++)
-                buffer[row * count * k + v] = NAN;
-        if (!code) fn(user, buffer, (int)count, (long)(t - first));
-    }
-    free(dropped);
-    free(buffer);
-    H5Sclose(space);
-    H5Dclose(ds);
-    return code;
-}
 
 static int write_f64(hid_t loc, const char *name, int rank, const hsize_t *dims, const double *data,
                      const char *shape, struct ddm_error *err) {
@@ -148,7 +54,7 @@ static int write_grid(hid_t loc, const char *name, int rank, const hsize_t *dims
     if (!code)
         code = H5_CHECK(H5Dwrite(dataset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data),
                         name, err);
-    if (!code) code = h5_attr_string(dataset, "shape", shape, err);
+    if (!code) code = h5_attr_string(dataset, H5N_SHAPE, shape, err);
     if (dataset >= 0) H5Dclose(dataset);
     H5Pclose(dcpl);
     H5Sclose(space);
@@ -158,49 +64,49 @@ static int write_grid(hid_t loc, const char *name, int rank, const hsize_t *dims
 int analysis_h5_begin(hid_t file, const struct ddm_config *cfg, hid_t *group,
                       struct ddm_error *err) {
     *group = -1;
-    if (H5Lexists(file, "analysis", H5P_DEFAULT) > 0) {
-        int code =
-            H5_CHECK(H5Ldelete(file, "analysis", H5P_DEFAULT), "removing the older /analysis", err);
+    if (H5Lexists(file, H5N_ANALYSIS, H5P_DEFAULT) > 0) {
+        int code = H5_CHECK(H5Ldelete(file, H5N_ANALYSIS, H5P_DEFAULT),
+                            "removing the older /analysis", err);
         if (code) return code;
     }
     H5Eclear2(H5E_DEFAULT);
-    *group = h5_group(file, "analysis", err);
+    *group = h5_group(file, H5N_ANALYSIS, err);
     if (*group < 0) return DDM_ERUNTIME;
     char created[64];
     time_t now = time(NULL);
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%S%z", localtime(&now));
     char *ini = config_to_ini(cfg);
     if (!ini) return ddm_fail(err, DDM_ERUNTIME, "out of memory");
-    int code = h5_attr_int(*group, "complete", 0, err);
-    if (!code) code = h5_attr_string(*group, "created", created, err);
-    if (!code) code = h5_attr_string(*group, "ddm_version", DDM_VERSION, err);
-    if (!code) code = h5_attr_string(*group, "config", ini, err);
+    int code = h5_attr_int(*group, H5N_COMPLETE, 0, err);
+    if (!code) code = h5_attr_string(*group, H5N_CREATED, created, err);
+    if (!code) code = h5_attr_string(*group, H5N_DDM_VERSION, DDM_VERSION, err);
+    if (!code) code = h5_attr_string(*group, H5N_CONFIG, ini, err);
     free(ini);
     return code;
 }
 
 int analysis_h5_pca(hid_t group, const struct pca_result *pca, int k, struct ddm_error *err) {
-    hid_t g = h5_group(group, "pca", err);
+    hid_t g = h5_group(group, H5N_PCA, err);
     if (g < 0) return DDM_ERUNTIME;
     const hsize_t kept = pca->kept, kk = k, kk2[2] = {kk, kk};
     const hsize_t coords[3] = {(hsize_t)pca->B, (hsize_t)pca->S, kk};
     double r2_min = INFINITY;
     for (int c = 0; c < k; c++) r2_min = fmin(r2_min, pca->r2[c]);
-    int code = write_f64(g, "explained_variance", 1, &kept, pca->explained, "(components)", err);
-    if (!code) code = write_f64(g, "principal_angles_deg", 1, &kk, pca->angles_deg, "(k)", err);
-    if (!code) code = write_f64(g, "map_A", 2, kk2, pca->map_A, "(k,k)", err);
-    if (!code) code = write_f64(g, "map_c", 1, &kk, pca->map_c, "(k)", err);
-    if (!code) code = write_f64(g, "recovery_r2_coordinates", 1, &kk, pca->r2, "(k)", err);
-    if (!code) code = write_f32(g, "pc_coordinates", 3, coords, pca->pc, "(B,S,k)", err);
-    if (!code) code = write_f32(g, "latent", 3, coords, pca->latent, "(B,S,k)", err);
-    if (!code) code = write_f32(g, "recovered", 3, coords, pca->recovered, "(B,S,k)", err);
-    if (!code) code = h5_attr_double(g, "recovery_r2", r2_min, err);
-    if (!code) code = h5_attr_double(g, "total_variance", pca->total_variance, err);
-    if (!code) code = h5_attr_int(g, "significant_components", pca->significant, err);
-    if (!code) code = h5_attr_double(g, "significant_threshold", PCA_SIGNIFICANT, err);
-    if (!code) code = h5_attr_int(g, "states", pca->states, err);
+    int code = write_f64(g, H5N_EXPLAINED_VARIANCE, 1, &kept, pca->explained, "(components)", err);
+    if (!code) code = write_f64(g, H5N_PRINCIPAL_ANGLES_DEG, 1, &kk, pca->angles_deg, "(k)", err);
+    if (!code) code = write_f64(g, H5N_MAP_A, 2, kk2, pca->map_A, "(k,k)", err);
+    if (!code) code = write_f64(g, H5N_MAP_C, 1, &kk, pca->map_c, "(k)", err);
+    if (!code) code = write_f64(g, H5N_RECOVERY_R2_COORDINATES, 1, &kk, pca->r2, "(k)", err);
+    if (!code) code = write_f32(g, H5N_PC_COORDINATES, 3, coords, pca->pc, "(B,S,k)", err);
+    if (!code) code = write_f32(g, H5N_LATENT, 3, coords, pca->latent, "(B,S,k)", err);
+    if (!code) code = write_f32(g, H5N_RECOVERED, 3, coords, pca->recovered, "(B,S,k)", err);
+    if (!code) code = h5_attr_double(g, H5N_RECOVERY_R2, r2_min, err);
+    if (!code) code = h5_attr_double(g, H5N_TOTAL_VARIANCE, pca->total_variance, err);
+    if (!code) code = h5_attr_int(g, H5N_SIGNIFICANT_COMPONENTS, pca->significant, err);
+    if (!code) code = h5_attr_double(g, H5N_SIGNIFICANT_THRESHOLD, PCA_SIGNIFICANT, err);
+    if (!code) code = h5_attr_int(g, H5N_STATES, pca->states, err);
     if (!code)
-        code = h5_attr_string(g, "recovery",
+        code = h5_attr_string(g, H5N_RECOVERY,
                               "z = latent_mean + latent_scale * (map_A @ y + map_c), "
                               "y = pc_coordinates",
                               err);
@@ -221,8 +127,8 @@ static int write_axes(hid_t g, const struct latent_grid *grid, const struct ddm_
         code = write_f64(g, name, 1, &size, values, "(G)", err);
         if (!code) {
             hid_t ds = H5Dopen2(g, name, H5P_DEFAULT);
-            code = h5_attr_string(ds, "variable", sys->var_names[grid->axis[a]], err);
-            if (!code) code = h5_attr_int(ds, "coordinate", grid->axis[a], err);
+            code = h5_attr_string(ds, H5N_VARIABLE, sys->var_names[grid->axis[a]], err);
+            if (!code) code = h5_attr_int(ds, H5N_COORDINATE, grid->axis[a], err);
             H5Dclose(ds);
         }
     }
@@ -246,20 +152,20 @@ static int grid_dims(const struct latent_grid *grid, int k, hsize_t *dims, char 
 /* Shares of E-descending points of the grid and of the stationary samples, as attributes. */
 static int write_descent(hid_t g, const struct energy_descent *grid,
                          const struct energy_descent *samples, struct ddm_error *err) {
-    int code = h5_attr_double(g, "descent_share_grid",
+    int code = h5_attr_double(g, H5N_DESCENT_SHARE_GRID,
                               energy_descent_share(grid->descent, grid->points), err);
     if (!code)
-        code = h5_attr_double(g, "descent_share_grid_metric",
+        code = h5_attr_double(g, H5N_DESCENT_SHARE_GRID_METRIC,
                               energy_descent_share(grid->descent_metric, grid->points), err);
     if (!code)
-        code = h5_attr_double(g, "descent_share_samples",
+        code = h5_attr_double(g, H5N_DESCENT_SHARE_SAMPLES,
                               energy_descent_share(samples->descent, samples->points), err);
     if (!code)
-        code = h5_attr_double(g, "descent_share_samples_metric",
+        code = h5_attr_double(g, H5N_DESCENT_SHARE_SAMPLES_METRIC,
                               energy_descent_share(samples->descent_metric, samples->points), err);
-    if (!code) code = h5_attr_int(g, "descent_samples", samples->points, err);
+    if (!code) code = h5_attr_int(g, H5N_DESCENT_SAMPLES, samples->points, err);
     if (!code)
-        code = h5_attr_string(g, "descent",
+        code = h5_attr_string(g, H5N_DESCENT,
                               "shares of points where f_sym . grad_z E <= 0 (E does not "
                               "increase), and the same for f_sym_metric, the phi'-weighted "
                               "projection (Gamma^T Phi' Gamma)^-1 Gamma^T Phi' F_S that never "
@@ -271,7 +177,7 @@ static int write_descent(hid_t g, const struct energy_descent *grid,
 int analysis_h5_split(hid_t group, const struct split_grid *split,
                       const struct energy_descent *samples, const struct ddm_system *sys,
                       struct ddm_error *err) {
-    hid_t g = h5_group(group, "decomposition", err);
+    hid_t g = h5_group(group, H5N_DECOMPOSITION, err);
     if (g < 0) return DDM_ERUNTIME;
     const struct latent_grid *grid = &split->grid;
     hsize_t dims[4], kk = grid->k;
@@ -279,21 +185,22 @@ int analysis_h5_split(hid_t group, const struct split_grid *split,
     int rank = grid_dims(grid, 0, dims, shape, sizeof shape);
     int vector_rank = grid_dims(grid, grid->k, dims, vector_shape, sizeof vector_shape);
     int code = write_axes(g, grid, sys, err);
-    if (!code) code = write_grid(g, "energy", rank, dims, split->energy, shape, err);
-    if (!code) code = write_grid(g, "f", vector_rank, dims, split->f, vector_shape, err);
-    if (!code) code = write_grid(g, "f_sym", vector_rank, dims, split->f_sym, vector_shape, err);
-    if (!code) code = write_grid(g, "f_asym", vector_rank, dims, split->f_asym, vector_shape, err);
+    if (!code) code = write_grid(g, H5N_ENERGY, rank, dims, split->energy, shape, err);
+    if (!code) code = write_grid(g, H5N_F, vector_rank, dims, split->f, vector_shape, err);
+    if (!code) code = write_grid(g, H5N_F_SYM, vector_rank, dims, split->f_sym, vector_shape, err);
     if (!code)
-        code = write_grid(g, "f_sym_metric", vector_rank, dims, split->f_sym_metric, vector_shape,
+        code = write_grid(g, H5N_F_ASYM, vector_rank, dims, split->f_asym, vector_shape, err);
+    if (!code)
+        code = write_grid(g, H5N_F_SYM_METRIC, vector_rank, dims, split->f_sym_metric, vector_shape,
                           err);
     if (!code)
-        code = write_grid(g, "energy_gradient", vector_rank, dims, split->energy_gradient,
+        code = write_grid(g, H5N_ENERGY_GRADIENT, vector_rank, dims, split->energy_gradient,
                           vector_shape, err);
     if (!code) code = write_descent(g, &split->descent, samples, err);
-    if (!code) code = write_f64(g, "at", 1, &kk, grid->at, "(k)", err);
-    if (!code) code = h5_attr_double(g, "split_residual", split->residual, err);
+    if (!code) code = write_f64(g, H5N_AT, 1, &kk, grid->at, "(k)", err);
+    if (!code) code = h5_attr_double(g, H5N_SPLIT_RESIDUAL, split->residual, err);
     if (!code)
-        code = h5_attr_string(g, "fields",
+        code = h5_attr_string(g, H5N_FIELDS,
                               "latent drift f = f_sym + f_asym at z (original coordinates) on the "
                               "manifold; energy E(Gamma z_hat + b) of the symmetric network",
                               err);
@@ -303,19 +210,20 @@ int analysis_h5_split(hid_t group, const struct split_grid *split,
 
 int analysis_h5_hhd(hid_t group, const char *name, const struct hhd_result *hhd, double cut,
                     const struct ddm_system *sys, struct ddm_error *err) {
-    hid_t parent = H5Lexists(group, "hhd", H5P_DEFAULT) > 0 ? H5Gopen2(group, "hhd", H5P_DEFAULT)
-                                                            : h5_group(group, "hhd", err);
+    hid_t parent = H5Lexists(group, H5N_HHD, H5P_DEFAULT) > 0
+                       ? H5Gopen2(group, H5N_HHD, H5P_DEFAULT)
+                       : h5_group(group, H5N_HHD, err);
     if (parent < 0) return DDM_ERUNTIME;
     hid_t g = h5_group(parent, name, err);
     H5Gclose(parent);
     if (g < 0) return DDM_ERUNTIME;
-    int code = h5_attr_double(g, "entropy_production", hhd->phi, err);
-    if (!code) code = h5_attr_double(g, "entropy_production_error", hhd->phi_err, err);
-    if (!code) code = h5_attr_double(g, "entropy_production_grid", hhd->phi_grid, err);
-    if (!code) code = h5_attr_double(g, "entropy_production_grid_error", hhd->phi_grid_err, err);
-    if (!code) code = h5_attr_int(g, "batches", hhd->batches, err);
-    if (!code) code = h5_attr_int(g, "identity_samples", hhd->identity_samples, err);
-    if (!code) code = h5_attr_string(g, "note", hhd->note, err);
+    int code = h5_attr_double(g, H5N_ENTROPY_PRODUCTION, hhd->phi, err);
+    if (!code) code = h5_attr_double(g, H5N_ENTROPY_PRODUCTION_ERROR, hhd->phi_err, err);
+    if (!code) code = h5_attr_double(g, H5N_ENTROPY_PRODUCTION_GRID, hhd->phi_grid, err);
+    if (!code) code = h5_attr_double(g, H5N_ENTROPY_PRODUCTION_GRID_ERROR, hhd->phi_grid_err, err);
+    if (!code) code = h5_attr_int(g, H5N_BATCHES, hhd->batches, err);
+    if (!code) code = h5_attr_int(g, H5N_IDENTITY_SAMPLES, hhd->identity_samples, err);
+    if (!code) code = h5_attr_string(g, H5N_NOTE, hhd->note, err);
     if (!code && hhd->grid_on) {
         const struct latent_grid *grid = &hhd->grid;
         hsize_t dims[4], kk = grid->k;
@@ -323,22 +231,25 @@ int analysis_h5_hhd(hid_t group, const char *name, const struct hhd_result *hhd,
         int rank = grid_dims(grid, 0, dims, shape, sizeof shape);
         int vector_rank = grid_dims(grid, grid->k, dims, vector_shape, sizeof vector_shape);
         code = write_axes(g, grid, sys, err);
-        if (!code) code = write_grid(g, "density", rank, dims, hhd->density, shape, err);
-        if (!code) code = write_grid(g, "f_rev", vector_rank, dims, hhd->f_rev, vector_shape, err);
-        if (!code) code = write_grid(g, "f_irr", vector_rank, dims, hhd->f_irr, vector_shape, err);
-        if (!code) code = write_f64(g, "bandwidth", 1, &kk, hhd->bandwidth, "(k)", err);
-        if (!code) code = h5_attr_double(g, "bandwidth_fraction", hhd->bandwidth_fraction, err);
+        if (!code) code = write_grid(g, H5N_DENSITY, rank, dims, hhd->density, shape, err);
         if (!code)
-            code = write_f64(g, "smoothing_variance", 1, &kk, hhd->smoothing_variance, "(k)", err);
+            code = write_grid(g, H5N_F_REV, vector_rank, dims, hhd->f_rev, vector_shape, err);
         if (!code)
-            code = h5_attr_double(g, "entropy_production_grid_uncorrected",
+            code = write_grid(g, H5N_F_IRR, vector_rank, dims, hhd->f_irr, vector_shape, err);
+        if (!code) code = write_f64(g, H5N_BANDWIDTH, 1, &kk, hhd->bandwidth, "(k)", err);
+        if (!code) code = h5_attr_double(g, H5N_BANDWIDTH_FRACTION, hhd->bandwidth_fraction, err);
+        if (!code)
+            code =
+                write_f64(g, H5N_SMOOTHING_VARIANCE, 1, &kk, hhd->smoothing_variance, "(k)", err);
+        if (!code)
+            code = h5_attr_double(g, H5N_ENTROPY_PRODUCTION_GRID_UNCORRECTED,
                                   hhd->phi_grid_uncorrected, err);
         if (!code)
-            code = h5_attr_double(g, "entropy_production_grid_noise_bias", hhd->phi_grid_noise_bias,
-                                  err);
-        if (!code) code = h5_attr_double(g, "mass", hhd->mass, err);
-        if (!code) code = h5_attr_double(g, "cut", cut, err);
-        if (!code) code = h5_attr_int(g, "samples", hhd->samples, err);
+            code = h5_attr_double(g, H5N_ENTROPY_PRODUCTION_GRID_NOISE_BIAS,
+                                  hhd->phi_grid_noise_bias, err);
+        if (!code) code = h5_attr_double(g, H5N_MASS, hhd->mass, err);
+        if (!code) code = h5_attr_double(g, H5N_CUT, cut, err);
+        if (!code) code = h5_attr_int(g, H5N_SAMPLES, hhd->samples, err);
     }
     H5Gclose(g);
     return code;
@@ -378,12 +289,12 @@ static int write_spectrum(hid_t g, const char *name, const struct lyapunov_resul
         code = write_flags(g, name, "kept", r->kept_start, r->starts,
                            "(starts) 1: averaged; 0: ended elsewhere, not averaged", err);
     hid_t ds = code ? -1 : H5Dopen2(g, name, H5P_DEFAULT);
-    if (!code) code = h5_attr_double(ds, "kaplan_yorke_dimension", r->kaplan_yorke, err);
-    if (!code) code = h5_attr_double(ds, "lambda_max_error", r->error[0], err);
-    if (!code) code = h5_attr_double(ds, "sum", sum, err);
-    if (!code) code = h5_attr_int(ds, "finite_starts", r->finite, err);
-    if (!code) code = h5_attr_int(ds, "kept_starts", r->kept, err);
-    if (!code) code = h5_attr_int(ds, "steps", (int)r->steps, err);
+    if (!code) code = h5_attr_double(ds, H5N_KAPLAN_YORKE_DIMENSION, r->kaplan_yorke, err);
+    if (!code) code = h5_attr_double(ds, H5N_LAMBDA_MAX_ERROR, r->error[0], err);
+    if (!code) code = h5_attr_double(ds, H5N_SUM, sum, err);
+    if (!code) code = h5_attr_int(ds, H5N_FINITE_STARTS, r->finite, err);
+    if (!code) code = h5_attr_int(ds, H5N_KEPT_STARTS, r->kept, err);
+    if (!code) code = h5_attr_int(ds, H5N_STEPS, (int)r->steps, err);
     if (ds >= 0) H5Dclose(ds);
     return code;
 }
@@ -391,25 +302,25 @@ static int write_spectrum(hid_t g, const char *name, const struct lyapunov_resul
 int analysis_h5_lyapunov(hid_t group, const struct lyapunov_result *rnn,
                          const struct lyapunov_result *target, const struct lyapunov_starts *starts,
                          const struct ddm_config *cfg, struct ddm_error *err) {
-    hid_t g = h5_group(group, "lyapunov", err);
+    hid_t g = h5_group(group, H5N_LYAPUNOV, err);
     if (g < 0) return DDM_ERUNTIME;
     const hsize_t start_dims[2] = {(hsize_t)starts->S, (hsize_t)starts->k};
-    int code = write_spectrum(g, "rnn", rnn, err);
-    if (!code) code = write_spectrum(g, "target", target, err);
+    int code = write_spectrum(g, H5N_RNN, rnn, err);
+    if (!code) code = write_spectrum(g, H5N_TARGET, target, err);
     if (!code)
-        code = write_f64(g, "starts", 2, start_dims, starts->z0,
+        code = write_f64(g, H5N_STARTS, 2, start_dims, starts->z0,
                          "(starts,k) on one noise-free target path, after its transient", err);
-    if (!code) code = h5_attr_double(g, "start_min_separation", starts->min_separation, err);
-    if (!code) code = h5_attr_int(g, "start_spacing", (int)starts->spacing, err);
-    if (!code) code = runfile_start_report(g, "start_path", &starts->report, err);
-    if (!code) code = h5_attr_double(g, "zero_tolerance", target->tolerance, err);
-    if (!code) code = h5_attr_string(g, "attractor_legend", LYAPUNOV_LEGEND, err);
-    if (!code) code = h5_attr_double(g, "dt", cfg->lyapunov_dt, err);
-    if (!code) code = h5_attr_int(g, "steps", cfg->lyapunov_steps, err);
-    if (!code) code = h5_attr_int(g, "transient", cfg->lyapunov_transient, err);
-    if (!code) code = h5_attr_double(g, "precision", cfg->lyapunov_precision, err);
+    if (!code) code = h5_attr_double(g, H5N_START_MIN_SEPARATION, starts->min_separation, err);
+    if (!code) code = h5_attr_int(g, H5N_START_SPACING, (int)starts->spacing, err);
+    if (!code) code = runfile_start_report(g, H5N_START_PATH, &starts->report, err);
+    if (!code) code = h5_attr_double(g, H5N_ZERO_TOLERANCE, target->tolerance, err);
+    if (!code) code = h5_attr_string(g, H5N_ATTRACTOR_LEGEND, LYAPUNOV_LEGEND, err);
+    if (!code) code = h5_attr_double(g, H5N_DT, cfg->lyapunov_dt, err);
+    if (!code) code = h5_attr_int(g, H5N_STEPS, cfg->lyapunov_steps, err);
+    if (!code) code = h5_attr_int(g, H5N_TRANSIENT, cfg->lyapunov_transient, err);
+    if (!code) code = h5_attr_double(g, H5N_PRECISION, cfg->lyapunov_precision, err);
     if (!code)
-        code = h5_attr_string(g, "method",
+        code = h5_attr_string(g, H5N_METHOD,
                               "Benettin: RK4 of the noise-free latent flow and its variational "
                               "equation (exact Jacobian), Gram-Schmidt every step; starts spaced "
                               "along one noise-free target path, a start that ends off the "
@@ -422,7 +333,7 @@ int analysis_h5_lyapunov(hid_t group, const struct lyapunov_result *rnn,
 int analysis_h5_stats(hid_t group, const struct stats_moments *moments,
                       const struct stats_marginals *marginals, const double *wasserstein,
                       double burn_in_fraction, long first, struct ddm_error *err) {
-    hid_t g = h5_group(group, "stats", err);
+    hid_t g = h5_group(group, H5N_STATS, err);
     if (g < 0) return DDM_ERUNTIME;
     const int k = moments[0].k, bins = marginals[0].bins;
     const hsize_t kk = k, kk2[2] = {kk, kk}, edge_dims[2] = {kk, (hsize_t)bins + 1};
@@ -434,9 +345,9 @@ int analysis_h5_stats(hid_t group, const struct stats_moments *moments,
         for (int b = 0; b <= bins; b++)
             edges[c * (bins + 1) + b] =
                 marginals[0].lo[c] + (marginals[0].hi[c] - marginals[0].lo[c]) * b / bins;
-    if (!code) code = write_f64(g, "edges", 2, edge_dims, edges, "(k,bins+1)", err);
-    if (!code) code = write_f64(g, "wasserstein", 1, &kk, wasserstein, "(k)", err);
-    static const char *const names[2] = {"rnn", "target"};
+    if (!code) code = write_f64(g, H5N_EDGES, 2, edge_dims, edges, "(k,bins+1)", err);
+    if (!code) code = write_f64(g, H5N_WASSERSTEIN, 1, &kk, wasserstein, "(k)", err);
+    static const char *const names[2] = {H5N_RNN, H5N_TARGET};
     for (int p = 0; p < 2 && !code; p++) {
         hid_t sub = h5_group(g, names[p], err);
         if (sub < 0) {
@@ -446,16 +357,16 @@ int analysis_h5_stats(hid_t group, const struct stats_moments *moments,
         double mean[DDM_MAX_K], cov[DDM_MAX_K * DDM_MAX_K];
         stats_moments_result(&moments[p], mean, cov);
         stats_marginals_density(&marginals[p], density);
-        code = write_f64(sub, "mean", 1, &kk, mean, "(k)", err);
-        if (!code) code = write_f64(sub, "covariance", 2, kk2, cov, "(k,k)", err);
-        if (!code) code = write_f64(sub, "marginal", 2, marginal_dims, density, "(k,bins)", err);
-        if (!code) code = h5_attr_int(sub, "samples", moments[p].count, err);
+        code = write_f64(sub, H5N_MEAN, 1, &kk, mean, "(k)", err);
+        if (!code) code = write_f64(sub, H5N_COVARIANCE, 2, kk2, cov, "(k,k)", err);
+        if (!code) code = write_f64(sub, H5N_MARGINAL, 2, marginal_dims, density, "(k,bins)", err);
+        if (!code) code = h5_attr_int(sub, H5N_SAMPLES, moments[p].count, err);
         H5Gclose(sub);
     }
-    if (!code) code = h5_attr_double(g, "burn_in_fraction", burn_in_fraction, err);
-    if (!code) code = h5_attr_int(g, "first_time_index", first, err);
+    if (!code) code = h5_attr_double(g, H5N_BURN_IN_FRACTION, burn_in_fraction, err);
+    if (!code) code = h5_attr_int(g, H5N_FIRST_TIME_INDEX, first, err);
     if (!code)
-        code = h5_attr_string(g, "wasserstein_method",
+        code = h5_attr_string(g, H5N_WASSERSTEIN_METHOD,
                               "W1 = integral |F_rnn - F_target| of the marginal CDFs, from "
                               "histograms 64 times finer than 'marginal'",
                               err);
@@ -467,8 +378,8 @@ int analysis_h5_stats(hid_t group, const struct stats_moments *moments,
 
 int analysis_h5_stats_verdict(hid_t group, const struct ddm_analysis_report *report,
                               struct ddm_error *err) {
-    hid_t g = H5Gopen2(group, "stats", H5P_DEFAULT);
-    int code = H5_CHECK(g, "/analysis/stats", err);
+    hid_t g = H5Gopen2(group, H5N_STATS, H5P_DEFAULT);
+    int code = H5_CHECK(g, "/" H5N_ANALYSIS "/" H5N_STATS, err);
     if (code) return code;
     const hsize_t kk = (hsize_t)report->k;
     const int worst = report->stats_worst;
@@ -477,18 +388,18 @@ int analysis_h5_stats_verdict(hid_t group, const struct ddm_analysis_report *rep
         snprintf(verdict, sizeof verdict, "%s: largest W₁ %.3g target std (coordinate %d)",
                  report->wasserstein_std[worst] > DDM_STATS_WARN ? "far" : "close",
                  report->wasserstein_std[worst], worst);
-    code = write_f64(g, "wasserstein_in_target_std", 1, &kk, report->wasserstein_std, "(k)", err);
-    if (!code) code = h5_attr_string(g, "stationary_verdict", verdict, err);
-    if (!code) code = h5_attr_double(g, "stationary_warn_above", DDM_STATS_WARN, err);
+    code = write_f64(g, H5N_WASSERSTEIN_IN_TARGET_STD, 1, &kk, report->wasserstein_std, "(k)", err);
+    if (!code) code = h5_attr_string(g, H5N_STATIONARY_VERDICT, verdict, err);
+    if (!code) code = h5_attr_double(g, H5N_STATIONARY_WARN_ABOVE, DDM_STATS_WARN, err);
     H5Gclose(g);
     static const char *const names[2] = {"hhd/rnn", "hhd/target"};
     for (int p = 0; p < 2 && !code; p++) {
         if (H5Lexists(group, names[p], H5P_DEFAULT) <= 0) continue;
         hid_t h = H5Gopen2(group, names[p], H5P_DEFAULT);
         const double sigmas = report->phi_sigmas[p];
-        code = h5_attr_double(h, "estimates_sigmas_apart", sigmas, err);
+        code = h5_attr_double(h, H5N_ESTIMATES_SIGMAS_APART, sigmas, err);
         if (!code)
-            code = h5_attr_int(h, "estimates_agree",
+            code = h5_attr_int(h, H5N_ESTIMATES_AGREE,
                                isfinite(sigmas) ? sigmas <= DDM_PHI_SIGMAS : -1, err);
         H5Gclose(h);
     }
@@ -497,28 +408,11 @@ int analysis_h5_stats_verdict(hid_t group, const struct ddm_analysis_report *rep
 
 int analysis_h5_end(hid_t file, hid_t group, const struct ddm_analysis_report *report,
                     struct ddm_error *err) {
-    int code = h5_attr_double(group, "seconds", report->seconds, err);
-    if (!code) code = h5_attr_string(group, "notes", report->notes, err);
-    if (!code) code = h5_attr_int(group, "complete", 1, err);
+    int code = h5_attr_double(group, H5N_SECONDS, report->seconds, err);
+    if (!code) code = h5_attr_string(group, H5N_NOTES, report->notes, err);
+    if (!code) code = h5_attr_int(group, H5N_COMPLETE, 1, err);
     H5Gclose(group);
     if (!code) code = H5_CHECK(H5Fflush(file, H5F_SCOPE_LOCAL), "flushing /analysis", err);
-    return code;
-}
-
-int analysis_h5_times(hid_t file, double **t, long *T, struct ddm_error *err) {
-    hid_t ds = H5Dopen2(file, "simulate/t", H5P_DEFAULT);
-    int code = H5_CHECK(ds, "simulate/t", err);
-    if (code) return code;
-    hid_t space = H5Dget_space(ds);
-    hsize_t count = 0;
-    H5Sget_simple_extent_dims(space, &count, NULL);
-    *T = (long)count;
-    *t = ddm_alloc(sizeof(double) * (count ? count : 1), "recorded times", err);
-    code = *t ? H5_CHECK(H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, *t),
-                         "simulate/t", err)
-              : DDM_ERUNTIME;
-    H5Sclose(space);
-    H5Dclose(ds);
     return code;
 }
 
@@ -527,37 +421,37 @@ static int write_memory(hid_t g, const struct memory_result *r, const signed cha
                         long B, long T, struct ddm_error *err) {
     const hsize_t occ_dims[2] = {(hsize_t)B, (hsize_t)T}, kk[2] = {(hsize_t)r->K, (hsize_t)r->K};
     const hsize_t dwell = (hsize_t)r->dwell_count, cues = (hsize_t)r->cues;
-    int code = h5_write(g, "occupancy", H5T_STD_I8LE, H5T_NATIVE_SCHAR, 2, occ_dims, occupancy,
+    int code = h5_write(g, H5N_OCCUPANCY, H5T_STD_I8LE, H5T_NATIVE_SCHAR, 2, occ_dims, occupancy,
                         "(B,T)", err);
     if (!code)
         code =
-            h5_attr_string(g, "occupancy_meaning",
+            h5_attr_string(g, H5N_OCCUPANCY_MEANING,
                            "index of the well within well_radius of the state, -1 in transit", err);
     if (!code)
-        code = h5_write(g, "transitions", H5T_STD_I64LE, H5T_NATIVE_LONG, 2, kk, r->transitions,
+        code = h5_write(g, H5N_TRANSITIONS, H5T_STD_I64LE, H5T_NATIVE_LONG, 2, kk, r->transitions,
                         "(K,K)", err);
-    if (!code) code = write_f64(g, "dwell_times", 1, &dwell, r->dwell, "(dwells)", err);
-    if (!code) code = write_f64(g, "recall_per_cue", 1, &cues, r->recall_per_cue, "(cues)", err);
+    if (!code) code = write_f64(g, H5N_DWELL_TIMES, 1, &dwell, r->dwell, "(dwells)", err);
+    if (!code) code = write_f64(g, H5N_RECALL_PER_CUE, 1, &cues, r->recall_per_cue, "(cues)", err);
     if (!code)
-        code = h5_write(g, "cue_pattern", H5T_STD_I32LE, H5T_NATIVE_INT, 1, &cues, r->cue_pattern,
+        code = h5_write(g, H5N_CUE_PATTERN, H5T_STD_I32LE, H5T_NATIVE_INT, 1, &cues, r->cue_pattern,
                         "(cues)", err);
-    if (!code) code = h5_attr_double(g, "recall_accuracy", r->recall_accuracy, err);
-    if (!code) code = h5_attr_double(g, "spontaneous_switch_rate", r->spontaneous_rate, err);
-    if (!code) code = h5_attr_double(g, "forward_backward_ratio", r->forward_backward, err);
+    if (!code) code = h5_attr_double(g, H5N_RECALL_ACCURACY, r->recall_accuracy, err);
+    if (!code) code = h5_attr_double(g, H5N_SPONTANEOUS_SWITCH_RATE, r->spontaneous_rate, err);
+    if (!code) code = h5_attr_double(g, H5N_FORWARD_BACKWARD_RATIO, r->forward_backward, err);
     if (!code)
-        code = h5_attr_double(g, "forward_backward_ratio_error", r->forward_backward_err, err);
-    if (!code) code = h5_attr_double(g, "occupied_fraction", r->occupied, err);
+        code = h5_attr_double(g, H5N_FORWARD_BACKWARD_RATIO_ERROR, r->forward_backward_err, err);
+    if (!code) code = h5_attr_double(g, H5N_OCCUPIED_FRACTION, r->occupied, err);
     return code;
 }
 
 int analysis_h5_memory(hid_t group, const struct memory_result *result,
                        const signed char *const *occupancy, long B, long T, double radius,
                        struct ddm_error *err) {
-    hid_t g = h5_group(group, "memory", err);
+    hid_t g = h5_group(group, H5N_MEMORY, err);
     if (g < 0) return DDM_ERUNTIME;
     int code = write_memory(g, &result[0], occupancy[0], B, T, err);
-    if (!code) code = h5_attr_double(g, "well_radius", radius, err);
-    hid_t target = code ? -1 : h5_group(g, "target", err);
+    if (!code) code = h5_attr_double(g, H5N_WELL_RADIUS, radius, err);
+    hid_t target = code ? -1 : h5_group(g, H5N_TARGET, err);
     if (!code && target < 0) code = DDM_ERUNTIME;
     if (!code) code = write_memory(target, &result[1], occupancy[1], B, T, err);
     if (target >= 0) H5Gclose(target);
@@ -569,9 +463,9 @@ int analysis_h5_landscape(hid_t group, const struct wells *wells, const struct d
                           const double *lo, const double *hi, struct ddm_error *err) {
     enum { G = 121 };
     const int k = wells->k, K = wells->K;
-    hid_t memory = H5Gopen2(group, "memory", H5P_DEFAULT);
+    hid_t memory = H5Gopen2(group, H5N_MEMORY, H5P_DEFAULT);
     if (H5_CHECK(memory, "memory", err)) return DDM_ERUNTIME;
-    hid_t g = h5_group(memory, "landscape", err);
+    hid_t g = h5_group(memory, H5N_LANDSCAPE, err);
     H5Gclose(memory);
     if (g < 0) return DDM_ERUNTIME;
     double patterns[DDM_MAX_WELLS * 8], cue_u[DDM_MAX_CUES * 8], window[DDM_MAX_CUES * 2];
@@ -598,15 +492,15 @@ int analysis_h5_landscape(hid_t group, const struct wells *wells, const struct d
         }
     const hsize_t pk[2] = {(hsize_t)K, (hsize_t)k}, ck[2] = {(hsize_t)input->count, (hsize_t)k};
     const hsize_t cw[2] = {(hsize_t)input->count, 2}, g1 = G, gg[2] = {G, G};
-    int code = write_f64(g, "patterns", 2, pk, patterns, "(K,k)", err);
-    if (!code) code = write_f64(g, "cue_u", 2, ck, cue_u, "(cues,k)", err);
-    if (!code) code = write_f64(g, "cue_window", 2, cw, window, "(cues,2)", err);
-    if (!code) code = write_f64(g, "axis0", 1, &g1, axis[0], "(G)", err);
-    if (!code) code = write_f64(g, "axis1", 1, &g1, axis[1], "(G)", err);
-    if (!code) code = write_f64(g, "potential", 2, gg, potential, "(G1,G0)", err);
+    int code = write_f64(g, H5N_PATTERNS, 2, pk, patterns, "(K,k)", err);
+    if (!code) code = write_f64(g, H5N_CUE_U, 2, ck, cue_u, "(cues,k)", err);
+    if (!code) code = write_f64(g, H5N_CUE_WINDOW, 2, cw, window, "(cues,2)", err);
+    if (!code) code = write_f64(g, H5N_AXIS0, 1, &g1, axis[0], "(G)", err);
+    if (!code) code = write_f64(g, H5N_AXIS1, 1, &g1, axis[1], "(G)", err);
+    if (!code) code = write_f64(g, H5N_POTENTIAL, 2, gg, potential, "(G1,G0)", err);
     if (!code)
         code =
-            h5_attr_string(g, "potential_meaning",
+            h5_attr_string(g, H5N_POTENTIAL_MEANING,
                            "V(z) of the wells system over axis0 (columns) and axis1 (rows), the "
                            "other coordinates at the patterns' mean; a cue u tilts it to V - u.z",
                            err);
@@ -633,7 +527,7 @@ static int write_fixed_set(hid_t group, const char *name, const struct fixed_poi
     double *values = ddm_alloc(sizeof(double) * rows * k, "fixed points", err);
     int64_t *codes = ddm_alloc(sizeof(int64_t) * rows * 4, "fixed-point codes", err);
     int code = values && codes ? DDM_OK : DDM_ERUNTIME;
-    static const char *const columns[3] = {"points", "eigenvalues_real", "eigenvalues_imag"};
+    static const char *const columns[3] = {H5N_POINTS, H5N_EIGENVALUES_REAL, H5N_EIGENVALUES_IMAG};
     for (int which = 0; which < 3 && !code; which++) {
         fixed_column(set, which, values);
         code = write_f64(g, columns[which], 2, matrix, values, "(count,k)", err);
@@ -647,14 +541,14 @@ static int write_fixed_set(hid_t group, const char *name, const struct fixed_poi
         codes[2 * rows + i] = q->nearest;
         codes[3 * rows + i] = q->ends_near;
     }
-    static const char *const integer_names[4] = {"type", "match", "nearest", "ends_near"};
+    static const char *const integer_names[4] = {H5N_TYPE, H5N_MATCH, H5N_NEAREST, H5N_ENDS_NEAR};
     for (int c = 0; c < 4 && !code; c++)
         code = h5_write(g, integer_names[c], H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &vector,
                         codes + (size_t)c * rows, "(count)", err);
-    if (!code) code = write_f64(g, "residual", 1, &vector, values, "(count)", err);
-    if (!code) code = write_f64(g, "distance", 1, &vector, values + rows, "(count)", err);
-    if (!code) code = h5_attr_int(g, "count", count, err);
-    if (!code) code = h5_attr_string(g, "type_codes", fixed_point_type_legend(), err);
+    if (!code) code = write_f64(g, H5N_RESIDUAL, 1, &vector, values, "(count)", err);
+    if (!code) code = write_f64(g, H5N_DISTANCE, 1, &vector, values + rows, "(count)", err);
+    if (!code) code = h5_attr_int(g, H5N_COUNT, count, err);
+    if (!code) code = h5_attr_string(g, H5N_TYPE_CODES, fixed_point_type_legend(), err);
     free(values);
     free(codes);
     H5Gclose(g);
@@ -665,14 +559,14 @@ int analysis_h5_fixed_points(hid_t group, const struct fixed_point_set *sets,
                              const struct fixed_point_search *search,
                              const struct fixed_point_summary *summary, double tolerance,
                              struct ddm_error *err) {
-    hid_t g = h5_group(group, "fixed_points", err);
+    hid_t g = h5_group(group, H5N_FIXED_POINTS, err);
     if (g < 0) return DDM_ERUNTIME;
     const hsize_t kk = search->k;
-    int code = write_fixed_set(g, "rnn", &sets[0], err);
-    if (!code) code = write_fixed_set(g, "target", &sets[1], err);
-    if (!code) code = write_f64(g, "scale", 1, &kk, search->scale, "(k)", err);
-    if (!code) code = write_f64(g, "box_lo", 1, &kk, search->lo, "(k)", err);
-    if (!code) code = write_f64(g, "box_hi", 1, &kk, search->hi, "(k)", err);
+    int code = write_fixed_set(g, H5N_RNN, &sets[0], err);
+    if (!code) code = write_fixed_set(g, H5N_TARGET, &sets[1], err);
+    if (!code) code = write_f64(g, H5N_SCALE, 1, &kk, search->scale, "(k)", err);
+    if (!code) code = write_f64(g, H5N_BOX_LO, 1, &kk, search->lo, "(k)", err);
+    if (!code) code = write_f64(g, H5N_BOX_HI, 1, &kk, search->hi, "(k)", err);
     const struct {
         const char *name;
         long long value;
@@ -688,10 +582,10 @@ int analysis_h5_fixed_points(hid_t group, const struct fixed_point_set *sets,
                   {"seeds", search->seeds}};
     for (size_t c = 0; c < sizeof counts / sizeof counts[0] && !code; c++)
         code = h5_attr_int(g, counts[c].name, counts[c].value, err);
-    if (!code) code = h5_attr_double(g, "match_tolerance", tolerance, err);
-    if (!code) code = h5_attr_double(g, "capture_radius", FIXED_POINT_CAPTURE, err);
+    if (!code) code = h5_attr_double(g, H5N_MATCH_TOLERANCE, tolerance, err);
+    if (!code) code = h5_attr_double(g, H5N_CAPTURE_RADIUS, FIXED_POINT_CAPTURE, err);
     if (!code)
-        code = h5_attr_string(g, "method",
+        code = h5_attr_string(g, H5N_METHOD,
                               "damped Newton on f(z) = 0 with the exact Jacobian from uniform "
                               "seeds in [box_lo, box_hi] and the trajectory ends; distances in "
                               "units of 'scale' (per-coordinate std of the target's samples); "

@@ -1,4 +1,5 @@
-/* analysis_hhd.c — stationary density, f_rev, f_irr and the entropy production Φ (DESIGN §5).
+/* analysis_hhd.c — stationary density, f_rev, f_irr and the entropy production Φ (docs/design.md
+ * §5).
  *
  * Density: cloud-in-cell binning onto the grid points, per batch of trajectories, then a separable
  * Gaussian of std h (truncated at 4h) along each axis, normalised to Σ p ΔV = 1. By default h is

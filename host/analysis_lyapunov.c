@@ -1,4 +1,5 @@
-/* analysis_lyapunov.c — Benettin/QR Lyapunov spectra with RK4 and exact Jacobians (DESIGN §5).
+/* analysis_lyapunov.c — Benettin/QR Lyapunov spectra with RK4 and exact Jacobians (docs/design.md
+ * §5).
  *
  * State (z, Q) with dz/dt = f(z), dQ/dt = J(z)Q, integrated by classical RK4 (each stage evaluates
  * f and J at the stage's z), then Q = Q'R by modified Gram–Schmidt (k ≤ 8, so plain loops) and

@@ -1,5 +1,5 @@
 /* analysis_pca.c — PCA of neuron states, principal angles to range Γ̂, and the affine recovery of
- * the latent coordinates from the PC coordinates (DESIGN §5, the paper's Fig 4).
+ * the latent coordinates from the PC coordinates (docs/design.md §5, the paper's Fig 4).
  *
  * The states come from a short simulation through the backend's own simulate_run (every neuron
  * traced), so starts, off-manifold displacement and per-neuron noise are exactly the run's. The

@@ -1,4 +1,5 @@
-/* analysis_split.c — symmetric/asymmetric split of W = Γ̂Ŵ_s and the Hopfield energy (DESIGN §5).
+/* analysis_split.c — symmetric/asymmetric split of W = Γ̂Ŵ_s and the Hopfield energy (docs/design.md
+ * §5).
  *
  * Everything goes through the low-rank factors, O(nk) per state: with φ = tanh(x), a = Ŵ_sφ and
  * g = Γ̂ᵀφ (both k), W_Sφ = ½(Γ̂a + Ŵ_sᵀg) and φᵀW_Sφ = φᵀWφ = g·a; W (n×n) is never formed.

@@ -1,4 +1,5 @@
-/* analysis_stats.c — moments, marginal histograms and 1-D Wasserstein distances (DESIGN §5).
+/* analysis_stats.c — moments, marginal histograms and 1-D Wasserstein distances (docs/design.md
+ * §5).
  *
  * W₁(a, b) = ∫ |F_a(x) − F_b(x)| dx for the marginal CDFs of one coordinate; with both CDFs linear
  * inside each fine bin the integral over a bin is exact: the trapezoid when the difference keeps

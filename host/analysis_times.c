@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ddm/h5io.h"
+#include "ddm/h5schema.h"
 
 void stationary_times_free(struct stationary_times *st) {
     free(st->usable);
@@ -51,7 +52,7 @@ int stationary_times_find(const double *t, long T, long first, const struct ddm_
 /* Passes runs of usable times of each slab on to the inner function. */
 struct filter {
     const struct stationary_times *st;
-    analysis_slab_fn inner;
+    runfile_slab_fn inner;
     void *user;
     int B, k, failed;
 };
@@ -88,16 +89,16 @@ static void filtered(void *user, const float *z, int count, long t) {
 }
 
 int stationary_scan(hid_t file, const char *dataset, const struct stationary_times *st,
-                    analysis_slab_fn fn, void *user, struct ddm_error *err) {
+                    runfile_slab_fn fn, void *user, struct ddm_error *err) {
     int present = 0, B = 0, k = 0;
     long T = 0;
-    int code = analysis_h5_simulate_shape(file, &present, &B, &T, &k, err);
+    int code = runfile_simulate_shape(file, &present, &B, &T, &k, err);
     if (code) return code;
     if (T != st->T)
         return ddm_fail(err, DDM_ERUNTIME, "/simulate/%s has %ld times but /simulate/t has %ld",
                         dataset, T, st->T);
     struct filter f = {st, fn, user, B, k, 0};
-    code = analysis_h5_scan(file, dataset, st->first, filtered, &f, err);
+    code = runfile_simulate_scan(file, dataset, st->first, filtered, &f, err);
     if (!code && f.failed)
         code = ddm_fail(err, DDM_ERUNTIME, "out of memory while selecting the stationary times");
     return code;
@@ -105,11 +106,11 @@ int stationary_scan(hid_t file, const char *dataset, const struct stationary_tim
 
 int stationary_times_write(hid_t group, const struct stationary_times *st, struct ddm_error *err) {
     const hsize_t T = (hsize_t)st->T;
-    int code = h5_attr_string(group, "stationary_times", st->text, err);
-    if (!code) code = h5_attr_int(group, "stationary_time_count", st->used, err);
-    if (!code) code = h5_attr_int(group, "recorded_time_count", st->T, err);
+    int code = h5_attr_string(group, H5N_STATIONARY_TIMES, st->text, err);
+    if (!code) code = h5_attr_int(group, H5N_STATIONARY_TIME_COUNT, st->used, err);
+    if (!code) code = h5_attr_int(group, H5N_RECORDED_TIME_COUNT, st->T, err);
     if (!code && T)
-        code = h5_write(group, "stationary_time_used", H5T_STD_U8LE, H5T_NATIVE_UCHAR, 1, &T,
+        code = h5_write(group, H5N_STATIONARY_TIME_USED, H5T_STD_U8LE, H5T_NATIVE_UCHAR, 1, &T,
                         st->usable, "(T)", err);
     return code;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ddm/h5io.h"
+#include "ddm/h5schema.h"
 #include "ddm/h5space.h"
 #include "ddm/runfile.h"
 
@@ -30,9 +31,9 @@ static int fingerprint(hid_t file, uint64_t *print, struct ddm_error *err) {
     const size_t len = 1 << 22;
     char *ini = ddm_alloc(len, "the stored configuration", err);
     if (!ini) return DDM_ERUNTIME;
-    int code = h5_read_attr_string(file, "config", ini, len, err);
+    int code = h5_read_attr_string(file, H5N_CONFIG, ini, len, err);
     uint64_t model = 0;
-    if (!code && H5Lexists(file, "model", H5P_DEFAULT) > 0)
+    if (!code && H5Lexists(file, H5N_MODEL, H5P_DEFAULT) > 0)
         code = runfile_model_hash(file, &model, err);
     *print = config_ini_fingerprint(ini) ^ (model * 0x9E3779B97F4A7C15ull);
     free(ini);
@@ -49,23 +50,23 @@ static int read_uint64(hid_t obj, const char *name, uint64_t *value, struct ddm_
 
 static int write_train(hid_t group, const struct ddm_train_state *st, struct ddm_error *err) {
     hsize_t count = (hsize_t)st->n * st->k * 2 + st->n, epochs = st->epochs_done;
-    int code = h5_write(group, "params", F32, H5T_NATIVE_FLOAT, 1, &count, st->params,
+    int code = h5_write(group, H5N_PARAMS, F32, H5T_NATIVE_FLOAT, 1, &count, st->params,
                         "(2nk+n) Gamma (n,k), b (n), Ws (k,n)", err);
     if (!code)
-        code = h5_write(group, "m1", F32, H5T_NATIVE_FLOAT, 1, &count, st->m1, "(2nk+n)", err);
+        code = h5_write(group, H5N_M1, F32, H5T_NATIVE_FLOAT, 1, &count, st->m1, "(2nk+n)", err);
     if (!code)
-        code = h5_write(group, "m2", F32, H5T_NATIVE_FLOAT, 1, &count, st->m2, "(2nk+n)", err);
+        code = h5_write(group, H5N_M2, F32, H5T_NATIVE_FLOAT, 1, &count, st->m2, "(2nk+n)", err);
     if (!code)
-        code =
-            h5_write(group, "loss", F64, H5T_NATIVE_DOUBLE, 1, &epochs, st->loss, "(epochs)", err);
-    if (!code) code = h5_attr_int(group, "n", st->n, err);
-    if (!code) code = h5_attr_int(group, "k", st->k, err);
-    if (!code) code = h5_attr_int(group, "epochs_done", st->epochs_done, err);
-    if (!code) code = h5_attr_int(group, "adam_step", st->adam_step, err);
-    if (!code) code = h5_attr_double(group, "ridge_rel_err", st->ridge_rel_err, err);
-    if (!code) code = h5_attr_double(group, "ridge_used", st->ridge_used, err);
-    if (!code) code = h5_attr_double(group, "lr_scale", st->lr_scale, err);
-    if (!code) code = h5_attr_int(group, "stalls", st->stalls, err);
+        code = h5_write(group, H5N_LOSS, F64, H5T_NATIVE_DOUBLE, 1, &epochs, st->loss, "(epochs)",
+                        err);
+    if (!code) code = h5_attr_int(group, H5N_N, st->n, err);
+    if (!code) code = h5_attr_int(group, H5N_K, st->k, err);
+    if (!code) code = h5_attr_int(group, H5N_EPOCHS_DONE, st->epochs_done, err);
+    if (!code) code = h5_attr_int(group, H5N_ADAM_STEP, st->adam_step, err);
+    if (!code) code = h5_attr_double(group, H5N_RIDGE_REL_ERR, st->ridge_rel_err, err);
+    if (!code) code = h5_attr_double(group, H5N_RIDGE_USED, st->ridge_used, err);
+    if (!code) code = h5_attr_double(group, H5N_LR_SCALE, st->lr_scale, err);
+    if (!code) code = h5_attr_int(group, H5N_STALLS, st->stalls, err);
     return code;
 }
 
@@ -80,31 +81,31 @@ static int write_sim(hid_t group, const struct ddm_sim_state *st, struct ddm_err
         moments[2 * k + c] = st->target.sum[c], moments[3 * k + c] = st->target.sum2[c];
         counts[c] = st->network.count[c], counts[k + c] = st->target.count[c];
     }
-    int code = h5_write(group, "x", F32, H5T_NATIVE_FLOAT, 2, xn, st->x, "(B,n)", err);
+    int code = h5_write(group, H5N_X, F32, H5T_NATIVE_FLOAT, 2, xn, st->x, "(B,n)", err);
     if (!code)
-        code =
-            h5_write(group, "target_z", F64, H5T_NATIVE_DOUBLE, 2, zk, st->target_z, "(B,k)", err);
+        code = h5_write(group, H5N_TARGET_Z, F64, H5T_NATIVE_DOUBLE, 2, zk, st->target_z, "(B,k)",
+                        err);
     if (!code)
-        code = h5_write(group, "target_dead", H5T_STD_I32LE, H5T_NATIVE_INT, 1, &b, st->target_dead,
-                        "(B)", err);
+        code = h5_write(group, H5N_TARGET_DEAD, H5T_STD_I32LE, H5T_NATIVE_INT, 1, &b,
+                        st->target_dead, "(B)", err);
     if (!code && st->nonfinite_step)
-        code = h5_write(group, "nonfinite_step", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &b,
+        code = h5_write(group, H5N_NONFINITE_STEP, H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &b,
                         st->nonfinite_step, "(B) blow-up marks, -1: none", err);
     if (!code)
-        code = h5_write(group, "moments", F64, H5T_NATIVE_DOUBLE, 2, mk, moments,
+        code = h5_write(group, H5N_MOMENTS, F64, H5T_NATIVE_DOUBLE, 2, mk, moments,
                         "(4,k) network sum, sum of squares; target sum, sum of squares", err);
     if (!code)
-        code = h5_write(group, "moment_counts", H5T_STD_I64LE, H5T_NATIVE_LLONG, 2, ck, counts,
+        code = h5_write(group, H5N_MOMENT_COUNTS, H5T_STD_I64LE, H5T_NATIVE_LLONG, 2, ck, counts,
                         "(2,k) network, target", err);
-    if (!code) code = h5_attr_uint64(group, "step", st->step, err);
-    if (!code) code = h5_attr_int(group, "recorded", st->recorded, err);
-    if (!code) code = h5_attr_int(group, "target_nonfinite", st->target_nonfinite, err);
+    if (!code) code = h5_attr_uint64(group, H5N_STEP, st->step, err);
+    if (!code) code = h5_attr_int(group, H5N_RECORDED, st->recorded, err);
+    if (!code) code = h5_attr_int(group, H5N_TARGET_NONFINITE, st->target_nonfinite, err);
     return code;
 }
 
 int checkpoint_remove(hid_t file, struct ddm_error *err) {
-    if (H5Lexists(file, "checkpoint", H5P_DEFAULT) <= 0) return DDM_OK;
-    return H5_CHECK(H5Ldelete(file, "checkpoint", H5P_DEFAULT), "removing /checkpoint", err);
+    if (H5Lexists(file, H5N_CHECKPOINT, H5P_DEFAULT) <= 0) return DDM_OK;
+    return H5_CHECK(H5Ldelete(file, H5N_CHECKPOINT, H5P_DEFAULT), "removing /checkpoint", err);
 }
 
 /* The bytes of the checkpoint's arrays. */
@@ -134,17 +135,17 @@ int checkpoint_write(hid_t file, const struct ddm_checkpoint *cp, const char *si
     int code = h5space_reserve(file, checkpoint_bytes(cp) + (1u << 16), "/checkpoint", err);
     if (!code) code = checkpoint_remove(file, err);
     if (!code) code = fingerprint(file, &print, err);
-    hid_t group = code ? -1 : h5_group(file, "checkpoint", err);
+    hid_t group = code ? -1 : h5_group(file, H5N_CHECKPOINT, err);
     if (!code && group < 0) code = DDM_ERUNTIME;
-    if (!code) code = h5_attr_int(group, "format", CHECKPOINT_FORMAT, err);
-    if (!code) code = h5_attr_string(group, "stage", stage_names[cp->stage], err);
-    if (!code) code = h5_attr_string(group, "stages", stages, err);
-    if (!code) code = h5_attr_uint64(group, "fingerprint", print, err);
-    if (!code) code = h5_attr_string(group, "signal", signal ? signal : "", err);
+    if (!code) code = h5_attr_int(group, H5N_FORMAT, CHECKPOINT_FORMAT, err);
+    if (!code) code = h5_attr_string(group, H5N_STAGE, stage_names[cp->stage], err);
+    if (!code) code = h5_attr_string(group, H5N_STAGES, stages, err);
+    if (!code) code = h5_attr_uint64(group, H5N_FINGERPRINT, print, err);
+    if (!code) code = h5_attr_string(group, H5N_SIGNAL, signal ? signal : "", err);
     if (!code && cp->stage == CHECKPOINT_TRAIN) code = write_train(group, &cp->train, err);
     if (!code && cp->stage == CHECKPOINT_SIMULATE) code = write_sim(group, &cp->sim, err);
     if (group >= 0) H5Gclose(group);
-    if (!code) code = h5_attr_int(file, "interrupted", signal != NULL, err);
+    if (!code) code = h5_attr_int(file, H5N_INTERRUPTED, signal != NULL, err);
     if (!code) code = H5_CHECK(H5Fflush(file, H5F_SCOPE_LOCAL), "flushing the checkpoint", err);
     return code;
 }
@@ -184,22 +185,22 @@ static int shape_error(const char *name, hsize_t got, hsize_t want, const char *
 
 static int read_train(hid_t group, struct ddm_train_state *st, struct ddm_error *err) {
     double n = 0, k = 0, epochs = 0, step = 0;
-    int code = h5_read_attr_double(group, "n", &n, err);
-    if (!code) code = h5_read_attr_double(group, "k", &k, err);
-    if (!code) code = h5_read_attr_double(group, "epochs_done", &epochs, err);
-    if (!code) code = h5_read_attr_double(group, "adam_step", &step, err);
-    if (!code) code = h5_read_attr_double(group, "ridge_rel_err", &st->ridge_rel_err, err);
-    if (!code) code = h5_read_attr_double(group, "ridge_used", &st->ridge_used, err);
+    int code = h5_read_attr_double(group, H5N_N, &n, err);
+    if (!code) code = h5_read_attr_double(group, H5N_K, &k, err);
+    if (!code) code = h5_read_attr_double(group, H5N_EPOCHS_DONE, &epochs, err);
+    if (!code) code = h5_read_attr_double(group, H5N_ADAM_STEP, &step, err);
+    if (!code) code = h5_read_attr_double(group, H5N_RIDGE_REL_ERR, &st->ridge_rel_err, err);
+    if (!code) code = h5_read_attr_double(group, H5N_RIDGE_USED, &st->ridge_used, err);
     double stalls = 0;
-    if (!code) code = h5_read_attr_double(group, "lr_scale", &st->lr_scale, err);
-    if (!code) code = h5_read_attr_double(group, "stalls", &stalls, err);
+    if (!code) code = h5_read_attr_double(group, H5N_LR_SCALE, &st->lr_scale, err);
+    if (!code) code = h5_read_attr_double(group, H5N_STALLS, &stalls, err);
     if (code) return code;
     st->stalls = (int)stalls;
     st->n = (int)n, st->k = (int)k, st->epochs_done = (int)epochs, st->adam_step = (long)step;
     const hsize_t count = (hsize_t)st->n * st->k * 2 + st->n;
     hsize_t dims[1];
     void *data;
-    const char *const names[] = {"params", "m1", "m2"};
+    const char *const names[] = {H5N_PARAMS, H5N_M1, H5N_M2};
     float **slots[] = {&st->params, &st->m1, &st->m2};
     for (int i = 0; i < 3 && !code; i++) {
         code = read_array(group, names[i], H5T_NATIVE_FLOAT, sizeof(float), 1, dims, &data, err);
@@ -208,7 +209,7 @@ static int read_train(hid_t group, struct ddm_train_state *st, struct ddm_error 
             code = shape_error(names[i], dims[0], count, "values (2nk+n)", err);
     }
     if (!code) {
-        code = read_array(group, "loss", H5T_NATIVE_DOUBLE, sizeof(double), 1, dims, &data, err);
+        code = read_array(group, H5N_LOSS, H5T_NATIVE_DOUBLE, sizeof(double), 1, dims, &data, err);
         st->loss = data;
         if (!code && dims[0] != (hsize_t)st->epochs_done)
             code = shape_error("loss", dims[0], (hsize_t)st->epochs_done, "epochs", err);
@@ -218,19 +219,19 @@ static int read_train(hid_t group, struct ddm_train_state *st, struct ddm_error 
 
 static int read_sim(hid_t group, struct ddm_sim_state *st, struct ddm_error *err) {
     double recorded = 0, target_nonfinite = 0;
-    int code = read_uint64(group, "step", &st->step, err);
-    if (!code) code = h5_read_attr_double(group, "recorded", &recorded, err);
-    if (!code) code = h5_read_attr_double(group, "target_nonfinite", &target_nonfinite, err);
+    int code = read_uint64(group, H5N_STEP, &st->step, err);
+    if (!code) code = h5_read_attr_double(group, H5N_RECORDED, &recorded, err);
+    if (!code) code = h5_read_attr_double(group, H5N_TARGET_NONFINITE, &target_nonfinite, err);
     if (code) return code;
     st->recorded = (long)recorded;
     st->target_nonfinite = (long)target_nonfinite;
     hsize_t dims[2];
     void *data;
-    code = read_array(group, "x", H5T_NATIVE_FLOAT, sizeof(float), 2, dims, &data, err);
+    code = read_array(group, H5N_X, H5T_NATIVE_FLOAT, sizeof(float), 2, dims, &data, err);
     st->x = data;
     if (code) return code;
     st->B = (int)dims[0], st->n = (int)dims[1];
-    code = read_array(group, "target_z", H5T_NATIVE_DOUBLE, sizeof(double), 2, dims, &data, err);
+    code = read_array(group, H5N_TARGET_Z, H5T_NATIVE_DOUBLE, sizeof(double), 2, dims, &data, err);
     st->target_z = data;
     if (!code && dims[0] != (hsize_t)st->B)
         code = shape_error("target_z", dims[0], (hsize_t)st->B, "trajectories (rows of x)", err);
@@ -238,13 +239,13 @@ static int read_sim(hid_t group, struct ddm_sim_state *st, struct ddm_error *err
     if (!code && (st->k < 1 || st->k > DDM_MAX_K))
         code = ddm_fail(err, DDM_EUSAGE, "/checkpoint/target_z has k = %d", st->k);
     if (!code) {
-        code = read_array(group, "target_dead", H5T_NATIVE_INT, sizeof(int), 1, dims, &data, err);
+        code = read_array(group, H5N_TARGET_DEAD, H5T_NATIVE_INT, sizeof(int), 1, dims, &data, err);
         st->target_dead = data;
         if (!code && dims[0] != (hsize_t)st->B)
             code = shape_error("target_dead", dims[0], (hsize_t)st->B, "trajectories", err);
     }
-    if (!code && H5Lexists(group, "nonfinite_step", H5P_DEFAULT) > 0) { /* optional */
-        code = read_array(group, "nonfinite_step", H5T_NATIVE_INT64, sizeof(int64_t), 1, dims,
+    if (!code && H5Lexists(group, H5N_NONFINITE_STEP, H5P_DEFAULT) > 0) { /* optional */
+        code = read_array(group, H5N_NONFINITE_STEP, H5T_NATIVE_INT64, sizeof(int64_t), 1, dims,
                           &data, err);
         st->nonfinite_step = data;
         if (!code && dims[0] != (hsize_t)st->B)
@@ -253,14 +254,15 @@ static int read_sim(hid_t group, struct ddm_sim_state *st, struct ddm_error *err
     double *moments = NULL;
     long long *counts = NULL;
     if (!code) {
-        code = read_array(group, "moments", H5T_NATIVE_DOUBLE, sizeof(double), 2, dims, &data, err);
+        code =
+            read_array(group, H5N_MOMENTS, H5T_NATIVE_DOUBLE, sizeof(double), 2, dims, &data, err);
         moments = data;
         if (!code && (dims[0] != 4 || dims[1] != (hsize_t)st->k))
             code =
                 shape_error("moments", dims[0] * dims[1], 4 * (hsize_t)st->k, "values (4,k)", err);
     }
     if (!code) {
-        code = read_array(group, "moment_counts", H5T_NATIVE_LLONG, sizeof(long long), 2, dims,
+        code = read_array(group, H5N_MOMENT_COUNTS, H5T_NATIVE_LLONG, sizeof(long long), 2, dims,
                           &data, err);
         counts = data;
         if (!code && (dims[0] != 2 || dims[1] != (hsize_t)st->k))
@@ -297,20 +299,20 @@ static int parse_stages(const char *text, struct ddm_checkpoint *cp) {
 
 int checkpoint_read(hid_t file, struct ddm_checkpoint *cp, struct ddm_error *err) {
     memset(cp, 0, sizeof *cp);
-    if (H5Lexists(file, "checkpoint", H5P_DEFAULT) <= 0)
+    if (H5Lexists(file, H5N_CHECKPOINT, H5P_DEFAULT) <= 0)
         return ddm_fail(err, DDM_EUSAGE,
                         "it has no /checkpoint: only a run stopped by a signal (exit status 3) "
                         "can be resumed");
-    hid_t group = H5Gopen2(file, "checkpoint", H5P_DEFAULT);
-    int code = H5_CHECK(group, "/checkpoint", err);
+    hid_t group = H5Gopen2(file, H5N_CHECKPOINT, H5P_DEFAULT);
+    int code = H5_CHECK(group, "/" H5N_CHECKPOINT, err);
     if (code) return code;
     double format = 0;
     char stage[32] = "", stages[64] = "";
     uint64_t stored = 0, actual = 0;
-    code = h5_read_attr_double(group, "format", &format, err);
-    if (!code) code = h5_read_attr_string(group, "stage", stage, sizeof stage, err);
-    if (!code) code = h5_read_attr_string(group, "stages", stages, sizeof stages, err);
-    if (!code) code = read_uint64(group, "fingerprint", &stored, err);
+    code = h5_read_attr_double(group, H5N_FORMAT, &format, err);
+    if (!code) code = h5_read_attr_string(group, H5N_STAGE, stage, sizeof stage, err);
+    if (!code) code = h5_read_attr_string(group, H5N_STAGES, stages, sizeof stages, err);
+    if (!code) code = read_uint64(group, H5N_FINGERPRINT, &stored, err);
     if (!code && format != CHECKPOINT_FORMAT)
         code = ddm_fail(err, DDM_EUSAGE, "/checkpoint has format %g; this ddm_gpu reads format %d",
                         format, CHECKPOINT_FORMAT);

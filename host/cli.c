@@ -1,4 +1,4 @@
-/* cli.c — parsing the command line and the --help text (DESIGN §7).
+/* cli.c — parsing the command line and the --help text (docs/design.md §7).
  *
  * Options take their value as "--opt value" or "--opt=value"; an unknown option is answered with
  * the nearest known one. The help teaches: usage, a worked example, every option, and the INI

@@ -771,6 +771,8 @@ void config_free(struct ddm_config *cfg) {
     free(cfg->source_path);
     free(cfg->source_text);
     free(cfg->key_lines);
+    free(cfg->plan);
+    cfg->plan = NULL;
     cfg->source_path = cfg->source_text = NULL;
     cfg->key_lines = NULL;
 }

@@ -1,4 +1,4 @@
-/* config_keys.c — every INI key of the engine, once: default, range and help (DESIGN §7).
+/* config_keys.c — every INI key of the engine, once: default, range and help (docs/design.md §7).
  *
  * Adding a key means adding a row here and a field in struct ddm_config; loading, --set, --help
  * and the configuration written into the HDF5 file follow from the table.

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "ddm/h5io.h"
+#include "ddm/h5schema.h"
 #include "ddm/h5space.h"
 #include "ddm/recording.h"
 #include "ddm/runfile.h"
@@ -26,17 +27,17 @@ static int attr_doubles(hid_t obj, const char *name, const double *values, int c
 }
 
 int runfile_write_data_source(hid_t system, const struct recording *r, struct ddm_error *err) {
-    int code = h5_attr_string(system, "data_path", r->path, err);
-    if (!code) code = h5_attr_string(system, "data_dataset", r->dataset, err);
-    if (!code) code = h5_attr_double(system, "data_dt", r->dt, err);
-    if (!code) code = h5_attr_int(system, "data_trajectories", r->trajectories, err);
-    if (!code) code = h5_attr_int(system, "data_samples", recording_samples(r), err);
-    if (!code) code = h5_attr_int(system, "data_file_bytes", r->file_bytes, err);
+    int code = h5_attr_string(system, H5N_DATA_PATH, r->path, err);
+    if (!code) code = h5_attr_string(system, H5N_DATA_DATASET, r->dataset, err);
+    if (!code) code = h5_attr_double(system, H5N_DATA_DT, r->dt, err);
+    if (!code) code = h5_attr_int(system, H5N_DATA_TRAJECTORIES, r->trajectories, err);
+    if (!code) code = h5_attr_int(system, H5N_DATA_SAMPLES, recording_samples(r), err);
+    if (!code) code = h5_attr_int(system, H5N_DATA_FILE_BYTES, r->file_bytes, err);
     char hash[32];
     snprintf(hash, sizeof hash, "%016llx", (unsigned long long)r->hash);
-    if (!code) code = h5_attr_string(system, "data_hash_fnv1a64", hash, err);
+    if (!code) code = h5_attr_string(system, H5N_DATA_HASH_FNV1A64, hash, err);
     if (!code)
-        code = h5_attr_string(system, "target",
+        code = h5_attr_string(system, H5N_TARGET,
                               "learnt from data: no equations; the drift f is the network's own "
                               "(f_RNN) wherever a target flow is used, /simulate/target_latent "
                               "included",
@@ -54,13 +55,14 @@ int runfile_write_data_fit(hid_t train, const struct ddm_train_report *report,
              "from data: ε_f is against noisy held-out increments, %.3g times its noise floor %.3g "
              "(1: as good as the noise lets one tell); see data_drift_excess",
              report->drift_rel_err / report->data_noise_floor, report->data_noise_floor);
-    int code = h5_attr_string(train, "fit_verdict", verdict, err);
-    if (!code) code = h5_attr_double(train, "data_noise_floor", report->data_noise_floor, err);
-    if (!code) code = h5_attr_double(train, "data_drift_excess", report->data_drift_excess, err);
-    if (!code) code = attr_doubles(train, "data_D", report->data_D, k * k, err);
-    if (!code) code = attr_doubles(train, "data_noise_var", report->data_noise_var, k, err);
-    if (!code) code = h5_attr_int(train, "data_fit_increments", report->data_fit_increments, err);
+    int code = h5_attr_string(train, H5N_FIT_VERDICT, verdict, err);
+    if (!code) code = h5_attr_double(train, H5N_DATA_NOISE_FLOOR, report->data_noise_floor, err);
+    if (!code) code = h5_attr_double(train, H5N_DATA_DRIFT_EXCESS, report->data_drift_excess, err);
+    if (!code) code = attr_doubles(train, H5N_DATA_D, report->data_D, k * k, err);
+    if (!code) code = attr_doubles(train, H5N_DATA_NOISE_VAR, report->data_noise_var, k, err);
+    if (!code) code = h5_attr_int(train, H5N_DATA_FIT_INCREMENTS, report->data_fit_increments, err);
     if (!code)
-        code = h5_attr_int(train, "data_heldout_increments", report->data_heldout_increments, err);
+        code =
+            h5_attr_int(train, H5N_DATA_HELDOUT_INCREMENTS, report->data_heldout_increments, err);
     return code;
 }

@@ -3,8 +3,9 @@
  * Evaluation is one switch per instruction over a register file on the stack, so it is
  * allocation-free and thread-safe; it runs millions of times per second inside target-SDE
  * simulations. The Jacobian is forward-mode differentiation of the same tape: each register also
- * carries its partial derivatives with respect to every input, so the Lyapunov spectra (DESIGN §5)
- * get derivatives exact to rounding. Also the text helpers the config reader shares with it.
+ * carries its partial derivatives with respect to every input, so the Lyapunov spectra
+ * (docs/design.md §5) get derivatives exact to rounding. Also the text helpers the config reader
+ * shares with it.
  */
 #include "expr_tape.h"
 

@@ -1,4 +1,5 @@
-/* expr_parse.c — compiles user-written expressions into a register tape (DESIGN §7, expr.h).
+/* expr_parse.c — compiles user-written expressions into a register tape (docs/design.md §7,
+ * expr.h).
  *
  * One recursive-descent pass per source both checks the syntax and emits the tape: each parse
  * function returns an operand that is either a constant — every subexpression without a variable

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ddm/h5schema.h"
 #include "ddm/h5space.h"
 
 void h5_quiet(void) {
@@ -138,7 +139,7 @@ int h5_write(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, int r
     if (!code)
         code =
             H5_CHECK(H5Dwrite(dataset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), name, err);
-    if (!code && shape) code = h5_attr_string(dataset, "shape", shape, err);
+    if (!code && shape) code = h5_attr_string(dataset, H5N_SHAPE, shape, err);
     if (dataset >= 0) H5Dclose(dataset);
     H5Sclose(space);
     return code;
@@ -194,7 +195,7 @@ int h5_stream_create(hid_t loc, const char *name, hid_t file_type, hid_t mem_typ
         stream->dataset = H5Dcreate2(loc, name, file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
         code = H5_CHECK(stream->dataset, name, err);
     }
-    if (!code && shape) code = h5_attr_string(stream->dataset, "shape", shape, err);
+    if (!code && shape) code = h5_attr_string(stream->dataset, H5N_SHAPE, shape, err);
     H5Pclose(dcpl);
     H5Sclose(space);
     return code;

@@ -24,139 +24,242 @@ struct h5schema_entry {
 
 static const struct h5schema_entry schema[] = {
     {"/", "none", "a ddm_gpu run: root attributes name the run (config, versions, host)"},
-    {"/system", "none", "the SDE the network is trained to carry (attributes: drift, params)"},
-    {"/system/variables", "none", "names of the k latent variables, in order"},
-    {"/system/params", "none", "the [system] params, one attribute each (name = value)"},
-    {"/model", "none", "the trained low-rank tanh network, tau dx = (-x + Gamma tanh(x) ...) dt"},
-    {"/model/Gamma", "1", "embedding Gamma (n,k): latent directions in neuron space"},
-    {"/model/Ws", "1", "read-in weights W_s (k,n) of the drift term"},
-    {"/model/b", "x", "neuron biases b (n)"},
-    {"/model/S", "1/time^0.5", "constant diffusion factor S (k,m) in normalised latent units"},
-    {"/model/V", "1", "state-dependent diffusion read-in V (k*m,n)"},
-    {"/model/c", "1", "state-dependent diffusion offsets c (k*m)"},
-    {"/model/latent_mean", "z", "mean used to normalise each latent variable"},
-    {"/model/latent_scale", "z", "scale used to normalise each latent variable"},
-    {"/train", "none", "training of the drift (and diffusion) fit"},
-    {"/train/loss", "1", "training loss per epoch, in normalised units"},
-    {"/simulate", "none", "the network's and the coupled target's latent paths, streamed"},
-    {"/simulate/t", "time", "recorded times (dimension scale of axis T)"},
-    {"/simulate/trajectory", "index", "global index of each trajectory (dimension scale of B)"},
-    {"/simulate/variable", "none", "latent variable names (dimension scale of axis k)"},
-    {"/simulate/trace_trajectory", "index",
+    {"/" H5N_SYSTEM, "none", "the SDE the network is trained to carry (attributes: drift, params)"},
+    {"/" H5N_SYSTEM "/" H5N_VARIABLES, "none", "names of the k latent variables, in order"},
+    {"/" H5N_SYSTEM "/" H5N_PARAMS, "none",
+     "the [system] params, one attribute each (name = value)"},
+    {"/" H5N_MODEL, "none",
+     "the trained low-rank tanh network, tau dx = (-x + Gamma tanh(x) ...) dt"},
+    {"/" H5N_MODEL "/" H5N_GAMMA, "1", "embedding Gamma (n,k): latent directions in neuron space"},
+    {"/" H5N_MODEL "/" H5N_WS, "1", "read-in weights W_s (k,n) of the drift term"},
+    {"/" H5N_MODEL "/" H5N_B, "x", "neuron biases b (n)"},
+    {"/" H5N_MODEL "/" H5N_S, "1/time^0.5",
+     "constant diffusion factor S (k,m) in normalised latent units"},
+    {"/" H5N_MODEL "/" H5N_V, "1", "state-dependent diffusion read-in V (k*m,n)"},
+    {"/" H5N_MODEL "/" H5N_C, "1", "state-dependent diffusion offsets c (k*m)"},
+    {"/" H5N_MODEL "/" H5N_LATENT_MEAN, "z", "mean used to normalise each latent variable"},
+    {"/" H5N_MODEL "/" H5N_LATENT_SCALE, "z", "scale used to normalise each latent variable"},
+    {"/" H5N_TRAIN, "none", "training of the drift (and diffusion) fit"},
+    {"/" H5N_TRAIN "/" H5N_LOSS, "1", "training loss per epoch, in normalised units"},
+    {"/" H5N_SIMULATE, "none", "the network's and the coupled target's latent paths, streamed"},
+    {"/" H5N_SIMULATE "/" H5N_T, "time", "recorded times (dimension scale of axis T)"},
+    {"/" H5N_SIMULATE "/" H5N_TRAJECTORY, "index",
+     "global index of each trajectory (dimension scale of B)"},
+    {"/" H5N_SIMULATE "/" H5N_VARIABLE, "none",
+     "latent variable names (dimension scale of axis k)"},
+    {"/" H5N_SIMULATE "/" H5N_TRACE_TRAJECTORY, "index",
      "global index of each traced trajectory (dimension scale of Bt)"},
-    {"/simulate/trace_neurons", "index", "index of each traced neuron (dimension scale of nt)"},
-    {"/simulate/latent", "z", "network read-out z of each trajectory at each recorded time"},
-    {"/simulate/target_latent", "z", "coupled target SDE (same noise) at each recorded time"},
-    {"/simulate/traces", "x", "neuron states x of the traced neurons of the traced trajectories"},
-    {"/simulate/input", "z/time", "cue input added to the drift at each recorded time"},
-    {"/simulate/nonfinite_step", "index",
+    {"/" H5N_SIMULATE "/" H5N_TRACE_NEURONS, "index",
+     "index of each traced neuron (dimension scale of nt)"},
+    {"/" H5N_SIMULATE "/" H5N_LATENT, "z",
+     "network read-out z of each trajectory at each recorded time"},
+    {"/" H5N_SIMULATE "/" H5N_TARGET_LATENT, "z",
+     "coupled target SDE (same noise) at each recorded time"},
+    {"/" H5N_SIMULATE "/" H5N_TRACES, "x",
+     "neuron states x of the traced neurons of the traced trajectories"},
+    {"/" H5N_SIMULATE "/" H5N_INPUT, "z/time",
+     "cue input added to the drift at each recorded time"},
+    {"/" H5N_SIMULATE "/" H5N_NONFINITE_STEP, "index",
      "global step at which each network trajectory blew up, -1: never"},
-    {"/checkpoint", "none", "state of a stopped run, read by --resume (removed when complete)"},
-    {"/checkpoint/params", "1", "training parameters at the stop"},
-    {"/checkpoint/m1", "1", "Adam first moments at the stop"},
-    {"/checkpoint/m2", "1", "Adam second moments at the stop"},
-    {"/checkpoint/loss", "1", "training loss of the epochs done"},
-    {"/checkpoint/x", "x", "neuron states of every trajectory at the stop"},
-    {"/checkpoint/target_z", "z", "target latent state of every trajectory at the stop"},
-    {"/checkpoint/target_dead", "1", "1 where the target trajectory blew up"},
-    {"/checkpoint/nonfinite_step", "index", "blow-up step of each network trajectory, -1: never"},
-    {"/checkpoint/moments", "z", "running sums of the latent moments"},
-    {"/checkpoint/moment_counts", "index", "counts behind the running moments"},
-    {"/analysis", "none", "the analyze stage (attribute config: the analysis configuration)"},
-    {"/analysis/pca", "none", "PCA of the neuron-space states (the paper's Fig 4)"},
-    {"/analysis/pca/explained_variance", "1", "share of the variance of each component"},
-    {"/analysis/pca/principal_angles_deg", "degree", "principal angles of the PCs to range Gamma"},
-    {"/analysis/pca/map_A", "1", "affine map A from the top k PCs to the normalised latent"},
-    {"/analysis/pca/map_c", "1", "offset c of that affine map"},
-    {"/analysis/pca/pc_coordinates", "x", "states in the top k principal components"},
-    {"/analysis/pca/latent", "z", "the latent read-out at the same samples"},
-    {"/analysis/pca/recovered", "z", "latent recovered from the PCs: mu + s (A pc + c)"},
-    {"/analysis/pca/recovery_r2_coordinates", "1", "R^2 of the recovery per latent variable"},
-    {"/analysis/decomposition", "none", "W split into symmetric and antisymmetric parts (Fig 3)"},
-    {"/analysis/decomposition/axis0", "z", "grid coordinates along the first grid axis"},
-    {"/analysis/decomposition/axis1", "z", "grid coordinates along the second grid axis"},
-    {"/analysis/decomposition/axis2", "z", "grid coordinates along the third grid axis"},
-    {"/analysis/decomposition/at", "z", "point the grid slices of a k>3 system pass through"},
-    {"/analysis/decomposition/energy", "1", "Hopfield energy of the symmetric part on the grid"},
-    {"/analysis/decomposition/f", "z/time", "network drift f on the grid"},
-    {"/analysis/decomposition/f_sym", "z/time", "drift of the symmetric part of W"},
-    {"/analysis/decomposition/f_asym", "z/time", "drift of the antisymmetric part of W"},
-    {"/analysis/decomposition/f_sym_metric", "z/time",
+    {"/" H5N_CHECKPOINT, "none",
+     "state of a stopped run, read by --resume (removed when complete)"},
+    {"/" H5N_CHECKPOINT "/" H5N_PARAMS, "1", "training parameters at the stop"},
+    {"/" H5N_CHECKPOINT "/" H5N_M1, "1", "Adam first moments at the stop"},
+    {"/" H5N_CHECKPOINT "/" H5N_M2, "1", "Adam second moments at the stop"},
+    {"/" H5N_CHECKPOINT "/" H5N_LOSS, "1", "training loss of the epochs done"},
+    {"/" H5N_CHECKPOINT "/" H5N_X, "x", "neuron states of every trajectory at the stop"},
+    {"/" H5N_CHECKPOINT "/" H5N_TARGET_Z, "z",
+     "target latent state of every trajectory at the stop"},
+    {"/" H5N_CHECKPOINT "/" H5N_TARGET_DEAD, "1", "1 where the target trajectory blew up"},
+    {"/" H5N_CHECKPOINT "/" H5N_NONFINITE_STEP, "index",
+     "blow-up step of each network trajectory, -1: never"},
+    {"/" H5N_CHECKPOINT "/" H5N_MOMENTS, "z", "running sums of the latent moments"},
+    {"/" H5N_CHECKPOINT "/" H5N_MOMENT_COUNTS, "index", "counts behind the running moments"},
+    {"/" H5N_ANALYSIS, "none", "the analyze stage (attribute config: the analysis configuration)"},
+    {"/" H5N_ANALYSIS "/" H5N_PCA, "none", "PCA of the neuron-space states (the paper's Fig 4)"},
+    {"/" H5N_ANALYSIS "/" H5N_PCA "/" H5N_EXPLAINED_VARIANCE, "1",
+     "share of the variance of each component"},
+    {"/" H5N_ANALYSIS "/" H5N_PCA "/" H5N_PRINCIPAL_ANGLES_DEG, "degree",
+     "principal angles of the PCs to range Gamma"},
+    {"/" H5N_ANALYSIS "/" H5N_PCA "/" H5N_MAP_A, "1",
+     "affine map A from the top k PCs to the normalised latent"},
+    {"/" H5N_ANALYSIS "/" H5N_PCA "/" H5N_MAP_C, "1", "offset c of that affine map"},
+    {"/" H5N_ANALYSIS "/" H5N_PCA "/" H5N_PC_COORDINATES, "x",
+     "states in the top k principal components"},
+    {"/" H5N_ANALYSIS "/" H5N_PCA "/" H5N_LATENT, "z", "the latent read-out at the same samples"},
+    {"/" H5N_ANALYSIS "/" H5N_PCA "/" H5N_RECOVERED, "z",
+     "latent recovered from the PCs: mu + s (A pc + c)"},
+    {"/" H5N_ANALYSIS "/" H5N_PCA "/" H5N_RECOVERY_R2_COORDINATES, "1",
+     "R^2 of the recovery per latent variable"},
+    {"/" H5N_ANALYSIS "/" H5N_DECOMPOSITION, "none",
+     "W split into symmetric and antisymmetric parts (Fig 3)"},
+    {"/" H5N_ANALYSIS "/" H5N_DECOMPOSITION "/" H5N_AXIS0, "z",
+     "grid coordinates along the first grid axis"},
+    {"/" H5N_ANALYSIS "/" H5N_DECOMPOSITION "/" H5N_AXIS1, "z",
+     "grid coordinates along the second grid axis"},
+    {"/" H5N_ANALYSIS "/" H5N_DECOMPOSITION "/" H5N_AXIS2, "z",
+     "grid coordinates along the third grid axis"},
+    {"/" H5N_ANALYSIS "/" H5N_DECOMPOSITION "/" H5N_AT, "z",
+     "point the grid slices of a k>3 system pass through"},
+    {"/" H5N_ANALYSIS "/" H5N_DECOMPOSITION "/" H5N_ENERGY, "1",
+     "Hopfield energy of the symmetric part on the grid"},
+    {"/" H5N_ANALYSIS "/" H5N_DECOMPOSITION "/" H5N_F, "z/time", "network drift f on the grid"},
+    {"/" H5N_ANALYSIS "/" H5N_DECOMPOSITION "/" H5N_F_SYM, "z/time",
+     "drift of the symmetric part of W"},
+    {"/" H5N_ANALYSIS "/" H5N_DECOMPOSITION "/" H5N_F_ASYM, "z/time",
+     "drift of the antisymmetric part of W"},
+    {"/" H5N_ANALYSIS "/" H5N_DECOMPOSITION "/" H5N_F_SYM_METRIC, "z/time",
      "symmetric drift projected in the manifold's metric (never climbs the energy)"},
-    {"/analysis/decomposition/energy_gradient", "1/z", "gradient of the energy in latent z"},
-    {"/analysis/hhd", "none", "Helmholtz-Hodge split of the stationary process (Fig 3)"},
-    {"/analysis/hhd/rnn", "none", "the split of the network's process"},
-    {"/analysis/hhd/target", "none", "the split of the target process"},
-    {"/analysis/hhd/*/axis0", "z", "grid coordinates along the first grid axis"},
-    {"/analysis/hhd/*/axis1", "z", "grid coordinates along the second grid axis"},
-    {"/analysis/hhd/*/axis2", "z", "grid coordinates along the third grid axis"},
-    {"/analysis/hhd/*/bandwidth", "z", "kernel density bandwidth per latent variable"},
-    {"/analysis/hhd/*/density", "1/z^d", "stationary density p on the grid"},
-    {"/analysis/hhd/*/f_rev", "z/time", "reversible drift D grad log p + div D"},
-    {"/analysis/hhd/*/f_irr", "z/time", "irreversible drift J/p (probability current / p)"},
-    {"/analysis/hhd/*/smoothing_variance", "z^2",
-     "variance the density estimate smooths with, h^2 + grid^2/6, per variable"},
-    {"/analysis/stats", "none", "stationary statistics after the burn-in, network and target"},
-    {"/analysis/stats/edges", "z", "histogram bin edges per latent variable"},
-    {"/analysis/stats/wasserstein", "z", "Wasserstein-1 distance network-target per variable"},
-    {"/analysis/stats/rnn", "none", "statistics of the network's read-out"},
-    {"/analysis/stats/target", "none", "statistics of the coupled target"},
-    {"/analysis/stats/wasserstein_in_target_std", "1",
+    {"/" H5N_ANALYSIS "/" H5N_DECOMPOSITION "/" H5N_ENERGY_GRADIENT, "1/z",
+     "gradient of the energy in latent z"},
+    {"/" H5N_ANALYSIS "/" H5N_HHD, "none",
+     "Helmholtz-Hodge split of the stationary process (Fig 3)"},
+    {"/" H5N_ANALYSIS "/" H5N_HHD "/" H5N_RNN, "none", "the split of the network's process"},
+    {"/" H5N_ANALYSIS "/" H5N_HHD "/" H5N_TARGET, "none", "the split of the target process"},
+    {"/" H5N_ANALYSIS "/" H5N_HHD "/*"
+     "/" H5N_AXIS0,
+     "z", "grid coordinates along the first grid axis"},
+    {"/" H5N_ANALYSIS "/" H5N_HHD "/*"
+     "/" H5N_AXIS1,
+     "z", "grid coordinates along the second grid axis"},
+    {"/" H5N_ANALYSIS "/" H5N_HHD "/*"
+     "/" H5N_AXIS2,
+     "z", "grid coordinates along the third grid axis"},
+    {"/" H5N_ANALYSIS "/" H5N_HHD "/*"
+     "/" H5N_BANDWIDTH,
+     "z", "kernel density bandwidth per latent variable"},
+    {"/" H5N_ANALYSIS "/" H5N_HHD "/*"
+     "/" H5N_DENSITY,
+     "1/z^d", "stationary density p on the grid"},
+    {"/" H5N_ANALYSIS "/" H5N_HHD "/*"
+     "/" H5N_F_REV,
+     "z/time", "reversible drift D grad log p + div D"},
+    {"/" H5N_ANALYSIS "/" H5N_HHD "/*"
+     "/" H5N_F_IRR,
+     "z/time", "irreversible drift J/p (probability current / p)"},
+    {"/" H5N_ANALYSIS "/" H5N_HHD "/*"
+     "/" H5N_SMOOTHING_VARIANCE,
+     "z^2", "variance the density estimate smooths with, h^2 + grid^2/6, per variable"},
+    {"/" H5N_ANALYSIS "/" H5N_STATS, "none",
+     "stationary statistics after the burn-in, network and target"},
+    {"/" H5N_ANALYSIS "/" H5N_STATS "/" H5N_EDGES, "z", "histogram bin edges per latent variable"},
+    {"/" H5N_ANALYSIS "/" H5N_STATS "/" H5N_WASSERSTEIN, "z",
+     "Wasserstein-1 distance network-target per variable"},
+    {"/" H5N_ANALYSIS "/" H5N_STATS "/" H5N_RNN, "none", "statistics of the network's read-out"},
+    {"/" H5N_ANALYSIS "/" H5N_STATS "/" H5N_TARGET, "none", "statistics of the coupled target"},
+    {"/" H5N_ANALYSIS "/" H5N_STATS "/" H5N_WASSERSTEIN_IN_TARGET_STD, "1",
      "Wasserstein-1 distance per variable, in units of the target's std"},
-    {"/analysis/stats/*/mean", "z", "stationary mean"},
-    {"/analysis/stats/*/covariance", "z^2", "stationary covariance"},
-    {"/analysis/stats/*/marginal", "1/z", "marginal density per variable on the bins"},
-    {"/analysis/lyapunov", "none", "Lyapunov spectra of the noise-free latent flows"},
-    {"/analysis/lyapunov/rnn", "1/time", "network spectrum, mean over starts"},
-    {"/analysis/lyapunov/rnn_error", "1/time", "standard error of the network spectrum"},
-    {"/analysis/lyapunov/rnn_starts", "1/time", "network spectrum of each start"},
-    {"/analysis/lyapunov/target", "1/time", "target spectrum, mean over starts"},
-    {"/analysis/lyapunov/target_error", "1/time", "standard error of the target spectrum"},
-    {"/analysis/lyapunov/target_starts", "1/time", "target spectrum of each start"},
-    {"/analysis/lyapunov/starts", "z", "latent start of each Lyapunov run (on the target path)"},
-    {"/analysis/lyapunov/*_end", "z", "latent state at the end of each start's run"},
-    {"/analysis/lyapunov/*_end_distance", "1",
-     "distance of each end from the target's path, in units of its std"},
-    {"/analysis/lyapunov/*_attractor", "index", "attractor each start ended on (attribute legend)"},
-    {"/analysis/lyapunov/*_kept", "1", "1: the start entered the mean; 0: it ended elsewhere"},
-    {"/analysis/memory", "none", "wells systems: which well each path is in (Fig 5)"},
-    {"/analysis/memory/occupancy", "index", "well of each trajectory at each time, -1: none"},
-    {"/analysis/memory/transitions", "index", "well-to-well transition counts (from, to)"},
-    {"/analysis/memory/dwell_times", "time", "time spent in a well before leaving"},
-    {"/analysis/memory/cue_pattern", "index", "pattern each cue pointed at"},
-    {"/analysis/memory/recall_per_cue", "1", "share of trajectories in the cued well after it"},
-    {"/analysis/memory/target", "none", "the same for the coupled target"},
-    {"/analysis/memory/target/occupancy", "index", "well of each trajectory, -1: none"},
-    {"/analysis/memory/target/transitions", "index", "well-to-well transition counts"},
-    {"/analysis/memory/target/dwell_times", "time", "time spent in a well before leaving"},
-    {"/analysis/memory/target/cue_pattern", "index", "pattern each cue pointed at"},
-    {"/analysis/memory/target/recall_per_cue", "1", "share in the cued well after each cue"},
-    {"/analysis/memory/landscape", "none", "the wells' landscape and the cues"},
-    {"/analysis/memory/landscape/axis0", "z", "grid coordinates of the first variable"},
-    {"/analysis/memory/landscape/axis1", "z", "grid coordinates of the second variable"},
-    {"/analysis/memory/landscape/potential", "z^2/time", "landscape V on the grid (G1,G0)"},
-    {"/analysis/memory/landscape/patterns", "z", "centre of each well (pattern)"},
-    {"/analysis/memory/landscape/cue_u", "z/time", "input vector u of each cue"},
-    {"/analysis/memory/landscape/cue_window", "time", "start and end time of each cue"},
-    {"/analysis/stationary_time_used", "1",
+    {"/" H5N_ANALYSIS "/" H5N_STATS "/*"
+     "/" H5N_MEAN,
+     "z", "stationary mean"},
+    {"/" H5N_ANALYSIS "/" H5N_STATS "/*"
+     "/" H5N_COVARIANCE,
+     "z^2", "stationary covariance"},
+    {"/" H5N_ANALYSIS "/" H5N_STATS "/*"
+     "/" H5N_MARGINAL,
+     "1/z", "marginal density per variable on the bins"},
+    {"/" H5N_ANALYSIS "/" H5N_LYAPUNOV, "none", "Lyapunov spectra of the noise-free latent flows"},
+    {"/" H5N_ANALYSIS "/" H5N_LYAPUNOV "/" H5N_RNN, "1/time", "network spectrum, mean over starts"},
+    {"/" H5N_ANALYSIS "/" H5N_LYAPUNOV "/" H5N_RNN_ERROR, "1/time",
+     "standard error of the network spectrum"},
+    {"/" H5N_ANALYSIS "/" H5N_LYAPUNOV "/" H5N_RNN_STARTS, "1/time",
+     "network spectrum of each start"},
+    {"/" H5N_ANALYSIS "/" H5N_LYAPUNOV "/" H5N_TARGET, "1/time",
+     "target spectrum, mean over starts"},
+    {"/" H5N_ANALYSIS "/" H5N_LYAPUNOV "/" H5N_TARGET_ERROR, "1/time",
+     "standard error of the target spectrum"},
+    {"/" H5N_ANALYSIS "/" H5N_LYAPUNOV "/" H5N_TARGET_STARTS, "1/time",
+     "target spectrum of each start"},
+    {"/" H5N_ANALYSIS "/" H5N_LYAPUNOV "/" H5N_STARTS, "z",
+     "latent start of each Lyapunov run (on the target path)"},
+    {"/" H5N_ANALYSIS "/" H5N_LYAPUNOV "/"
+     "*_end",
+     "z", "latent state at the end of each start's run"},
+    {"/" H5N_ANALYSIS "/" H5N_LYAPUNOV "/"
+     "*_end_distance",
+     "1", "distance of each end from the target's path, in units of its std"},
+    {"/" H5N_ANALYSIS "/" H5N_LYAPUNOV "/"
+     "*_attractor",
+     "index", "attractor each start ended on (attribute legend)"},
+    {"/" H5N_ANALYSIS "/" H5N_LYAPUNOV "/"
+     "*_kept",
+     "1", "1: the start entered the mean; 0: it ended elsewhere"},
+    {"/" H5N_ANALYSIS "/" H5N_MEMORY, "none", "wells systems: which well each path is in (Fig 5)"},
+    {"/" H5N_ANALYSIS "/" H5N_MEMORY "/" H5N_OCCUPANCY, "index",
+     "well of each trajectory at each time, -1: none"},
+    {"/" H5N_ANALYSIS "/" H5N_MEMORY "/" H5N_TRANSITIONS, "index",
+     "well-to-well transition counts (from, to)"},
+    {"/" H5N_ANALYSIS "/" H5N_MEMORY "/" H5N_DWELL_TIMES, "time",
+     "time spent in a well before leaving"},
+    {"/" H5N_ANALYSIS "/" H5N_MEMORY "/" H5N_CUE_PATTERN, "index", "pattern each cue pointed at"},
+    {"/" H5N_ANALYSIS "/" H5N_MEMORY "/" H5N_RECALL_PER_CUE, "1",
+     "share of trajectories in the cued well after it"},
+    {"/" H5N_ANALYSIS "/" H5N_MEMORY "/" H5N_TARGET, "none", "the same for the coupled target"},
+    {"/" H5N_ANALYSIS "/" H5N_MEMORY "/" H5N_TARGET "/" H5N_OCCUPANCY, "index",
+     "well of each trajectory, -1: none"},
+    {"/" H5N_ANALYSIS "/" H5N_MEMORY "/" H5N_TARGET "/" H5N_TRANSITIONS, "index",
+     "well-to-well transition counts"},
+    {"/" H5N_ANALYSIS "/" H5N_MEMORY "/" H5N_TARGET "/" H5N_DWELL_TIMES, "time",
+     "time spent in a well before leaving"},
+    {"/" H5N_ANALYSIS "/" H5N_MEMORY "/" H5N_TARGET "/" H5N_CUE_PATTERN, "index",
+     "pattern each cue pointed at"},
+    {"/" H5N_ANALYSIS "/" H5N_MEMORY "/" H5N_TARGET "/" H5N_RECALL_PER_CUE, "1",
+     "share in the cued well after each cue"},
+    {"/" H5N_ANALYSIS "/" H5N_MEMORY "/" H5N_LANDSCAPE, "none",
+     "the wells' landscape and the cues"},
+    {"/" H5N_ANALYSIS "/" H5N_MEMORY "/" H5N_LANDSCAPE "/" H5N_AXIS0, "z",
+     "grid coordinates of the first variable"},
+    {"/" H5N_ANALYSIS "/" H5N_MEMORY "/" H5N_LANDSCAPE "/" H5N_AXIS1, "z",
+     "grid coordinates of the second variable"},
+    {"/" H5N_ANALYSIS "/" H5N_MEMORY "/" H5N_LANDSCAPE "/" H5N_POTENTIAL, "z^2/time",
+     "landscape V on the grid (G1,G0)"},
+    {"/" H5N_ANALYSIS "/" H5N_MEMORY "/" H5N_LANDSCAPE "/" H5N_PATTERNS, "z",
+     "centre of each well (pattern)"},
+    {"/" H5N_ANALYSIS "/" H5N_MEMORY "/" H5N_LANDSCAPE "/" H5N_CUE_U, "z/time",
+     "input vector u of each cue"},
+    {"/" H5N_ANALYSIS "/" H5N_MEMORY "/" H5N_LANDSCAPE "/" H5N_CUE_WINDOW, "time",
+     "start and end time of each cue"},
+    {"/" H5N_ANALYSIS "/" H5N_STATIONARY_TIME_USED, "1",
      "1 at each recorded time the stationary statistics use (after the burn-in, outside cues)"},
-    {"/analysis/fixed_points", "none", "fixed points of both noise-free latent flows, matched"},
-    {"/analysis/fixed_points/scale", "z", "latent scale s of each variable (unit of distances)"},
-    {"/analysis/fixed_points/box_lo", "z", "lower corner of the box of Newton seeds"},
-    {"/analysis/fixed_points/box_hi", "z", "upper corner of the box of Newton seeds"},
-    {"/analysis/fixed_points/rnn", "none", "fixed points of the network's flow"},
-    {"/analysis/fixed_points/target", "none", "fixed points of the target's flow"},
-    {"/analysis/fixed_points/*/points", "z", "location of each fixed point"},
-    {"/analysis/fixed_points/*/eigenvalues_real", "1/time",
-     "real parts of the Jacobian's eigenvalues"},
-    {"/analysis/fixed_points/*/eigenvalues_imag", "1/time", "imaginary parts of the eigenvalues"},
-    {"/analysis/fixed_points/*/type", "index", "stability type (attribute type_codes)"},
-    {"/analysis/fixed_points/*/match", "index", "matched point of the other set, -1: none"},
-    {"/analysis/fixed_points/*/nearest", "index", "nearest point of the other set, any type"},
-    {"/analysis/fixed_points/*/distance", "1", "distance to that nearest point, in scales s"},
-    {"/analysis/fixed_points/*/ends_near", "index", "trajectory ends within 0.5 scales of it"},
-    {"/analysis/fixed_points/*/residual", "1/time",
-     "largest abs(f_c)/s_c over the variables c at the point"},
+    {"/" H5N_ANALYSIS "/" H5N_FIXED_POINTS, "none",
+     "fixed points of both noise-free latent flows, matched"},
+    {"/" H5N_ANALYSIS "/" H5N_FIXED_POINTS "/" H5N_SCALE, "z",
+     "latent scale s of each variable (unit of distances)"},
+    {"/" H5N_ANALYSIS "/" H5N_FIXED_POINTS "/" H5N_BOX_LO, "z",
+     "lower corner of the box of Newton seeds"},
+    {"/" H5N_ANALYSIS "/" H5N_FIXED_POINTS "/" H5N_BOX_HI, "z",
+     "upper corner of the box of Newton seeds"},
+    {"/" H5N_ANALYSIS "/" H5N_FIXED_POINTS "/" H5N_RNN, "none",
+     "fixed points of the network's flow"},
+    {"/" H5N_ANALYSIS "/" H5N_FIXED_POINTS "/" H5N_TARGET, "none",
+     "fixed points of the target's flow"},
+    {"/" H5N_ANALYSIS "/" H5N_FIXED_POINTS "/*"
+     "/" H5N_POINTS,
+     "z", "location of each fixed point"},
+    {"/" H5N_ANALYSIS "/" H5N_FIXED_POINTS "/*"
+     "/" H5N_EIGENVALUES_REAL,
+     "1/time", "real parts of the Jacobian's eigenvalues"},
+    {"/" H5N_ANALYSIS "/" H5N_FIXED_POINTS "/*"
+     "/" H5N_EIGENVALUES_IMAG,
+     "1/time", "imaginary parts of the eigenvalues"},
+    {"/" H5N_ANALYSIS "/" H5N_FIXED_POINTS "/*"
+     "/" H5N_TYPE,
+     "index", "stability type (attribute type_codes)"},
+    {"/" H5N_ANALYSIS "/" H5N_FIXED_POINTS "/*"
+     "/" H5N_MATCH,
+     "index", "matched point of the other set, -1: none"},
+    {"/" H5N_ANALYSIS "/" H5N_FIXED_POINTS "/*"
+     "/" H5N_NEAREST,
+     "index", "nearest point of the other set, any type"},
+    {"/" H5N_ANALYSIS "/" H5N_FIXED_POINTS "/*"
+     "/" H5N_DISTANCE,
+     "1", "distance to that nearest point, in scales s"},
+    {"/" H5N_ANALYSIS "/" H5N_FIXED_POINTS "/*"
+     "/" H5N_ENDS_NEAR,
+     "index", "trajectory ends within 0.5 scales of it"},
+    {"/" H5N_ANALYSIS "/" H5N_FIXED_POINTS "/*"
+     "/" H5N_RESIDUAL,
+     "1/time", "largest abs(f_c)/s_c over the variables c at the point"},
 };
 
 /* `path` against `pattern`; "*" matches any run of characters within one component. */
@@ -182,9 +285,9 @@ const char *h5schema_description(const char *path, const char **units) {
 
 static int describe(hid_t object, const char *path, struct ddm_error *err) {
     const char *units = NULL, *description = h5schema_description(path, &units);
-    if (!description || H5Aexists(object, "description") > 0) return DDM_OK;
-    int code = h5_attr_string(object, "description", description, err);
-    if (!code) code = h5_attr_string(object, "units", units, err);
+    if (!description || H5Aexists(object, H5N_DESCRIPTION) > 0) return DDM_OK;
+    int code = h5_attr_string(object, H5N_DESCRIPTION, description, err);
+    if (!code) code = h5_attr_string(object, H5N_UNITS, units, err);
     return code;
 }
 
@@ -224,8 +327,8 @@ static const struct {
     {"nonfinite_step", {"trajectory", NULL, NULL}},
 };
 
-static const char *const scale_names[] = {"trajectory", "t", "variable", "trace_trajectory",
-                                          "trace_neurons"};
+static const char *const scale_names[] = {H5N_TRAJECTORY, H5N_T, H5N_VARIABLE, H5N_TRACE_TRAJECTORY,
+                                          H5N_TRACE_NEURONS};
 
 static int exists(hid_t group, const char *name) {
     return H5Lexists(group, name, H5P_DEFAULT) > 0;
@@ -258,10 +361,10 @@ int h5schema_write_names(hid_t group, const char *name, const char *const *names
 
 int h5schema_simulate_scales(hid_t group, const struct h5schema_simulate *sim,
                              struct ddm_error *err) {
-    int code = write_index(group, "trajectory", sim->first_trajectory, sim->trajectories, err);
+    int code = write_index(group, H5N_TRAJECTORY, sim->first_trajectory, sim->trajectories, err);
     if (!code)
-        code = write_index(group, "trace_trajectory", sim->first_trajectory, sim->traced, err);
-    if (!code) code = h5schema_write_names(group, "variable", sim->names, sim->k, err);
+        code = write_index(group, H5N_TRACE_TRAJECTORY, sim->first_trajectory, sim->traced, err);
+    if (!code) code = h5schema_write_names(group, H5N_VARIABLE, sim->names, sim->k, err);
     hid_t scales[5];
     for (int s = 0; s < 5; s++) {
         scales[s] = code ? -1 : H5Dopen2(group, scale_names[s], H5P_DEFAULT);
@@ -290,8 +393,8 @@ int h5schema_simulate_scales(hid_t group, const struct h5schema_simulate *sim,
 /* The k names of /system/variables into names[] (strings HDF5 allocated: free with
  * H5free_memory); 0 when the file has none (made before the names were written). */
 static int read_names(hid_t file, char **names, int max) {
-    if (H5Lexists(file, "/system/variables", H5P_DEFAULT) <= 0) return 0;
-    hid_t dataset = H5Dopen2(file, "/system/variables", H5P_DEFAULT);
+    if (H5Lexists(file, "/" H5N_SYSTEM "/" H5N_VARIABLES, H5P_DEFAULT) <= 0) return 0;
+    hid_t dataset = H5Dopen2(file, "/" H5N_SYSTEM "/" H5N_VARIABLES, H5P_DEFAULT);
     hid_t space = dataset >= 0 ? H5Dget_space(dataset) : -1;
     hssize_t count = space >= 0 ? H5Sget_simple_extent_npoints(space) : 0;
     hid_t type = H5Tcopy(H5T_C_S1);
@@ -311,15 +414,16 @@ int h5schema_merged_scales(hid_t file, long trajectories, const long long *trace
                            struct ddm_error *err) {
     char *names[DDM_MAX_K] = {0};
     const int k = read_names(file, names, DDM_MAX_K);
-    hid_t group = H5Gopen2(file, "simulate", H5P_DEFAULT);
-    int code = H5_CHECK(group, "/simulate", err);
+    hid_t group = H5Gopen2(file, H5N_SIMULATE, H5P_DEFAULT);
+    int code = H5_CHECK(group, "/" H5N_SIMULATE, err);
     /* the copied trace_neurons still lists the shard's datasets as its users */
-    if (!code && k && H5Aexists_by_name(group, "trace_neurons", "REFERENCE_LIST", H5P_DEFAULT) > 0)
-        code = H5_CHECK(H5Adelete_by_name(group, "trace_neurons", "REFERENCE_LIST", H5P_DEFAULT),
-                        "/simulate/trace_neurons", err);
+    if (!code && k &&
+        H5Aexists_by_name(group, H5N_TRACE_NEURONS, "REFERENCE_LIST", H5P_DEFAULT) > 0)
+        code = H5_CHECK(H5Adelete_by_name(group, H5N_TRACE_NEURONS, "REFERENCE_LIST", H5P_DEFAULT),
+                        "/" H5N_SIMULATE "/" H5N_TRACE_NEURONS, err);
     hsize_t dims = (hsize_t)count;
     if (!code && k)
-        code = h5_write(group, "trace_trajectory", H5T_STD_I64LE, H5T_NATIVE_LLONG, 1, &dims,
+        code = h5_write(group, H5N_TRACE_TRAJECTORY, H5T_STD_I64LE, H5T_NATIVE_LLONG, 1, &dims,
                         traced, "(Bt)", err);
     struct h5schema_simulate sim = {.first_trajectory = 0,
                                     .trajectories = trajectories,

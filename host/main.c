@@ -1,6 +1,6 @@
 /* main.c — the ddm_gpu program: parse the command line, run (or merge shards), print the one-line
- * error. Exit status: 0 success, 1 run-time failure, 2 usage or configuration error (DESIGN §7),
- * 3 stopped by a signal with a checkpoint written (ddm/signals.h). */
+ * error. Exit status: 0 success, 1 run-time failure, 2 usage or configuration error (docs/design.md
+ * §7), 3 stopped by a signal with a checkpoint written (ddm/signals.h). */
 #include <stdio.h>
 #include <string.h>
 

@@ -77,21 +77,21 @@ static int shard_open(struct shard *s, struct ddm_error *err) {
     int code = runfile_open_read(s->path, "shard", &s->file, err);
     if (code) return code;
     double complete = 0, index = 0, count = 0, first = 0, total = 0;
-    if (H5Aexists(s->file, "shard_index") <= 0)
+    if (H5Aexists(s->file, H5N_SHARD_INDEX) <= 0)
         return ddm_fail(err, DDM_EUSAGE,
                         "%s is not a shard (no shard_index attribute; shards are written by runs "
                         "with --shard i/N)",
                         s->path);
-    code = h5_read_attr_double(s->file, "complete", &complete, err);
+    code = h5_read_attr_double(s->file, H5N_COMPLETE, &complete, err);
     if (!code && complete != 1)
         return ddm_fail(err, DDM_EUSAGE,
                         "%s is not complete (complete = 0: its run failed or was stopped; "
                         "resume it with ddm_gpu --resume %s first)",
                         s->path, s->path);
-    if (!code) code = h5_read_attr_double(s->file, "shard_index", &index, err);
-    if (!code) code = h5_read_attr_double(s->file, "shard_count", &count, err);
-    if (!code) code = h5_read_attr_double(s->file, "first_trajectory", &first, err);
-    if (!code) code = h5_read_attr_double(s->file, "trajectories_total", &total, err);
+    if (!code) code = h5_read_attr_double(s->file, H5N_SHARD_INDEX, &index, err);
+    if (!code) code = h5_read_attr_double(s->file, H5N_SHARD_COUNT, &count, err);
+    if (!code) code = h5_read_attr_double(s->file, H5N_FIRST_TRAJECTORY, &first, err);
+    if (!code) code = h5_read_attr_double(s->file, H5N_TRAJECTORIES_TOTAL, &total, err);
     s->index = (int)index, s->count = (int)count, s->first = (long)first, s->total = (long)total;
     if (!code && (s->count < 1 || s->count > MAX_SHARDS || s->index < 0 || s->index >= s->count))
         code = ddm_fail(err, DDM_EUSAGE, "shard_index %d of shard_count %d is not valid", s->index,
@@ -99,17 +99,18 @@ static int shard_open(struct shard *s, struct ddm_error *err) {
     const size_t len = 1 << 22;
     s->config = code ? NULL : ddm_alloc(len, "a shard's configuration", err);
     if (!code && !s->config) code = DDM_ERUNTIME;
-    if (!code) code = h5_read_attr_string(s->file, "config", s->config, len, err);
+    if (!code) code = h5_read_attr_string(s->file, H5N_CONFIG, s->config, len, err);
     if (!code) code = runfile_model_hash(s->file, &s->model_hash, err);
-    if (!code) code = dims_of(s->file, "simulate/latent", s->latent, 3, s->path, err);
-    if (!code) code = dims_of(s->file, "simulate/traces", s->traces, 3, s->path, err);
-    s->has_input = !code && H5Lexists(s->file, "simulate/input", H5P_DEFAULT) > 0;
-    s->has_nonfinite_step = !code && H5Lexists(s->file, "simulate/nonfinite_step", H5P_DEFAULT) > 0;
-    hid_t group = code ? -1 : H5Gopen2(s->file, "simulate", H5P_DEFAULT);
+    if (!code) code = dims_of(s->file, H5N_SIMULATE "/" H5N_LATENT, s->latent, 3, s->path, err);
+    if (!code) code = dims_of(s->file, H5N_SIMULATE "/" H5N_TRACES, s->traces, 3, s->path, err);
+    s->has_input = !code && H5Lexists(s->file, H5N_SIMULATE "/" H5N_INPUT, H5P_DEFAULT) > 0;
+    s->has_nonfinite_step =
+        !code && H5Lexists(s->file, H5N_SIMULATE "/" H5N_NONFINITE_STEP, H5P_DEFAULT) > 0;
+    hid_t group = code ? -1 : H5Gopen2(s->file, H5N_SIMULATE, H5P_DEFAULT);
     if (group >= 0) {
-        code = h5_read_attr_double(group, "target_nonfinite", &s->target_nonfinite, err);
-        if (!code) code = h5_read_attr_double(group, "nonfinite", &s->nonfinite, err);
-        if (!code) code = h5_read_attr_double(group, "seconds", &s->seconds, err);
+        code = h5_read_attr_double(group, H5N_TARGET_NONFINITE, &s->target_nonfinite, err);
+        if (!code) code = h5_read_attr_double(group, H5N_NONFINITE, &s->nonfinite, err);
+        if (!code) code = h5_read_attr_double(group, H5N_SECONDS, &s->seconds, err);
         H5Gclose(group);
     }
     if (code) ddm_error_prefix(err, "%s", s->path);
@@ -215,7 +216,7 @@ static int virtual_rows(hid_t group, const char *name, hid_t type, int rank, con
                                                    : (const void *)&fill32),
                         name, err);
     char source_name[64];
-    snprintf(source_name, sizeof source_name, "/simulate/%s", name);
+    snprintf(source_name, sizeof source_name, "/" H5N_SIMULATE "/%s", name);
     hsize_t row = 0;
     for (int i = 0; i < count && !code; i++) {
         hsize_t rows = traced ? order[i]->traces[0] : order[i]->latent[0];
@@ -235,7 +236,7 @@ static int virtual_rows(hid_t group, const char *name, hid_t type, int rank, con
     hid_t dataset =
         code ? -1 : H5Dcreate2(group, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     if (!code) code = H5_CHECK(dataset, name, err);
-    if (!code) code = h5_attr_string(dataset, "shape", shape, err);
+    if (!code) code = h5_attr_string(dataset, H5N_SHAPE, shape, err);
     if (dataset >= 0) H5Dclose(dataset);
     H5Pclose(dcpl);
     H5Sclose(space);
@@ -281,9 +282,9 @@ static int copy_attr(hid_t from, hid_t to, const char *name, struct ddm_error *e
 /* The root of OUT.h5: the first shard's description of the run, and what the merge adds. */
 static int write_root(hid_t out, struct shard **order, int count, const char *command,
                       struct ddm_error *err) {
-    static const char *const kept[] = {"backend",     "device",      "seed",
-                                       "config",      "config_file", "model_file",
-                                       "sweep_index", "sweep_count", "sweep_assignment"};
+    static const char *const kept[] = {H5N_BACKEND,     H5N_DEVICE,      H5N_SEED,
+                                       H5N_CONFIG,      H5N_CONFIG_FILE, H5N_MODEL_FILE,
+                                       H5N_SWEEP_INDEX, H5N_SWEEP_COUNT, H5N_SWEEP_ASSIGNMENT};
     int code = DDM_OK;
     for (size_t i = 0; i < sizeof kept / sizeof kept[0] && !code; i++)
         code = copy_attr(order[0]->file, out, kept[i], err);
@@ -298,14 +299,14 @@ static int write_root(hid_t out, struct shard **order, int count, const char *co
         strcat(sources, order[i]->source);
         if (i + 1 < count) strcat(sources, "\n");
     }
-    if (!code) code = h5_attr_int(out, "format_version", DDM_FORMAT_VERSION, err);
-    if (!code) code = h5_attr_string(out, "ddm_version", DDM_VERSION, err);
-    if (!code) code = h5_attr_string(out, "git_commit", DDM_GIT_COMMIT, err);
-    if (!code) code = h5_attr_string(out, "created", created, err);
-    if (!code) code = h5_attr_string(out, "command_line", command, err);
-    if (!code) code = h5_attr_string(out, "merged_from", sources, err);
-    if (!code) code = h5_attr_int(out, "shard_count", count, err);
-    if (!code) code = h5_attr_int(out, "trajectories_total", order[0]->total, err);
+    if (!code) code = h5_attr_int(out, H5N_FORMAT_VERSION, DDM_FORMAT_VERSION, err);
+    if (!code) code = h5_attr_string(out, H5N_DDM_VERSION, DDM_VERSION, err);
+    if (!code) code = h5_attr_string(out, H5N_GIT_COMMIT, DDM_GIT_COMMIT, err);
+    if (!code) code = h5_attr_string(out, H5N_CREATED, created, err);
+    if (!code) code = h5_attr_string(out, H5N_COMMAND_LINE, command, err);
+    if (!code) code = h5_attr_string(out, H5N_MERGED_FROM, sources, err);
+    if (!code) code = h5_attr_int(out, H5N_SHARD_COUNT, count, err);
+    if (!code) code = h5_attr_int(out, H5N_TRAJECTORIES_TOTAL, order[0]->total, err);
     free(sources);
     return code;
 }
@@ -327,17 +328,18 @@ static int merged_scales(hid_t out, struct shard **order, int count, hsize_t tra
 
 static int write_simulate(hid_t out, struct shard **order, int count, struct ddm_error *err) {
     const struct shard *first = order[0];
-    hid_t group = h5_group(out, "simulate", err);
+    hid_t group = h5_group(out, H5N_SIMULATE, err);
     if (group < 0) return DDM_ERUNTIME;
     int code = DDM_OK;
-    static const char *const kept[] = {"dt",           "steps",        "record_every",   "burn_in",
-                                       "on_nonfinite", "blowup_bound", "traces_quantity"};
-    hid_t source = H5Gopen2(first->file, "simulate", H5P_DEFAULT);
+    static const char *const kept[] = {
+        H5N_DT,           H5N_STEPS,        H5N_RECORD_EVERY,   H5N_BURN_IN,
+        H5N_ON_NONFINITE, H5N_BLOWUP_BOUND, H5N_TRACES_QUANTITY};
+    hid_t source = H5Gopen2(first->file, H5N_SIMULATE, H5P_DEFAULT);
     for (size_t i = 0; i < sizeof kept / sizeof kept[0] && !code; i++)
         if (H5Aexists(source, kept[i]) > 0) code = copy_attr(source, group, kept[i], err);
     if (!code)
         code = H5_CHECK(
-            H5Ocopy(source, "trace_neurons", group, "trace_neurons", H5P_DEFAULT, H5P_DEFAULT),
+            H5Ocopy(source, H5N_TRACE_NEURONS, group, H5N_TRACE_NEURONS, H5P_DEFAULT, H5P_DEFAULT),
             "copying /simulate/trace_neurons", err);
     H5Gclose(source);
     double nonfinite = 0, target_nonfinite = 0, seconds = 0;
@@ -353,25 +355,25 @@ static int write_simulate(hid_t out, struct shard **order, int count, struct ddm
     const hsize_t T = first->latent[1], k = first->latent[2];
     hsize_t latent[3] = {(hsize_t)first->total, T, k}, traces[3] = {traced, T, first->traces[2]};
     hsize_t times[1] = {T}, inputs[2] = {T, k};
-    if (!code) code = h5_attr_int(group, "nonfinite", (long long)nonfinite, err);
-    if (!code) code = h5_attr_int(group, "target_nonfinite", (long long)target_nonfinite, err);
-    if (!code) code = h5_attr_double(group, "seconds", seconds, err);
+    if (!code) code = h5_attr_int(group, H5N_NONFINITE, (long long)nonfinite, err);
+    if (!code) code = h5_attr_int(group, H5N_TARGET_NONFINITE, (long long)target_nonfinite, err);
+    if (!code) code = h5_attr_double(group, H5N_SECONDS, seconds, err);
     if (!code)
-        code = virtual_rows(group, "latent", H5T_IEEE_F32LE, 3, latent, order, count, 0, "(B,T,k)",
-                            err);
-    if (!code)
-        code = virtual_rows(group, "target_latent", H5T_IEEE_F32LE, 3, latent, order, count, 0,
+        code = virtual_rows(group, H5N_LATENT, H5T_IEEE_F32LE, 3, latent, order, count, 0,
                             "(B,T,k)", err);
     if (!code)
-        code = virtual_rows(group, "traces", H5T_IEEE_F32LE, 3, traces, order, count, 1,
+        code = virtual_rows(group, H5N_TARGET_LATENT, H5T_IEEE_F32LE, 3, latent, order, count, 0,
+                            "(B,T,k)", err);
+    if (!code)
+        code = virtual_rows(group, H5N_TRACES, H5T_IEEE_F32LE, 3, traces, order, count, 1,
                             "(Bt,T,nt)", err);
     if (!code && marks)
-        code = virtual_rows(group, "nonfinite_step", H5T_STD_I64LE, 1, latent, order, count, 0,
+        code = virtual_rows(group, H5N_NONFINITE_STEP, H5T_STD_I64LE, 1, latent, order, count, 0,
                             "(B) global step at which each network trajectory blew up, -1: never",
                             err);
-    if (!code) code = virtual_whole(group, "t", H5T_IEEE_F64LE, 1, times, first, "(T)", err);
+    if (!code) code = virtual_whole(group, H5N_T, H5T_IEEE_F64LE, 1, times, first, "(T)", err);
     if (!code && first->has_input)
-        code = virtual_whole(group, "input", H5T_IEEE_F32LE, 2, inputs, first, "(T,k)", err);
+        code = virtual_whole(group, H5N_INPUT, H5T_IEEE_F32LE, 2, inputs, first, "(T,k)", err);
     H5Gclose(group);
     if (!code) code = merged_scales(out, order, count, traced, err);
     return code;
@@ -406,11 +408,11 @@ static int write_merged(const char *path, int overwrite, struct shard **order, i
     int code = output_create(path, overwrite, MERGE_INSTEAD, 0, &out, err);
     if (code) return code;
     /* the merged file holds the copied groups and metadata (the virtual datasets) */
-    static const char *const copied[] = {"system", "model", "train"};
+    static const char *const copied[] = {H5N_SYSTEM, H5N_MODEL, H5N_TRAIN};
     uint64_t bytes = 1u << 20;
     for (int i = 0; i < 3; i++) bytes += group_bytes(order[0]->file, copied[i]);
     code = h5space_reserve(out, bytes, "writing the merged file", err);
-    if (!code) code = h5_attr_int(out, "complete", 0, err);
+    if (!code) code = h5_attr_int(out, H5N_COMPLETE, 0, err);
     if (!code) code = write_root(out, order, count, command, err);
     for (int i = 0; i < 3 && !code; i++)
         if (H5Lexists(order[0]->file, copied[i], H5P_DEFAULT) > 0)
@@ -418,7 +420,7 @@ static int write_merged(const char *path, int overwrite, struct shard **order, i
                 H5Ocopy(order[0]->file, copied[i], out, copied[i], H5P_DEFAULT, H5P_DEFAULT),
                 copied[i], err);
     if (!code) code = write_simulate(out, order, count, err);
-    if (!code) code = h5_attr_int(out, "complete", 1, err);
+    if (!code) code = h5_attr_int(out, H5N_COMPLETE, 1, err);
     int closed = H5_CHECK(h5space_close(out), "closing the merged file", code ? NULL : err);
     return code ? code : closed;
 }
@@ -504,10 +506,11 @@ int merge_check_sources(const char *path, struct ddm_error *err) {
         return DDM_OK; /* the model reader says what is wrong with it */
     }
     int code = DDM_OK;
-    if (H5Aexists(file, "merged_from") > 0) {
+    if (H5Aexists(file, H5N_MERGED_FROM) > 0) {
         const size_t len = 1 << 20;
         char *sources = ddm_alloc(len, "the list of shards", err), dir[PATH_MAX];
-        code = sources ? h5_read_attr_string(file, "merged_from", sources, len, err) : DDM_ERUNTIME;
+        code =
+            sources ? h5_read_attr_string(file, H5N_MERGED_FROM, sources, len, err) : DDM_ERUNTIME;
         if (!code) code = absolute_dir(path, dir, err);
         /* every missing shard is named, so one look says what to bring back */
         char missing[1024] = "";

@@ -1,7 +1,7 @@
 /* model.c — the network's arrays, its pseudo-inverse, and exact latent drift and read-out.
  *
  * These are the host-side, double-precision views of the trained network used by training
- * reports (ε_f), analysis and the read-out of recorded states (DESIGN §2).
+ * reports (ε_f), analysis and the read-out of recorded states (docs/design.md §2).
  */
 #include "ddm/model.h"
 

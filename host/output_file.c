@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "ddm/h5io.h"
+#include "ddm/h5schema.h"
 
 /* "2026-11-25T10:12:33+0100" (the `created` attribute) as "2026-11-25 10:12" */
 static void short_date(const char *created, char *buf, size_t len) {
@@ -38,16 +39,16 @@ static void describe(const char *path, char *buf, size_t len) {
     }
     char created[64] = "", when[64] = "";
     double complete = -1, interrupted = 0;
-    if (H5Aexists(file, "created") > 0 &&
-        !h5_read_attr_string(file, "created", created, sizeof created, NULL)) {
+    if (H5Aexists(file, H5N_CREATED) > 0 &&
+        !h5_read_attr_string(file, H5N_CREATED, created, sizeof created, NULL)) {
         snprintf(when, sizeof when, " of ");
         short_date(created, when + 4, sizeof when - 4);
     }
-    if (H5Aexists(file, "complete") > 0) h5_read_attr_double(file, "complete", &complete, NULL);
-    if (H5Aexists(file, "interrupted") > 0)
-        h5_read_attr_double(file, "interrupted", &interrupted, NULL);
-    const int checkpoint = H5Lexists(file, "checkpoint", H5P_DEFAULT) > 0;
-    const int merged = H5Aexists(file, "merged_from") > 0;
+    if (H5Aexists(file, H5N_COMPLETE) > 0) h5_read_attr_double(file, H5N_COMPLETE, &complete, NULL);
+    if (H5Aexists(file, H5N_INTERRUPTED) > 0)
+        h5_read_attr_double(file, H5N_INTERRUPTED, &interrupted, NULL);
+    const int checkpoint = H5Lexists(file, H5N_CHECKPOINT, H5P_DEFAULT) > 0;
+    const int merged = H5Aexists(file, H5N_MERGED_FROM) > 0;
     if (checkpoint)
         snprintf(buf, len, "%s run%s with a checkpoint: continue it with ddm_gpu --resume %s",
                  interrupted == 1 ? "stopped" : "incomplete", when, path);

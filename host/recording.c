@@ -222,6 +222,9 @@ static int choose_dataset(struct source *src, hid_t file, char *name, size_t len
                     src->at, list.count, list.names);
 }
 
+/* The user's data file, not a run file: its sampling interval is an attribute named dt. */
+static const char DATA_DT_ATTRIBUTE[] = "dt";
+
 /* The attribute dt of the dataset (or else of the file's root), and a time vector t or time in
  * the dataset's group, read into src. */
 static int hdf5_times(struct source *src, hid_t file, hid_t dataset, const char *name, long T,
@@ -229,9 +232,9 @@ static int hdf5_times(struct source *src, hid_t file, hid_t dataset, const char 
     src->file_dt = NAN;
     hid_t holders[2] = {dataset, file};
     for (int i = 0; i < 2 && !isfinite(src->file_dt); i++)
-        if (H5Aexists(holders[i], "dt") > 0) {
+        if (H5Aexists(holders[i], DATA_DT_ATTRIBUTE) > 0) {
             double dt;
-            if (h5_read_attr_double(holders[i], "dt", &dt, err) == DDM_OK && dt > 0)
+            if (h5_read_attr_double(holders[i], DATA_DT_ATTRIBUTE, &dt, err) == DDM_OK && dt > 0)
                 src->file_dt = dt;
             else
                 return ddm_fail(err, DDM_EUSAGE,

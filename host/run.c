@@ -29,6 +29,7 @@
 #include "ddm/limits.h"
 #include "ddm/merge.h"
 #include "ddm/output_file.h"
+#include "ddm/plan.h"
 #include "ddm/progress.h"
 #include "ddm/recording.h"
 #include "ddm/h5schema.h"
@@ -351,16 +352,13 @@ static int analyze_in_place(struct run *run, struct ddm_error *err) {
 /* Checks of the keys that need the system, before the output file and hours of training. */
 static int check_stages(struct run *run, struct ddm_error *err) {
     const struct ddm_config *cfg = &run->setup.cfg;
-    int code = DDM_OK;
-    if (run->setup.train && run->first_stage == CHECKPOINT_TRAIN)
-        code = sample_check(&run->sys, cfg, err);
-    if (!code && run->setup.simulate && run->first_stage <= CHECKPOINT_SIMULATE) {
-        code = simulate_check(cfg, run->sys.k, err);
-        struct ddm_input cues;
-        char at[1200];
-        config_where(cfg, "input", "cues", at, sizeof at);
-        if (!code) code = input_parse(cfg->cues, cfg->cue_strength, &run->sys, at, &cues, err);
-    }
+    const int train = run->setup.train && run->first_stage == CHECKPOINT_TRAIN;
+    const int simulate = run->setup.simulate && run->first_stage <= CHECKPOINT_SIMULATE;
+    const int uses = (train ? PLAN_TRAIN : 0) | (simulate ? PLAN_SIMULATE : 0) |
+                     (run->setup.analyze ? PLAN_ANALYZE : 0);
+    int code = config_resolve(&run->setup.cfg, &run->sys, uses, err);
+    if (!code && train) code = sample_check(&run->sys, cfg, err);
+    if (!code && simulate) code = simulate_check(cfg, run->sys.k, err);
     if (!code && run->setup.analyze) code = analysis_check(cfg, &run->sys, err);
     return code;
 }
@@ -408,7 +406,7 @@ static void recorded_shape(const char *path, int *B, long *T) {
     int present = 0, k = 0;
     struct ddm_error ignored;
     *B = 0, *T = 0;
-    if (file < 0 || analysis_h5_simulate_shape(file, &present, B, T, &k, &ignored) || !present)
+    if (file < 0 || runfile_simulate_shape(file, &present, B, T, &k, &ignored) || !present)
         *B = 0, *T = 0;
     if (file >= 0) H5Fclose(file);
     H5Eclear2(H5E_DEFAULT);
@@ -603,9 +601,9 @@ static int run_stages(struct run *run, struct ddm_error *err) {
     int code = DDM_OK;
     if (setup->resuming) {
         double resumes = 0;
-        if (H5Aexists(run->rf.file, "resumes") > 0)
-            code = h5_read_attr_double(run->rf.file, "resumes", &resumes, err);
-        if (!code) code = h5_attr_int(run->rf.file, "resumes", (long long)resumes + 1, err);
+        if (H5Aexists(run->rf.file, H5N_RESUMES) > 0)
+            code = h5_read_attr_double(run->rf.file, H5N_RESUMES, &resumes, err);
+        if (!code) code = h5_attr_int(run->rf.file, H5N_RESUMES, (long long)resumes + 1, err);
     } else {
         code = runfile_write_place(&run->rf, &setup->place, err);
         if (!code) code = runfile_write_system(&run->rf, &run->sys, err);
@@ -620,8 +618,8 @@ static int run_stages(struct run *run, struct ddm_error *err) {
         code = stage_simulate(run, err);
     if (!code && setup->analyze) code = stage_analyze(run, err);
     if (!code) code = checkpoint_remove(run->rf.file, err);
-    if (!code && H5Aexists(run->rf.file, "interrupted") > 0)
-        code = h5_attr_int(run->rf.file, "interrupted", 0, err);
+    if (!code && H5Aexists(run->rf.file, H5N_INTERRUPTED) > 0)
+        code = h5_attr_int(run->rf.file, H5N_INTERRUPTED, 0, err);
     return code;
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ddm/h5io.h"
+#include "ddm/h5schema.h"
 #include "ddm/system.h"
 
 /* Applies the command-line overrides, in the order given, after the file and the sweep point. */
@@ -105,7 +106,7 @@ int run_setup_resume(const struct ddm_cli *cli, hid_t file, struct run_setup *se
                      struct ddm_error *err) {
     memset(setup, 0, sizeof *setup);
     double complete = 0;
-    int code = h5_read_attr_double(file, "complete", &complete, err);
+    int code = h5_read_attr_double(file, H5N_COMPLETE, &complete, err);
     if (code)
         code = ddm_fail(err, DDM_EUSAGE,
                         "it is not a ddm_gpu run file (no root attribute "
@@ -116,12 +117,12 @@ int run_setup_resume(const struct ddm_cli *cli, hid_t file, struct run_setup *se
     if (!code) code = checkpoint_read(file, &setup->checkpoint, err);
     if (!code) code = runfile_read_place(file, &setup->place, err);
     if (!code)
-        code = h5_read_attr_string(file, "backend", setup->backend_name, sizeof setup->backend_name,
-                                   err);
+        code = h5_read_attr_string(file, H5N_BACKEND, setup->backend_name,
+                                   sizeof setup->backend_name, err);
     const size_t len = 1 << 22;
     char *stored = code ? NULL : ddm_alloc(len, "the stored configuration", err);
     if (!code && !stored) code = DDM_ERUNTIME;
-    if (!code) code = h5_read_attr_string(file, "config", stored, len, err);
+    if (!code) code = h5_read_attr_string(file, H5N_CONFIG, stored, len, err);
     /* the stored configuration is the run's; --set and --backend may change [run] only */
     if (!code) code = config_defaults(&setup->cfg, err);
     if (!code) code = config_load_text(&setup->cfg, stored, "the stored configuration", err);

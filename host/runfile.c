@@ -1,5 +1,5 @@
-/* runfile.c — writing (and reading back the model of) the HDF5 file of a run, DESIGN §7: the
- * root attributes, /system, /model, /train, the streamed /simulate, the place of a cluster run
+/* runfile.c — writing (and reading back the model of) the HDF5 file of a run, docs/design.md §7:
+ * the root attributes, /system, /model, /train, the streamed /simulate, the place of a cluster run
  * among others, and the reopening of a stopped run's file for --resume. */
 #include "ddm/runfile.h"
 
@@ -40,16 +40,16 @@ static int write_versions(hid_t file, struct ddm_error *err) {
     if (!uname(&host))
         snprintf(os, sizeof os, "%s %s %s (%s)", host.sysname, host.release, host.machine,
                  host.nodename);
-    int code = h5_attr_string(file, "hdf5_version", hdf5, err);
-    if (!code) code = h5_attr_string(file, "openblas_version", openblas_get_config(), err);
-    if (!code) code = h5_attr_string(file, "compiler", "gcc-compatible " __VERSION__, err);
-    if (!code) code = h5_attr_string(file, "os", os, err);
+    int code = h5_attr_string(file, H5N_HDF5_VERSION, hdf5, err);
+    if (!code) code = h5_attr_string(file, H5N_OPENBLAS_VERSION, openblas_get_config(), err);
+    if (!code) code = h5_attr_string(file, H5N_COMPILER, "gcc-compatible " __VERSION__, err);
+    if (!code) code = h5_attr_string(file, H5N_OS, os, err);
 #ifdef DDM_WITH_CUDA
     int runtime = 0, driver = 0; /* 12040: CUDA 12.4; 0 when no driver is installed */
     if (cudaRuntimeGetVersion(&runtime) != cudaSuccess) runtime = 0;
     if (cudaDriverGetVersion(&driver) != cudaSuccess) driver = 0;
-    if (!code) code = h5_attr_int(file, "cuda_runtime_version", runtime, err);
-    if (!code) code = h5_attr_int(file, "cuda_driver_version", driver, err);
+    if (!code) code = h5_attr_int(file, H5N_CUDA_RUNTIME_VERSION, runtime, err);
+    if (!code) code = h5_attr_int(file, H5N_CUDA_DRIVER_VERSION, driver, err);
 #endif
     return code;
 }
@@ -72,17 +72,17 @@ int runfile_create(struct ddm_runfile *rf, const char *path, int overwrite,
     code =
         ini ? h5space_reserve(rf->file, strlen(ini) + strlen(command_line) + (1u << 16), what, err)
             : ddm_fail(err, DDM_ERUNTIME, "out of memory");
-    if (!code) code = h5_attr_int(rf->file, "format_version", DDM_FORMAT_VERSION, err);
-    if (!code) code = h5_attr_string(rf->file, "ddm_version", DDM_VERSION, err);
-    if (!code) code = h5_attr_string(rf->file, "git_commit", DDM_GIT_COMMIT, err);
-    if (!code) code = h5_attr_string(rf->file, "created", created, err);
-    if (!code) code = h5_attr_string(rf->file, "backend", backend->name, err);
-    if (!code) code = h5_attr_string(rf->file, "device", backend->device, err);
-    if (!code) code = h5_attr_uint64(rf->file, "seed", cfg->seed, err);
-    if (!code) code = h5_attr_string(rf->file, "config", ini, err);
-    if (!code) code = h5_attr_string(rf->file, "config_file", cfg->source_path, err);
-    if (!code) code = h5_attr_string(rf->file, "command_line", command_line, err);
-    if (!code) code = h5_attr_int(rf->file, "complete", 0, err);
+    if (!code) code = h5_attr_int(rf->file, H5N_FORMAT_VERSION, DDM_FORMAT_VERSION, err);
+    if (!code) code = h5_attr_string(rf->file, H5N_DDM_VERSION, DDM_VERSION, err);
+    if (!code) code = h5_attr_string(rf->file, H5N_GIT_COMMIT, DDM_GIT_COMMIT, err);
+    if (!code) code = h5_attr_string(rf->file, H5N_CREATED, created, err);
+    if (!code) code = h5_attr_string(rf->file, H5N_BACKEND, backend->name, err);
+    if (!code) code = h5_attr_string(rf->file, H5N_DEVICE, backend->device, err);
+    if (!code) code = h5_attr_uint64(rf->file, H5N_SEED, cfg->seed, err);
+    if (!code) code = h5_attr_string(rf->file, H5N_CONFIG, ini, err);
+    if (!code) code = h5_attr_string(rf->file, H5N_CONFIG_FILE, cfg->source_path, err);
+    if (!code) code = h5_attr_string(rf->file, H5N_COMMAND_LINE, command_line, err);
+    if (!code) code = h5_attr_int(rf->file, H5N_COMPLETE, 0, err);
     if (!code) code = write_versions(rf->file, err);
     if (!code) code = H5_CHECK(H5Fflush(rf->file, H5F_SCOPE_LOCAL), "flushing", err);
     free(ini);
@@ -102,7 +102,7 @@ int runfile_create(struct ddm_runfile *rf, const char *path, int overwrite,
  * (a parameter named k once overwrote the latent dimension there). Files before this group hold
  * the parameters as /system attributes. A name is written once: one already there is refused. */
 static int write_params(hid_t system, const struct ddm_system *sys, struct ddm_error *err) {
-    hid_t group = h5_group(system, "params", err);
+    hid_t group = h5_group(system, H5N_PARAMS, err);
     if (group < 0) return DDM_ERUNTIME;
     int code = DDM_OK;
     for (int p = 0; p < sys->nparams && !code; p++) {
@@ -117,18 +117,18 @@ static int write_params(hid_t system, const struct ddm_system *sys, struct ddm_e
 
 int runfile_write_system(struct ddm_runfile *rf, const struct ddm_system *sys,
                          struct ddm_error *err) {
-    hid_t group = h5_group(rf->file, "system", err);
+    hid_t group = h5_group(rf->file, H5N_SYSTEM, err);
     if (group < 0) return DDM_ERUNTIME;
-    int code = h5_attr_string(group, "name", sys->name, err);
-    if (!code) code = h5_attr_string(group, "vars", sys->vars_text, err);
-    if (!code) code = h5_attr_string(group, "drift", sys->drift_text, err);
-    if (!code) code = h5_attr_string(group, "diffusion", sys->diffusion_text, err);
-    if (!code) code = h5_attr_int(group, "k", sys->k, err);
-    if (!code) code = h5_attr_int(group, "m", sys->m, err);
+    int code = h5_attr_string(group, H5N_NAME, sys->name, err);
+    if (!code) code = h5_attr_string(group, H5N_VARS, sys->vars_text, err);
+    if (!code) code = h5_attr_string(group, H5N_DRIFT, sys->drift_text, err);
+    if (!code) code = h5_attr_string(group, H5N_DIFFUSION, sys->diffusion_text, err);
+    if (!code) code = h5_attr_int(group, H5N_K, sys->k, err);
+    if (!code) code = h5_attr_int(group, H5N_M, sys->m, err);
     if (!code) code = write_params(group, sys, err);
     const char *names[DDM_MAX_K];
     for (int c = 0; c < sys->k; c++) names[c] = sys->var_names[c];
-    if (!code) code = h5schema_write_names(group, "variables", names, sys->k, err);
+    if (!code) code = h5schema_write_names(group, H5N_VARIABLES, names, sys->k, err);
     if (!code && sys->recording) code = runfile_write_data_source(group, sys->recording, err);
     H5Gclose(group);
     return code;
@@ -136,32 +136,33 @@ int runfile_write_system(struct ddm_runfile *rf, const struct ddm_system *sys,
 
 int runfile_write_model(struct ddm_runfile *rf, const struct ddm_model *model,
                         struct ddm_error *err) {
-    hid_t group = h5_group(rf->file, "model", err);
+    hid_t group = h5_group(rf->file, H5N_MODEL, err);
     if (group < 0) return DDM_ERUNTIME;
     const hsize_t n = model->n, k = model->k, km = (hsize_t)model->k * model->m;
     hsize_t nk[2] = {n, k}, kn[2] = {k, n}, km2[2] = {k, (hsize_t)model->m}, vn[2] = {km, n};
-    int code = h5_write(group, "Gamma", F32, H5T_NATIVE_FLOAT, 2, nk, model->Gamma, "(n,k)", err);
-    if (!code) code = h5_write(group, "Ws", F32, H5T_NATIVE_FLOAT, 2, kn, model->Ws, "(k,n)", err);
-    if (!code) code = h5_write(group, "b", F32, H5T_NATIVE_FLOAT, 1, &n, model->b, "(n)", err);
+    int code = h5_write(group, H5N_GAMMA, F32, H5T_NATIVE_FLOAT, 2, nk, model->Gamma, "(n,k)", err);
+    if (!code)
+        code = h5_write(group, H5N_WS, F32, H5T_NATIVE_FLOAT, 2, kn, model->Ws, "(k,n)", err);
+    if (!code) code = h5_write(group, H5N_B, F32, H5T_NATIVE_FLOAT, 1, &n, model->b, "(n)", err);
     if (!code && model->S)
-        code = h5_write(group, "S", F32, H5T_NATIVE_FLOAT, 2, km2, model->S, "(k,m)", err);
+        code = h5_write(group, H5N_S, F32, H5T_NATIVE_FLOAT, 2, km2, model->S, "(k,m)", err);
     if (!code && model->V) {
-        code = h5_write(group, "V", F32, H5T_NATIVE_FLOAT, 2, vn, model->V, "(k*m,n)", err);
+        code = h5_write(group, H5N_V, F32, H5T_NATIVE_FLOAT, 2, vn, model->V, "(k*m,n)", err);
         if (!code)
-            code = h5_write(group, "c", F32, H5T_NATIVE_FLOAT, 1, &km, model->c, "(k*m)", err);
+            code = h5_write(group, H5N_C, F32, H5T_NATIVE_FLOAT, 1, &km, model->c, "(k*m)", err);
     }
     if (!code)
-        code = h5_write(group, "latent_mean", F64, H5T_NATIVE_DOUBLE, 1, &k, model->latent_mean,
+        code = h5_write(group, H5N_LATENT_MEAN, F64, H5T_NATIVE_DOUBLE, 1, &k, model->latent_mean,
                         "(k)", err);
     if (!code)
-        code = h5_write(group, "latent_scale", F64, H5T_NATIVE_DOUBLE, 1, &k, model->latent_scale,
+        code = h5_write(group, H5N_LATENT_SCALE, F64, H5T_NATIVE_DOUBLE, 1, &k, model->latent_scale,
                         "(k)", err);
-    if (!code) code = h5_attr_double(group, "tau", model->tau, err);
-    if (!code) code = h5_attr_int(group, "n", model->n, err);
-    if (!code) code = h5_attr_int(group, "k", model->k, err);
-    if (!code) code = h5_attr_int(group, "m", model->m, err);
+    if (!code) code = h5_attr_double(group, H5N_TAU, model->tau, err);
+    if (!code) code = h5_attr_int(group, H5N_N, model->n, err);
+    if (!code) code = h5_attr_int(group, H5N_K, model->k, err);
+    if (!code) code = h5_attr_int(group, H5N_M, model->m, err);
     if (!code)
-        code = h5_attr_string(group, "readout",
+        code = h5_attr_string(group, H5N_READOUT,
                               "z = latent_mean + latent_scale * pinv(Gamma) (x - b)", err);
     H5Gclose(group);
     if (!code) code = H5_CHECK(H5Fflush(rf->file, H5F_SCOPE_LOCAL), "flushing", err);
@@ -170,29 +171,30 @@ int runfile_write_model(struct ddm_runfile *rf, const struct ddm_model *model,
 
 int runfile_write_train(struct ddm_runfile *rf, const struct ddm_train_report *report,
                         struct ddm_error *err) {
-    hid_t group = h5_group(rf->file, "train", err);
+    hid_t group = h5_group(rf->file, H5N_TRAIN, err);
     if (group < 0) return DDM_ERUNTIME;
     hsize_t epochs = report->epochs_run;
-    int code =
-        h5_write(group, "loss", F64, H5T_NATIVE_DOUBLE, 1, &epochs, report->loss, "(epochs)", err);
-    if (!code) code = h5_attr_double(group, "drift_rel_err", report->drift_rel_err, err);
+    int code = h5_write(group, H5N_LOSS, F64, H5T_NATIVE_DOUBLE, 1, &epochs, report->loss,
+                        "(epochs)", err);
+    if (!code) code = h5_attr_double(group, H5N_DRIFT_REL_ERR, report->drift_rel_err, err);
     if (!code)
-        code = h5_attr_string(group, "fit_verdict", trust_fit_verdict(report->drift_rel_err), err);
-    if (!code) code = h5_attr_double(group, "fit_warn_above", DDM_FIT_WARN, err);
-    if (!code) code = h5_attr_double(group, "final_loss", report->final_loss, err);
-    if (!code) code = h5_attr_double(group, "seconds", report->seconds, err);
-    if (!code) code = h5_attr_double(group, "ridge_drift_rel_err", report->ridge_rel_err, err);
-    if (!code) code = h5_attr_double(group, "diffusion_rel_err", report->diffusion_rel_err, err);
-    if (!code) code = h5_attr_int(group, "train_points", report->M_train, err);
-    if (!code) code = h5_attr_int(group, "test_points", report->M_test, err);
-    if (!code) code = h5_attr_int(group, "paths_dropped", report->paths_dropped, err);
-    if (!code) code = h5_attr_double(group, "path_dt", report->path_dt, err);
-    if (!code) code = h5_attr_int(group, "neurons", report->neurons, err);
-    if (!code) code = h5_attr_double(group, "init_gain", report->init_gain, err);
-    if (!code) code = h5_attr_double(group, "init_bias", report->init_bias, err);
-    if (!code) code = h5_attr_int(group, "finetune_rounds_kept", report->rounds_accepted, err);
-    if (!code) code = h5_attr_int(group, "finetune_rounds_undone", report->rounds_rejected, err);
-    if (!code) code = h5_attr_int(group, "finetune_stopped_early", report->stopped_early, err);
+        code =
+            h5_attr_string(group, H5N_FIT_VERDICT, trust_fit_verdict(report->drift_rel_err), err);
+    if (!code) code = h5_attr_double(group, H5N_FIT_WARN_ABOVE, DDM_FIT_WARN, err);
+    if (!code) code = h5_attr_double(group, H5N_FINAL_LOSS, report->final_loss, err);
+    if (!code) code = h5_attr_double(group, H5N_SECONDS, report->seconds, err);
+    if (!code) code = h5_attr_double(group, H5N_RIDGE_DRIFT_REL_ERR, report->ridge_rel_err, err);
+    if (!code) code = h5_attr_double(group, H5N_DIFFUSION_REL_ERR, report->diffusion_rel_err, err);
+    if (!code) code = h5_attr_int(group, H5N_TRAIN_POINTS, report->M_train, err);
+    if (!code) code = h5_attr_int(group, H5N_TEST_POINTS, report->M_test, err);
+    if (!code) code = h5_attr_int(group, H5N_PATHS_DROPPED, report->paths_dropped, err);
+    if (!code) code = h5_attr_double(group, H5N_PATH_DT, report->path_dt, err);
+    if (!code) code = h5_attr_int(group, H5N_NEURONS, report->neurons, err);
+    if (!code) code = h5_attr_double(group, H5N_INIT_GAIN, report->init_gain, err);
+    if (!code) code = h5_attr_double(group, H5N_INIT_BIAS, report->init_bias, err);
+    if (!code) code = h5_attr_int(group, H5N_FINETUNE_ROUNDS_KEPT, report->rounds_accepted, err);
+    if (!code) code = h5_attr_int(group, H5N_FINETUNE_ROUNDS_UNDONE, report->rounds_rejected, err);
+    if (!code) code = h5_attr_int(group, H5N_FINETUNE_STOPPED_EARLY, report->stopped_early, err);
     if (!code) code = runfile_write_data_fit(group, report, err);
     H5Gclose(group);
     if (!code) code = H5_CHECK(H5Fflush(rf->file, H5F_SCOPE_LOCAL), "flushing", err);
@@ -201,7 +203,7 @@ int runfile_write_train(struct ddm_runfile *rf, const struct ddm_train_report *r
 
 int runfile_simulate_begin(struct ddm_runfile *rf, const struct ddm_config *cfg,
                            const struct ddm_sim_layout *layout, struct ddm_error *err) {
-    hid_t group = h5_group(rf->file, "simulate", err);
+    hid_t group = h5_group(rf->file, H5N_SIMULATE, err);
     if (group < 0) return DDM_ERUNTIME;
     const hsize_t B = layout->B, k = layout->k, Bt = layout->trace_B, nt = layout->trace_n;
     /* chunks of up to 64 trajectories × 256 times: reading one trajectory or one time slice
@@ -209,42 +211,42 @@ int runfile_simulate_begin(struct ddm_runfile *rf, const struct ddm_config *cfg,
     const hsize_t chunk_B = B < 64 ? B : 64, chunk_T = 256;
     hsize_t dims3[3] = {B, 0, k}, chunk3[3] = {chunk_B, chunk_T, k};
     hsize_t dims_t[1] = {0}, chunk_t[1] = {4096};
-    int code = h5_stream_create(group, "t", F64, H5T_NATIVE_DOUBLE, 1, dims_t, 0, chunk_t, "(T)",
+    int code = h5_stream_create(group, H5N_T, F64, H5T_NATIVE_DOUBLE, 1, dims_t, 0, chunk_t, "(T)",
                                 &rf->t, err);
     if (!code)
-        code = h5_stream_create(group, "latent", F32, H5T_NATIVE_FLOAT, 3, dims3, 1, chunk3,
+        code = h5_stream_create(group, H5N_LATENT, F32, H5T_NATIVE_FLOAT, 3, dims3, 1, chunk3,
                                 "(B,T,k)", &rf->latent, err);
     if (!code)
-        code = h5_stream_create(group, "target_latent", F32, H5T_NATIVE_FLOAT, 3, dims3, 1, chunk3,
-                                "(B,T,k)", &rf->target, err);
+        code = h5_stream_create(group, H5N_TARGET_LATENT, F32, H5T_NATIVE_FLOAT, 3, dims3, 1,
+                                chunk3, "(B,T,k)", &rf->target, err);
     if (!code) {
         hsize_t tdims[3] = {Bt, 0, nt};
         hsize_t tchunk[3] = {Bt ? Bt : 1, chunk_T, nt ? nt : 1};
-        code = h5_stream_create(group, "traces", F32, H5T_NATIVE_FLOAT, 3, tdims, 1, tchunk,
+        code = h5_stream_create(group, H5N_TRACES, F32, H5T_NATIVE_FLOAT, 3, tdims, 1, tchunk,
                                 "(Bt,T,nt)", &rf->traces, err);
     }
     if (!code && cfg->cues[0]) {
         hsize_t idims[2] = {0, k}, ichunk[2] = {chunk_T * 16, k};
-        code = h5_stream_create(group, "input", F32, H5T_NATIVE_FLOAT, 2, idims, 0, ichunk, "(T,k)",
-                                &rf->input, err);
-        if (!code) code = h5_attr_string(rf->input.dataset, "cues", cfg->cues, err);
+        code = h5_stream_create(group, H5N_INPUT, F32, H5T_NATIVE_FLOAT, 2, idims, 0, ichunk,
+                                "(T,k)", &rf->input, err);
+        if (!code) code = h5_attr_string(rf->input.dataset, H5N_CUES, cfg->cues, err);
     }
     if (!code) {
         hsize_t nt_dims = nt;
-        code = h5_write(group, "trace_neurons", H5T_STD_I32LE, H5T_NATIVE_INT, 1, &nt_dims,
+        code = h5_write(group, H5N_TRACE_NEURONS, H5T_STD_I32LE, H5T_NATIVE_INT, 1, &nt_dims,
                         layout->trace_neurons, "(nt)", err);
     }
-    if (!code) code = h5_attr_double(group, "dt", cfg->dt, err);
-    if (!code) code = h5_attr_int(group, "steps", cfg->steps, err);
-    if (!code) code = h5_attr_int(group, "record_every", cfg->record_every, err);
-    if (!code) code = h5_attr_int(group, "burn_in", cfg->burn_in, err);
-    if (!code) code = h5_attr_int(group, "nonfinite", 0, err);
+    if (!code) code = h5_attr_double(group, H5N_DT, cfg->dt, err);
+    if (!code) code = h5_attr_int(group, H5N_STEPS, cfg->steps, err);
+    if (!code) code = h5_attr_int(group, H5N_RECORD_EVERY, cfg->record_every, err);
+    if (!code) code = h5_attr_int(group, H5N_BURN_IN, cfg->burn_in, err);
+    if (!code) code = h5_attr_int(group, H5N_NONFINITE, 0, err);
     if (!code)
-        code = h5_attr_string(group, "on_nonfinite", blowup_policy_name(cfg->on_nonfinite), err);
-    if (!code) code = h5_attr_double(group, "blowup_bound", cfg->blowup_bound, err);
+        code = h5_attr_string(group, H5N_ON_NONFINITE, blowup_policy_name(cfg->on_nonfinite), err);
+    if (!code) code = h5_attr_double(group, H5N_BLOWUP_BOUND, cfg->blowup_bound, err);
     if (!code)
         code =
-            h5_attr_string(group, "traces_quantity", "x, the neuron state (rates: tanh(x))", err);
+            h5_attr_string(group, H5N_TRACES_QUANTITY, "x, the neuron state (rates: tanh(x))", err);
     H5Gclose(group);
     rf->streaming = !code;
     return code;
@@ -282,8 +284,8 @@ int runfile_simulate_live(struct ddm_runfile *rf, const struct ddm_system *sys,
                                             .k = sys->k};
     for (int c = 0; c < sys->k; c++) rf->scale_names[c] = sys->var_names[c];
     rf->scales.names = rf->scale_names;
-    hid_t group = H5Gopen2(rf->file, "simulate", H5P_DEFAULT);
-    int code = H5_CHECK(group, "/simulate", err);
+    hid_t group = H5Gopen2(rf->file, H5N_SIMULATE, H5P_DEFAULT);
+    int code = H5_CHECK(group, "/" H5N_SIMULATE, err);
     if (!code) code = h5schema_simulate_scales(group, &rf->scales, err);
     if (group >= 0) H5Gclose(group);
     if (!code) code = h5schema_describe_file(rf->file, err);
@@ -318,8 +320,8 @@ int runfile_simulate_unlive(struct ddm_runfile *rf, struct ddm_error *err) {
 
 int runfile_start_report(hid_t group, const char *prefix, const struct start_report *r,
                          struct ddm_error *err) {
-    static const char *const what[4] = {"candidates", "refused_nonfinite", "refused_past_bound",
-                                        "refused_outside_region"};
+    static const char *const what[4] = {H5N_CANDIDATES, H5N_REFUSED_NONFINITE,
+                                        H5N_REFUSED_PAST_BOUND, H5N_REFUSED_OUTSIDE_REGION};
     const long counts[4] = {r->candidates, r->nonfinite, r->past_bound, r->outside_region};
     int code = DDM_OK;
     for (int i = 0; i < 4 && !code; i++) {
@@ -332,30 +334,31 @@ int runfile_start_report(hid_t group, const char *prefix, const struct start_rep
 
 int runfile_simulate_end(struct ddm_runfile *rf, const struct ddm_sim_report *report,
                          struct ddm_error *err) {
-    hid_t group = H5Gopen2(rf->file, "simulate", H5P_DEFAULT);
-    int code = H5_CHECK(group, "/simulate", err);
-    if (!code) code = h5_attr_int(group, "nonfinite", report->nonfinite, err);
+    hid_t group = H5Gopen2(rf->file, H5N_SIMULATE, H5P_DEFAULT);
+    int code = H5_CHECK(group, "/" H5N_SIMULATE, err);
+    if (!code) code = h5_attr_int(group, H5N_NONFINITE, report->nonfinite, err);
     if (!code && report->nonfinite) {
-        code = h5_attr_int(group, "first_nonfinite_trajectory", report->nonfinite_trajectory, err);
+        code =
+            h5_attr_int(group, H5N_FIRST_NONFINITE_TRAJECTORY, report->nonfinite_trajectory, err);
         if (!code)
-            code = h5_attr_uint64(group, "first_nonfinite_step", report->nonfinite_step, err);
+            code = h5_attr_uint64(group, H5N_FIRST_NONFINITE_STEP, report->nonfinite_step, err);
     }
-    if (!code) code = h5_attr_int(group, "target_nonfinite", report->target_nonfinite, err);
-    if (!code) code = runfile_start_report(group, "start", &report->starts, err);
+    if (!code) code = h5_attr_int(group, H5N_TARGET_NONFINITE, report->target_nonfinite, err);
+    if (!code) code = runfile_start_report(group, H5N_START, &report->starts, err);
     if (!code && report->nonfinite_steps) {
         hsize_t B = (hsize_t)report->trajectories;
-        if (H5Lexists(group, "nonfinite_step", H5P_DEFAULT) > 0) /* a resumed run's */
-            H5Ldelete(group, "nonfinite_step", H5P_DEFAULT);
-        code = h5_write(group, "nonfinite_step", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &B,
+        if (H5Lexists(group, H5N_NONFINITE_STEP, H5P_DEFAULT) > 0) /* a resumed run's */
+            H5Ldelete(group, H5N_NONFINITE_STEP, H5P_DEFAULT);
+        code = h5_write(group, H5N_NONFINITE_STEP, H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &B,
                         report->nonfinite_steps,
                         "(B) global step at which each network trajectory blew up (NaN/Inf or "
                         "past blowup_bound; NaN in latent and traces from there on), -1: never",
                         err);
     }
-    if (!code) code = h5_attr_double(group, "seconds", report->seconds, err);
+    if (!code) code = h5_attr_double(group, H5N_SECONDS, report->seconds, err);
     if (!code)
-        code =
-            h5_attr_double(group, "neuron_steps_per_second", report->neuron_steps_per_second, err);
+        code = h5_attr_double(group, H5N_NEURON_STEPS_PER_SECOND, report->neuron_steps_per_second,
+                              err);
     if (!code && rf->scales.names) code = h5schema_simulate_scales(group, &rf->scales, err);
     if (group >= 0) H5Gclose(group);
     return code;
@@ -374,7 +377,7 @@ int runfile_close(struct ddm_runfile *rf, int complete, struct ddm_error *err) {
      * disk) cannot leave a file that claims to be complete */
     int code = complete ? described : DDM_OK;
     if (!code && complete) code = H5_CHECK(H5Fflush(rf->file, H5F_SCOPE_LOCAL), "flushing", err);
-    int marked = h5_attr_int(rf->file, "complete", complete && !code, code ? NULL : err);
+    int marked = h5_attr_int(rf->file, H5N_COMPLETE, complete && !code, code ? NULL : err);
     if (!code) code = marked;
     int closed = H5_CHECK(h5space_close(rf->file), "closing the output file", code ? NULL : err);
     rf->file = -1;
@@ -394,7 +397,7 @@ int runfile_read_model(const char *path, struct ddm_model *model, struct ddm_err
 int runfile_read_model_from(hid_t file, const char *path, struct ddm_model *model,
                             struct ddm_error *err) {
     memset(model, 0, sizeof *model);
-    hid_t group = H5Gopen2(file, "model", H5P_DEFAULT);
+    hid_t group = H5Gopen2(file, H5N_MODEL, H5P_DEFAULT);
     if (group < 0) {
         H5Eclear2(H5E_DEFAULT);
         return ddm_fail(err, DDM_EUSAGE,
@@ -403,32 +406,34 @@ int runfile_read_model_from(hid_t file, const char *path, struct ddm_model *mode
                         path);
     }
     double n = 0, k = 0, m = 0, tau = 0;
-    int code = h5_read_attr_double(group, "n", &n, err);
-    if (!code) code = h5_read_attr_double(group, "k", &k, err);
-    if (!code) code = h5_read_attr_double(group, "m", &m, err);
-    if (!code) code = h5_read_attr_double(group, "tau", &tau, err);
+    int code = h5_read_attr_double(group, H5N_N, &n, err);
+    if (!code) code = h5_read_attr_double(group, H5N_K, &k, err);
+    if (!code) code = h5_read_attr_double(group, H5N_M, &m, err);
+    if (!code) code = h5_read_attr_double(group, H5N_TAU, &tau, err);
     if (!code && (n < 1 || k < 1 || k > DDM_MAX_K || m < 1 || m > DDM_MAX_M || !(tau > 0)))
         code = ddm_fail(err, DDM_EUSAGE, "'%s': /model has invalid sizes n=%g k=%g m=%g tau=%g",
                         path, n, k, m, tau);
-    int state_dependent = !code && H5Lexists(group, "V", H5P_DEFAULT) > 0;
+    int state_dependent = !code && H5Lexists(group, H5N_V, H5P_DEFAULT) > 0;
     if (!code) code = model_alloc(model, (int)n, (int)k, (int)m, state_dependent, err);
     if (!code) {
         model->tau = tau;
         hsize_t nn = model->n, kk = model->k, km = (hsize_t)model->k * model->m;
         hsize_t nk[2] = {nn, kk}, kn[2] = {kk, nn}, kmd[2] = {kk, (hsize_t)model->m};
         hsize_t vn[2] = {km, nn};
-        code = h5_read(group, "Gamma", H5T_NATIVE_FLOAT, 2, nk, model->Gamma, err);
-        if (!code) code = h5_read(group, "Ws", H5T_NATIVE_FLOAT, 2, kn, model->Ws, err);
-        if (!code) code = h5_read(group, "b", H5T_NATIVE_FLOAT, 1, &nn, model->b, err);
-        if (!code && model->S) code = h5_read(group, "S", H5T_NATIVE_FLOAT, 2, kmd, model->S, err);
-        if (!code && model->V) code = h5_read(group, "V", H5T_NATIVE_FLOAT, 2, vn, model->V, err);
-        if (!code && model->c) code = h5_read(group, "c", H5T_NATIVE_FLOAT, 1, &km, model->c, err);
+        code = h5_read(group, H5N_GAMMA, H5T_NATIVE_FLOAT, 2, nk, model->Gamma, err);
+        if (!code) code = h5_read(group, H5N_WS, H5T_NATIVE_FLOAT, 2, kn, model->Ws, err);
+        if (!code) code = h5_read(group, H5N_B, H5T_NATIVE_FLOAT, 1, &nn, model->b, err);
+        if (!code && model->S)
+            code = h5_read(group, H5N_S, H5T_NATIVE_FLOAT, 2, kmd, model->S, err);
+        if (!code && model->V) code = h5_read(group, H5N_V, H5T_NATIVE_FLOAT, 2, vn, model->V, err);
+        if (!code && model->c)
+            code = h5_read(group, H5N_C, H5T_NATIVE_FLOAT, 1, &km, model->c, err);
         if (!code)
             code =
-                h5_read(group, "latent_mean", H5T_NATIVE_DOUBLE, 1, &kk, model->latent_mean, err);
+                h5_read(group, H5N_LATENT_MEAN, H5T_NATIVE_DOUBLE, 1, &kk, model->latent_mean, err);
         if (!code)
-            code =
-                h5_read(group, "latent_scale", H5T_NATIVE_DOUBLE, 1, &kk, model->latent_scale, err);
+            code = h5_read(group, H5N_LATENT_SCALE, H5T_NATIVE_DOUBLE, 1, &kk, model->latent_scale,
+                           err);
         if (!code) code = model_update_pinv(model, err);
     }
     H5Gclose(group);
@@ -443,18 +448,18 @@ int runfile_write_place(struct ddm_runfile *rf, const struct ddm_run_place *plac
                         struct ddm_error *err) {
     int code = DDM_OK;
     if (place->sweep_index >= 0) {
-        code = h5_attr_int(rf->file, "sweep_index", place->sweep_index, err);
-        if (!code) code = h5_attr_int(rf->file, "sweep_count", place->sweep_count, err);
+        code = h5_attr_int(rf->file, H5N_SWEEP_INDEX, place->sweep_index, err);
+        if (!code) code = h5_attr_int(rf->file, H5N_SWEEP_COUNT, place->sweep_count, err);
         if (!code)
-            code = h5_attr_string(rf->file, "sweep_assignment", place->sweep_assignment, err);
+            code = h5_attr_string(rf->file, H5N_SWEEP_ASSIGNMENT, place->sweep_assignment, err);
     }
     if (!code && place->shard_count) {
-        code = h5_attr_int(rf->file, "shard_index", place->shard_index, err);
-        if (!code) code = h5_attr_int(rf->file, "shard_count", place->shard_count, err);
+        code = h5_attr_int(rf->file, H5N_SHARD_INDEX, place->shard_index, err);
+        if (!code) code = h5_attr_int(rf->file, H5N_SHARD_COUNT, place->shard_count, err);
         if (!code)
-            code = h5_attr_uint64(rf->file, "first_trajectory", place->first_trajectory, err);
+            code = h5_attr_uint64(rf->file, H5N_FIRST_TRAJECTORY, place->first_trajectory, err);
         if (!code)
-            code = h5_attr_int(rf->file, "trajectories_total", place->trajectories_total, err);
+            code = h5_attr_int(rf->file, H5N_TRAJECTORIES_TOTAL, place->trajectories_total, err);
     }
     return code;
 }
@@ -469,15 +474,15 @@ static int read_optional(hid_t file, const char *name, double fallback, double *
 int runfile_read_place(hid_t file, struct ddm_run_place *place, struct ddm_error *err) {
     memset(place, 0, sizeof *place);
     double sweep_index, sweep_count, shard_index, shard_count, first, total;
-    int code = read_optional(file, "sweep_index", -1, &sweep_index, err);
-    if (!code) code = read_optional(file, "sweep_count", 0, &sweep_count, err);
+    int code = read_optional(file, H5N_SWEEP_INDEX, -1, &sweep_index, err);
+    if (!code) code = read_optional(file, H5N_SWEEP_COUNT, 0, &sweep_count, err);
     if (!code && sweep_index >= 0)
-        code = h5_read_attr_string(file, "sweep_assignment", place->sweep_assignment,
+        code = h5_read_attr_string(file, H5N_SWEEP_ASSIGNMENT, place->sweep_assignment,
                                    sizeof place->sweep_assignment, err);
-    if (!code) code = read_optional(file, "shard_index", 0, &shard_index, err);
-    if (!code) code = read_optional(file, "shard_count", 0, &shard_count, err);
-    if (!code) code = read_optional(file, "first_trajectory", 0, &first, err);
-    if (!code) code = read_optional(file, "trajectories_total", 0, &total, err);
+    if (!code) code = read_optional(file, H5N_SHARD_INDEX, 0, &shard_index, err);
+    if (!code) code = read_optional(file, H5N_SHARD_COUNT, 0, &shard_count, err);
+    if (!code) code = read_optional(file, H5N_FIRST_TRAJECTORY, 0, &first, err);
+    if (!code) code = read_optional(file, H5N_TRAJECTORIES_TOTAL, 0, &total, err);
     place->sweep_index = (long)sweep_index;
     place->sweep_count = (long)sweep_count;
     place->shard_index = (int)shard_index;
@@ -488,20 +493,20 @@ int runfile_read_place(hid_t file, struct ddm_run_place *place, struct ddm_error
 }
 
 int runfile_copy_train(struct ddm_runfile *rf, const char *model_path, struct ddm_error *err) {
-    int code = h5_attr_string(rf->file, "model_file", model_path, err);
+    int code = h5_attr_string(rf->file, H5N_MODEL_FILE, model_path, err);
     hid_t source = -1;
     if (!code) code = runfile_open_read(model_path, "--model", &source, err);
-    int has_train = !code && H5Lexists(source, "train", H5P_DEFAULT) > 0;
+    int has_train = !code && H5Lexists(source, H5N_TRAIN, H5P_DEFAULT) > 0;
     if (has_train) {
-        hid_t loss = H5Lexists(source, "train/loss", H5P_DEFAULT) > 0
-                         ? H5Dopen2(source, "train/loss", H5P_DEFAULT)
+        hid_t loss = H5Lexists(source, H5N_TRAIN "/" H5N_LOSS, H5P_DEFAULT) > 0
+                         ? H5Dopen2(source, H5N_TRAIN "/" H5N_LOSS, H5P_DEFAULT)
                          : -1;
         uint64_t bytes = loss >= 0 ? H5Dget_storage_size(loss) : 0;
         if (loss >= 0) H5Dclose(loss);
         code = h5space_reserve(rf->file, bytes + (1u << 16), "copying /train", err);
     }
     if (!code && has_train)
-        code = H5_CHECK(H5Ocopy(source, "train", rf->file, "train", H5P_DEFAULT, H5P_DEFAULT),
+        code = H5_CHECK(H5Ocopy(source, H5N_TRAIN, rf->file, H5N_TRAIN, H5P_DEFAULT, H5P_DEFAULT),
                         "copying /train of the model file", err);
     if (source >= 0) H5Fclose(source);
     return code;
@@ -550,21 +555,21 @@ static int reopen_stream(hid_t group, const char *name, hid_t mem_type, int axis
 }
 
 int runfile_simulate_reopen(struct ddm_runfile *rf, long recorded, struct ddm_error *err) {
-    hid_t group = H5Gopen2(rf->file, "simulate", H5P_DEFAULT);
+    hid_t group = H5Gopen2(rf->file, H5N_SIMULATE, H5P_DEFAULT);
     if (group < 0) {
         H5Eclear2(H5E_DEFAULT);
         return ddm_fail(err, DDM_EUSAGE, "the file has no /simulate group: the file is corrupt");
     }
-    int code = reopen_stream(group, "t", H5T_NATIVE_DOUBLE, 0, recorded, &rf->t, err);
+    int code = reopen_stream(group, H5N_T, H5T_NATIVE_DOUBLE, 0, recorded, &rf->t, err);
     if (!code)
-        code = reopen_stream(group, "latent", H5T_NATIVE_FLOAT, 1, recorded, &rf->latent, err);
+        code = reopen_stream(group, H5N_LATENT, H5T_NATIVE_FLOAT, 1, recorded, &rf->latent, err);
     if (!code)
-        code =
-            reopen_stream(group, "target_latent", H5T_NATIVE_FLOAT, 1, recorded, &rf->target, err);
+        code = reopen_stream(group, H5N_TARGET_LATENT, H5T_NATIVE_FLOAT, 1, recorded, &rf->target,
+                             err);
     if (!code)
-        code = reopen_stream(group, "traces", H5T_NATIVE_FLOAT, 1, recorded, &rf->traces, err);
-    if (!code && H5Lexists(group, "input", H5P_DEFAULT) > 0)
-        code = reopen_stream(group, "input", H5T_NATIVE_FLOAT, 0, recorded, &rf->input, err);
+        code = reopen_stream(group, H5N_TRACES, H5T_NATIVE_FLOAT, 1, recorded, &rf->traces, err);
+    if (!code && H5Lexists(group, H5N_INPUT, H5P_DEFAULT) > 0)
+        code = reopen_stream(group, H5N_INPUT, H5T_NATIVE_FLOAT, 0, recorded, &rf->input, err);
     H5Gclose(group);
     rf->streaming = !code;
     return code;
@@ -577,16 +582,16 @@ static uint64_t fnv1a(uint64_t hash, const void *data, size_t bytes) {
 }
 
 int runfile_model_hash(hid_t file, uint64_t *hash, struct ddm_error *err) {
-    static const char *const names[] = {"Gamma", "Ws", "b",           "S",
-                                        "V",     "c",  "latent_mean", "latent_scale"};
+    static const char *const names[] = {H5N_GAMMA, H5N_WS, H5N_B,           H5N_S,
+                                        H5N_V,     H5N_C,  H5N_LATENT_MEAN, H5N_LATENT_SCALE};
     *hash = 0xcbf29ce484222325ull;
-    hid_t group = H5Gopen2(file, "model", H5P_DEFAULT);
+    hid_t group = H5Gopen2(file, H5N_MODEL, H5P_DEFAULT);
     if (group < 0) {
         H5Eclear2(H5E_DEFAULT);
         return ddm_fail(err, DDM_EUSAGE, "no /model group");
     }
     double tau = 0;
-    int code = h5_read_attr_double(group, "tau", &tau, err);
+    int code = h5_read_attr_double(group, H5N_TAU, &tau, err);
     if (!code) *hash = fnv1a(*hash, &tau, sizeof tau);
     for (size_t i = 0; i < sizeof names / sizeof names[0] && !code; i++) {
         if (H5Lexists(group, names[i], H5P_DEFAULT) <= 0) continue;

@@ -6,6 +6,7 @@
  */
 #include "ddm/runfile_check.h"
 
+#include "ddm/h5schema.h"
 #include "ddm/output_file.h"
 
 #include <errno.h>
@@ -46,7 +47,7 @@ static herr_t find_lock(unsigned depth, const H5E_error2_t *entry, void *locked)
 
 /* The root attribute format_version: present, an integer from 1 to DDM_FORMAT_VERSION. */
 static int check_format(hid_t file, const char *path, const char *role, struct ddm_error *err) {
-    htri_t has = H5Aexists(file, "format_version");
+    htri_t has = H5Aexists(file, H5N_FORMAT_VERSION);
     char reason[256];
     if (has < 0) {
         h5_reason(reason, sizeof reason);
@@ -55,15 +56,15 @@ static int check_format(hid_t file, const char *path, const char *role, struct d
     }
     if (!has) {
         /* ddm_gpu 0.1.0 wrote format 1 before it named it: ddm_version tells its files apart */
-        if (H5Aexists(file, "ddm_version") > 0) return DDM_OK;
+        if (H5Aexists(file, H5N_DDM_VERSION) > 0) return DDM_OK;
         H5Eclear2(H5E_DEFAULT);
         return ddm_fail(err, DDM_EUSAGE,
                         "%s '%s' is not a ddm_gpu run file (no format_version attribute)", role,
                         path);
     }
     double version = 0;
-    if (h5_read_attr_double(file, "format_version", &version, NULL) || version != floor(version) ||
-        version < 1)
+    if (h5_read_attr_double(file, H5N_FORMAT_VERSION, &version, NULL) ||
+        version != floor(version) || version < 1)
         return ddm_fail(err, DDM_EUSAGE,
                         "%s '%s' has a format_version that is not a positive integer: not a "
                         "ddm_gpu run file, or a damaged one",

@@ -1,4 +1,4 @@
-/* sampling.c — the training points of drift matching (DESIGN §3).
+/* sampling.c — the training points of drift matching (docs/design.md §3).
  *
  * Paths: the target SDE is integrated by Euler–Maruyama from starts z₀ set by [train] path_start
  * (a point, spread by 1% of its size; a box, uniform; by default [simulate] start, else
@@ -23,33 +23,15 @@ void points_free(struct ddm_points *points) {
     memset(points, 0, sizeof *points);
 }
 
-/* Where paths start: parsed from [train] path_start, else [simulate] start, else N(0, I). */
-struct path_origin {
-    enum { ORIGIN_NORMAL, ORIGIN_POINT, ORIGIN_BOX } kind;
-    double lo[DDM_MAX_K], hi[DDM_MAX_K]; /* the box; lo is the point */
-    char where[1200];                    /* "file:line: [train] path_start" for messages */
-};
-
-static int parse_origin(const struct ddm_config *cfg, int k, struct path_origin *origin,
-                        struct ddm_error *err) {
-    memset(origin, 0, sizeof *origin);
-    const int own = cfg->path_start[0] != 0;
-    const char *section = own ? "train" : "simulate", *key = own ? "path_start" : "start";
-    const char *text = own ? cfg->path_start : cfg->start;
-    snprintf(origin->where, sizeof origin->where, "N(0, I)");
-    if (!text[0]) return DDM_OK;
-    config_where(cfg, section, key, origin->where, sizeof origin->where);
-    if (strchr(text, ':')) {
-        origin->kind = ORIGIN_BOX;
-        return config_ranges(cfg, section, key, text, k, origin->lo, origin->hi, err);
-    }
-    origin->kind = ORIGIN_POINT;
-    return config_numbers(cfg, section, key, text, k, origin->lo, err);
+/* Where training paths start: [train] path_start, else [simulate] start, else N(0, I). */
+static const struct plan_origin *training_origin(const struct ddm_config *cfg) {
+    const struct ddm_plan *plan = cfg->plan;
+    return plan->path_origin.kind != ORIGIN_NORMAL ? &plan->path_origin : &plan->start_origin;
 }
 
 /* The start of path `index`: a point spread by N(0, (0.01 max(1, |p|∞))²) so that paths of a
  * noise-free system differ, a uniform point of the box, or N(0, I). */
-static void path_start_point(const struct path_origin *origin, int k, uint64_t seed, uint64_t index,
+static void path_start_point(const struct plan_origin *origin, int k, uint64_t seed, uint64_t index,
                              double *z) {
     double size = 1;
     for (int c = 0; c < k && origin->kind == ORIGIN_POINT; c++)
@@ -127,11 +109,14 @@ static double jacobian_radius(const struct ddm_system *sys, const double *z) {
  * per step) for imaginary ones. ρ is taken at the first 16 path starts and along a noise-free
  * probe of 2000 steps from the first, redone with the smaller step it gives (three rounds). */
 double sample_path_dt(const struct ddm_system *sys, const struct ddm_config *cfg) {
+    return sample_path_dt_from(sys, cfg, training_origin(cfg));
+}
+
+double sample_path_dt_from(const struct ddm_system *sys, const struct ddm_config *cfg,
+                           const struct plan_origin *from) {
     if (cfg->path_dt != DDM_AUTO) return cfg->path_dt;
     const int k = sys->k;
-    struct path_origin origin;
-    struct ddm_error ignored;
-    if (parse_origin(cfg, k, &origin, &ignored)) origin.kind = ORIGIN_NORMAL;
+    const struct plan_origin origin = *from;
     const uint64_t seed = ddm_stream_seed(cfg->seed, DDM_STREAM_TRAIN_PATHS);
     double cap = fmin(1e-3, cfg->dt), radius = 0, z[DDM_MAX_K];
     for (int i = 0; i < 16; i++) {
@@ -163,7 +148,7 @@ double sample_path_dt(const struct ddm_system *sys, const struct ddm_config *cfg
 
 /* Paths failed: is it the noise or where they start? Reruns the failed ones without noise. */
 static int paths_failed(const struct ddm_system *sys, const struct ddm_config *cfg, double dt,
-                        const struct path_origin *origin, const int *ok, int good, int tried,
+                        const struct plan_origin *origin, const int *ok, int good, int tried,
                         struct ddm_error *err) {
     const uint64_t seed = ddm_stream_seed(cfg->seed, DDM_STREAM_TRAIN_PATHS);
     int quiet_escapes = 0;
@@ -199,9 +184,8 @@ static int sample_paths(const struct ddm_system *sys, const struct ddm_config *c
     const int per_path = (count + paths - 1) / paths;
     const uint64_t seed = ddm_stream_seed(cfg->seed, DDM_STREAM_TRAIN_PATHS);
     const double dt = sample_path_dt(sys, cfg);
-    struct path_origin origin;
-    int code = parse_origin(cfg, k, &origin, err);
-    if (code) return code;
+    const struct plan_origin origin = *training_origin(cfg);
+    int code;
     double *buffer = ddm_alloc(sizeof(double) * k * per_path * (size_t)attempts_max, "paths", err);
     int *ok = ddm_calloc(attempts_max, sizeof(int), "paths", err);
     if (!buffer || !ok) {
@@ -251,18 +235,12 @@ static int sample_paths(const struct ddm_system *sys, const struct ddm_config *c
     return DDM_OK;
 }
 
-/* Parses [train] box, "lo:hi, lo:hi, ..." (k pairs). */
-static int parse_box(const struct ddm_config *cfg, int k, double *lo, double *hi,
-                     struct ddm_error *err) {
-    return config_ranges(cfg, "train", "box", cfg->box, k, lo, hi, err);
-}
-
 /* A start point given by the user must stay bounded without noise for path_burn_in + path_time;
  * else training would sample an escape, or the simulation start off the attractor. */
 static int check_start_point(const struct ddm_system *sys, const struct ddm_config *cfg,
-                             const struct path_origin *origin, struct ddm_error *err) {
+                             const struct plan_origin *origin, struct ddm_error *err) {
     if (origin->kind != ORIGIN_POINT) return DDM_OK;
-    double z[DDM_MAX_K], when = 0, dt = sample_path_dt(sys, cfg);
+    double z[DDM_MAX_K], when = 0, dt = sample_path_dt_from(sys, cfg, origin);
     memcpy(z, origin->lo, sizeof(double) * sys->k);
     if (!simulate_path(sys, cfg, dt, 0, 0, 0, z, 0, NULL, &when)) return DDM_OK;
     return ddm_fail(err, DDM_EUSAGE,
@@ -275,26 +253,12 @@ static int check_start_point(const struct ddm_system *sys, const struct ddm_conf
 int sample_check(const struct ddm_system *sys, const struct ddm_config *cfg,
                  struct ddm_error *err) {
     if (sys->recording) return DDM_OK; /* the points are the data's */
-    const int k = sys->k;
-    double lo[DDM_MAX_K], hi[DDM_MAX_K];
-    struct path_origin origin;
-    int code = parse_origin(cfg, k, &origin, err);
-    if (!code && cfg->sampling != SAMPLING_BOX) code = check_start_point(sys, cfg, &origin, err);
-    if (!code && cfg->path_start[0] && cfg->start[0]) { /* both given: the simulation's too */
-        struct ddm_config simulated = *cfg;
-        simulated.path_start = "";
-        code = parse_origin(&simulated, k, &origin, err);
-        if (!code) code = check_start_point(sys, &simulated, &origin, err);
-    }
-    if (code) return code;
-    if (cfg->box[0]) return parse_box(cfg, k, lo, hi, err);
-    if (cfg->sampling == SAMPLING_BOX) {
-        char at[1200];
-        config_where(cfg, "train", "sampling", at, sizeof at);
-        return ddm_fail(err, DDM_EUSAGE,
-                        "%s = box needs [train] box = 'lo:hi, ...' (one range per variable)", at);
-    }
-    return DDM_OK;
+    const struct plan_origin *origin = training_origin(cfg);
+    int code = DDM_OK;
+    if (cfg->sampling != SAMPLING_BOX) code = check_start_point(sys, cfg, origin, err);
+    if (!code && origin == &cfg->plan->path_origin) /* both given: the simulation's too */
+        code = check_start_point(sys, cfg, &cfg->plan->start_origin, err);
+    return code;
 }
 
 int sample_points(const struct ddm_system *sys, const struct ddm_config *cfg,
@@ -334,11 +298,9 @@ int sample_points(const struct ddm_system *sys, const struct ddm_config *cfg,
     }
     if (from_paths < M) {
         double lo[DDM_MAX_K], hi[DDM_MAX_K];
-        if (cfg->box[0]) {
-            if ((code = parse_box(cfg, k, lo, hi, err))) {
-                points_free(points);
-                return code;
-            }
+        if (cfg->plan->has_box) {
+            memcpy(lo, cfg->plan->box_lo, sizeof(double) * k);
+            memcpy(hi, cfg->plan->box_hi, sizeof(double) * k);
         } else if (from_paths > 0) { /* the range of the path points, 10% wider each side */
             for (int c = 0; c < k; c++) lo[c] = INFINITY, hi[c] = -INFINITY;
             for (int s = 0; s < from_paths; s++)

@@ -1,5 +1,5 @@
 /* simulate.c — the simulation stage: starts, burn-in, blocks of steps, the coupled target,
- * statistics and the hand-over of each recorded chunk to the sink (DESIGN §4).
+ * statistics and the hand-over of each recorded chunk to the sink (docs/design.md §4).
  *
  * Time runs in blocks of recorded times; for each block the backend advances all network
  * trajectories, the host advances the target paths with the same noise, and the chunk goes to
@@ -25,20 +25,9 @@
 #include "ddm/starts.h"
 #include "ddm/train.h"
 
-/* Parses [simulate] start "z1, z2, ..." into z (k). */
-static int parse_start(const struct ddm_config *cfg, int k, double *z, struct ddm_error *err);
-
-/* The [simulate] steps and record_every that the block loop can cut. */
+/* The number of recorded times must fit the file's int; config_resolve has checked steps against
+ * record_every, and [simulate] start. */
 static int check_steps(const struct ddm_config *cfg, struct ddm_error *err) {
-    if (cfg->steps % cfg->record_every) {
-        char at[1200];
-        config_where(cfg, "simulate", "steps", at, sizeof at);
-        return ddm_fail(err, DDM_EUSAGE,
-                        "%s = %ld is not a multiple of record_every = %d (the last steps would "
-                        "not be recorded); use e.g. steps = %ld",
-                        at, cfg->steps, cfg->record_every,
-                        (cfg->steps / cfg->record_every + 1) * cfg->record_every);
-    }
     if ((cfg->steps / cfg->record_every + 1) > (1L << 31) - 1)
         return ddm_fail(err, DDM_EUSAGE,
                         "[simulate] steps/record_every = %ld recorded times is "
@@ -48,17 +37,16 @@ static int check_steps(const struct ddm_config *cfg, struct ddm_error *err) {
 }
 
 int simulate_check(const struct ddm_config *cfg, int k, struct ddm_error *err) {
-    int code = check_steps(cfg, err);
-    double z[DDM_MAX_K];
-    return code ? code : cfg->start[0] ? parse_start(cfg, k, z, err) : DDM_OK;
+    (void)k;
+    return check_steps(cfg, err);
 }
 
 int simulate_layout(const struct ddm_config *cfg, const struct ddm_model *model,
                     struct ddm_sim_layout *layout, struct ddm_error *err) {
     memset(layout, 0, sizeof *layout);
     int code = check_steps(cfg, err);
-    if (!code && cfg->start[0]) { /* parsed here once; the run's starts come from the layout */
-        code = parse_start(cfg, model->k, layout->start, err);
+    if (!code && cfg->plan->has_start) { /* the run's starts come from the layout */
+        memcpy(layout->start, cfg->plan->start, sizeof(double) * model->k);
         layout->has_start = 1;
     }
     if (code) return code;
@@ -91,24 +79,6 @@ void simulate_layout_free(struct ddm_sim_layout *layout) {
     layout->trace_neurons = NULL;
 }
 
-static int parse_start(const struct ddm_config *cfg, int k, double *z, struct ddm_error *err) {
-    char at[1200], storage[1024], *parts[DDM_MAX_K + 1];
-    config_where(cfg, "simulate", "start", at, sizeof at);
-    int count = expr_split(cfg->start, ',', parts, DDM_MAX_K + 1, storage, sizeof storage);
-    if (count != k)
-        return ddm_fail(err, DDM_EUSAGE,
-                        "%s: expected %d numbers separated by ',' (one per "
-                        "variable), got %d",
-                        at, k, count < 0 ? DDM_MAX_K + 1 : count);
-    for (int c = 0; c < k; c++) {
-        struct expr_error e;
-        if (expr_constant(parts[c], NULL, &z[c], &e))
-            return ddm_fail(err, DDM_EUSAGE, "%s: entry %d '%s', column %d: %s", at, c + 1,
-                            parts[c], e.column, e.message);
-    }
-    return DDM_OK;
-}
-
 int simulate_starts(const struct ddm_system *sys, const struct ddm_model *model,
                     const struct ddm_config *cfg, int B, double *z0, struct ddm_error *err) {
     return simulate_starts_from(sys, model, cfg, 0, B, z0, NULL, err);
@@ -118,11 +88,9 @@ int simulate_starts_from(const struct ddm_system *sys, const struct ddm_model *m
                          const struct ddm_config *cfg, uint64_t first, int B, double *z0,
                          struct start_report *report, struct ddm_error *err) {
     const int k = sys->k;
-    if (cfg->start[0]) {
-        double z[DDM_MAX_K];
-        int code = parse_start(cfg, k, z, err);
-        if (code) return code;
-        for (int j = 0; j < B; j++) memcpy(z0 + (size_t)j * k, z, sizeof z[0] * k);
+    if (cfg->plan->has_start) {
+        for (int j = 0; j < B; j++)
+            memcpy(z0 + (size_t)j * k, cfg->plan->start, sizeof(double) * k);
         return DDM_OK;
     }
     return attractor_starts(sys, model, cfg, first, B, z0, report, err);
@@ -471,11 +439,9 @@ int sim_open(const struct sim_request *req, struct sim **out, struct ddm_error *
                                            layout->k, layout->T);
     report->nonfinite_steps = ddm_alloc(sizeof(int64_t) * (layout->B + 1), "blow-up marks", err);
     /* the cue schedule: per-step inputs of each block, for the target and the network */
-    char at[1200];
-    config_where(cfg, "input", "cues", at, sizeof at);
+    sim->input = cfg->plan->cues;
     int code = report->nonfinite_steps ? DDM_OK : DDM_ERUNTIME;
     if (!code) code = buffers_alloc(sim, err);
-    if (!code) code = input_parse(cfg->cues, cfg->cue_strength, req->sys, at, &sim->input, err);
     if (!code) code = input_buffers_alloc(sim, err);
     if (!code) code = starting_state(req, &sim->buf, &report->starts, err);
     if (!code) code = backend_open(sim, err);

@@ -110,7 +110,7 @@ int attractor_starts(const struct ddm_system *sys, const struct ddm_model *model
                      struct start_report *report, struct ddm_error *err) {
     const int k = sys->k;
     const uint64_t seed = ddm_stream_seed(cfg->seed, DDM_STREAM_SIM_START);
-    const double dt = sample_path_dt(sys, cfg);
+    const double dt = sample_path_dt_from(sys, cfg, &cfg->plan->path_origin);
     const long burn_steps = (long)ceil(cfg->path_burn_in / dt);
     struct start_report counts = {0};
     long unsettled = 0;
@@ -165,11 +165,9 @@ static void rk4_step(const struct ddm_system *sys, double *z, double dt) {
 static int lyapunov_origin(const struct ddm_system *sys, const struct ddm_model *model,
                            const struct ddm_config *cfg, int attempt, double *z,
                            struct ddm_error *err) {
-    if (attempt == 0 && cfg->start[0])
+    if (attempt == 0 && cfg->plan->has_start)
         return simulate_starts_from(sys, model, cfg, 0, 1, z, NULL, err);
-    struct ddm_config drawn = *cfg;
-    drawn.start = "";
-    return attractor_starts(sys, model, &drawn, (1ull << 50) + (uint64_t)attempt, 1, z, NULL, err);
+    return attractor_starts(sys, model, cfg, (1ull << 50) + (uint64_t)attempt, 1, z, NULL, err);
 }
 
 /* Follows one noise-free path from z: `transient` steps, then `span` steps in which start j is

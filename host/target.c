@@ -1,4 +1,5 @@
-/* target.c — the coupled target path: the latent SDE integrated beside the network (DESIGN §4).
+/* target.c — the coupled target path: the latent SDE integrated beside the network (docs/design.md
+ * §4).
  *
  * z ← z + (f(z) + u) Δt + σ(z) √Δt ξ, with ξ the very normals the network's step uses
  * (Philox keyed by the same seed, trajectory and step), so network and target paths can be

@@ -1,6 +1,6 @@
 /* train.c — fitting the network to the target: ridge start, Adam fine-tuning, diffusion readout.
  *
- * DESIGN §3. In normalised coordinates the targets are y = τ f̂(ẑ) + ẑ. Γ̂ ~ N(0, g²/k) and
+ * docs/design.md §3. In normalised coordinates the targets are y = τ f̂(ẑ) + ẑ. Γ̂ ~ N(0, g²/k) and
  * b ~ U(−g_b, g_b) fix random tanh features h = tanh(Γ̂ẑ + b); Ŵ_s then has a closed form,
  * Ŵ_sᵀ = (HHᵀ + λ̄I)⁻¹HYᵀ (the Gram matrix in double, λ̄ = λ·mean diag), which is usually a good fit
  * already; Adam then tunes all of (Γ̂, b, Ŵ_s). The held-out drift error ε_f is measured in the

@@ -4,7 +4,7 @@
  * then falls back to the CPU). Training keeps the points, parameters, gradients and Adam moments
  * on the device: an epoch is mlp_grad_cuda + adam_step_cuda per mini-batch with one copy of the
  * batch losses at its end; the ridge start forms the Gram matrix with cuBLAS (hidden_gram_cuda)
- * and solves it with cuSOLVER (ridge_solve_cuda, the optional train_solve). DESIGN §3, §8.
+ * and solves it with cuSOLVER (ridge_solve_cuda, the optional train_solve). docs/design.md §3, §8.
  */
 #include <cstdio>
 #include <cstdlib>

@@ -1,4 +1,5 @@
-/* backend_cuda_sim.cu — the CUDA backend's simulation: B trajectories on the device (DESIGN §4).
+/* backend_cuda_sim.cu — the CUDA backend's simulation: B trajectories on the device (docs/design.md
+ * §4).
  *
  * The model's arrays and the states x (B,n) live on the device for the whole run; each block of
  * steps is one launch of the persistent kernel (rnn_step_cuda_block) followed by copies of its

@@ -1,4 +1,5 @@
-/* hidden_gram.cu — the hidden-layer Gram matrix of the ridge start on the device (DESIGN §3).
+/* hidden_gram.cu — the hidden-layer Gram matrix of the ridge start on the device (docs/design.md
+ * §3).
  *
  * Features φ_s = (tanh(Γ̂ẑ_s + b), 1) of a tile of points are formed in double by a kernel
  * (gram_feature, the CPU test's code); cuBLAS adds the tile into G = Σ φφᵀ (dsyrk) and

@@ -1,4 +1,4 @@
-/* mlp_grad.cu — the fused perceptron forward/backward of DESIGN §3 on the device, by tiles.
+/* mlp_grad.cu — the fused perceptron forward/backward of docs/design.md §3 on the device, by tiles.
  *
  * L = (1/M) Σ_s ‖Ŵ_s tanh(Γ̂ẑ_s + b) − y_s‖². Forward: a block per tile of points, threads over
  * neurons, the k outputs per point summed in double by warp transpose reductions and a fixed-order

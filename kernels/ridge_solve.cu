@@ -1,4 +1,5 @@
-/* ridge_solve.cu — the closed-form readout of the ridge start, solved on the device (DESIGN §3).
+/* ridge_solve.cu — the closed-form readout of the ridge start, solved on the device (docs/design.md
+ * §3).
  *
  * (G + λ̄I) X = C by Cholesky (cuSOLVER dpotrf + dpotrs) in double, G the Gram matrix left by
  * hidden_gram_cuda. The row-major upper triangle of G is the column-major lower one, so rows are

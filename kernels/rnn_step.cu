@@ -1,4 +1,4 @@
-/* rnn_step.cu — the persistent fused simulation kernel (DESIGN §4, §8) and its launchers.
+/* rnn_step.cu — the persistent fused simulation kernel (docs/design.md §4, §8) and its launchers.
  *
  * One block owns R whole trajectories for all the steps of a launch: each thread keeps x of its
  * npt consecutive neurons of the R trajectories in registers, reads each neuron's weights (Γ̂ row,

@@ -1,4 +1,4 @@
-"""Memory figures of a wells run (DESIGN §6), used by plot.py (which names them after the run:
+"""Memory figures of a wells run (docs/design.md §6), used by plot.py (which names them after the run:
 NAME_landscape.png, ...; alone they are run_*.png).
 
 landscape    the landscape V and, for the first cue, the tilted V - u.z (the paper's Fig 5

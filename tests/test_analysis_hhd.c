@@ -1,12 +1,12 @@
 /* test_analysis_hhd.c — the Helmholtz–Hodge split and entropy production (host/analysis_hhd.c)
  * against the Ornstein–Uhlenbeck process dz = −Az dt + √(2D) dB, A = [[1, −ω], [ω, 1]], D = ½I.
  *
- * Analytic answers (DESIGN §5): Σ = D (AΣ + ΣAᵀ = 2D), f_irr = −(A − DΣ⁻¹)z = ω(y, −x), Φ = 2ω².
- * The estimators only see stationary samples, so the grid fields are checked on 2²⁰ independent
- * draws from the exact stationary law N(0, Σ): the kernel of std h ≈ 0.17σ then biases f_irr by
- * h²/(σ² + h²) ≈ 3 % and the grid Φ by only that squared. The sample identity Φ = ⟨fᵀD⁻¹f + ∇·f⟩
- * is checked on those draws and on Euler–Maruyama paths of the coupled-target integrator
- * (dt = 0.002, whose stationary variance is (1 + ω²)dt/2 ≈ 0.2 % high).
+ * Analytic answers (docs/design.md §5): Σ = D (AΣ + ΣAᵀ = 2D), f_irr = −(A − DΣ⁻¹)z = ω(y, −x), Φ =
+ * 2ω². The estimators only see stationary samples, so the grid fields are checked on 2²⁰
+ * independent draws from the exact stationary law N(0, Σ): the kernel of std h ≈ 0.17σ then biases
+ * f_irr by h²/(σ² + h²) ≈ 3 % and the grid Φ by only that squared. The sample identity Φ = ⟨fᵀD⁻¹f
+ * + ∇·f⟩ is checked on those draws and on Euler–Maruyama paths of the coupled-target integrator (dt
+ * = 0.002, whose stationary variance is (1 + ω²)dt/2 ≈ 0.2 % high).
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* test_analysis_pca.c — PCA of neuron states and the recovery of the latent coordinates
- * (host/analysis_pca.c, DESIGN §5, the paper's Fig 4).
+ * (host/analysis_pca.c, docs/design.md §5, the paper's Fig 4).
  *
  * Exact answers: four states x̄ ± 3a, x̄ ± 2b (a ⟂ b unit vectors) have covariance
  * (18 aaᵀ + 8 bbᵀ)/3, through the Gram matrix (N < n) and, doubled, (36 aaᵀ + 16 bbᵀ)/7 through
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "ddm/analysis_pca.h"
+#include "ddm/plan.h"
 #include "test_util.h"
 
 enum { n = 6 };
@@ -80,6 +81,7 @@ static void pca_of_network(double neuron_noise, struct pca_result *out) {
     struct ddm_model model;
     struct ddm_error err = {0};
     cr_assert_eq(system_build(&sys, &cfg, &err), 0, "%s", err.message);
+    cr_assert_eq(config_resolve(&cfg, &sys, PLAN_ALL, &err), 0, "%s", err.message);
     random_model(&model, 48, 2, 2, 0, 13);
     cr_assert_eq(analysis_pca(backend_cpu(0), &sys, &model, &cfg, NULL, out, &err), 0, "%s",
                  err.message);

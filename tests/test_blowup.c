@@ -11,6 +11,7 @@
 #include "cluster_util.h"
 #include "ddm/analysis_h5.h"
 #include "ddm/blowup.h"
+#include "ddm/runfile.h"
 
 /* μ = 1, s = 2: a read-out z is |z − 1| / 2 latent scales from the mean */
 static struct ddm_model scaled_model(void) {
@@ -86,7 +87,7 @@ static long analysed_states(const char *name) {
     hid_t file = open_file(name);
     long finite = 0;
     struct ddm_error err;
-    cr_assert_eq(analysis_h5_scan(file, "latent", 0, count_states, &finite, &err), 0, "%s",
+    cr_assert_eq(runfile_simulate_scan(file, "latent", 0, count_states, &finite, &err), 0, "%s",
                  err.message);
     H5Fclose(file);
     return finite;

@@ -2,7 +2,8 @@
  *
  * The configuration is the user's only way in, so each mistake must come back as one line naming
  * the file and line, what is wrong and what would be valid. These tests pin the exact messages
- * (line numbers included), the defaults of DESIGN §7, the INI details that matter for expressions
+ * (line numbers included), the defaults of docs/design.md §7, the INI details that matter for
+ * expressions
  * (';' inside values, ' # comment', indented continuation lines) and that the effective
  * configuration written into the HDF5 file loads back to the same values.
  */

@@ -13,6 +13,7 @@
 #include "ddm/backend.h"
 #include "ddm/simulate.h"
 #include "ddm/train.h"
+#include "ddm/plan.h"
 #include "queued_backend.h"
 #include "test_util.h"
 
@@ -51,6 +52,7 @@ Test(cuda_async, queued_blocks_give_the_synchronous_chunks) {
     struct ddm_error err = {0};
     config_from_text(&cfg, config_text);
     cr_assert_eq(system_build(&sys, &cfg, &err), 0, "%s", err.message);
+    cr_assert_eq(config_resolve(&cfg, &sys, PLAN_ALL, &err), 0, "%s", err.message);
     const struct ddm_backend *inner = backend_cpu(0);
     cr_assert_eq(train_model(inner, &sys, &cfg, &model, &train, 1, &err), 0, "%s", err.message);
     cr_assert_eq(simulate_layout(&cfg, &model, &layout, &err), 0);

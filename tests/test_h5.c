@@ -1,7 +1,7 @@
-/* test_h5.c — the HDF5 run file (DESIGN §7): the model survives a write/read round trip exactly,
- * a whole run writes every dataset with its shape, the same seed reproduces the file's data bit
- * for bit (whatever the thread count), a failed run is marked complete = 0, and a run killed
- * part-way leaves a readable file holding what was flushed.
+/* test_h5.c — the HDF5 run file (docs/design.md §7): the model survives a write/read round trip
+ * exactly, a whole run writes every dataset with its shape, the same seed reproduces the file's
+ * data bit for bit (whatever the thread count), a failed run is marked complete = 0, and a run
+ * killed part-way leaves a readable file holding what was flushed.
  */
 #include <criterion/criterion.h>
 #include <hdf5.h>

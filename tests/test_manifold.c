@@ -1,4 +1,4 @@
-/* test_manifold.c — the invariant manifold of DESIGN §2: off the manifold x = Γ̂ẑ + b the
+/* test_manifold.c — the invariant manifold of docs/design.md §2: off the manifold x = Γ̂ẑ + b the
  * distance e = P(x − b), P = I − Γ̂Γ̂⁺, obeys de = −e/τ dt exactly (noise and recurrence both live
  * in range Γ̂), so it decays as e^(−t/τ) whatever the nonlinearity; on the manifold the read-out
  * is unaffected by the displacement.
@@ -9,6 +9,7 @@
 
 #include "ddm/backend.h"
 #include "ddm/simulate.h"
+#include "ddm/plan.h"
 #include "test_util.h"
 
 /* ‖P(x − b)‖ for one state */
@@ -89,6 +90,7 @@ Test(manifold, off_manifold_start_keeps_the_readout) {
                                     : "[system]\nname = vdp\n[simulate]\ntrajectories = 64\n"
                                       "steps = 20\nrecord_every = 10\nstart = 0.3, -0.2\n");
         cr_assert_eq(system_build(&sys, &cfg, &err), 0);
+        cr_assert_eq(config_resolve(&cfg, &sys, PLAN_ALL, &err), 0, "%s", err.message);
         struct ddm_sim_layout layout;
         struct ddm_sim_report report;
         cr_assert_eq(simulate_layout(&cfg, &model, &layout, &err), 0);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ddm/analysis_memory.h"
+#include "ddm/plan.h"
 #include "test_util.h"
 
 /* times 0, 1, 2, ... */
@@ -76,6 +77,7 @@ Test(memory, recall_after_cues_and_spontaneous_rate) {
     struct ddm_error err = {0};
     config_from_text(&cfg, "[system]\nname = wells\nparams = count=2\n");
     cr_assert_eq(system_build(&sys, &cfg, &err), 0, "%s", err.message);
+    cr_assert_eq(config_resolve(&cfg, &sys, PLAN_ALL, &err), 0, "%s", err.message);
     struct ddm_input input;
     cr_assert_eq(input_parse("10:15 pattern 1", 1, &sys, "test", &input, &err), 0, "%s",
                  err.message);

@@ -11,6 +11,7 @@
 #include "ddm/backend.h"
 #include "ddm/simulate.h"
 #include "ddm/train.h"
+#include "ddm/plan.h"
 #include "test_util.h"
 
 static const char *ou_config = "[system]\nname = ou\n"
@@ -25,6 +26,7 @@ Test(ou, target_integrator_stationary_variance) {
     struct ddm_error err = {0};
     config_from_text(&cfg, ou_config);
     cr_assert_eq(system_build(&sys, &cfg, &err), 0);
+    cr_assert_eq(config_resolve(&cfg, &sys, PLAN_ALL, &err), 0, "%s", err.message);
     enum { B = 500, RECORDS = 100, EVERY = 200 };
     double *z = calloc(B * 2, sizeof(double));
     int *dead = calloc(B, sizeof(int));
@@ -61,6 +63,7 @@ Test(ou, network_stationary_variance) {
     struct ddm_error err = {0};
     config_from_text(&cfg, ou_config);
     cr_assert_eq(system_build(&sys, &cfg, &err), 0);
+    cr_assert_eq(config_resolve(&cfg, &sys, PLAN_ALL, &err), 0, "%s", err.message);
     cr_assert_eq(train_model(backend_cpu(0), &sys, &cfg, &model, &train, 1, &err), 0, "%s",
                  err.message);
     cr_assert_eq(simulate_layout(&cfg, &model, &layout, &err), 0);

@@ -17,6 +17,7 @@
 #include "ddm/h5io.h"
 #include "ddm/signals.h"
 #include "ddm/simulate.h"
+#include "ddm/plan.h"
 #include "queued_backend.h"
 #include "test_util.h"
 
@@ -143,6 +144,7 @@ Test(resume, an_asynchronous_backend_stops_after_the_block_in_flight) {
     struct ddm_system sys;
     struct ddm_error err = {0};
     cr_assert_eq(system_build(&sys, &cfg, &err), 0, "%s", err.message);
+    cr_assert_eq(config_resolve(&cfg, &sys, PLAN_ALL, &err), 0, "%s", err.message);
     struct ddm_model model;
     random_model(&model, 24, 2, 2, 0, 5);
     struct ddm_sim_layout layout;

@@ -9,6 +9,7 @@
 
 #include "cluster_util.h"
 #include "ddm/simulate.h"
+#include "ddm/plan.h"
 #include "test_util.h"
 
 Test(shard, ranges_cover_the_ensemble_with_sizes_within_one) {
@@ -88,6 +89,7 @@ static void check_union(const struct ddm_backend *backend, const char *extra) {
     struct ddm_system sys;
     struct ddm_error err = {0};
     cr_assert_eq(system_build(&sys, &cfg, &err), 0, "%s", err.message);
+    cr_assert_eq(config_resolve(&cfg, &sys, PLAN_ALL, &err), 0, "%s", err.message);
     struct ddm_model model;
     random_model(&model, 24, 2, 2, 0, 3);
     struct ddm_sim_layout whole_layout, layout;

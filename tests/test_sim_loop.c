@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ddm/plan.h"
 #include "ddm/backend.h"
 #include "ddm/sim_sizes.h"
 #include "ddm/simulate.h"
@@ -98,6 +99,7 @@ Test(sim_loop, each_sim_block_is_one_block_cut_by_sim_sizes) {
     struct ddm_system sys;
     struct ddm_error err = {0};
     cr_assert_eq(system_build(&sys, &cfg, &err), 0, "%s", err.message);
+    cr_assert_eq(config_resolve(&cfg, &sys, PLAN_ALL, &err), 0, "%s", err.message);
     struct ddm_model model;
     random_model(&model, 24, sys.k, sys.m, 0, 5);
     struct ddm_sim_layout layout;

@@ -10,12 +10,14 @@
 
 #include "ddm/analysis_lyapunov.h"
 #include "ddm/starts.h"
+#include "ddm/plan.h"
 #include "test_util.h"
 
 static void build(struct ddm_system *sys, struct ddm_config *cfg, const char *text) {
     struct ddm_error err = {0};
     config_from_text(cfg, text);
     cr_assert_eq(system_build(sys, cfg, &err), 0, "%s", err.message);
+    cr_assert_eq(config_resolve(cfg, sys, PLAN_ALL, &err), 0, "%s", err.message);
 }
 
 /* A model whose only role here is the trained region μ ± 20 s. */

@@ -1,6 +1,6 @@
-/* test_train.c — drift–diffusion matching end to end on the CPU backend (DESIGN §3): a linear
- * drift is recovered to ε_f < 1e-3 (checked on fresh points, independently of the report), Adam
- * lowers the loss of a poor start, a state-dependent diffusion is fitted, and escaping target
+/* test_train.c — drift–diffusion matching end to end on the CPU backend (docs/design.md §3): a
+ * linear drift is recovered to ε_f < 1e-3 (checked on fresh points, independently of the report),
+ * Adam lowers the loss of a poor start, a state-dependent diffusion is fitted, and escaping target
  * paths are dropped or stop the run with a clear message.
  */
 #include <criterion/criterion.h>
@@ -11,6 +11,7 @@
 #include "ddm/backend.h"
 #include "ddm/philox.h"
 #include "ddm/train.h"
+#include "ddm/plan.h"
 #include "test_util.h"
 
 static void train_text(const char *text, struct ddm_system *sys, struct ddm_model *model,
@@ -19,6 +20,7 @@ static void train_text(const char *text, struct ddm_system *sys, struct ddm_mode
     struct ddm_error err = {0};
     config_from_text(&cfg, text);
     cr_assert_eq(system_build(sys, &cfg, &err), 0, "%s", err.message);
+    cr_assert_eq(config_resolve(&cfg, sys, PLAN_ALL, &err), 0, "%s", err.message);
     cr_assert_eq(train_model(backend_cpu(0), sys, &cfg, model, report, 1, &err), 0, "%s",
                  err.message);
     config_free(&cfg);
@@ -116,6 +118,7 @@ Test(train, escaping_paths_stop_with_a_clear_message) {
     config_from_text(&cfg, "[system]\nname = runaway\nvars = z\ndrift = z^2\ndiffusion = 1\n"
                            "[network]\nneurons = 16\n[train]\nsamples = 200\npaths = 8\n");
     cr_assert_eq(system_build(&sys, &cfg, &err), 0);
+    cr_assert_eq(config_resolve(&cfg, &sys, PLAN_ALL, &err), 0, "%s", err.message);
     int code = train_model(backend_cpu(0), &sys, &cfg, &model, &report, 1, &err);
     cr_assert_eq(code, DDM_ERUNTIME);
     cr_assert(strstr(err.message, "target paths stayed within"), "%s", err.message);
@@ -135,6 +138,7 @@ Test(train, paths_that_escape_without_noise_name_the_start) {
     config_from_text(&cfg, "[system]\nname = away\nvars = x\ndrift = x\ndiffusion = 0.01\n"
                            "[network]\nneurons = 16\n[train]\nsamples = 200\npaths = 4\n");
     cr_assert_eq(system_build(&sys, &cfg, &err), 0);
+    cr_assert_eq(config_resolve(&cfg, &sys, PLAN_ALL, &err), 0, "%s", err.message);
     cr_assert_eq(train_model(backend_cpu(0), &sys, &cfg, &model, &report, 1, &err), DDM_ERUNTIME);
     cr_assert(strstr(err.message, "also leave without noise"), "%s", err.message);
     cr_assert(strstr(err.message, "path_start"), "%s", err.message);
@@ -152,6 +156,7 @@ Test(train, a_start_that_escapes_is_refused_before_training) {
     config_from_text(&cfg, "[system]\nname = runaway\nvars = z\ndrift = z^2\n"
                            "[simulate]\nstart = 2\n");
     cr_assert_eq(system_build(&sys, &cfg, &err), 0);
+    cr_assert_eq(config_resolve(&cfg, &sys, PLAN_ALL, &err), 0, "%s", err.message);
     cr_assert_eq(sample_check(&sys, &cfg, &err), DDM_EUSAGE);
     cr_assert(strstr(err.message, "[simulate] start"), "%s", err.message);
     cr_assert(strstr(err.message, "t = 0.5"), "%s", err.message);
@@ -182,6 +187,7 @@ Test(train, auto_path_dt_follows_the_jacobian) {
     struct ddm_error err = {0};
     config_from_text(&cfg, "[system]\nname = stiff\nvars = x, y\ndrift = -20000*x; -y\n");
     cr_assert_eq(system_build(&sys, &cfg, &err), 0);
+    cr_assert_eq(config_resolve(&cfg, &sys, PLAN_ALL, &err), 0, "%s", err.message);
     double dt = sample_path_dt(&sys, &cfg);
     cr_assert(fabs(dt - 2.5e-6) < 1e-12, "auto path_dt %g", dt);
     cfg.path_dt = 1e-4;

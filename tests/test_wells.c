@@ -101,8 +101,8 @@ Test(wells, bad_parameters_are_reported) {
     config_free(&cfg);
 }
 
-/* The landscapes can also be written as expressions (DESIGN §6): the softmax family with its
- * rotation, spelled out for three wells, must give the native drift. */
+/* The landscapes can also be written as expressions (docs/design.md §6): the softmax family with
+ * its rotation, spelled out for three wells, must give the native drift. */
 Test(wells, expressions_express_the_rotated_family) {
     struct ddm_system native, written;
     build(&native, "[system]\nname = wells\nparams = width=0.5, depth=1.3, alpha=2, count=3\n");

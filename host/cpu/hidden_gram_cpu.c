@@ -1,4 +1,5 @@
-/* hidden_gram_cpu.c — the CPU twin of the hidden-layer Gram matrix for the ridge start (DESIGN §3).
+/* hidden_gram_cpu.c — the CPU twin of the hidden-layer Gram matrix for the ridge start
+ * (docs/design.md §3).
  *
  * With features φ_s = (tanh(Γ̂ẑ_s + b), 1) ∈ R^(n+1), accumulates G = Σ_s φ_s φ_sᵀ and
  * C = Σ_s φ_s t_sᵀ in double: the ridge solution W_sᵀ = (G + λI)⁻¹ C needs the precision, as G is

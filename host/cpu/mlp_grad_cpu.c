@@ -1,4 +1,4 @@
-/* mlp_grad_cpu.c — the CPU twin of the fused perceptron forward/backward pass (DESIGN §3).
+/* mlp_grad_cpu.c — the CPU twin of the fused perceptron forward/backward pass (docs/design.md §3).
  *
  * L = (1/M) Σ_s ‖r_s‖², r_s = Ŵ_s h_s − y_s, h_s = tanh(Γ̂ẑ_s + b). The n×M hidden matrix is never
  * stored: pass 1 (parallel over points) forms the residuals r (M,k); pass 2 (parallel over

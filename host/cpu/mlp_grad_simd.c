@@ -1,4 +1,5 @@
-/* mlp_grad_simd.c — the vectorised perceptron forward/backward (DESIGN §3), twin of mlp_grad_cpu.
+/* mlp_grad_simd.c — the vectorised perceptron forward/backward (docs/design.md §3), twin of
+ * mlp_grad_cpu.
  *
  * Per tile of MLP_TILE points: forward h = tanh(Γ̂ẑ + b) across neurons (16 or 8 lanes, the
  * tanh of simd.h), out = Ŵ_s h, r = out − y; backward with the tile's h kept (MLP_TILE × n floats,

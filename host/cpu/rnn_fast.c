@@ -1,6 +1,7 @@
 /* rnn_fast.c — the parts of the CPU simulation path that every instruction set shares: the
- * per-step coefficients (noise ξ keyed by trajectory and step, DESIGN §4), the per-neuron noise,
- * the recording of the latent read-out and traces, and the portable version built on the twin.
+ * per-step coefficients (noise ξ keyed by trajectory and step, docs/design.md §4), the per-neuron
+ * noise, the recording of the latent read-out and traces, and the portable version built on the
+ * twin.
  */
 #include <math.h>
 #include <string.h>

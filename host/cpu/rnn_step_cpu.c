@@ -1,4 +1,4 @@
-/* rnn_step_cpu.c — the CPU twin of one Euler–Maruyama step of the network (DESIGN §4).
+/* rnn_step_cpu.c — the CPU twin of one Euler–Maruyama step of the network (docs/design.md §4).
  *
  * Plain loops in a fixed order with explicit noise: the specification against which the
  * vectorised CPU path and the CUDA kernel are tested. Reductions accumulate in double.

@@ -1,8 +1,8 @@
 /* rnn_step_simd.c — the fast CPU simulation path: one fused pass over the neurons per step.
  *
- * For each step of one trajectory (DESIGN §4, §8): x ← x(1 − Δt/τ) + (Δt/τ)b + Γ̂ coef (+ η),
- * h = tanh(x), a ← Ŵ_s h — update, tanh and the next step's k-vector reduction in the same pass,
- * with x (n floats) resident in L1 and the vector tanh of simd.h. The body is written once
+ * For each step of one trajectory (docs/design.md §4, §8): x ← x(1 − Δt/τ) + (Δt/τ)b + Γ̂ coef (+
+ * η), h = tanh(x), a ← Ŵ_s h — update, tanh and the next step's k-vector reduction in the same
+ * pass, with x (n floats) resident in L1 and the vector tanh of simd.h. The body is written once
  * and compiled once per instruction set and tanh (Makefile: _avx512.o, _avx2.o, _avx512_sleef.o,
  * _avx2_sleef.o); the backend picks one at run time. It is always_inline'd with k constant so the k
  * accumulators stay in registers. The reduction half alone (rnn_reduce_*) gives a context created

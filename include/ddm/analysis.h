@@ -1,4 +1,4 @@
-/* analysis.h — the analyze stage (DESIGN §5): how the trained network carries the dynamics.
+/* analysis.h — the analyze stage (docs/design.md §5): how the trained network carries the dynamics.
  *
  *   PCA        neuron-space states → explained variance, principal angles to range Γ̂, recovery
  *   split      W = W_S + W_A on a latent grid → f, f_sym, f_asym and the Hopfield energy
@@ -7,8 +7,8 @@
  *   stats      means, covariances, marginals, Wasserstein distances network vs target
  *   memory     (wells systems) occupancy, transitions, recall, cycling, dwell times
  *   fixed      fixed points of both flows by Newton's method, matched; spurious ones counted
- * It reads /simulate back from the run file and writes /analysis into it (DESIGN §7); it runs on
- * the host except the PCA's short simulation, which goes through the backend.
+ * It reads /simulate back from the run file and writes /analysis into it (docs/design.md §7); it
+ * runs on the host except the PCA's short simulation, which goes through the backend.
  */
 #ifndef DDM_ANALYSIS_H
 #define DDM_ANALYSIS_H

@@ -1,5 +1,5 @@
 /* analysis_fixed.h — fixed points of the noise-free latent flows of network and target, their
- * stability, and which of the network's the target does not have (DESIGN §5).
+ * stability, and which of the network's the target does not have (docs/design.md §5).
  *
  * Newton's method on f(z) = 0 with the exact Jacobian J = ∂f/∂z (the network's from
  * model_latent_drift, f̂(z) = s ⊙ (Ŵ_s tanh(Γ̂ẑ + b) − ẑ)/τ; the target's from the expression

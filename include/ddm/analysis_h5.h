@@ -1,4 +1,4 @@
-/* analysis_h5.h — the /analysis group of the run file (DESIGN §7), and /simulate read back.
+/* analysis_h5.h — the /analysis group of the run file (docs/design.md §7), and /simulate read back.
  *
  *   /analysis                      attrs complete, seconds, created, config (the INI analysed)
  *   /analysis/pca/{explained_variance, principal_angles_deg, map_A, map_c, recovery_r2_coordinates,
@@ -34,17 +34,6 @@
 #include "ddm/analysis_stats.h"
 #include "ddm/starts.h"
 
-/* Shape of /simulate/latent (B,T,k); *present = 0 when the file has no /simulate. */
-int analysis_h5_simulate_shape(hid_t file, int *present, int *B, long *T, int *k,
-                               struct ddm_error *err);
-
-/* Receives times [t, t + count) (t counted from `first`) of all trajectories: z (B,count,k). */
-typedef void (*analysis_slab_fn)(void *user, const float *z, int count, long t);
-
-/* Streams /simulate/<dataset> ("latent" or "target_latent") from recorded time `first` on. */
-int analysis_h5_scan(hid_t file, const char *dataset, long first, analysis_slab_fn fn, void *user,
-                     struct ddm_error *err);
-
 /* Replaces any /analysis by a new group marked complete = 0; *group is left open. */
 int analysis_h5_begin(hid_t file, const struct ddm_config *cfg, hid_t *group,
                       struct ddm_error *err);
@@ -69,8 +58,6 @@ int analysis_h5_stats_verdict(hid_t group, const struct ddm_analysis_report *rep
 int analysis_h5_stats(hid_t group, const struct stats_moments *moments,
                       const struct stats_marginals *marginals, const double *wasserstein,
                       double burn_in_fraction, long first, struct ddm_error *err);
-/* /simulate/t (T), allocated. */
-int analysis_h5_times(hid_t file, double **t, long *T, struct ddm_error *err);
 /* /analysis/memory for [0] the network and [1] the target, with occupancy (B,T) of each. */
 int analysis_h5_memory(hid_t group, const struct memory_result *result,
                        const signed char *const *occupancy, long B, long T, double radius,

@@ -1,5 +1,5 @@
 /* analysis_hhd.h — Helmholtz–Hodge (time-irreversibility) split of a latent SDE and its entropy
- * production (DESIGN §5).
+ * production (docs/design.md §5).
  *
  * With stationary density p and D = ½σσᵀ: J = fp − ∇·(Dp), f = f_rev + f_irr,
  *   f_rev = D∇log p + ∇·D,   f_irr = J/p = f − f_rev,   Φ = ∫ f_irrᵀD⁻¹f_irr p dz  (nats / time).

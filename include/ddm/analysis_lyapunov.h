@@ -1,4 +1,5 @@
-/* analysis_lyapunov.h — Lyapunov spectra of the noise-free latent flow dz/dt = f(z) (DESIGN §5).
+/* analysis_lyapunov.h — Lyapunov spectra of the noise-free latent flow dz/dt = f(z) (docs/design.md
+ * §5).
  *
  * Benettin's method: the flow and its variational equation dQ/dt = J(z)Q (J the exact Jacobian
  * of f) are integrated together by RK4; Q (k,k) is re-orthonormalised by modified Gram–Schmidt

@@ -1,4 +1,5 @@
-/* analysis_memory.h — memory metrics of a multi-well run (DESIGN §6), from the latent paths.
+/* analysis_memory.h — memory metrics of a multi-well run (docs/design.md §6), from the latent
+ * paths.
  *
  * Occupancy: a state is in well j when it lies within `radius` of pattern p_j (and nearest to
  * it), else in transit (−1). Transitions are counted between "core sets": j → l when a path that

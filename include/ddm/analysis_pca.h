@@ -1,5 +1,5 @@
 /* analysis_pca.h — PCA of neuron-space states and the recovery of the latent coordinates
- * (DESIGN §5, the paper's Fig 4).
+ * (docs/design.md §5, the paper's Fig 4).
  *
  * A noise-free low-rank network on its manifold has exactly k non-zero principal components, and
  * their span is range Γ̂. From the top-k PCs U_k and the PC coordinates y = U_kᵀ(x − x̄) the latent

@@ -1,5 +1,5 @@
 /* analysis_split.h — the symmetric/asymmetric split of the connectivity and the Hopfield energy
- * of its symmetric part (DESIGN §5, the paper's Fig 3).
+ * of its symmetric part (docs/design.md §5, the paper's Fig 3).
  *
  * W = Γ̂Ŵ_s = W_S + W_A with W_S = ½(W + Wᵀ), W_A = ½(W − Wᵀ), applied through the factors only:
  *   W_S φ = ½(Γ̂(Ŵ_s φ) + Ŵ_sᵀ(Γ̂ᵀφ)),   W_A φ = ½(Γ̂(Ŵ_s φ) − Ŵ_sᵀ(Γ̂ᵀφ))       (O(nk) each)

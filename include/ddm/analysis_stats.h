@@ -1,5 +1,6 @@
 /* analysis_stats.h — stationary statistics of a latent process: mean, covariance, marginal
- * histograms, and the 1-D Wasserstein distance between two processes' marginals (DESIGN §5).
+ * histograms, and the 1-D Wasserstein distance between two processes' marginals (docs/design.md
+ * §5).
  *
  * Both accumulate sample by sample, so the recorded trajectories stream through once. A sample
  * with a non-finite coordinate (a target path that escaped) is skipped whole. The marginals are

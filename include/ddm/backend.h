@@ -4,7 +4,7 @@
  * backend-agnostic. A backend keeps its data where it computes (host memory or the GPU) inside
  * an opaque context, and exchanges plain host arrays at the boundary:
  *   training   — the fused perceptron forward/backward + Adam over mini-batches, and the hidden-
- *                layer Gram matrix for the closed-form ridge start (DESIGN §3);
+ *                layer Gram matrix for the closed-form ridge start (docs/design.md §3);
  *   simulation — Euler–Maruyama of B trajectories for many steps, recording the latent read-out
  *                and a few neuron traces, with noise keyed by (seed, trajectory, step) (§4).
  * Letters: B trajectories, T recorded times, n neurons, k latent dims, m noise dims, M points.

@@ -1,4 +1,5 @@
-/* checkpoint.h — the /checkpoint group of a run file: where a stopped run stands (DESIGN §7).
+/* checkpoint.h — the /checkpoint group of a run file: where a stopped run stands (docs/design.md
+ * §7).
  *
  *   /checkpoint  attrs format, stage (train|simulate|analyze), stages, fingerprint, signal
  *     train:     params (2nk+n), m1 (2nk+n), m2 (2nk+n), loss (epochs_done);

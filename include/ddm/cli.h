@@ -1,4 +1,4 @@
-/* cli.h — the command line of DESIGN §7 and the run it drives.
+/* cli.h — the command line of docs/design.md §7 and the run it drives.
  *
  *   ddm_gpu CONFIG.ini [--set section.key=value]... [--backend B] [--output PATH] [--overwrite]
  *           [--stages train,simulate,analyze] [--model FILE.h5] [--on-nonfinite P] [--threads N]

@@ -1,4 +1,4 @@
-/* config.h — the run configuration: every INI key of DESIGN §7, with its default and range.
+/* config.h — the run configuration: every INI key of docs/design.md §7, with its default and range.
  *
  * One table (host/config_keys.c) lists each key once: section, name, type, default, range and
  * the help line. Loading, `--set section.key=value`, `--help`, the README key list and the
@@ -92,7 +92,7 @@ struct ddm_config {
     int on_nonfinite;       /* enum nonfinite_policy */
     double blowup_bound;    /* |ẑ_c| above this (latent scales from μ) is a blow-up; 0: off */
 
-    /* [analysis] (DESIGN §5) */
+    /* [analysis] (docs/design.md §5) */
     int pca;                  /* leading explained-variance ratios kept (0: no PCA) */
     int pca_trajectories;     /* network trajectories simulated for the PCA */
     int pca_samples;          /* states kept per PCA trajectory */
@@ -141,6 +141,10 @@ struct ddm_config {
     char *source_path; /* the INI file */
     char *source_text; /* its full text */
     int *key_lines;    /* (number of keys) line of each key in the file; 0: not there */
+
+    /* The structured strings above as typed values (ddm/plan.h), set by config_resolve once the
+     * system is known; NULL before. Copies of the struct share it, as they share the strings. */
+    struct ddm_plan *plan;
 };
 
 /* Sets every key to its default (strings allocated). */

@@ -6,7 +6,7 @@
  * register instructions evaluated in double precision. The Jacobian comes from forward-mode
  * differentiation of the same tape, so it is exact to rounding (needed by the Lyapunov spectra).
  *
- * Grammar (DESIGN §7): + - * / ^ (right associative, binds tighter than unary minus: -x^2 =
+ * Grammar (docs/design.md §7): + - * / ^ (right associative, binds tighter than unary minus: -x^2 =
  * -(x^2)), unary -, parentheses, numbers (1, 2.5, 1e-3), `pi`, variables, parameters, and the
  * functions sin cos tan exp log sqrt tanh abs sign (one argument), pow min max (two arguments).
  */

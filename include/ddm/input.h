@@ -1,4 +1,5 @@
-/* input.h — the cue schedule of [input]: inputs u(t) that tilt the landscape (DESIGN §2, §6).
+/* input.h — the cue schedule of [input]: inputs u(t) that tilt the landscape (docs/design.md §2,
+ * §6).
  *
  * A cue is a time window [start, end) (times after the burn-in) with a latent vector u, given
  * directly or as the direction from the patterns' centroid to one pattern (a well of the wells

@@ -2,12 +2,13 @@
  * that tests/test_kernel_logic.c runs exactly this code over every thread of an emulated block on
  * the CPU and compares it with the twins (STYLE rules 1, 4, 7).
  *
- * Simulation (DESIGN §4, §8; kernels/rnn_step.cu): a block is a team of threads that owns R whole
- * trajectories; thread tid owns the npt consecutive neurons tid·npt … tid·npt + npt − 1 of each.
- * The k-vector reductions Ŵ_s tanh(x) and Γ̂⁺(x − b) go through a warp *transpose reduction* (each
- * shuffle level halves the values a lane holds) and a fixed-order sum over warps: deterministic.
- * Training (DESIGN §3; kernels/mlp_grad.cu, adam_step.cu, hidden_gram.cu): tile bookkeeping, the
- * hidden unit, the backward update of one (point, neuron) pair, the AdamW element, the features.
+ * Simulation (docs/design.md §4, §8; kernels/rnn_step.cu): a block is a team of threads that owns R
+ * whole trajectories; thread tid owns the npt consecutive neurons tid·npt … tid·npt + npt − 1 of
+ * each. The k-vector reductions Ŵ_s tanh(x) and Γ̂⁺(x − b) go through a warp *transpose reduction*
+ * (each shuffle level halves the values a lane holds) and a fixed-order sum over warps:
+ * deterministic. Training (docs/design.md §3; kernels/mlp_grad.cu, adam_step.cu, hidden_gram.cu):
+ * tile bookkeeping, the hidden unit, the backward update of one (point, neuron) pair, the AdamW
+ * element, the features.
  */
 #ifndef DDM_KERNEL_MATH_H
 #define DDM_KERNEL_MATH_H
@@ -297,8 +298,8 @@ DDM_HD float sim_tanh(float x) {
     return fmaf(-2.0f, r, 1.0f);
 }
 
-/* The fused update of neuron slot j for trajectory r (DESIGN §4): x ← x(1 − Δt/τ) + (Δt/τ)b +
- * Γ̂_i·coef + kick, h = tanh x (sim_tanh), acc (k) += Ŵ_s[:,i] h. Returns h. */
+/* The fused update of neuron slot j for trajectory r (docs/design.md §4): x ← x(1 − Δt/τ) + (Δt/τ)b
+ * + Γ̂_i·coef + kick, h = tanh x (sim_tanh), acc (k) += Ŵ_s[:,i] h. Returns h. */
 DDM_HD float sim_neuron_step(int k, float *x, float bias, const float *gamma, const float *ws,
                              const float *coef, float decay, float dt_over_tau, float kick,
                              float *acc) {
@@ -309,9 +310,9 @@ DDM_HD float sim_neuron_step(int k, float *x, float bias, const float *gamma, co
     return h;
 }
 
-/* Coefficient of value v = r·k + c (DESIGN §4): coef = (Δt/τ)(a + û_c) + √Δt Σ_j Ŝ_cj ξ_j, as
- * rnn_coefficients, with Ŝ constant or Ŝ_cj = (V h)_cj + c_cj, the totals of V h summed here over
- * the warps' partials sv (warps, stride) at r·k·m + c·m + j; sv = NULL for constant Ŝ. */
+/* Coefficient of value v = r·k + c (docs/design.md §4): coef = (Δt/τ)(a + û_c) + √Δt Σ_j Ŝ_cj ξ_j,
+ * as rnn_coefficients, with Ŝ constant or Ŝ_cj = (V h)_cj + c_cj, the totals of V h summed here
+ * over the warps' partials sv (warps, stride) at r·k·m + c·m + j; sv = NULL for constant Ŝ. */
 DDM_HD float sim_coefficient(const struct sim_params *p, int r, int c, float a, const float *input,
                              const float *sv, int warps, int stride, const float *xi) {
     float noise = 0.0f;

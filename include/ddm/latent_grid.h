@@ -1,4 +1,4 @@
-/* latent_grid.h — regular grids of latent points for the analysis (DESIGN §5).
+/* latent_grid.h — regular grids of latent points for the analysis (docs/design.md §5).
  *
  * A grid spans d = 1..3 of the k latent coordinates (its axes), with `size[a]` equally spaced
  * points from lo to hi of that coordinate, ends included; every other coordinate is held at

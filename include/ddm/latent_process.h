@@ -1,6 +1,6 @@
 /* latent_process.h — the latent SDE dz = f(z) dt + σ(z) dB as the analysis sees it: the network's
- * on its manifold (f_RNN, σ_RNN in original coordinates, DESIGN §2) or the target's, behind one
- * pair of function pointers, so that the Helmholtz–Hodge split, the Lyapunov spectra and the
+ * on its manifold (f_RNN, σ_RNN in original coordinates, docs/design.md §2) or the target's, behind
+ * one pair of function pointers, so that the Helmholtz–Hodge split, the Lyapunov spectra and the
  * entropy production run the same code for both.
  */
 #ifndef DDM_LATENT_PROCESS_H

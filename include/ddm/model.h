@@ -1,6 +1,6 @@
 /* model.h — the trained low-rank network, stored in normalised latent coordinates.
  *
- * dx = (1/τ)(−x + Γ̂ Ŵ_s tanh(x) + b + Γ̂û) dt + Γ̂ Ŝ(x) dB          (DESIGN §2)
+ * dx = (1/τ)(−x + Γ̂ Ŵ_s tanh(x) + b + Γ̂û) dt + Γ̂ Ŝ(x) dB          (docs/design.md §2)
  *
  * On the manifold x = Γ̂ẑ + b the normalised latent ẑ follows dẑ = (1/τ)(−ẑ + Ŵ_s tanh(Γ̂ẑ + b)
  * + û) dt + Ŝ dB, and the original coordinates are z = μ + s ⊙ ẑ = μ + s ⊙ Γ̂⁺(x − b).

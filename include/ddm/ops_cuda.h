@@ -19,7 +19,7 @@ struct sim_params;
 /* The message of the last failure on this thread ("file:line: call: message; hint"). */
 const char *cuda_last_error(void);
 
-/* The device's figures for the performance model (DESIGN §8); 0, or −1 without a device. */
+/* The device's figures for the performance model (docs/design.md §8); 0, or −1 without a device. */
 struct cuda_device_info {
     char name[256];
     int major, minor, sms;

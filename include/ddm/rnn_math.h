@@ -2,7 +2,7 @@
  * the vectorised CPU path and the CUDA kernel (DDM_HD: __host__ __device__ under nvcc), so that
  * the logic each GPU thread runs is tested on the CPU.
  *
- * Step (DESIGN §4), with h = tanh(x), a = Ŵ_s h and Ŝ(x) the diffusion:
+ * Step (docs/design.md §4), with h = tanh(x), a = Ŵ_s h and Ŝ(x) the diffusion:
  *   x ← x + (Δt/τ)(−x + b) + Γ̂ coef + σ_n √Δt η,   coef = (Δt/τ)(a + û) + √Δt Ŝ(x) ξ.
  * Γ̂ coef is the only coupling: O(nk) work per step, W = Γ̂Ŵ_s is never formed.
  */

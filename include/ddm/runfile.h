@@ -1,4 +1,4 @@
-/* runfile.h — the HDF5 file of one run, exactly in the layout of DESIGN §7:
+/* runfile.h — the HDF5 file of one run, exactly in the layout of docs/design.md §7:
  *
  *   /          attrs format_version, ddm_version, git_commit, created, backend, device, seed,
  *              config, complete
@@ -120,5 +120,20 @@ struct recording;
 int runfile_write_data_source(hid_t system, const struct recording *r, struct ddm_error *err);
 int runfile_write_data_fit(hid_t train, const struct ddm_train_report *report,
                            struct ddm_error *err);
+
+/* Reading /simulate back (host/runfile_simulate.c). */
+/* Shape of /simulate/latent (B,T,k); *present = 0 when the file has no /simulate. */
+int runfile_simulate_shape(hid_t file, int *present, int *B, long *T, int *k,
+                           struct ddm_error *err);
+
+/* Receives times [t, t + count) (t counted from `first`) of all trajectories: z (B,count,k). */
+typedef void (*runfile_slab_fn)(void *user, const float *z, int count, long t);
+
+/* Streams /simulate/<dataset> ("latent" or "target_latent") from recorded time `first` on. */
+int runfile_simulate_scan(hid_t file, const char *dataset, long first, runfile_slab_fn fn,
+                          void *user, struct ddm_error *err);
+
+/* /simulate/t (T), allocated. */
+int runfile_simulate_times(hid_t file, double **t, long *T, struct ddm_error *err);
 
 #endif

@@ -1,4 +1,4 @@
-/* simulate.h — noisy network trajectories and the coupled target paths (DESIGN §4).
+/* simulate.h — noisy network trajectories and the coupled target paths (docs/design.md §4).
  *
  * B trajectories start on the target's attractor (or at [simulate] start), on the manifold
  * x₀ = Γ̂ẑ₀ + b or displaced off it; the backend runs Euler–Maruyama in neuron space, and the

@@ -1,4 +1,5 @@
-/* train.h — drift–diffusion matching: the training points and the fit of the network (DESIGN §3).
+/* train.h — drift–diffusion matching: the training points and the fit of the network
+ * (docs/design.md §3).
  *
  * Points z are taken along simulated target paths (with jitter, so the drift is right near the
  * attractor too) and/or uniformly in a box; f(z) is evaluated there. In normalised coordinates
@@ -12,6 +13,7 @@
 #include "ddm/backend.h"
 #include "ddm/config.h"
 #include "ddm/model.h"
+#include "ddm/plan.h"
 #include "ddm/progress.h"
 #include "ddm/system.h"
 
@@ -25,14 +27,17 @@ struct ddm_points {
                      * random test_fraction of the points is held out) */
 };
 
-/* Checks the sampling keys ([train] box, path_start) before any work is done, and that a start
- * point given by the user ([train] path_start, [simulate] start) does not escape without noise. */
+/* Checks, before any work is done, that a start point given by the user ([train] path_start,
+ * [simulate] start) does not escape without noise (config_resolve has parsed the keys). */
 int sample_check(const struct ddm_system *sys, const struct ddm_config *cfg, struct ddm_error *err);
 
 /* The Euler–Maruyama step of the target paths: [train] path_dt, or for auto min(1e-3,
  * [simulate] dt, 0.05/ρ), ρ the largest |eigenvalue| of the drift's Jacobian on the first points
  * (path starts and a short noise-free probe). Deterministic: simulation starts use it too. */
 double sample_path_dt(const struct ddm_system *sys, const struct ddm_config *cfg);
+/* The same rule for paths from `origin` (the attractor starts: [train] path_start alone). */
+double sample_path_dt_from(const struct ddm_system *sys, const struct ddm_config *cfg,
+                           const struct plan_origin *origin);
 
 /* Samples the M = [train] samples points of the configuration. */
 int sample_points(const struct ddm_system *sys, const struct ddm_config *cfg,

@@ -1,4 +1,5 @@
-/* wells.h — the multi-well "memory" landscape of DESIGN §6, with its non-equilibrium rotation.
+/* wells.h — the multi-well "memory" landscape of docs/design.md §6, with its non-equilibrium
+ * rotation.
  *
  *   V(z) = −depth · log Σ_j exp(−‖z − p_j‖² / (2 width²))        (K wells at the patterns p_j)
  *          + (wall/2) · max(0, ‖z − c‖ − ρ)²                      (an outer wall, optional)

@@ -1,4 +1,5 @@
-/* rnn_step_versions.cu — kernel experiment (STYLE rule 8) for the simulation step (DESIGN §8).
+/* rnn_step_versions.cu — kernel experiment (STYLE rule 8) for the simulation step (docs/design.md
+ * §8).
  *
  * Versions (each validated against the CPU twin rnn_step_cpu with the same keyed Philox noise,
  * then timed with events, median of 5, for B = 4096, n = 1024, k = 3):

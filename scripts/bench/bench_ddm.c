@@ -1,5 +1,5 @@
 /* bench_ddm.c — throughput of every backend of this build, in machine-readable lines for
- * scripts/bench/run_bench.py, which runs the PyTorch and JAX peers beside it (DESIGN §8).
+ * scripts/bench/run_bench.py, which runs the PyTorch and JAX peers beside it (docs/design.md §8).
  *
  * Simulation: neuron-steps/s of Euler–Maruyama (k = 3, m = 3, constant Ŝ, dt = 1e-3, τ = 1, one
  * read-out per block) for B × n; training: seconds per Adam epoch over M points in batches of

@@ -1,7 +1,7 @@
 """peer_common.py — what the PyTorch and JAX peers share: the problem, the options, the output.
 
-The peers implement the very Euler–Maruyama step of ddm (DESIGN §4) and its training step
-(DESIGN §3) in float32, with the same B, n, k = 3, m = 3, dt = 1e-3, τ = 1, constant Ŝ, and print
+The peers implement the very Euler–Maruyama step of ddm (docs/design.md §4) and its training step
+(docs/design.md §3) in float32, with the same B, n, k = 3, m = 3, dt = 1e-3, τ = 1, constant Ŝ, and print
 one machine-readable line per measurement for run_bench.py:
     peer-bench sim impl=NAME device=DEV B=.. n=.. k=.. rate=NEURON_STEPS_PER_S
     peer-bench train impl=NAME device=DEV n=.. k=.. M=.. batch=.. epoch_s=SECONDS

@@ -1,4 +1,4 @@
-"""peer_torch.py — ddm's simulation and training step in PyTorch, the peer of DESIGN §8.
+"""peer_torch.py — ddm's simulation and training step in PyTorch, the peer of docs/design.md §8.
 
 Variants: eager (idiomatic PyTorch, one kernel per operation), compile (torch.compile of the
 step), graph (a CUDA graph of a block of steps; on a GPU only). The step, in float32:

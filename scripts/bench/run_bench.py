@@ -4,7 +4,7 @@ Runs build/bench/bench_ddm (every backend of this build: cpu, and cuda when a de
 peer_torch.py, peer_jax.py (each skipped with a message when its framework is missing) as child
 processes with the same sizes, parses their `*-bench` lines and prints neuron-steps/s per (B, n),
 training epoch times, the ratio of ddm's best backend on the same device over each peer, and on a
-GPU the fraction of the FP32 roofline and of the tanh-unit floor (DESIGN §8); "n/a" on a CPU.
+GPU the fraction of the FP32 roofline and of the tanh-unit floor (docs/design.md §8); "n/a" on a CPU.
 On a machine without a GPU the sizes default to --quick (B ∈ {256, 4096}, n ∈ {64, 512});
 --full asks for the issue's grid (B ∈ {256, 4096, 16384}, n ∈ {64, 512, 1024}); --sizes 4096x1024
 any grid (make bench BENCH_SIZES=4096x1024). Each child is killed after --timeout seconds.
@@ -163,7 +163,7 @@ def main():
             row += f"{(fmt(t) + ratio):>14} "
         print(row)
     print("\nFP32 roofline: rate × (4k+3) flops per neuron-step / the device's FP32 peak; tanh floor:"
-          " rate / (MUFU lanes × SMs × clock), one tanh per neuron-step (DESIGN §8).")
+          " rate / (MUFU lanes × SMs × clock), one tanh per neuron-step (docs/design.md §8).")
     if not gpu:
         print("No GPU on this machine: every figure above is a CPU figure; no GPU was measured.")
     for s in dict.fromkeys(skips):  # once each, however many --repeat
