@@ -209,10 +209,10 @@ __global__ void __launch_bounds__(SIM_MAX_THREADS)
             }
 #pragma unroll
         for (int v = 0; v < P; v++) acc[v] = 0.0f;
-            /* the weights of W slots at a time by vector loads (sim_weight_pos); without neuron
-             * noise the kick is −0, and x + (−0) = x for every x, so the addition compiles away */
 #pragma unroll
         for (int v = 0; v < NPT / W; v++) {
+            /* the weights of W slots at a time by vector loads (sim_weight_pos); without neuron
+             * noise the kick is −0, and x + (−0) = x for every x, so the addition compiles away */
             const int at = sim_weight_pos(tid, v * W, NPT, threads);
             float gamma[K][W], ws[K][W], bias[W];
 #pragma unroll
