@@ -190,7 +190,7 @@ test-gpu-dry-run: $(BIN) $(TEST_BIN) $(BUILD)/bench/bench_ddm
 # The simulation kernel's issue slots per neuron-step (k = 3, N4_R4), counted from its SASS
 # (kernels/NOTES.md): fails past the recorded figure; skipped without a CUDA build, or without
 # cuobjdump/nvdisasm (pip install nvidia-cuda-cuobjdump nvidia-cuda-nvdisasm).
-SASS_MAX := 26.4
+SASS_MAX := 19.4
 sass-check:
 	@if [ '$(WITH_CUDA)' != 1 ]; then echo "sass-check: skipped (not a CUDA build)"; exit 0; fi; \
 	 $(MAKE) --no-print-directory $(BUILD)/kernels/rnn_step.o || exit 1; \

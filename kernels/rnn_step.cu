@@ -22,11 +22,26 @@ namespace {
 
 constexpr uint64_t ALIVE = UINT64_MAX;
 
-template <int K, int SHAPE>
+/* W consecutive floats of a weight plane at a position sim_weight_pos gives (a multiple of W in a
+ * 16-byte aligned plane): one LDS.128 (W = 4) or LDS.64 (W = 2). */
+template <int W> __device__ __forceinline__ void load_vector(const float *at, float *out) {
+    if constexpr (W == 4) {
+        const float4 v = *reinterpret_cast<const float4 *>(at);
+        out[0] = v.x, out[1] = v.y, out[2] = v.z, out[3] = v.w;
+    } else if constexpr (W == 2) {
+        const float2 v = *reinterpret_cast<const float2 *>(at);
+        out[0] = v.x, out[1] = v.y;
+    } else {
+        out[0] = *at;
+    }
+}
+
+/* FEATURES (sim_variant): the optional paths compiled in; 0 compiles neither V h nor η. */
+template <int K, int SHAPE, int FEATURES>
 __global__ void __launch_bounds__(SIM_MAX_THREADS)
     rnn_step_kernel(const __grid_constant__ sim_params p) {
     constexpr int NPT = sim_shape_npt(SHAPE), R = sim_shape_R(SHAPE, K), N = R * K;
-    constexpr int P = tr_padded(N), PR = tr_padded(R);
+    constexpr int P = tr_padded(N), PR = tr_padded(R), W = sim_vector_width(NPT);
     extern __shared__ __align__(16) unsigned char smem[];
     const struct sim_geometry geo = sim_geometry_for(SHAPE, p.B, p.n, K);
     const struct sim_smem lay = sim_smem_layout(geo, K, p.m, p.V != nullptr, p.neuron_kick > 0.0f);
@@ -41,14 +56,19 @@ __global__ void __launch_bounds__(SIM_MAX_THREADS)
     const int tid = threadIdx.x, lane = tid % SIM_WARP, warp = tid / SIM_WARP;
     const int n = p.n, n_pad = geo.n_pad, warps = geo.warps, first = sim_neuron(tid, 0, NPT);
     const int m4 = (p.m + 3) / 4 * 4, km = K * p.m, groups = (p.m + 3) / 4;
-    const int traj0 = blockIdx.x * R;
+    const int traj0 = blockIdx.x * R, threads = geo.threads;
+    const bool state_dependent = (FEATURES & SIM_FEATURE_DIFFUSION) && p.V != nullptr;
+    const bool kicks = (FEATURES & SIM_FEATURE_KICK) && p.neuron_kick > 0.0f;
 
+    /* the weight planes in the order of sim_weight_pos (vectors of W slots per thread) */
     for (int q = tid; q < K * n_pad; q += blockDim.x) {
         int c = q / n_pad, i = q % n_pad;
-        s_gamma[q] = i < n ? p.Gamma[(size_t)i * K + c] : 0.0f;
-        s_ws[q] = i < n ? p.Ws[(size_t)c * n + i] : 0.0f;
+        int at = c * n_pad + sim_weight_pos(i / NPT, i % NPT, NPT, threads);
+        s_gamma[at] = i < n ? p.Gamma[(size_t)i * K + c] : 0.0f;
+        s_ws[at] = i < n ? p.Ws[(size_t)c * n + i] : 0.0f;
     }
-    for (int i = tid; i < n_pad; i += blockDim.x) s_bias[i] = i < n ? p.b[i] : 0.0f;
+    for (int i = tid; i < n_pad; i += blockDim.x)
+        s_bias[sim_weight_pos(i / NPT, i % NPT, NPT, threads)] = i < n ? p.b[i] : 0.0f;
     if (tid < R) {
         int traj = traj0 + tid;
         s_dead[tid] = traj >= p.B ? 0 : p.dead ? p.dead[traj] : ALIVE;
@@ -70,17 +90,20 @@ __global__ void __launch_bounds__(SIM_MAX_THREADS)
 #pragma unroll
         for (int v = 0; v < P; v++) acc[v] = 0.0f;
 #pragma unroll
-        for (int j = 0; j < NPT; j++) {
-            float ws[K];
+        for (int v = 0; v < NPT / W; v++) {
+            float ws[K][W];
 #pragma unroll
-            for (int c = 0; c < K; c++) ws[c] = s_ws[c * n_pad + first + j];
+            for (int c = 0; c < K; c++)
+                load_vector<W>(s_ws + c * n_pad + sim_weight_pos(tid, v * W, NPT, threads), ws[c]);
 #pragma unroll
-            for (int r = 0; r < R; r++) {
-                float h = sim_tanh(x[r][j]);
+            for (int e = 0; e < W; e++)
 #pragma unroll
-                for (int c = 0; c < K; c++) acc[r * K + c] += ws[c] * h;
-                if (keep_hidden) s_hidden[r * n_pad + first + j] = h;
-            }
+                for (int r = 0; r < R; r++) {
+                    float h = sim_tanh(x[r][v * W + e]);
+#pragma unroll
+                    for (int c = 0; c < K; c++) acc[r * K + c] += ws[c][e] * h;
+                    if (keep_hidden) s_hidden[r * n_pad + first + v * W + e] = h;
+                }
         }
     };
     /* V h from the hidden layer this thread left in shared memory (its own slots only) */
@@ -99,9 +122,9 @@ __global__ void __launch_bounds__(SIM_MAX_THREADS)
             warp_reduce_store<R>(t, lane, s_sv + warp * R * km + q, km);
         }
     };
-    reduce_hidden(p.V != nullptr);
+    reduce_hidden(state_dependent);
     warp_reduce_store<N>(acc, lane, s_partial + warp * P);
-    if (p.V) reduce_diffusion();
+    if (state_dependent) reduce_diffusion();
     __syncthreads();
 
     int record = 0;
@@ -128,8 +151,9 @@ __global__ void __launch_bounds__(SIM_MAX_THREADS)
                 atomicMin((unsigned long long *)&s_dead[r], (unsigned long long)(step0 + s - 1));
             if (!last) {
                 const int cs = s % SIM_NOISE_STEPS;
-                s_coef[v] = sim_coefficient(&p, r, c, a, s_input + cs * K, p.V ? s_sv : nullptr,
-                                            warps, R * km, s_noise + (cs * R + r) * m4);
+                s_coef[v] =
+                    sim_coefficient(&p, r, c, a, s_input + cs * K, state_dependent ? s_sv : nullptr,
+                                    warps, R * km, s_noise + (cs * R + r) * m4);
             }
         }
         __syncthreads();
@@ -173,7 +197,6 @@ __global__ void __launch_bounds__(SIM_MAX_THREADS)
         }
         /* η of this thread's own slots, one trajectory at a time (not unrolled: one Philox in
          * flight), staged in shared memory that only this thread reads */
-        const bool kicks = p.neuron_kick > 0.0f;
         if (kicks)
 #pragma unroll 1
             for (int r = 0; r < R; r++) {
@@ -187,26 +210,35 @@ __global__ void __launch_bounds__(SIM_MAX_THREADS)
 #pragma unroll
         for (int v = 0; v < P; v++) acc[v] = 0.0f;
 #pragma unroll
-        for (int j = 0; j < NPT; j++) {
-            const int i = first + j;
-            float gamma[K], ws[K];
+        for (int v = 0; v < NPT / W; v++) {
+            /* the weights of W slots at a time by vector loads (sim_weight_pos); without neuron
+             * noise the kick is −0, and x + (−0) = x for every x, so the addition compiles away */
+            const int at = sim_weight_pos(tid, v * W, NPT, threads);
+            float gamma[K][W], ws[K][W], bias[W];
 #pragma unroll
             for (int c = 0; c < K; c++) {
-                gamma[c] = s_gamma[c * n_pad + i];
-                ws[c] = s_ws[c * n_pad + i];
+                load_vector<W>(s_gamma + c * n_pad + at, gamma[c]);
+                load_vector<W>(s_ws + c * n_pad + at, ws[c]);
             }
-            const float bias = s_bias[i];
+            load_vector<W>(s_bias + at, bias);
 #pragma unroll
-            for (int r = 0; r < R; r++) {
-                float next = x[r][j], kick = kicks ? s_kick[r * n_pad + i] : 0.0f;
-                float h = sim_neuron_step(K, &next, bias, gamma, ws, coef[r], p.decay,
-                                          p.dt_over_tau, kick, &acc[r * K]);
-                if (alive[r]) x[r][j] = next;
-                if (p.V) s_hidden[r * n_pad + i] = h;
+            for (int e = 0; e < W; e++) {
+                const int j = v * W + e, i = first + j;
+                float gamma_i[K], ws_i[K];
+#pragma unroll
+                for (int c = 0; c < K; c++) gamma_i[c] = gamma[c][e], ws_i[c] = ws[c][e];
+#pragma unroll
+                for (int r = 0; r < R; r++) {
+                    float next = x[r][j], kick = kicks ? s_kick[r * n_pad + i] : -0.0f;
+                    float h = sim_neuron_step(K, &next, bias[e], gamma_i, ws_i, coef[r], p.decay,
+                                              p.dt_over_tau, kick, &acc[r * K]);
+                    if (alive[r]) x[r][j] = next;
+                    if (state_dependent) s_hidden[r * n_pad + i] = h;
+                }
             }
         }
         warp_reduce_store<N>(acc, lane, s_partial + warp * P);
-        if (p.V) reduce_diffusion();
+        if (state_dependent) reduce_diffusion();
         if (p.records > 0 && (s + 1) % p.record_every == 0) {
 #pragma unroll
             for (int v = 0; v < P; v++) zacc[v] = 0.0f;
@@ -219,7 +251,7 @@ __global__ void __launch_bounds__(SIM_MAX_THREADS)
                     pinv[c] = i < n ? __ldg(&p.pinv[(size_t)c * n + i]) : 0.0f;
 #pragma unroll
                 for (int r = 0; r < R; r++) {
-                    float centred = x[r][j] - s_bias[i];
+                    float centred = x[r][j] - s_bias[sim_weight_pos(tid, j, NPT, threads)];
 #pragma unroll
                     for (int c = 0; c < K; c++) zacc[r * K + c] += pinv[c] * centred;
                 }
@@ -243,10 +275,10 @@ __global__ void __launch_bounds__(SIM_MAX_THREADS)
 
 /* Launches one instance; its shared-memory opt-in is raised to the device's limit once per device
  * (not at every launch). */
-template <int K, int SHAPE>
-int launch(const sim_params &p, const sim_geometry &g, int bytes, const cuda_device_figures &dev,
-           cudaStream_t stream) {
-    auto kernel = rnn_step_kernel<K, SHAPE>;
+template <int K, int SHAPE, int FEATURES>
+int launch_variant(const sim_params &p, const sim_geometry &g, int bytes,
+                   const cuda_device_figures &dev, cudaStream_t stream) {
+    auto kernel = rnn_step_kernel<K, SHAPE, FEATURES>;
     static thread_local bool opted_in[64];
     if (!opted_in[dev.device]) {
         CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
@@ -256,6 +288,15 @@ int launch(const sim_params &p, const sim_geometry &g, int bytes, const cuda_dev
     kernel<<<g.blocks, g.threads, bytes, stream>>>(p);
     CUDA_LAUNCH_CHECK(stream);
     return 0;
+}
+
+/* The plain variant where the launch has neither a state-dependent Ŝ nor neuron noise. */
+template <int K, int SHAPE>
+int launch(const sim_params &p, const sim_geometry &g, int bytes, const cuda_device_figures &dev,
+           cudaStream_t stream) {
+    return sim_variant(sim_features(&p)) == 0
+               ? launch_variant<K, SHAPE, 0>(p, g, bytes, dev, stream)
+               : launch_variant<K, SHAPE, SIM_FEATURES_ALL>(p, g, bytes, dev, stream);
 }
 
 template <int K>

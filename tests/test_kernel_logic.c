@@ -125,6 +125,88 @@ Test(kernel_logic, every_neuron_and_trajectory_has_one_owner) {
     cr_assert_eq(sim_geometry_choose(256, 1024, 3, 132).shape, SIM_SHAPE_N2_R2);
 }
 
+/* Bank conflicts of one vector load of every thread of a block from a weight plane at byte
+ * offset `base` (16-byte aligned) with positions pos(tid, v·W): a shared load of W floats per
+ * lane is served 32/W lanes at a time; within such a group no two different 4-byte words may fall
+ * in the same one of the 32 banks. Returns the number of groups that conflict. */
+static int plane_conflicts(struct sim_geometry g, int base, int identity, int *misaligned) {
+    const int W = sim_vector_width(g.npt), lanes_per_group = SIM_WARP / W;
+    int conflicts = 0;
+    for (int v = 0; v < g.npt / W; v++)
+        for (int group = 0; group < g.threads / lanes_per_group; group++) {
+            int word_in_bank[SIM_WARP];
+            for (int b = 0; b < SIM_WARP; b++) word_in_bank[b] = -1;
+            int clash = 0;
+            for (int l = 0; l < lanes_per_group; l++) {
+                int tid = group * lanes_per_group + l;
+                int pos = identity ? sim_neuron(tid, v * W, g.npt)
+                                   : sim_weight_pos(tid, v * W, g.npt, g.threads);
+                if ((base + 4 * pos) % (4 * W)) ++*misaligned;
+                for (int e = 0; e < W; e++) {
+                    int word = base / 4 + pos + e, bank = word % SIM_WARP;
+                    if (word_in_bank[bank] >= 0 && word_in_bank[bank] != word) clash = 1;
+                    word_in_bank[bank] = word;
+                }
+            }
+            conflicts += clash;
+        }
+    return conflicts;
+}
+
+Test(kernel_logic, weight_planes_give_aligned_conflict_free_vector_loads) {
+    const int ns[] = {1, 33, 64, 65, 1000, 1024, 2048, 2049, 4096};
+    for (int shape = 0; shape < SIM_SHAPES; shape++)
+        for (size_t a = 0; a < sizeof ns / sizeof *ns; a++) {
+            struct sim_geometry g = sim_geometry_forced(shape, 100, ns[a], 3);
+            if (!g.threads) continue;
+            const int W = sim_vector_width(g.npt);
+            cr_assert(W > 1 && g.npt % W == 0 && W <= 4, "npt %d: width %d", g.npt, W);
+            /* a bijection of [0, n_pad), a vector's W slots consecutive */
+            int *seen = calloc(g.n_pad, sizeof(int));
+            for (int tid = 0; tid < g.threads; tid++)
+                for (int j = 0; j < g.npt; j++) {
+                    int pos = sim_weight_pos(tid, j, g.npt, g.threads);
+                    cr_assert(pos >= 0 && pos < g.n_pad);
+                    seen[pos]++;
+                    cr_assert_eq(pos, sim_weight_pos(tid, j / W * W, g.npt, g.threads) + j % W);
+                }
+            for (int q = 0; q < g.n_pad; q++) cr_assert_eq(seen[q], 1, "position %d", q);
+            free(seen);
+            /* every plane (each c of Γ̂ᵀ, Ŵ_s; b) aligned and conflict-free */
+            struct sim_smem lay = sim_smem_layout(g, 3, 3, 0, 0);
+            for (int c = 0; c < 3; c++) {
+                const int planes[] = {lay.gamma + 4 * c * g.n_pad, lay.ws + 4 * c * g.n_pad,
+                                      lay.bias};
+                for (int q = 0; q < 3; q++) {
+                    int misaligned = 0;
+                    cr_assert_eq(plane_conflicts(g, planes[q], 0, &misaligned), 0,
+                                 "shape %d n %d plane %d: bank conflicts", shape, ns[a], q);
+                    cr_assert_eq(misaligned, 0, "shape %d n %d plane %d", shape, ns[a], q);
+                }
+            }
+        }
+    /* the check can fail: npt = 8 with the neuron index as position is 2-way conflicted */
+    int misaligned = 0;
+    struct sim_geometry g8 = sim_geometry_forced(SIM_SHAPE_N8_R2, 100, 1000, 3);
+    cr_assert_gt(plane_conflicts(g8, 0, 1, &misaligned), 0);
+    cr_assert_eq(sim_weight_pos(5, 6, 8, 128), 1 * 128 * 4 + 5 * 4 + 2);
+}
+
+Test(kernel_logic, plain_variant_serves_only_launches_without_its_paths) {
+    struct sim_params p = {0};
+    float V = 0.0f;
+    for (int with_v = 0; with_v < 2; with_v++)
+        for (int with_kick = 0; with_kick < 2; with_kick++) {
+            p.V = with_v ? &V : NULL;
+            p.neuron_kick = with_kick ? 0.25f : 0.0f;
+            int features = sim_features(&p), variant = sim_variant(features);
+            cr_assert_eq(features,
+                         (with_v ? SIM_FEATURE_DIFFUSION : 0) | (with_kick ? SIM_FEATURE_KICK : 0));
+            cr_assert_eq(features & ~variant, 0, "a path the variant does not compile");
+            cr_assert_eq(variant == 0, !with_v && !with_kick);
+        }
+}
+
 /* ---------------------------------------------------------------------------- noise */
 
 Test(kernel_logic, noise_chunk_and_neuron_kicks_are_the_keyed_streams) {
@@ -195,6 +277,10 @@ static uint64_t *zdead(struct emu *e) {
 static float *xr(struct emu *e, int tid, int r) {
     return e->x + ((size_t)tid * e->g.R + r) * e->g.npt;
 }
+/* Weight c (or b, plane = lay.bias) of slot j of thread tid: planes in sim_weight_pos order. */
+static float weight(struct emu *e, int plane, int c, int tid, int j) {
+    return sm(e, plane)[c * e->g.n_pad + sim_weight_pos(tid, j, e->g.npt, e->g.threads)];
+}
 
 /* Each warp reduces its lanes' `count` values (per-thread acc (threads, P)) into out. */
 static void reduce_warps(struct emu *e, float *acc, int count, float *out, int warp_stride,
@@ -218,7 +304,7 @@ static void reduce_hidden(struct emu *e, int keep_hidden) {
             for (int r = 0; r < R; r++) {
                 float h = sim_tanh(xr(e, tid, r)[j]);
                 for (int c = 0; c < K; c++)
-                    acc[tid * P + r * K + c] += sm(e, e->lay.ws)[c * n_pad + i] * h;
+                    acc[tid * P + r * K + c] += weight(e, e->lay.ws, c, tid, j) * h;
                 if (keep_hidden) sm(e, e->lay.hidden)[r * n_pad + i] = h;
             }
         }
@@ -249,12 +335,15 @@ static void emulate_block(struct emu *e) {
     const int K = p->k, R = e->g.R, N = R * K, P = e->P, n = p->n, n_pad = e->g.n_pad;
     const int warps = e->g.warps, traj0 = e->block * R, km = K * p->m, m4 = (p->m + 3) / 4 * 4;
     memset(e->smem, 0, e->lay.bytes);
+    const int npt = e->g.npt, threads = e->g.threads;
     for (int q = 0; q < K * n_pad; q++) {
         int c = q / n_pad, i = q % n_pad;
-        sm(e, e->lay.gamma)[q] = i < n ? p->Gamma[(size_t)i * K + c] : 0.0f;
-        sm(e, e->lay.ws)[q] = i < n ? p->Ws[(size_t)c * n + i] : 0.0f;
+        int at = c * n_pad + sim_weight_pos(i / npt, i % npt, npt, threads);
+        sm(e, e->lay.gamma)[at] = i < n ? p->Gamma[(size_t)i * K + c] : 0.0f;
+        sm(e, e->lay.ws)[at] = i < n ? p->Ws[(size_t)c * n + i] : 0.0f;
     }
-    for (int i = 0; i < n_pad; i++) sm(e, e->lay.bias)[i] = i < n ? p->b[i] : 0.0f;
+    for (int i = 0; i < n_pad; i++)
+        sm(e, e->lay.bias)[sim_weight_pos(i / npt, i % npt, npt, threads)] = i < n ? p->b[i] : 0.0f;
     for (int r = 0; r < R; r++) {
         dead(e)[r] = traj0 + r >= p->B ? 0 : p->dead[traj0 + r];
         zdead(e)[r] = UINT64_MAX;
@@ -336,15 +425,15 @@ static void emulate_block(struct emu *e) {
                 const int i = first + j;
                 float gamma[SIM_MAX_K], ws[SIM_MAX_K];
                 for (int c = 0; c < K; c++) {
-                    gamma[c] = sm(e, e->lay.gamma)[c * n_pad + i];
-                    ws[c] = sm(e, e->lay.ws)[c * n_pad + i];
+                    gamma[c] = weight(e, e->lay.gamma, c, tid, j);
+                    ws[c] = weight(e, e->lay.ws, c, tid, j);
                 }
                 for (int r = 0; r < R; r++) {
                     float next = xr(e, tid, r)[j];
-                    float kick = p->neuron_kick > 0 ? sm(e, e->lay.kick)[r * n_pad + i] : 0.0f;
-                    float h = sim_neuron_step(K, &next, sm(e, e->lay.bias)[i], gamma, ws,
-                                              sm(e, e->lay.coef) + r * K, p->decay, p->dt_over_tau,
-                                              kick, acc + tid * P + r * K);
+                    float kick = p->neuron_kick > 0 ? sm(e, e->lay.kick)[r * n_pad + i] : -0.0f;
+                    float h = sim_neuron_step(K, &next, weight(e, e->lay.bias, 0, tid, j), gamma,
+                                              ws, sm(e, e->lay.coef) + r * K, p->decay,
+                                              p->dt_over_tau, kick, acc + tid * P + r * K);
                     if (dead(e)[r] == UINT64_MAX) xr(e, tid, r)[j] = next;
                     if (p->V) sm(e, e->lay.hidden)[r * n_pad + i] = h;
                 }
@@ -358,7 +447,7 @@ static void emulate_block(struct emu *e) {
                 for (int j = 0; j < e->g.npt; j++) {
                     int i = sim_neuron(tid, j, e->g.npt);
                     for (int r = 0; r < R; r++) {
-                        float centred = xr(e, tid, r)[j] - sm(e, e->lay.bias)[i];
+                        float centred = xr(e, tid, r)[j] - weight(e, e->lay.bias, 0, tid, j);
                         for (int c = 0; c < K; c++)
                             acc[tid * P + r * K + c] +=
                                 (i < n ? p->pinv[(size_t)c * n + i] : 0.0f) * centred;

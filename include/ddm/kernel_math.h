@@ -107,6 +107,23 @@ DDM_HD int sim_neuron(int tid, int j, int npt) {
     return tid * npt + j;
 }
 
+/* Floats per shared-memory load of a thread's weights: 4 (LDS.128) when npt is a multiple of 4,
+ * else npt (2: LDS.64). */
+DDM_HDC int sim_vector_width(int npt) {
+    return npt % 4 == 0 ? 4 : npt;
+}
+
+/* Position in a weight plane (Γ̂ᵀ row, Ŵ_s row, b: n_pad floats) of slot j of thread tid, for a
+ * block of `threads`. A thread's npt slots are npt/W vectors of W = sim_vector_width(npt) floats;
+ * vector v of every thread lies in segment v (threads·W floats), thread after thread. So each
+ * vector starts at a multiple of W floats (aligned for LDS.128/LDS.64 in a 16-byte aligned
+ * plane), and the lanes of a warp read consecutive vectors: 8 lanes × 16 bytes (or 16 × 8) cover
+ * the 32 banks once, no bank conflict. For npt = 2 and 4 the position is the neuron's index. */
+DDM_HD int sim_weight_pos(int tid, int j, int npt, int threads) {
+    const int W = sim_vector_width(npt);
+    return (j / W) * threads * W + tid * W + j % W;
+}
+
 /* ------------------------------------------------------------- warp transpose reduction */
 
 /* Each lane holds N values (N = R·k partial sums); all 32 lanes' values must be summed. Padded to
@@ -197,6 +214,24 @@ struct sim_params {
     const int *trace_neurons; /* (trace_n) */
     uint64_t *dead;           /* (B) step at which each died, UINT64_MAX alive; or NULL */
 };
+
+/* Variants of the simulation kernel (its template argument FEATURES): the optional paths of the
+ * fused pass a variant compiles. The plain variant (0) has neither, so a run without a
+ * state-dependent Ŝ and without neuron noise issues none of their loads, stores and selects; the
+ * full variant tests the launch's parameters at run time (each path is costly where it is on:
+ * the V h reduction, a Philox call per four neurons, so the other's test hardly shows). */
+enum sim_feature {
+    SIM_FEATURE_DIFFUSION = 1, /* state-dependent Ŝ: V h reduced every step */
+    SIM_FEATURE_KICK = 2,      /* neuron noise σ_n √Δt η */
+    SIM_FEATURES_ALL = 3,
+};
+DDM_HD int sim_features(const struct sim_params *p) {
+    return (p->V ? SIM_FEATURE_DIFFUSION : 0) | (p->neuron_kick > 0.0f ? SIM_FEATURE_KICK : 0);
+}
+/* The compiled variant that serves a launch with these features. */
+DDM_HD int sim_variant(int features) {
+    return features ? SIM_FEATURES_ALL : 0;
+}
 
 /* Byte offsets of the kernel's dynamic shared memory (all 16-byte aligned). */
 struct sim_smem {

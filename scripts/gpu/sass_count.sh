@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # sass_count.sh [OBJECT|CUBIN] [--max X] — issue slots per neuron-step of the simulation kernel
-# (rnn_step_kernel<3, N4_R4>), counted from its SASS by scripts/gpu/sass_count.py (kernels/NOTES.md).
+# (rnn_step_kernel<3, N4_R4, 0>: the plain variant), counted from its SASS by
+# scripts/gpu/sass_count.py (kernels/NOTES.md).
 # OBJECT defaults to build/kernels/rnn_step.o of a CUDA build (-lineinfo). Needs cuobjdump and
 # nvdisasm: the toolkit's, else those of the PyPI wheels nvidia-cuda-cuobjdump and
 # nvidia-cuda-nvdisasm (pip install; site-packages/nvidia/cu*/bin). Exit 3 when they are missing.
