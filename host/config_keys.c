@@ -31,13 +31,28 @@ const struct config_key config_keys[] = {
      "helpers for drift and diffusion, ';'-separated: functions 'S(u) = 1/(1+exp(-u))' and "
      "intermediate variables 'r = sqrt(x^2 + y^2)'; each may use those defined before it"},
     {"system", "diffusion", KEY_STRING, FIELD(diffusion), "", 0, 0, NULL,
-     "noise σ: one scalar (σI) or k expressions (diagonal σ(z)); default: the built-in's"},
+     "noise σ: one scalar (σI) or k expressions (diagonal σ(z)); default: the built-in's; with "
+     "data: estimate (constant σ from the increments, the default) or estimate_state (σ(z))"},
     {"system", "diffusion_matrix", KEY_STRING, FIELD(diffusion_matrix), "", 0, 0, NULL,
      "full σ(z), k rows separated by ';' of m entries separated by ',' (m noise dimensions)"},
 
     {"system", "patterns", KEY_STRING, FIELD(patterns), "", 0, 0, NULL,
      "wells only: the K well centres, ';'-separated rows of k numbers (default: count on a "
      "circle)"},
+    {"system", "data", KEY_STRING, FIELD(data_path), "", 0, 0, NULL,
+     "recorded trajectories to learn the system from instead of equations: .h5/.hdf5 (B,T,k) or "
+     "(T,k), .npy (T,k) or (B,T,k), .csv (a column per variable; NaN rows split trajectories); "
+     "docs/from_data.md"},
+    {"system", "data_dataset", KEY_STRING, FIELD(data_dataset), "", 0, 0, NULL,
+     "HDF5 data only: the dataset, e.g. '/trajectories'; empty: the only dataset in the file"},
+    {"system", "data_dt", KEY_REAL, FIELD(data_dt), "auto", 1e-12, BIG, "auto",
+     "sampling interval of the data; auto: the dataset's attribute 'dt' (must agree when both)"},
+    {"system", "data_noise", KEY_STRING, FIELD(data_noise), "0", 0, 0, NULL,
+     "measurement noise std σ_obs of the data: 0, a number, or 'estimate' (from the lag-1 and "
+     "lag-2 increment covariances); its 2σ_obs²/Δ bias is removed from the diffusion estimate"},
+    {"system", "data_holdout", KEY_REAL, FIELD(data_holdout), "0.2", 0.01, 0.9, NULL,
+     "share of the data held out for the drift error: whole trajectories, or the last time block "
+     "when there is one trajectory (never single points)"},
 
     /* [network] */
     {"network", "neurons", KEY_INT, FIELD(neurons), "256", 1, 1 << 20, "auto",

@@ -41,6 +41,12 @@ struct ddm_config {
     char *diffusion;        /* one scalar, or k expressions (diagonal σ) */
     char *diffusion_matrix; /* k rows separated by ';', m entries each separated by ',' */
     char *patterns;         /* wells: K rows of k numbers separated by ';' */
+    /* a system known from recorded trajectories (docs/from_data.md; empty data: equations) */
+    char *data_path;     /* .h5/.hdf5, .npy or .csv file of the recording */
+    char *data_dataset;  /* HDF5 only: the dataset; empty: the only one in the file */
+    double data_dt;      /* sampling interval Δ (DDM_AUTO: the dataset's attribute dt) */
+    char *data_noise;    /* measurement noise σ_obs: "0", "estimate" or a number */
+    double data_holdout; /* share of whole trajectories (or time blocks) held out */
 
     /* [network] */
     int neurons;      /* n (DDM_AUTO: grown until ε_f <= target_drift_error) */
