@@ -213,22 +213,29 @@ static void welch_free(struct welch *w) {
     free(w->power);
 }
 
-/* Segment lengths of equal duration: the data's L (≤ its longest trajectory), the network's
- * L·Δ_data/Δ_network rounded; F bins below both Nyquist frequencies. */
+static long longest_trajectory(const struct recording *r) {
+    long longest = 0;
+    for (int b = 0; b < r->trajectories; b++)
+        if (recording_length(r, b) > longest) longest = recording_length(r, b);
+    return longest;
+}
+
+/* Segments of equal duration: the data's L samples (at most `segment`, and no longer than the
+ * longest trajectory of either side), the network's L·Δ_data/Δ_network rounded; F bins below
+ * both Nyquist frequencies. */
 static int segment_lengths(const struct recording *network, const struct recording *data,
                            int segment, int *L, int *L_net, int *F, struct ddm_error *err) {
-    long longest = 0;
-    for (int b = 0; b < data->trajectories; b++)
-        longest = recording_length(data, b) > longest ? recording_length(data, b) : longest;
+    const double network_span = (double)longest_trajectory(network) * network->dt / data->dt;
+    long longest = longest_trajectory(data);
+    if (network_span < longest) longest = (long)floor(network_span * (1 + 1e-9));
     *L = segment < longest ? segment : (int)longest;
     *L_net = (int)lround(*L * data->dt / network->dt);
     *F = (*L < *L_net ? *L : *L_net) / 2;
-    if (*L < 16 || *L_net < 16 || *F < 4)
-        return ddm_fail(
-            err, DDM_EUSAGE,
-            "power spectra: segments of %d data samples (Δ = %g) and %d network samples "
-            "(Δ = %g) are too short; record longer trajectories",
-            *L, data->dt, *L_net, network->dt);
+    if (*L < 16 || *L_net < 16 || *F < 4 || *L_net > longest_trajectory(network))
+        return ddm_fail(err, DDM_EUSAGE,
+                        "power spectra: segments of %d data samples (Δ = %g) and %d network "
+                        "samples (Δ = %g) are too short; record longer trajectories",
+                        *L, data->dt, *L_net, network->dt);
     return DDM_OK;
 }
 

@@ -18,6 +18,9 @@
 #ifndef DDM_ANALYSIS_DATA_H
 #define DDM_ANALYSIS_DATA_H
 
+#include <hdf5.h>
+
+#include "ddm/config.h"
 #include "ddm/error.h"
 #include "ddm/recording.h"
 #include "ddm/system.h"
@@ -94,5 +97,41 @@ int sfi_infer(const struct recording *r, int degree, int batches, struct sfi_res
 /* The inferred drift at z (k). */
 void sfi_drift_at(const struct sfi_result *s, const double *z, double *f);
 void sfi_free(struct sfi_result *s);
+
+/* ---- the analyze stage's comparison (host/analysis_data_run.c) ---- */
+#define DATA_HELLINGER_WARN 0.1  /* D_H of two OU spectra whose rates differ by 1.5× */
+#define DATA_STSP_WARN      0.05 /* KL of N(0,1) to N(0.32,1), or to N(0, 1.3²) */
+#define DATA_SFI_DEGREE     2    /* polynomial basis of the force inference */
+/* A statistic is called far only above this many times its value between two halves of the
+ * held-out data (whose sampling noise is about twice that of network against data). */
+#define DATA_FLOOR_FACTOR 1.5
+
+/* What the closing summary prints (NaN where not computed). */
+struct data_report {
+    int done;
+    int heldout_trajectories, held_out; /* held_out = 0: compared with all the data */
+    long heldout_samples, network_samples;
+    double network_dt, data_dt;
+    double wasserstein_std[DDM_MAX_K], wasserstein_std_err[DDM_MAX_K];
+    double wasserstein_floor[DDM_MAX_K]; /* W₁ between two halves of the held-out data */
+    int worst; /* coordinate of the largest W₁, −1 when none is finite */
+    double hellinger, hellinger_floor; /* floor: D_H between two halves of the held-out data */
+    double dstsp, dstsp_bias, dstsp_floor, outside;
+    double phi_data, phi_data_err;       /* SFI of all the data (fit and held-out parts) */
+    double phi_network, phi_network_err; /* SFI of the network's record */
+    double seconds;
+    char notes[512]; /* parts left out and why */
+};
+
+/* Loads [system] data, holds out [system] data_holdout of it as recording_split does, reads
+ * /simulate/latent of `file` after the burn-in fraction, and writes /analysis/data_comparison
+ * into `group`. */
+int analysis_data_run(const struct ddm_config *cfg, hid_t file, hid_t group,
+                      struct data_report *report, struct ddm_error *err);
+
+/* The summary's lines (with warnings); phi_identity: the network's
+ * Φ from the sample identity with its learnt drift (NaN when not computed). */
+void analysis_data_print(const struct ddm_system *sys, const struct data_report *r,
+                         double phi_identity, double phi_identity_err);
 
 #endif
