@@ -14,7 +14,8 @@
 #include "test_util.h"
 
 static struct recording make_recording(int k, int B, long T, double dt) {
-    struct recording r = {k, B, malloc(sizeof(long) * (B + 1)), NULL, dt};
+    struct recording r = {
+        .k = k, .trajectories = B, .offset = malloc(sizeof(long) * (B + 1)), .dt = dt};
     for (int b = 0; b <= B; b++) r.offset[b] = (long)b * T;
     r.z = malloc(sizeof(double) * B * T * k);
     return r;
