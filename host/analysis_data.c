@@ -155,7 +155,7 @@ static long segments_of(const struct recording *r, int L) {
     return count;
 }
 
-#define SPECTRUM_MAX_SEGMENTS 4000 /* per side: more only cost time */
+#define SPECTRUM_MAX_SEGMENTS 1000 /* per side: more only cost time (noise per bin ≈ 3 %) */
 
 struct welch {
     int k, L, F;
@@ -468,30 +468,48 @@ static void cholesky_solve(int n, const double *L, double *y) {
     }
 }
 
+/* The diffusion from the residuals of the fitted drift, D = ⟨(Δz − f̂Δ)(Δz − f̂Δ)ᵀ⟩ / 2Δ: the
+ * plain ⟨Δz Δzᵀ⟩ / 2Δ carries f fᵀΔ/2, which for a fast flow (Lorenz at Δ = 0.01: |f|²Δ/2 ≈ 50
+ * against D = 0.5) swamps D. With f̂ = C b and C G = ⟨Δz bᵀ⟩/Δ, the residual moment is
+ * ⟨Δz Δzᵀ⟩ − Δ² C G Cᵀ = ⟨Δz Δzᵀ⟩ − Δ C ⟨b Δzᵀ⟩. */
+static void sfi_diffusion(const struct sfi_sums *s, int k, int nb, double dt, const double *C,
+                          double *D) {
+    const double n = (double)s->n;
+    for (int m = 0; m < k; m++)
+        for (int c = 0; c < k; c++) {
+            double fitted = 0;
+            for (int a = 0; a < nb; a++) fitted += C[m * nb + a] * s->ito[c * nb + a];
+            D[m * k + c] = (s->dd[m * k + c] - dt * fitted) / (2 * n * dt);
+        }
+    for (int m = 0; m < k; m++) /* symmetric up to rounding */
+        for (int c = 0; c < m; c++)
+            D[m * k + c] = D[c * k + m] = 0.5 * (D[m * k + c] + D[c * k + m]);
+}
+
 /* Φ̂ = tr(D⁻¹ V G⁻¹ Vᵀ) and its noise bias 2 k n_b / τ from the sums (and D, the drift
- * coefficients when asked); −1 when G or D is singular. */
+ * coefficients C (k, nb) when asked); −1 when G or D is singular. */
 static int sfi_solve(struct sfi_sums *s, int k, int nb, double dt, double *phi, double *bias,
                      double *D_out, double *drift_out) {
     const double n = (double)s->n, tau = n * dt;
-    double D[DDM_MAX_K * DDM_MAX_K], LD[DDM_MAX_K * DDM_MAX_K];
-    double *G = malloc(sizeof(double) * 2 * nb * nb), *x = malloc(sizeof(double) * nb);
-    int singular = !G || !x || s->n < 2 * nb;
+    double D[DDM_MAX_K * DDM_MAX_K], LD[DDM_MAX_K * DDM_MAX_K], M[DDM_MAX_K * DDM_MAX_K] = {0};
+    double *G = malloc(sizeof(double) * (2 * nb * nb + nb + k * nb)), *x = G + 2 * nb * nb,
+           *C = x + nb;
+    int singular = !G || s->n < 2 * nb;
     for (int a = 0; a < nb && !singular; a++)
         for (int c = 0; c < nb; c++)
             G[a * nb + c] = s->gram[(a < c ? a : c) * nb + (a < c ? c : a)] / n;
-    for (int q = 0; q < k * k; q++) D[q] = s->dd[q] / (2 * tau);
-    if (!singular) singular = spd_cholesky(nb, G, G + nb * nb) || spd_cholesky(k, D, LD);
-    double M[DDM_MAX_K * DDM_MAX_K] = {0};
+    if (!singular) singular = spd_cholesky(nb, G, G + nb * nb);
+    for (int m = 0; m < k && !singular; m++) { /* C = F G⁻¹, F = ito / τ */
+        for (int a = 0; a < nb; a++) C[m * nb + a] = s->ito[m * nb + a] / tau;
+        cholesky_solve(nb, G + nb * nb, C + m * nb);
+    }
+    if (!singular) sfi_diffusion(s, k, nb, dt, C, D);
+    if (!singular) singular = spd_cholesky(k, D, LD);
     for (int m = 0; m < k && !singular; m++) { /* M = V G⁻¹ Vᵀ, V = strat / τ */
         for (int a = 0; a < nb; a++) x[a] = s->strat[m * nb + a] / tau;
         cholesky_solve(nb, G + nb * nb, x);
         for (int c = 0; c < k; c++)
             for (int a = 0; a < nb; a++) M[c * k + m] += s->strat[c * nb + a] / tau * x[a];
-        if (drift_out) {
-            for (int a = 0; a < nb; a++) x[a] = s->ito[m * nb + a] / tau;
-            cholesky_solve(nb, G + nb * nb, x);
-            memcpy(drift_out + m * nb, x, sizeof(double) * nb);
-        }
     }
     *phi = 0;
     for (int m = 0; m < k && !singular; m++) { /* tr(D⁻¹ M), column by column */
@@ -501,9 +519,9 @@ static int sfi_solve(struct sfi_sums *s, int k, int nb, double dt, double *phi, 
         *phi += column[m];
     }
     *bias = 2.0 * k * nb / tau;
-    if (D_out) memcpy(D_out, D, sizeof(double) * k * k);
+    if (D_out && !singular) memcpy(D_out, D, sizeof(double) * k * k);
+    if (drift_out && !singular) memcpy(drift_out, C, sizeof(double) * k * nb);
     free(G);
-    free(x);
     return singular ? -1 : 0;
 }
 

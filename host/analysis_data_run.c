@@ -345,7 +345,7 @@ void analysis_data_print(const struct ddm_system *sys, const struct data_report 
     }
     printf(" (two halves of the data:");
     for (int q = 0; q < k; q++) printf("%s %.2g", q ? "," : "", r->wasserstein_floor[q]);
-    printf(")");
+    printf(") · %.2f s", r->seconds);
     printf("\n          data: power spectra D_H %.3g (two halves of the data: %.3g) · state "
            "space D_stsp %.3g nats (bias %.2g, halves %.3g; %.2g %% of the network outside "
            "the data's range)\n",
