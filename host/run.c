@@ -30,6 +30,7 @@
 #include "ddm/merge.h"
 #include "ddm/output_file.h"
 #include "ddm/progress.h"
+#include "ddm/recording.h"
 #include "ddm/h5schema.h"
 #include "ddm/runfile_check.h"
 #include "ddm/signals.h"
@@ -197,6 +198,25 @@ static void print_place(const struct run *run) {
     printf("\n");
 }
 
+/* A system learnt from data: ε_f is against held-out increments, whose noise sets its floor. */
+static void print_data_fit(const struct ddm_system *sys, const struct ddm_train_report *train) {
+    const int k = sys->k;
+    printf("\n          from data %s: %ld + %ld held-out increments, dt %g · ε_f against "
+           "held-out increments %.3g = %.3g × the noise floor %.3g · ε_f with the noise taken "
+           "out %.2g",
+           sys->recording->path, train->data_fit_increments, train->data_heldout_increments,
+           sys->recording->dt, train->drift_rel_err, train->drift_rel_err / train->data_noise_floor,
+           train->data_noise_floor, train->data_drift_excess);
+    printf("\n          D estimated (diag):");
+    for (int c = 0; c < k; c++) printf(" %.4g", train->data_D[c * k + c]);
+    if (sys->diffusion_estimated) printf(" (used as σσᵀ/2)");
+    printf(" · measurement noise σ_obs² corrected:");
+    for (int c = 0; c < k; c++) printf(" %.3g", train->data_noise_var[c]);
+    printf("\n          the target's flow is the learnt drift f_RNN (no equations): the coupled "
+           "path, starts, fixed points and Lyapunov spectra of 'target' are the network's own "
+           "latent flow");
+}
+
 /* The choices of the training (path step, n, g, g_b) and what the fine-tuning did. */
 static void print_train_choices(const struct ddm_config *cfg,
                                 const struct ddm_train_report *train) {
@@ -234,7 +254,8 @@ static void print_summary(const struct run *run, double seconds) {
                train->M_test, train->ridge_rel_err, train->epochs_run, train->drift_rel_err,
                train->final_loss);
         if (!sys->diffusion_constant) printf(" · ε_σ %.2e", train->diffusion_rel_err);
-        if (!(train->drift_rel_err <= DDM_FIT_WARN))
+        if (train->from_data) print_data_fit(sys, train);
+        if (!train->from_data && !(train->drift_rel_err <= DDM_FIT_WARN))
             printf(
                 "\n          warning: ε_f %.2g %% is above %g %%: the network's drift misses the "
                 "target's on held-out points; %s",
@@ -451,6 +472,7 @@ static int prepare(struct run *run, struct ddm_error *err) {
         if (!code) code = check_model(run, run->path, err);
     }
     if (stored >= 0) H5Fclose(stored);
+    if (!code && run->sys.recording && run->model.n) system_use_model(&run->sys, &run->model);
     if (!code) { /* last: it may start a device, and says which backend it chose */
         run->backend = backend_select(setup->cfg.backend, setup->cfg.device, setup->cfg.threads,
                                       cli->quiet, err);
@@ -499,6 +521,7 @@ static int stage_train(struct run *run, struct ddm_error *err) {
                                 &run->model, &run->train, run->cli->quiet, err);
     if (code == DDM_EINTERRUPTED) code = write_stop(run, &stopped, err);
     train_state_free(&stopped.train);
+    if (!code && run->sys.recording) system_use_model(&run->sys, &run->model);
     if (!code) code = runfile_write_train(&run->rf, &run->train, err);
     if (!code) code = runfile_write_model(&run->rf, &run->model, err);
     return code;

@@ -129,6 +129,7 @@ int runfile_write_system(struct ddm_runfile *rf, const struct ddm_system *sys,
     const char *names[DDM_MAX_K];
     for (int c = 0; c < sys->k; c++) names[c] = sys->var_names[c];
     if (!code) code = h5schema_write_names(group, "variables", names, sys->k, err);
+    if (!code && sys->recording) code = runfile_write_data_source(group, sys->recording, err);
     H5Gclose(group);
     return code;
 }
@@ -192,6 +193,7 @@ int runfile_write_train(struct ddm_runfile *rf, const struct ddm_train_report *r
     if (!code) code = h5_attr_int(group, "finetune_rounds_kept", report->rounds_accepted, err);
     if (!code) code = h5_attr_int(group, "finetune_rounds_undone", report->rounds_rejected, err);
     if (!code) code = h5_attr_int(group, "finetune_stopped_early", report->stopped_early, err);
+    if (!code) code = runfile_write_data_fit(group, report, err);
     H5Gclose(group);
     if (!code) code = H5_CHECK(H5Fflush(rf->file, H5F_SCOPE_LOCAL), "flushing", err);
     return code;

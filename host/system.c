@@ -12,6 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ddm/model.h"
+#include "ddm/recording.h"
+#include "ddm/train.h"
+
 struct builtin {
     const char *name, *vars, *drift, *params, *diffusion, *about;
     int native_wells; /* the drift is wells.c's, and vars may choose k */
@@ -650,8 +654,62 @@ static int build_expressions(struct ddm_system *sys, const struct ddm_config *cf
     return DDM_OK;
 }
 
+/* A system known from data: the names, the recording and the diffusion (estimate, the default;
+ * or expressions as for equations). */
+static int build_from_data(struct ddm_system *sys, const struct ddm_config *cfg,
+                           struct ddm_error *err) {
+    char at[1200];
+    if (cfg->drift[0] || cfg->diffusion_matrix[0]) {
+        where(cfg, cfg->drift[0] ? "drift" : "diffusion_matrix", 0, at, sizeof at);
+        return ddm_fail(err, DDM_EUSAGE,
+                        "%s: given together with [system] data; a system learnt from data has no "
+                        "drift (and a diffusion given as 'estimate' or expressions)",
+                        at);
+    }
+    snprintf(sys->name, sizeof sys->name, "%s", cfg->system_name[0] ? cfg->system_name : "data");
+    where(cfg, "vars", 0, at, sizeof at);
+    if (!cfg->vars[0])
+        return ddm_fail(err, DDM_EUSAGE,
+                        "%s: [system] data needs vars, the names of the recorded coordinates", at);
+    double sigma_obs;
+    int code = parse_vars(sys, cfg->vars, at, err);
+    if (!code) code = data_noise_parse(cfg, &sigma_obs, err);
+    sys->recording = code ? NULL : calloc(1, sizeof *sys->recording);
+    if (!code && !sys->recording) code = ddm_fail(err, DDM_ERUNTIME, "out of memory");
+    if (!code) code = recording_load(cfg, sys->recording, err);
+    const char *diffusion = cfg->diffusion[0] ? cfg->diffusion : "estimate";
+    if (!code && !strcmp(diffusion, "estimate_state")) {
+        where(cfg, "diffusion", 0, at, sizeof at);
+        code = ddm_fail(err, DDM_EUSAGE,
+                        "%s: estimate_state (σ(z) from the data) is not available yet; use "
+                        "estimate (a constant σ) or expressions",
+                        at);
+    } else if (!code && !strcmp(diffusion, "estimate")) {
+        sys->m = sys->k, sys->diffusion_constant = sys->diffusion_estimated = true;
+    } else if (!code) {
+        where(cfg, "diffusion", 0, at, sizeof at);
+        code = build_diffusion(sys, diffusion, 0, at, err);
+    }
+    sys->vars_text = text_copy(cfg->vars);
+    sys->drift_text = text_copy("learnt from data");
+    sys->diffusion_text = text_copy(diffusion);
+    if (!code && (!sys->vars_text || !sys->drift_text || !sys->diffusion_text))
+        code = ddm_fail(err, DDM_ERUNTIME, "out of memory");
+    return code;
+}
+
+void system_use_model(struct ddm_system *sys, const struct ddm_model *model) {
+    sys->learnt = model;
+    if (sys->diffusion_estimated && model->S)
+        for (int c = 0; c < sys->k; c++)
+            for (int j = 0; j < sys->m; j++)
+                sys->sigma_const[c * sys->m + j] =
+                    model->latent_scale[c] * model->S[c * model->m + j];
+}
+
 int system_build(struct ddm_system *sys, const struct ddm_config *cfg, struct ddm_error *err) {
     memset(sys, 0, sizeof *sys);
+    if (cfg->data_path[0]) return build_from_data(sys, cfg, err);
     const struct builtin *builtin = find_builtin(cfg->system_name);
     char at[1200], names[256];
     builtin_names(names, sizeof names);
@@ -714,6 +772,8 @@ int system_build(struct ddm_system *sys, const struct ddm_config *cfg, struct dd
 }
 
 void system_free(struct ddm_system *sys) {
+    if (sys->recording) recording_free(sys->recording);
+    free(sys->recording);
     expr_free(sys->drift);
     expr_free(sys->forcing);
     expr_free(sys->diffusion);
@@ -723,15 +783,29 @@ void system_free(struct ddm_system *sys) {
     memset(sys, 0, sizeof *sys);
 }
 
+/* A data system's f: the learnt drift, or zero before a network is there. */
+static void learnt_drift(const struct ddm_system *sys, const double *z, double *f, double *jac) {
+    if (sys->learnt) {
+        model_latent_drift(sys->learnt, z, f, jac);
+        return;
+    }
+    for (int c = 0; c < sys->k; c++) f[c] = 0;
+    for (int q = 0; jac && q < sys->k * sys->k; q++) jac[q] = 0;
+}
+
 void system_drift(const struct ddm_system *sys, const double *z, double *f) {
-    if (sys->native_wells)
+    if (sys->recording)
+        learnt_drift(sys, z, f, NULL);
+    else if (sys->native_wells)
         wells_drift(&sys->wells, z, f, NULL);
     else
         expr_eval(sys->drift, z, f);
 }
 
 void system_drift_jacobian(const struct ddm_system *sys, const double *z, double *f, double *jac) {
-    if (sys->native_wells)
+    if (sys->recording)
+        learnt_drift(sys, z, f, jac);
+    else if (sys->native_wells)
         wells_drift(&sys->wells, z, f, jac);
     else
         expr_eval_jacobian(sys->drift, z, f, jac);

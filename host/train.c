@@ -394,6 +394,8 @@ static int normalise(const struct ddm_system *sys, const struct ddm_config *cfg,
     }
     const uint64_t seed = ddm_stream_seed(cfg->seed, DDM_STREAM_TRAIN_POINTS);
     permutation(buf->order, M, seed, 2);
+    for (int s = 0; points->held_out && s < M; s++) /* data: the held-out part is given */
+        buf->order[s] = s < M_test ? M_train + s : s - M_test;
     for (int s = 0; s < M_test; s++)
         for (int c = 0; c < k; c++) {
             buf->test_z[s * k + c] = points->z[(size_t)buf->order[s] * k + c];
@@ -557,6 +559,11 @@ static int buffers_alloc_network(struct train_buffers *buf, int n, int k, struct
                                                                                : DDM_ERUNTIME;
 }
 
+/* Held-out points: the held-out increments of a data system, else a share of the points. */
+static int M_test_of(const struct ddm_config *cfg, const struct ddm_points *points) {
+    return points->held_out ? points->held_out : (int)ceil(cfg->test_fraction * points->M);
+}
+
 int train_model_from(const struct ddm_backend *backend, const struct ddm_system *sys,
                      const struct ddm_config *cfg, const struct ddm_train_state *from,
                      struct ddm_train_state *stopped, struct ddm_model *model,
@@ -573,7 +580,7 @@ int train_model_from(const struct ddm_backend *backend, const struct ddm_system 
     report->path_dt = points.path_dt;
     report->sampling_seconds = now_seconds() - t_start;
 
-    const int M = points.M, M_test = (int)ceil(cfg->test_fraction * M), M_train = M - M_test;
+    const int M = points.M, M_train = M - M_test_of(cfg, &points), M_test = M - M_train;
     struct train_buffers buf;
     struct ddm_model shape = {0};
     struct held_out test = {NULL, NULL, M_test, &shape};
@@ -636,6 +643,7 @@ int train_model_from(const struct ddm_backend *backend, const struct ddm_system 
     report->drift_rel_err = drift_relative_error(model, test.z, test.f, M_test);
     if ((code = set_diffusion(backend, ctx, sys, cfg, model, &points, &buf, &test, report, err)))
         goto done;
+    if (sys->recording && (code = data_diffusion(sys, cfg, model, report, err))) goto done;
     report->M_train = M_train;
     report->M_test = M_test;
     report->seconds = now_seconds() - t_start;

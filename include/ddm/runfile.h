@@ -113,4 +113,12 @@ int runfile_read_model(const char *path, struct ddm_model *model, struct ddm_err
 int runfile_read_model_from(hid_t file, const char *path, struct ddm_model *model,
                             struct ddm_error *err);
 
+/* A system learnt from data (host/data_output.c): the data's source (path, dataset, dt, B,
+ * samples, size, hash) as attributes of /system, and the fit's noise floor, D̂ and σ_obs² as
+ * attributes of /train. */
+struct recording;
+int runfile_write_data_source(hid_t system, const struct recording *r, struct ddm_error *err);
+int runfile_write_data_fit(hid_t train, const struct ddm_train_report *report,
+                           struct ddm_error *err);
+
 #endif

@@ -19,6 +19,9 @@
 #define DDM_MAX_M      EXPR_MAX_VARS
 #define DDM_MAX_PARAMS 64
 
+struct ddm_model;
+struct recording;
+
 struct ddm_system {
     char name[64];
     int k; /* latent dimension */
@@ -44,6 +47,14 @@ struct ddm_system {
     /* [system] define, parsed; set only while system_build compiles the expressions */
     const struct expr_define *defines;
     int ndefines;
+    /* A system known from recorded trajectories ([system] data, docs/from_data.md): there is no
+     * f to evaluate. The recording gives the training points; once a network is trained (or
+     * read), `learnt` is it, and its drift f_RNN and diffusion stand in for the target's wherever
+     * the engine needs a flow (the coupled path, starts, fixed points, Lyapunov), labelled as
+     * the learnt drift in the summary and the file. */
+    struct recording *recording; /* owned; NULL: a system of equations */
+    const struct ddm_model *learnt;
+    bool diffusion_estimated; /* [system] diffusion = estimate: σ from the increments */
 };
 
 /* Builds the system from [system] of the configuration (built-in or expressions). */
@@ -58,6 +69,9 @@ void system_drift_jacobian(const struct ddm_system *sys, const double *z, double
 void system_forcing(const struct ddm_system *sys, double t, double *g);
 /* σ (k,m) at z. */
 void system_diffusion(const struct ddm_system *sys, const double *z, double *sigma);
+
+/* A data system from now on uses the network's drift and its (constant) diffusion as f and σ. */
+void system_use_model(struct ddm_system *sys, const struct ddm_model *model);
 
 /* Names of the built-ins, for --help. */
 const char *system_builtin_list(void);

@@ -21,6 +21,8 @@ struct ddm_points {
     double *f; /* (M,k) drift f(z) */
     int paths_used, paths_dropped;
     double path_dt; /* the step the paths were integrated with */
+    int held_out;   /* data systems: the last held_out points are the held-out increments (0: a
+                     * random test_fraction of the points is held out) */
 };
 
 /* Checks the sampling keys ([train] box, path_start) before any work is done, and that a start
@@ -58,6 +60,15 @@ struct ddm_train_report {
     double *loss; /* (epochs_run) training loss per epoch */
     double seconds, sampling_seconds, ridge_seconds, adam_seconds;
     double point_neurons_per_second; /* Adam throughput: points × neurons per second */
+    /* a system learnt from data (docs/from_data.md); zero otherwise */
+    int from_data, data_k;   /* 1 and k for a system learnt from data */
+    double data_noise_floor; /* the held-out ε_f of the true drift: √(N / mean‖f̂‖²), N the
+                                variance tr(C₀)/Δ² of the increments' noise */
+    double data_drift_excess; /* √((ε_f² − floor²)/(1 − floor²)): ε_f against f with the noise
+                                 taken out (NaN when the noise dominates) */
+    double data_D[DDM_MAX_K * DDM_MAX_K]; /* D̂ (k,k) = σ̂σ̂ᵀ/2, corrected for measurement noise */
+    double data_noise_var[DDM_MAX_K]; /* σ_obs² per coordinate that was corrected for */
+    long data_fit_increments, data_heldout_increments;
 };
 
 /* neurons = auto: n = 64, 128, ... up to this, until the held-out ridge ε_f meets the target. */
@@ -95,6 +106,19 @@ int train_model_from(const struct ddm_backend *backend, const struct ddm_system 
                      const struct ddm_config *cfg, const struct ddm_train_state *from,
                      struct ddm_train_state *stopped, struct ddm_model *model,
                      struct ddm_train_report *report, int quiet, struct ddm_error *err);
+
+/* Data systems (host/data_train.c). The training points: pairs (z(t), (z(t+Δ) − z(t))/Δ) of the
+ * fit part of the recording (at most [train] samples, evenly strided), then those of the held-out
+ * part (points->held_out of them). */
+int data_points(const struct ddm_system *sys, const struct ddm_config *cfg,
+                struct ddm_points *points, struct ddm_error *err);
+/* Checks [system] data_noise: 0, a non-negative number, or estimate (*sigma_obs < 0). */
+int data_noise_parse(const struct ddm_config *cfg, double *sigma_obs, struct ddm_error *err);
+/* After the drift is trained: D̂ from the residual increments z(t+Δ) − z(t) − f_RNN Δ of the fit
+ * part (measurement noise corrected), σ̂ into model->S when [system] diffusion = estimate, and
+ * the held-out noise floor of ε_f, into the report. */
+int data_diffusion(const struct ddm_system *sys, const struct ddm_config *cfg,
+                   struct ddm_model *model, struct ddm_train_report *report, struct ddm_error *err);
 
 /* ε_f = ‖f_RNN − f‖ / ‖f‖ over points (aggregate L2, original coordinates). */
 double drift_relative_error(const struct ddm_model *model, const double *z, const double *f,
