@@ -68,8 +68,8 @@ def data_run(ddm, tmp):
     with h5py.File(f"{tmp}/ou_data.h5", "w") as f:
         f.create_dataset("trajectories", data=z).attrs["dt"] = dt
     with open(f"{tmp}/ou_data.ini", "w") as f:
-        f.write(f"[system]\nname = rotating_ou\nvars = x, y\ndrift = -x + y; -x - y\n"
-                f"diffusion = 1\ndata = {tmp}/ou_data.h5\n[simulate]\ndt = 0.01\n"
+        f.write(f"[system]\nname = rotating_ou\nvars = x, y\n"
+                f"data = {tmp}/ou_data.h5\n[simulate]\ndt = 0.01\n"
                 f"steps = 4000\nrecord_every = 5\n")
     return run(ddm, f"{tmp}/ou_data.ini", f"{tmp}/ou_data.h5.run.h5")
 
