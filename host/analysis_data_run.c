@@ -353,7 +353,10 @@ void analysis_data_print(const struct ddm_system *sys, const struct data_report 
            100 * r->outside);
     with_error(a, sizeof a, r->phi_data, r->phi_data_err);
     with_error(b, sizeof b, r->phi_network, r->phi_network_err);
-    with_error(c, sizeof c, phi_identity, phi_identity_err);
+    if (isfinite(phi_identity))
+        with_error(c, sizeof c, phi_identity, phi_identity_err);
+    else /* D depends on z, or no HHD */
+        snprintf(c, sizeof c, "not computed");
     printf("          data: Φ by force inference (degree %d): data %s vs network %s · network, "
            "sample identity with the learnt drift: %s (nats/time)\n",
            DATA_SFI_DEGREE, a, b, c);
