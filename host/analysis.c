@@ -637,6 +637,9 @@ int analysis_run(const struct ddm_backend *backend, const struct ddm_system *sys
         code = run_hhd_stats(sys, model, cfg, file, &rec, lo, hi, group, &hhd_tick, report, err);
     else if (!code && (!rec.times.usable || rec.times.used))
         note(report, "no /simulate in the file: no density, Φ or statistics");
+    if (!code && cfg->data_path && cfg->data_path[0])
+        code = analysis_data_run(cfg, file, group, &report->data, err);
+    if (!code && report->data.notes[0]) note(report, "data: %s", report->data.notes);
     if (!code && cfg->lyapunov_steps)
         code = run_lyapunov(sys, model, cfg, group, &lyapunov_tick, report, err);
     if (!code && cfg->fixed_point_seeds)

@@ -175,6 +175,9 @@ static void print_analysis(const struct ddm_system *sys, const struct ddm_analys
                    fp->ends_at_spurious, fp->trajectories, fp->held_by_spurious);
         printf("\n");
     }
+    if (a->data.done)
+        analysis_data_print(sys, &a->data, a->hhd_done ? a->phi[0] : NAN,
+                            a->hhd_done ? a->phi_err[0] : NAN);
     if (a->notes[0]) printf("          notes: %s\n", a->notes);
 }
 

@@ -55,7 +55,23 @@ def make_runs(ddm, tmp):
                         "--output", shards[-1]], check=True)
     subprocess.run([ddm, "merge", f"{tmp}/merged.h5", *shards, "--overwrite"], check=True,
                    stdout=subprocess.DEVNULL)
-    return [vdp, lorenz, recall, f"{tmp}/merged.h5"]
+    return [vdp, lorenz, recall, f"{tmp}/merged.h5", data_run(ddm, tmp)]
+
+
+def data_run(ddm, tmp):
+    """A run compared with recorded data ([system] data): /analysis/data_comparison."""
+    rng, dt = np.random.default_rng(1), 0.05
+    z = np.zeros((4, 2000, 2))
+    for t in range(1, z.shape[1]):  # a rotating OU, dz = (-z + J z) dt + dB, by Euler
+        x, y = z[:, t - 1, 0], z[:, t - 1, 1]
+        z[:, t] = z[:, t - 1] + dt * np.stack([-x + y, -x - y], 1) + np.sqrt(dt) * rng.standard_normal((4, 2))
+    with h5py.File(f"{tmp}/ou_data.h5", "w") as f:
+        f.create_dataset("trajectories", data=z).attrs["dt"] = dt
+    with open(f"{tmp}/ou_data.ini", "w") as f:
+        f.write(f"[system]\nname = rotating_ou\nvars = x, y\n"
+                f"data = {tmp}/ou_data.h5\n[simulate]\ndt = 0.01\n"
+                f"steps = 4000\nrecord_every = 5\n")
+    return run(ddm, f"{tmp}/ou_data.ini", f"{tmp}/ou_data.h5.run.h5")
 
 
 def doc_rows():

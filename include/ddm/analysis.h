@@ -7,6 +7,7 @@
  *   stats      means, covariances, marginals, Wasserstein distances network vs target
  *   memory     (wells systems) occupancy, transitions, recall, cycling, dwell times
  *   fixed      fixed points of both flows by Newton's method, matched; spurious ones counted
+ *   data       ([system] data) the network against held-out data: W₁, D_H, D_stsp, Φ by SFI
  * It reads /simulate back from the run file and writes /analysis into it (docs/design.md §7); it
  * runs on the host except the PCA's short simulation, which goes through the backend.
  */
@@ -15,6 +16,7 @@
 
 #include <hdf5.h>
 
+#include "ddm/analysis_data.h"
 #include "ddm/analysis_fixed.h"
 #include "ddm/backend.h"
 #include "ddm/config.h"
@@ -69,6 +71,8 @@ struct ddm_analysis_report {
     int fixed_done;
     struct fixed_point_summary fixed;
     double fixed_seconds;
+    /* the network against held-out recorded data ([system] data; ddm/analysis_data.h) */
+    struct data_report data;
     double seconds, pca_seconds, split_seconds, hhd_seconds, lyapunov_seconds, memory_seconds;
     char notes[1024]; /* parts left out and why, "; "-separated */
 };

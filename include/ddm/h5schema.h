@@ -288,6 +288,10 @@
 #define H5N_DATA_FIT_INCREMENTS     "data_fit_increments"
 #define H5N_DATA_HELDOUT_INCREMENTS "data_heldout_increments"
 
+/* a system learnt from data: the network against the held-out data (host/analysis_data_run.c) */
+#define H5N_DATA_COMPARISON "data_comparison"
+#define H5N_METHODS         "methods"
+
 /* The description of the object at absolute `path` ("/simulate/latent"), and its units in
  * *units; NULL when the table has no entry. */
 const char *h5schema_description(const char *path, const char **units);
