@@ -192,6 +192,10 @@ int runfile_write_train(struct ddm_runfile *rf, const struct ddm_train_report *r
     if (!code) code = h5_attr_int(group, "finetune_rounds_kept", report->rounds_accepted, err);
     if (!code) code = h5_attr_int(group, "finetune_rounds_undone", report->rounds_rejected, err);
     if (!code) code = h5_attr_int(group, "finetune_stopped_early", report->stopped_early, err);
+    if (!code) code = h5_attr_int(group, "gauss_newton_rounds_kept", report->gn_rounds_kept, err);
+    if (!code)
+        code = h5_attr_int(group, "gauss_newton_rounds_undone", report->gn_rounds_undone, err);
+    if (!code) code = h5_attr_double(group, "gauss_newton_drift_rel_err", report->gn_rel_err, err);
     H5Gclose(group);
     if (!code) code = H5_CHECK(H5Fflush(rf->file, H5F_SCOPE_LOCAL), "flushing", err);
     return code;

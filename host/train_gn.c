@@ -52,7 +52,7 @@ static int gn_alloc(struct gn_work *w, int n, int k, int S, struct ddm_error *er
     w->gamma = malloc(sizeof(double) * n * k), w->b = malloc(sizeof(double) * n);
     w->H = malloc(sizeof(double) * n * S), w->chol = malloc(sizeof(double) * n * n);
     w->W = malloc(sizeof(double) * n * k), w->R = malloc(sizeof(double) * k * S);
-    w->J = malloc(sizeof(double) * k * S * P), w->HJ = malloc(sizeof(double) * n * P);
+    w->J = malloc(sizeof(double) * S * P), w->HJ = malloc(sizeof(double) * n * P);
     w->A = malloc(sizeof(double) * P * P), w->g = malloc(sizeof(double) * P);
     w->step = malloc(sizeof(double) * P * (P + 1)), w->block = malloc(sizeof(int) * w->nb);
     if (w->z && w->y && w->gamma && w->b && w->H && w->chol && w->W && w->R && w->J && w->HJ &&
@@ -100,30 +100,40 @@ static double gn_readout(struct gn_work *w) {
     return sum / S;
 }
 
-/* JᵀJ and Jᵀr of the block at the state of the last gn_readout. */
+/* JᵀJ and Jᵀr of the block at the state of the last gn_readout. The Jacobian of output c is
+ * J_c = U diag(w_c) with U(s, (i,j)) = (1 − h_is²) x_j(s), x = (ẑ, 1), and w_c(i,j) = W_ic, and P⊥
+ * acts on the points, so one projected Ũ = P⊥U serves every output:
+ *     JᵀJ = Σ_c diag(w_c) ŨᵀŨ diag(w_c) = ŨᵀŨ ∘ Σ_c w_c w_cᵀ,   Jᵀr = Σ_c w_c ∘ Ũᵀr_c. */
 static void gn_normal_equations(struct gn_work *w) {
     const int n = w->n, k = w->k, S = w->S, P = w->P, cols = k + 1;
-    memset(w->A, 0, sizeof(double) * P * P);
-    memset(w->g, 0, sizeof(double) * P);
-    for (int c = 0; c < k; c++) {
-        double *Jc = w->J + (size_t)c * S * P;
+    double *U = w->J;
 #pragma omp parallel for schedule(static)
-        for (int s = 0; s < S; s++)
-            for (int q = 0; q < w->nb; q++) {
-                const int i = w->block[q];
-                const double h = w->H[(size_t)i * S + s], d = w->W[(size_t)i * k + c] * (1 - h * h);
-                double *row = Jc + (size_t)s * P + (size_t)q * cols;
-                for (int j = 0; j < k; j++) row[j] = d * w->z[(size_t)s * k + j];
-                row[k] = d;
-            }
-        /* P⊥: J_c −= Hᵀ (G + λ̄I)⁻¹ H J_c */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, P, S, 1, w->H, S, Jc, P, 0, w->HJ,
-                    P);
-        LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'U', n, P, w->chol, n, w->HJ, P);
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, S, P, n, -1, w->H, S, w->HJ, P, 1, Jc,
-                    P);
-        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, P, S, 1, Jc, P, 1, w->A, P);
-        cblas_dgemv(CblasRowMajor, CblasTrans, S, P, 1, Jc, P, w->R + (size_t)c * S, 1, 1, w->g, 1);
+    for (int s = 0; s < S; s++)
+        for (int q = 0; q < w->nb; q++) {
+            const double h = w->H[(size_t)w->block[q] * S + s], d = 1 - h * h;
+            double *row = U + (size_t)s * P + (size_t)q * cols;
+            for (int j = 0; j < k; j++) row[j] = d * w->z[(size_t)s * k + j];
+            row[k] = d;
+        }
+    /* Ũ = U − Hᵀ (G + λ̄I)⁻¹ H U */
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, P, S, 1, w->H, S, U, P, 0, w->HJ, P);
+    LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'U', n, P, w->chol, n, w->HJ, P);
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, S, P, n, -1, w->H, S, w->HJ, P, 1, U, P);
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, P, S, 1, U, P, 0, w->A, P);
+    double *UR = w->HJ; /* (P,k) Ũᵀ r_c */
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasTrans, P, k, S, 1, U, P, w->R, S, 0, UR, k);
+    double *weight = w->step; /* (P,k) w_c of each column */
+    for (int p = 0; p < P; p++)
+        for (int c = 0; c < k; c++)
+            weight[(size_t)p * k + c] = w->W[(size_t)w->block[p / cols] * k + c];
+    for (int p = 0; p < P; p++) {
+        w->g[p] = 0;
+        for (int c = 0; c < k; c++) w->g[p] += weight[(size_t)p * k + c] * UR[(size_t)p * k + c];
+        for (int q = p; q < P; q++) {
+            double ww = 0;
+            for (int c = 0; c < k; c++) ww += weight[(size_t)p * k + c] * weight[(size_t)q * k + c];
+            w->A[(size_t)p * P + q] *= ww;
+        }
     }
 }
 
@@ -183,8 +193,8 @@ int train_gauss_newton_round(struct ddm_model *model, const float *Z, const floa
                              struct ddm_error *err) {
     const int n = model->n, k = model->k;
     const int nb = n * (k + 1) <= GN_MAX_COLUMNS ? n : GN_MAX_COLUMNS / (k + 1);
-    /* S·k residuals: 4× the unknowns (the block's columns and the readout) */
-    long want = 4L * (nb * (k + 1) + (long)n * k) / k;
+    /* S·k residuals: 16× the unknowns (the block's columns and the readout) */
+    long want = 16L * (nb * (k + 1) + (long)n * k) / k;
     int S = (int)(want < 2L * n ? 2L * n : want);
     if (S > M) S = M;
     struct gn_work w;
