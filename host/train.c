@@ -3,9 +3,10 @@
  * DESIGN §3. In normalised coordinates the targets are y = τ f̂(ẑ) + ẑ. Γ̂ ~ N(0, g²/k) and
  * b ~ U(−g_b, g_b) fix random tanh features h = tanh(Γ̂ẑ + b); Ŵ_s then has a closed form,
  * Ŵ_sᵀ = (HHᵀ + λ̄I)⁻¹HYᵀ (the Gram matrix in double, λ̄ = λ·mean diag), which is usually a good fit
- * already; Adam then tunes all of (Γ̂, b, Ŵ_s). The held-out drift error ε_f is measured in the
- * original coordinates. The backend does the heavy passes; this file only orchestrates. Training
- * can stop after an epoch (a signal) and go on from Adam's saved state (checkpoints).
+ * already; Gauss–Newton rounds (opt-in, train_gn.c) and Adam then tune Γ̂, b with Ŵ_s in closed
+ * form. The held-out drift error ε_f is measured in the original coordinates. The backend does the
+ * heavy passes; this file only orchestrates. Training can stop after an epoch (a signal) and go on
+ * from Adam's saved state (checkpoints).
  */
 #include <lapacke.h>
 #include <math.h>
