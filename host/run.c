@@ -235,6 +235,12 @@ static void print_train_choices(const struct ddm_config *cfg,
            train->neurons_choice, train->neurons_choice[0] ? ")" : "", train->init_gain,
            train->init_bias, train->gain_choice[0] ? " (auto; ridge ε_f by g/g_b: " : "",
            train->gain_choice, train->gain_choice[0] ? ")" : "");
+    if (train->gn_rounds_kept + train->gn_rounds_undone > 0)
+        printf(
+            "          Gauss–Newton: ε_f %.2e → %.2e (×%.2f), %d rounds kept, %d undone, %.1f s\n",
+            train->ridge_rel_err, train->gn_rel_err,
+            train->gn_rel_err > 0 ? train->ridge_rel_err / train->gn_rel_err : 1,
+            train->gn_rounds_kept, train->gn_rounds_undone, train->gn_seconds);
     if (cfg->epochs == 0) return;
     double gain = train->drift_rel_err > 0 ? train->ridge_rel_err / train->drift_rel_err : 1;
     printf("          fine-tuning: ε_f %.2e → %.2e (×%.2f), %d rounds kept, %d undone%s\n",

@@ -196,6 +196,11 @@ int runfile_write_train(struct ddm_runfile *rf, const struct ddm_train_report *r
     if (!code) code = h5_attr_int(group, H5N_FINETUNE_ROUNDS_UNDONE, report->rounds_rejected, err);
     if (!code) code = h5_attr_int(group, H5N_FINETUNE_STOPPED_EARLY, report->stopped_early, err);
     if (!code) code = runfile_write_data_fit(group, report, err);
+    if (!code) code = h5_attr_int(group, H5N_GAUSS_NEWTON_ROUNDS_KEPT, report->gn_rounds_kept, err);
+    if (!code)
+        code = h5_attr_int(group, H5N_GAUSS_NEWTON_ROUNDS_UNDONE, report->gn_rounds_undone, err);
+    if (!code)
+        code = h5_attr_double(group, H5N_GAUSS_NEWTON_DRIFT_REL_ERR, report->gn_rel_err, err);
     H5Gclose(group);
     if (!code) code = H5_CHECK(H5Fflush(rf->file, H5F_SCOPE_LOCAL), "flushing", err);
     return code;

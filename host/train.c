@@ -3,9 +3,10 @@
  * docs/design.md §3. In normalised coordinates the targets are y = τ f̂(ẑ) + ẑ. Γ̂ ~ N(0, g²/k) and
  * b ~ U(−g_b, g_b) fix random tanh features h = tanh(Γ̂ẑ + b); Ŵ_s then has a closed form,
  * Ŵ_sᵀ = (HHᵀ + λ̄I)⁻¹HYᵀ (the Gram matrix in double, λ̄ = λ·mean diag), which is usually a good fit
- * already; Adam then tunes all of (Γ̂, b, Ŵ_s). The held-out drift error ε_f is measured in the
- * original coordinates. The backend does the heavy passes; this file only orchestrates. Training
- * can stop after an epoch (a signal) and go on from Adam's saved state (checkpoints).
+ * already; Gauss–Newton rounds (opt-in, train_gn.c) and Adam then tune Γ̂, b with Ŵ_s in closed
+ * form. The held-out drift error ε_f is measured in the original coordinates. The backend does the
+ * heavy passes; this file only orchestrates. Training can stop after an epoch (a signal) and go on
+ * from Adam's saved state (checkpoints).
  */
 #include <lapacke.h>
 #include <math.h>
@@ -491,6 +492,42 @@ done:
     return code;
 }
 
+/* Gauss–Newton rounds on (Γ̂, b) after the ridge start (host/train_gn.c), each on a fresh subsample
+ * and block of neurons, then Ŵ_s solved on all training points. A round is kept when the training
+ * loss on all points and the held-out ε_f fell, undone otherwise; three rounds in a row that gain
+ * under 2% (kept or not) end the stage. */
+static int gauss_newton_stage(const struct ddm_backend *backend, void *ctx,
+                              const struct ddm_config *cfg, struct ddm_model *model,
+                              struct train_buffers *buf, int M_train, const struct held_out *test,
+                              struct ddm_train_report *report, struct ddm_error *err) {
+    const uint64_t seed = ddm_stream_seed(cfg->seed, DDM_STREAM_TRAIN_POINTS);
+    double best = training_loss(model, buf->Z, buf->Y, M_train), best_eps = report->ridge_rel_err;
+    params_pack(model, buf->best, 0);
+    int code = DDM_OK;
+    for (int round = 0, stalls = 0; round < cfg->gauss_newton && stalls < 3 && !stop_requested();
+         round++) {
+        if ((code = train_gauss_newton_round(model, buf->Z, buf->Y, M_train, cfg->ridge, seed,
+                                             round, 10, err)) ||
+            (code = backend->train_params(ctx, model, 1, err)) ||
+            (code = ridge_readout(backend, ctx, model, cfg->ridge, buf->gram, buf->cross,
+                                  buf->solution, &report->ridge_used, err)))
+            break;
+        double loss = training_loss(model, buf->Z, buf->Y, M_train);
+        double eps = drift_relative_error(model, test->z, test->f, test->count);
+        stalls = loss > 0.98 * best ? stalls + 1 : 0;
+        if (loss < best && eps <= best_eps) {
+            best = loss, best_eps = eps;
+            params_pack(model, buf->best, 0);
+            report->gn_rounds_kept++;
+        } else {
+            params_pack(model, buf->best, 1);
+            if ((code = backend->train_params(ctx, model, 1, err))) break;
+            report->gn_rounds_undone++;
+        }
+    }
+    return code;
+}
+
 /* The ridge start (after choosing n, g, g_b), or the parameters and moments of a checkpoint. */
 static int start_network(const struct ddm_backend *backend, void *ctx, const struct ddm_config *cfg,
                          const struct ddm_train_state *from, struct ddm_model *model,
@@ -635,7 +672,13 @@ int train_model_from(const struct ddm_backend *backend, const struct ddm_system 
     report->ridge_loss = training_loss(model, buf.Z, buf.Y, M_train);
     report->ridge_seconds = now_seconds() - t_ridge;
 
-    /* fine-tuning of Γ̂, b with the readout in closed form */
+    /* fine-tuning of Γ̂, b with the readout in closed form: Gauss–Newton, then Adam */
+    double t_gn = now_seconds();
+    if (!from &&
+        (code = gauss_newton_stage(backend, ctx, cfg, model, &buf, M_train, &test, report, err)))
+        goto done;
+    report->gn_rel_err = drift_relative_error(model, test.z, test.f, M_test);
+    report->gn_seconds = now_seconds() - t_gn;
     double t_adam = now_seconds();
     struct ddm_train_state state = {.lr_scale = from ? from->lr_scale : 1,
                                     .stalls = from ? from->stalls : 0};

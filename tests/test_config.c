@@ -399,6 +399,7 @@ static const char *every_key =
     "schedule = step\nweight_decay = 1e-4\nridge = 1e-9\ntarget_loss = 0.01\njitter = 0.2\n"
     "test_fraction = 0.25\npaths = 3\npath_dt = 0.002\npath_time = 12.5\npath_burn_in = 1.5\n"
     "path_bound = 50\nbox = -3:3, -2:2\npath_start = 1, 2\ntarget_drift_error = 0.02\n"
+    "gauss_newton = 3\n"
     "[simulate]\ntrajectories = 17\ndt = 0.005\nsteps = 300\nrecord_every = 3\nburn_in = 30\n"
     "trace_trajectories = 2\ntrace_neurons = 5\ninit = off_manifold\ninit_offset = 0.7\n"
     "start = 1, -1\nneuron_noise = 0.05\non_nonfinite = drop\nblowup_bound = 50\n"

@@ -292,6 +292,11 @@
 #define H5N_DATA_COMPARISON "data_comparison"
 #define H5N_METHODS         "methods"
 
+/* the Gauss–Newton fine-tuning of the hidden layer (host/train_gn.c) on /train */
+#define H5N_GAUSS_NEWTON_DRIFT_REL_ERR "gauss_newton_drift_rel_err"
+#define H5N_GAUSS_NEWTON_ROUNDS_KEPT   "gauss_newton_rounds_kept"
+#define H5N_GAUSS_NEWTON_ROUNDS_UNDONE "gauss_newton_rounds_undone"
+
 /* The description of the object at absolute `path` ("/simulate/latent"), and its units in
  * *units; NULL when the table has no entry. */
 const char *h5schema_description(const char *path, const char **units);

@@ -61,6 +61,9 @@ struct ddm_train_report {
     double ridge_loss;                    /* training loss of the ridge start */
     int rounds_accepted, rounds_rejected; /* fine-tuning rounds kept / undone */
     int stopped_early;                    /* fine-tuning stopped: 3 rounds in a row gained < 2% */
+    int gn_rounds_kept, gn_rounds_undone; /* Gauss–Newton rounds kept / undone */
+    double gn_rel_err;                    /* held-out ε_f after the Gauss–Newton rounds */
+    double gn_seconds;                    /* time of the Gauss–Newton rounds */
     int epochs_run;
     double *loss; /* (epochs_run) training loss per epoch */
     double seconds, sampling_seconds, ridge_seconds, adam_seconds;
@@ -103,6 +106,13 @@ struct ddm_train_state {
 int train_state_alloc(struct ddm_train_state *state, int n, int k, int epochs,
                       struct ddm_error *err);
 void train_state_free(struct ddm_train_state *state);
+
+/* One round of Levenberg–Marquardt steps (at most `iterations`) on the hidden layer (Γ̂, b) of
+ * `model`, the readout eliminated by ridge λ (relative), on a subsample of the M training points
+ * (ẑ in Z, y in Y) drawn from `seed` and `round` (host/train_gn.c). Ŵ_s is left as it was. */
+int train_gauss_newton_round(struct ddm_model *model, const float *Z, const float *Y, int M,
+                             double ridge, uint64_t seed, int round, int iterations,
+                             struct ddm_error *err);
 
 /* train_model that can stop and go on: from `from` (a checkpoint) when not NULL, skipping the
  * initialisation and the ridge start; when `stopped` is not NULL, a stop_requested() seen after
