@@ -26,11 +26,6 @@
 #include "ddm/trust.h"
 #include "ddm/starts.h"
 
-void analysis_tick(const struct analysis_tick *tick, double fraction) {
-    if (tick && tick->bar)
-        progress_update(tick->bar, 100 * (tick->from + tick->span * fraction), tick->part);
-}
-
 /* Appends "; text" to the report's notes. */
 static void note(struct ddm_analysis_report *report, const char *fmt, ...) {
     size_t used = strlen(report->notes);

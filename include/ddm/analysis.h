@@ -21,17 +21,9 @@
 #include "ddm/backend.h"
 #include "ddm/config.h"
 #include "ddm/model.h"
+#include "ddm/analysis_tick.h"
 #include "ddm/progress.h"
 #include "ddm/system.h"
-
-/* A part's share [from, from + span) of the stage's progress bar. */
-struct analysis_tick {
-    struct ddm_progress *bar; /* NULL: no progress */
-    double from, span;
-    const char *part;
-};
-/* Reports that the part has done `fraction` (0..1) of its work. */
-void analysis_tick(const struct analysis_tick *tick, double fraction);
 
 /* What the closing summary prints; [0] the network, [1] the target. */
 struct ddm_analysis_report {

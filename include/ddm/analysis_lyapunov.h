@@ -9,7 +9,12 @@
 #ifndef DDM_ANALYSIS_LYAPUNOV_H
 #define DDM_ANALYSIS_LYAPUNOV_H
 
-#include "ddm/analysis.h"
+#include "ddm/analysis_tick.h"
+#include "ddm/backend.h"
+#include "ddm/config.h"
+#include "ddm/error.h"
+#include "ddm/model.h"
+#include "ddm/system.h"
 #include "ddm/latent_process.h"
 
 /* Advances the state z (k) and the orthonormal frame Q (k,k) by `steps` RK4 steps of size dt;

@@ -11,7 +11,12 @@
 #ifndef DDM_ANALYSIS_PCA_H
 #define DDM_ANALYSIS_PCA_H
 
-#include "ddm/analysis.h"
+#include "ddm/analysis_tick.h"
+#include "ddm/backend.h"
+#include "ddm/config.h"
+#include "ddm/error.h"
+#include "ddm/model.h"
+#include "ddm/system.h"
 
 #define PCA_SIGNIFICANT 1e-6 /* a component "is non-zero" above this share of the variance */
 #define PCA_MAX_RANK    2048 /* above this many states and neurons the states are subsampled */
