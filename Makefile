@@ -58,7 +58,7 @@ endif
 
 # --- sources ---------------------------------------------------------------------------------
 SIMD_SRC := $(wildcard host/cpu/*_simd.c)
-HOST_SRC := $(filter-out host/main.c,$(wildcard host/*.c)) \
+HOST_SRC := $(filter-out host/run/main.c $(wildcard host/cpu/*.c),$(wildcard host/*/*.c)) \
             $(filter-out $(SIMD_SRC),$(wildcard host/cpu/*.c))
 HOST_OBJ := $(HOST_SRC:%.c=$(BUILD)/%.o)
 
@@ -145,7 +145,7 @@ $(LIB): $(HOST_OBJ) $(SIMD_OBJ) $(CUDA_OBJ)
 	@echo "AR    $@"
 	@ar rcs $@ $^
 
-$(BIN): $(BUILD)/host/main.o $(LIB)
+$(BIN): $(BUILD)/host/run/main.o $(LIB)
 	@echo "LD    $@"
 	@$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
@@ -271,9 +271,9 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_FLAGS   := -std=c11 -g -O1 -D_GNU_SOURCE -Iinclude $(shell pkg-config --cflags inih) \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_EXPR    := host/expr_parse.c host/expr_eval.c
-FUZZ_CONFIG  := $(FUZZ_EXPR) host/config.c host/config_keys.c host/system.c host/wells.c \
-                host/error.c
+FUZZ_EXPR    := host/config/expr_parse.c host/config/expr_eval.c
+FUZZ_CONFIG  := $(FUZZ_EXPR) host/config/config.c host/config/config_keys.c host/model/system.c host/model/wells.c \
+                host/run/error.c
 
 $(BUILD)/fuzz/fuzz_expr: tests/fuzz/fuzz_expr.c $(FUZZ_EXPR)
 	@mkdir -p $(dir $@)
@@ -304,7 +304,7 @@ DEB_PKGS := build-essential pkg-config libhdf5-dev hdf5-tools libinih-dev libope
 deps:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PKGS)
 
-FORMAT_SRC = $(wildcard include/ddm/*.h scripts/bench/*.h host/*.c host/*.h host/cpu/*.c host/cpu/*.h kernels/*.cu kernels/*.cuh \
+FORMAT_SRC = $(wildcard include/ddm/*.h scripts/bench/*.h host/*/*.c host/*/*.h kernels/*.cu kernels/*.cuh \
                         kernels/*.h \
                         kernels/dev/*.cu tests/*.c tests/*.h scripts/bench/*.c)
 format:

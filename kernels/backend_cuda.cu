@@ -257,7 +257,8 @@ int cuda_train_epoch(void *ctx, const int *order, int batch, double lr, ddm_adam
                : DDM_OK;
 }
 
-/* Free and total memory of the current device, for the up-front check of a run (host/limits.c). */
+/* Free and total memory of the current device, for the up-front check of a run (host/run/limits.c).
+ */
 int cuda_memory_free(size_t *free_bytes, size_t *total_bytes, ddm_error *err) {
     cudaError_t status = cudaMemGetInfo(free_bytes, total_bytes);
     if (status == cudaSuccess) return DDM_OK;

@@ -146,7 +146,7 @@ int launch(cuda_sim *sim, const ddm_sim_block *block) {
     slot &s = sim->slots[sim->launched % 2];
     const size_t steps = (size_t)block->records * block->record_every;
     const int traced = block->traces && sim->trace_B > 0 && sim->trace_n > 0;
-    /* the slot's floats, as host/memory_need.c counts them (ddm/sim_sizes.h) */
+    /* the slot's floats, as host/run/memory_need.c counts them (ddm/sim_sizes.h) */
     const size_t latent = sim_latent_floats(sim->B, block->records, sim->k);
     const size_t traces = sim_trace_floats(sim->trace_B, block->records, sim->trace_n);
     const size_t input = sim_input_floats((long)steps, sim->k);

@@ -4,7 +4,8 @@
  * (G + λ̄I) X = C by Cholesky (cuSOLVER dpotrf + dpotrs) in double, G the Gram matrix left by
  * hidden_gram_cuda. The row-major upper triangle of G is the column-major lower one, so rows are
  * copied as columns and the factorisation uses the lower triangle. Twin: LAPACKE_dposv in
- * host/train.c, which also drives the escalation of λ when the factorisation fails (info > 0).
+ * host/model/train.c, which also drives the escalation of λ when the factorisation fails (info >
+ * 0).
  */
 #include <cstdlib>
 #include <cstring>

@@ -1,6 +1,6 @@
 /* queued_backend.h — the asynchronous pair sim_launch / sim_collect over a CPU backend, as the
  * CUDA backend has it: a launch advances the wrapped backend into a slot of its own (two, as the
- * GPU's), a collect copies the oldest slot out. It lets host/simulate.c's double-buffered block
+ * GPU's), a collect copies the oldest slot out. It lets host/sim/simulate.c's double-buffered block
  * loop run without a GPU (tests/test_cuda_async.c, tests/test_resume.c). Header-only.
  */
 #ifndef DDM_QUEUED_BACKEND_H

@@ -1,5 +1,5 @@
-/* test_analysis_data.c — the network against data (host/analysis_data.c), on exactly sampled
- * Ornstein–Uhlenbeck paths whose statistics are known in closed form.
+/* test_analysis_data.c — the network against data (host/analysis/analysis_data.c), on exactly
+ * sampled Ornstein–Uhlenbeck paths whose statistics are known in closed form.
  *
  * A 1-D OU dz = −θz dt + √(2θ) dB sampled every Δ is the AR(1) chain z' = φz + √(1 − φ²) ξ,
  * φ = e^{−θΔ}, of unit stationary variance; its sampled power spectrum is the aliased Lorentzian

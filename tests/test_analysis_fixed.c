@@ -1,5 +1,5 @@
-/* test_analysis_fixed.c — fixed points by Newton's method (host/analysis_fixed.c) against exact
- * answers.
+/* test_analysis_fixed.c — fixed points by Newton's method (host/analysis/analysis_fixed.c) against
+ * exact answers.
  *
  * Lorenz (σ, ρ, β) = (10, 28, 8/3): the origin, a saddle with eigenvalues −β and
  * (−(σ+1) ± √((σ+1)² + 4σ(ρ−1)))/2, and C± = (±√(β(ρ−1)), ±√(β(ρ−1)), ρ−1), saddle-foci whose

@@ -1,5 +1,6 @@
-/* test_analysis_hhd.c — the Helmholtz–Hodge split and entropy production (host/analysis_hhd.c)
- * against the Ornstein–Uhlenbeck process dz = −Az dt + √(2D) dB, A = [[1, −ω], [ω, 1]], D = ½I.
+/* test_analysis_hhd.c — the Helmholtz–Hodge split and entropy production
+ * (host/analysis/analysis_hhd.c) against the Ornstein–Uhlenbeck process dz = −Az dt + √(2D) dB, A =
+ * [[1, −ω], [ω, 1]], D = ½I.
  *
  * Analytic answers (docs/design.md §5): Σ = D (AΣ + ΣAᵀ = 2D), f_irr = −(A − DΣ⁻¹)z = ω(y, −x), Φ =
  * 2ω². The estimators only see stationary samples, so the grid fields are checked on 2²⁰

@@ -1,4 +1,5 @@
-/* test_analysis_lyapunov.c — Benettin/QR spectra (host/analysis_lyapunov.c) against known answers.
+/* test_analysis_lyapunov.c — Benettin/QR spectra (host/analysis/analysis_lyapunov.c) against known
+ * answers.
  *
  * Lorenz (10, 28, 8/3): λ_max = 0.9056 (Sprott's reference value) and λ₁ + λ₂ + λ₃ = −(σ + 1 + β)
  * = −13.667, the constant divergence of the flow; 4 starts × 25 000 RK4 steps of 0.01 average

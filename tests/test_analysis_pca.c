@@ -1,5 +1,5 @@
 /* test_analysis_pca.c — PCA of neuron states and the recovery of the latent coordinates
- * (host/analysis_pca.c, docs/design.md §5, the paper's Fig 4).
+ * (host/analysis/analysis_pca.c, docs/design.md §5, the paper's Fig 4).
  *
  * Exact answers: four states x̄ ± 3a, x̄ ± 2b (a ⟂ b unit vectors) have covariance
  * (18 aaᵀ + 8 bbᵀ)/3, through the Gram matrix (N < n) and, doubled, (36 aaᵀ + 16 bbᵀ)/7 through

@@ -1,5 +1,6 @@
-/* test_analysis_run.c — the analyze stage end to end (host/analysis.c, host/analysis_h5.c, the
- * command line): a small run writes /analysis in the layout of docs/design.md §7; `--stages analyze
+/* test_analysis_run.c — the analyze stage end to end (host/analysis/analysis.c,
+ * host/io/analysis_h5.c, the command line): a small run writes /analysis in the layout of
+ * docs/design.md §7; `--stages analyze
  * --model FILE` replaces it in place with new settings; without /simulate the sample-based parts
  * are left out with a note, and the rest still runs.
  */

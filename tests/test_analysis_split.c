@@ -1,5 +1,5 @@
 /* test_analysis_split.c — the symmetric/asymmetric split and the Hopfield energy
- * (host/analysis_split.c, docs/design.md §5).
+ * (host/analysis/analysis_split.c, docs/design.md §5).
  *
  * The low-rank formulas are checked against the dense n×n matrices W_S = ½(W + Wᵀ) and
  * W_A = ½(W − Wᵀ) of a small network; f_sym + f_asym must give model_latent_drift; the energy's

@@ -1,7 +1,7 @@
-/* test_analysis_stats.c — stationary statistics (host/analysis_stats.c): moments, marginals and
- * the 1-D Wasserstein distance against closed forms. W₁ between N(0, 1) and N(0.5, 1) is the
- * shift, 0.5; between N(0, 1) and N(0, 4) it is E|Z|·(2 − 1) = √(2/π). With 2·10⁵ samples each the
- * sampling error is about 0.3 %.
+/* test_analysis_stats.c — stationary statistics (host/analysis/analysis_stats.c): moments,
+ * marginals and the 1-D Wasserstein distance against closed forms. W₁ between N(0, 1) and N(0.5, 1)
+ * is the shift, 0.5; between N(0, 1) and N(0, 4) it is E|Z|·(2 − 1) = √(2/π). With 2·10⁵ samples
+ * each the sampling error is about 0.3 %.
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>

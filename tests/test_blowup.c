@@ -1,7 +1,7 @@
 /* test_blowup.c — network trajectories that blow up ([simulate] on_nonfinite, blowup_bound;
- * host/blowup.c): each is marked once with its step, NaN from there on; `stop` ends the run with
- * the file marked incomplete, `drop` and `keep` go on and write the same data, and the analysis
- * leaves a dropped trajectory out altogether but keeps the finite part of a kept one.
+ * host/sim/blowup.c): each is marked once with its step, NaN from there on; `stop` ends the run
+ * with the file marked incomplete, `drop` and `keep` go on and write the same data, and the
+ * analysis leaves a dropped trajectory out altogether but keeps the finite part of a kept one.
  */
 #include <criterion/criterion.h>
 #include <math.h>

@@ -1,4 +1,4 @@
-/* test_cli.c — the command line (host/cli.c, docs/design.md §7).
+/* test_cli.c — the command line (host/config/cli.c, docs/design.md §7).
  *
  * cli_parse() decides what a run does before anything expensive starts, so a mistyped option
  * must be refused with the nearest real one, both "--opt value" and "--opt=value" must work, and

@@ -1,4 +1,4 @@
-/* test_config.c — the INI loader and --set (host/config.c, host/config_keys.c).
+/* test_config.c — the INI loader and --set (host/config/config.c, host/config/config_keys.c).
  *
  * The configuration is the user's only way in, so each mistake must come back as one line naming
  * the file and line, what is wrong and what would be valid. These tests pin the exact messages

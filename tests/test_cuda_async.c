@@ -1,5 +1,5 @@
 /* test_cuda_async.c — the asynchronous pair sim_launch / sim_collect that the CUDA backend uses
- * for double-buffered recording, and host/simulate.c's block loop over it.
+ * for double-buffered recording, and host/sim/simulate.c's block loop over it.
  *
  * A CPU backend is wrapped into a queued one (two slots, as the GPU's: launch advances into the
  * slot's own buffers, collect copies them out), so the loop that queues block i+1 before it hands

@@ -1,7 +1,7 @@
-/* test_disk.c — a full disk (host/h5space.c, host/runfile.c, host/checkpoint.c). A tmpfs of a
- * few MB is mounted for each test (root; skipped where mount is not permitted) and fills during
- * the simulation, at the creation of the file, during the training, and at a checkpoint. Each
- * run ends with status 1 and one line saying "No space left on device", closes its file (no
+/* test_disk.c — a full disk (host/io/h5space.c, host/io/runfile.c, host/io/checkpoint.c). A tmpfs
+ * of a few MB is mounted for each test (root; skipped where mount is not permitted) and fills
+ * during the simulation, at the creation of the file, during the training, and at a checkpoint.
+ * Each run ends with status 1 and one line saying "No space left on device", closes its file (no
  * HDF5 file is left open in the process) and leaves a file HDF5 opens, with complete = 0 and the
  * very bits that an identical run on a roomy disk wrote up to the failure — or no file at all
  * when not even its header fits. The last test turns the reservations off to check the fallback

@@ -1,6 +1,6 @@
 /* test_docs.c — the documentation keeps up with the code: every INI key of the key table
- * (host/config_keys.c) has its row in docs/configuration.md, under its own section, and every
- * reference to a section of docs/design.md names one that exists.
+ * (host/config/config_keys.c) has its row in docs/configuration.md, under its own section, and
+ * every reference to a section of docs/design.md names one that exists.
  *
  * The tests run from the repository root (make test); the page is read from there.
  */
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../host/config_keys.h"
+#include "../host/config/config_keys.h"
 
 /* The whole file as one string (NULL when it cannot be read). */
 static char *read_text(const char *path) {
@@ -57,7 +57,7 @@ Test(docs, every_config_key_is_documented) {
         }
     }
     free(page);
-    cr_assert_eq(missing, 0, "%d key(s) of host/config_keys.c are not documented", missing);
+    cr_assert_eq(missing, 0, "%d key(s) of host/config/config_keys.c are not documented", missing);
 }
 
 /* Every "docs/design.md §N" (and "§N, §M" after it) in the sources and documents names a section

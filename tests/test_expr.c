@@ -9,7 +9,7 @@
 #include <criterion/criterion.h>
 
 #include "ddm/expr.h"
-#include "../host/expr_tape.h"
+#include "../host/config/expr_tape.h"
 
 #include <math.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
-/* test_faults.c — I/O faults (host/output_file.c, host/runfile_check.c, host/run.c, host/merge.c):
- * each is refused with one line and exit status 2 before any work, and every file the run did not
- * create itself is left byte for byte as it was.
+/* test_faults.c — I/O faults (host/io/output_file.c, host/io/runfile_check.c, host/run/run.c,
+ * host/io/merge.c): each is refused with one line and exit status 2 before any work, and every file
+ * the run did not create itself is left byte for byte as it was.
  *
  *   - an existing output file (a run, a sweep point, a shard, merge OUT.h5) without --overwrite,
  *     described from its root (complete, incomplete, stopped with a checkpoint); --overwrite

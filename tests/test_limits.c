@@ -1,8 +1,8 @@
-/* test_limits.c — memory checked up front (host/memory_need.c, host/limits.c): the estimates grow
- * as the arrays they stand for do; a run over [run] memory_limit is refused with status 2 and one
- * line naming the estimate and the limit, before its output file exists; a run under it goes;
- * and under a real address-space limit (setrlimit in a forked child, as prlimit --as does) a run
- * too big ends with status 2 before allocating, not with a failed allocation or a kill.
+/* test_limits.c — memory checked up front (host/run/memory_need.c, host/run/limits.c): the
+ * estimates grow as the arrays they stand for do; a run over [run] memory_limit is refused with
+ * status 2 and one line naming the estimate and the limit, before its output file exists; a run
+ * under it goes; and under a real address-space limit (setrlimit in a forked child, as prlimit --as
+ * does) a run too big ends with status 2 before allocating, not with a failed allocation or a kill.
  */
 #include <criterion/criterion.h>
 #include <math.h>

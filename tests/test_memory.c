@@ -1,6 +1,6 @@
-/* test_memory.c — the memory metrics (host/analysis_memory.c) on synthetic occupancy sequences
- * with known answers: core-set transitions, dwell times, recall after cues, the spontaneous
- * switch rate, the forward/backward ratio of a cycle, and occupancy from latent states.
+/* test_memory.c — the memory metrics (host/analysis/analysis_memory.c) on synthetic occupancy
+ * sequences with known answers: core-set transitions, dwell times, recall after cues, the
+ * spontaneous switch rate, the forward/backward ratio of a cycle, and occupancy from latent states.
  */
 #include <criterion/criterion.h>
 #include <string.h>

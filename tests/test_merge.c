@@ -1,6 +1,6 @@
-/* test_merge.c — `ddm_gpu merge` (host/merge.c): the merged file's /simulate datasets are virtual
- * datasets that read back, through HDF5's C API and from another working directory, exactly as
- * the unsharded run's arrays; the merged file can be analysed; shards that are not one ensemble
+/* test_merge.c — `ddm_gpu merge` (host/io/merge.c): the merged file's /simulate datasets are
+ * virtual datasets that read back, through HDF5's C API and from another working directory, exactly
+ * as the unsharded run's arrays; the merged file can be analysed; shards that are not one ensemble
  * (another seed, another model, one missing or given twice, one incomplete, not a shard) are
  * refused with one line and nothing is written.
  */

@@ -1,9 +1,9 @@
-/* test_resume.c — checkpoints and --resume (host/checkpoint.c, host/run.c, host/signals.c): a run
- * stopped by a signal during the training, the burn-in or the recorded blocks, and resumed
- * (several times), writes the very bits of an uninterrupted run — every /simulate dataset, /model,
- * /train and the analysis; a real SIGTERM to a running process ends it with exit status 3 and a
- * checkpoint; the CPU backend continues bit for bit from saved states; and a corrupt or foreign
- * checkpoint is refused with one line.
+/* test_resume.c — checkpoints and --resume (host/io/checkpoint.c, host/run/run.c,
+ * host/run/signals.c): a run stopped by a signal during the training, the burn-in or the recorded
+ * blocks, and resumed (several times), writes the very bits of an uninterrupted run — every
+ * /simulate dataset, /model, /train and the analysis; a real SIGTERM to a running process ends it
+ * with exit status 3 and a checkpoint; the CPU backend continues bit for bit from saved states; and
+ * a corrupt or foreign checkpoint is refused with one line.
  */
 #include <criterion/criterion.h>
 #include <signal.h>

@@ -1,5 +1,5 @@
-/* test_shard.c — --shard i/N (host/simulate.c, host/run_setup.c): the ranges of the shards, and
- * every shard bit for bit equal to its rows of the whole run with the same seed — starts on the
+/* test_shard.c — --shard i/N (host/sim/simulate.c, host/run/run_setup.c): the ranges of the shards,
+ * and every shard bit for bit equal to its rows of the whole run with the same seed — starts on the
  * attractor, off-manifold displacements, per-neuron noise, burn-in, traces of the global
  * trajectories 0..Bt-1 — plus the combinations the command line refuses.
  */

@@ -1,6 +1,6 @@
-/* test_sim_loop.c — the simulation as sim_open / sim_block / sim_close (host/simulate.c) and the
- * sizes it takes from ddm/sim_sizes.h: the CPU backend's launch/collect pair is its advance, every
- * call of sim_block is one block (a burn-in chunk, t = 0, or per_block recorded times), and
+/* test_sim_loop.c — the simulation as sim_open / sim_block / sim_close (host/sim/simulate.c) and
+ * the sizes it takes from ddm/sim_sizes.h: the CPU backend's launch/collect pair is its advance,
+ * every call of sim_block is one block (a burn-in chunk, t = 0, or per_block recorded times), and
  * the loop driven by hand gives the chunks of simulate_run bit for bit.
  */
 #include <criterion/criterion.h>

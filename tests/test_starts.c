@@ -1,5 +1,5 @@
-/* test_starts.c — starts on the attractor and where Lyapunov starts end (host/starts.c,
- * host/analysis_lyapunov.c; docs/starts_and_energy.md).
+/* test_starts.c — starts on the attractor and where Lyapunov starts end (host/sim/starts.c,
+ * host/analysis/analysis_lyapunov.c; docs/starts_and_energy.md).
  *
  * An escaping but finite candidate must be refused, not only a NaN one; Lyapunov starts taken
  * from [simulate] start must still be distinct points of one target path, so the spectra get a

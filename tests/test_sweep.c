@@ -1,6 +1,6 @@
-/* test_sweep.c — [sweep] (host/sweep.c, host/run_setup.c): the lists (',' or '|', grid or zip),
- * the point an array task runs (--array-index, $SLURM_ARRAY_TASK_ID, out of range), the checks
- * of every swept key and value with file and line, the output path template, and a run that
+/* test_sweep.c — [sweep] (host/config/sweep.c, host/run/run_setup.c): the lists (',' or '|', grid
+ * or zip), the point an array task runs (--array-index, $SLURM_ARRAY_TASK_ID, out of range), the
+ * checks of every swept key and value with file and line, the output path template, and a run that
  * records its point in the file.
  */
 #include <criterion/criterion.h>

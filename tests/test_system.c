@@ -1,4 +1,4 @@
-/* test_system.c — building the target SDE from [system] (host/system.c).
+/* test_system.c — building the target SDE from [system] (host/model/system.c).
  *
  * Everything downstream (training targets, the coupled target paths, the Lyapunov spectra) trusts
  * that the system built from the INI text is the one the user meant. So: each built-in's drift and

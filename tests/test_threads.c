@@ -1,4 +1,5 @@
-/* test_threads.c — threads that fit the machine and the warning of a shared one (host/threads.c).
+/* test_threads.c — threads that fit the machine and the warning of a shared one
+ * (host/run/threads.c).
  *
  * The wait policy must be chosen only when the user did not (and never under valgrind, which
  * would not follow the re-exec); the default thread count must follow the affinity mask, as

@@ -98,7 +98,7 @@ int sfi_infer(const struct recording *r, int degree, int batches, struct sfi_res
 void sfi_drift_at(const struct sfi_result *s, const double *z, double *f);
 void sfi_free(struct sfi_result *s);
 
-/* ---- the analyze stage's comparison (host/analysis_data_run.c) ---- */
+/* ---- the analyze stage's comparison (host/analysis/analysis_data_run.c) ---- */
 #define DATA_HELLINGER_WARN 0.1  /* D_H of two OU spectra whose rates differ by 1.5× */
 #define DATA_STSP_WARN      0.05 /* KL of N(0,1) to N(0.32,1), or to N(0, 1.3²) */
 #define DATA_SFI_DEGREE     2    /* polynomial basis of the force inference */

@@ -85,7 +85,7 @@ void hhd_result_free(struct hhd_result *result);
 #define HHD_TERMS_TILE 16384
 
 /* The most bytes hhd_init and hhd_finish hold at once for a grid of P points (0: no grid), B
- * trajectories in G batches, k coordinates, the result included (host/memory_need.c). */
+ * trajectories in G batches, k coordinates, the result included (host/run/memory_need.c). */
 double hhd_peak_bytes(long P, int B, int G, int k);
 
 #endif

@@ -92,7 +92,7 @@ struct ddm_backend {
     int (*sim_state)(void *ctx, float *x, struct ddm_error *err);
     void (*sim_destroy)(void *ctx);
 
-    /* The simulation driver's pair (host/simulate.c), launch + collect = advance: sim_launch
+    /* The simulation driver's pair (host/sim/simulate.c), launch + collect = advance: sim_launch
      * starts the steps of a block (input is copied at once) and sim_collect writes its latent,
      * traces and nonfinite_* into `block` (the same block description) and the backend's own
      * time for it into *device_seconds. sim_queue says how they run: 2 (the GPU) queues the steps
@@ -112,7 +112,7 @@ struct ddm_backend {
     int (*train_solve)(void *ctx, int features, double shift, double *solution, int *info,
                        struct ddm_error *err);
     /* The device's free and total memory now (cudaMemGetInfo), for the up-front check of a run's
-     * sizes (host/limits.c). */
+     * sizes (host/run/limits.c). */
     int (*memory_free)(size_t *free_bytes, size_t *total_bytes, struct ddm_error *err);
 };
 

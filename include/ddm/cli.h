@@ -5,7 +5,7 @@
  * [--quiet]
  *           [--array-index N] [--list-sweep] [--shard i/N]
  *   ddm_gpu --resume FILE.h5 [CONFIG.ini] [--set ...] [--backend B] [--quiet]
- *   ddm_gpu merge OUT.h5 SHARD.h5... [--overwrite] [--quiet]          (host/merge.c)
+ *   ddm_gpu merge OUT.h5 SHARD.h5... [--overwrite] [--quiet]          (host/io/merge.c)
  *   ddm_gpu --help | --version
  */
 #ifndef DDM_CLI_H

@@ -1,7 +1,7 @@
 /* config.h — the run configuration: every INI key of docs/design.md §7, with its default and range.
  *
- * One table (host/config_keys.c) lists each key once: section, name, type, default, range and
- * the help line. Loading, `--set section.key=value`, `--help`, the README key list and the
+ * One table (host/config/config_keys.c) lists each key once: section, name, type, default, range
+ * and the help line. Loading, `--set section.key=value`, `--help`, the README key list and the
  * effective configuration stored in the HDF5 file all come from that table, so they cannot drift
  * apart. Errors name the file and line (or the --set argument) and the nearest valid key.
  */
@@ -24,7 +24,7 @@ enum backend_choice { BACKEND_AUTO, BACKEND_CPU, BACKEND_CUDA };
 #define DDM_AUTO (-1)
 
 /* One line of [sweep] as written: "section.key = v1, v2, ..." or "mode = grid|zip". The lists
- * are read by host/sweep.c; [sweep] is not part of the effective configuration. */
+ * are read by host/config/sweep.c; [sweep] is not part of the effective configuration. */
 struct ddm_sweep_entry {
     char *name; /* "section.key" or "mode" */
     char *text; /* the value, continuation lines joined */

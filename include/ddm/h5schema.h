@@ -1,7 +1,7 @@
 /* h5schema.h — the names of a run file's groups, datasets and attributes (one place for the
  * whole format), and its self-description: a `description` and `units` attribute on every
- * group and dataset (from one table, host/h5schema.c, which docs/output.md mirrors), and the HDF5
- * dimension scales of /simulate, so netCDF tools (xarray, ncdump) see named dimensions.
+ * group and dataset (from one table, host/io/h5schema.c, which docs/output.md mirrors), and the
+ * HDF5 dimension scales of /simulate, so netCDF tools (xarray, ncdump) see named dimensions.
  */
 #ifndef DDM_H5SCHEMA_H
 #define DDM_H5SCHEMA_H
@@ -10,12 +10,13 @@
 
 #include "ddm/error.h"
 
-/* The names of the file: every group, dataset and attribute name that the writers (host/runfile.c,
- * checkpoint.c, merge.c, analysis_h5.c, h5schema.c) and readers (runfile.c, runfile_check.c,
- * run_setup.c, output_file.c, analysis.c, analysis_times.c) use, spelt once. A path is built by
- * concatenation: "/" H5N_SIMULATE "/" H5N_LATENT is "/simulate/latent". docs/output.md documents
- * the layout, and tests/check_output.py checks it against real files. Renaming one of these changes
- * the file format (raise DDM_FORMAT_VERSION, include/ddm/runfile.h). */
+/* The names of the file: every group, dataset and attribute name that the writers
+ * (host/io/runfile.c, checkpoint.c, merge.c, analysis_h5.c, h5schema.c) and readers (runfile.c,
+ * runfile_check.c, run_setup.c, output_file.c, analysis.c, analysis_times.c) use, spelt once. A
+ * path is built by concatenation: "/" H5N_SIMULATE "/" H5N_LATENT is "/simulate/latent".
+ * docs/output.md documents the layout, and tests/check_output.py checks it against real files.
+ * Renaming one of these changes the file format (raise DDM_FORMAT_VERSION, include/ddm/runfile.h).
+ */
 
 /* the top-level groups */
 #define H5N_SYSTEM     "system"
@@ -272,7 +273,8 @@
 #define H5N_X                                   "x"
 #define H5N_ZERO_TOLERANCE                      "zero_tolerance"
 
-/* a system learnt from data (host/data_output.c): the data's source on /system, the fit on /train
+/* a system learnt from data (host/io/data_output.c): the data's source on /system, the fit on
+ * /train
  */
 #define H5N_DATA_PATH               "data_path"
 #define H5N_DATA_DATASET            "data_dataset"
@@ -288,11 +290,12 @@
 #define H5N_DATA_FIT_INCREMENTS     "data_fit_increments"
 #define H5N_DATA_HELDOUT_INCREMENTS "data_heldout_increments"
 
-/* a system learnt from data: the network against the held-out data (host/analysis_data_run.c) */
+/* a system learnt from data: the network against the held-out data
+ * (host/analysis/analysis_data_run.c) */
 #define H5N_DATA_COMPARISON "data_comparison"
 #define H5N_METHODS         "methods"
 
-/* the Gauss–Newton fine-tuning of the hidden layer (host/train_gn.c) on /train */
+/* the Gauss–Newton fine-tuning of the hidden layer (host/model/train_gn.c) on /train */
 #define H5N_GAUSS_NEWTON_DRIFT_REL_ERR "gauss_newton_drift_rel_err"
 #define H5N_GAUSS_NEWTON_ROUNDS_KEPT   "gauss_newton_rounds_kept"
 #define H5N_GAUSS_NEWTON_ROUNDS_UNDONE "gauss_newton_rounds_undone"

@@ -13,7 +13,7 @@
  * The root attribute `complete` is 0 until the run ends cleanly, so a file from a killed or
  * failed run is never taken for a finished one; the /simulate datasets grow as the run goes.
  * Cluster runs add root attributes saying where the run stands among others (its sweep point,
- * its shard) and, while a signal has stopped it, a /checkpoint group (host/checkpoint.c).
+ * its shard) and, while a signal has stopped it, a /checkpoint group (host/io/checkpoint.c).
  */
 #ifndef DDM_RUNFILE_H
 #define DDM_RUNFILE_H
@@ -113,7 +113,7 @@ int runfile_read_model(const char *path, struct ddm_model *model, struct ddm_err
 int runfile_read_model_from(hid_t file, const char *path, struct ddm_model *model,
                             struct ddm_error *err);
 
-/* A system learnt from data (host/data_output.c): the data's source (path, dataset, dt, B,
+/* A system learnt from data (host/io/data_output.c): the data's source (path, dataset, dt, B,
  * samples, size, hash) as attributes of /system, and the fit's noise floor, D̂ and σ_obs² as
  * attributes of /train. */
 struct recording;
@@ -121,7 +121,7 @@ int runfile_write_data_source(hid_t system, const struct recording *r, struct dd
 int runfile_write_data_fit(hid_t train, const struct ddm_train_report *report,
                            struct ddm_error *err);
 
-/* Reading /simulate back (host/runfile_simulate.c). */
+/* Reading /simulate back (host/io/runfile_simulate.c). */
 /* Shape of /simulate/latent (B,T,k); *present = 0 when the file has no /simulate. */
 int runfile_simulate_shape(hid_t file, int *present, int *B, long *T, int *k,
                            struct ddm_error *err);

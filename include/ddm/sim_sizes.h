@@ -1,8 +1,8 @@
 /* sim_sizes.h — every size of a simulation derived from the configuration, in one place: the
  * recorded times per block, the steps of the longest block, a shard's trajectories, and the
- * floats of the model, block and input buffers. host/simulate.c cuts and allocates by them,
- * host/memory_need.c estimates a run's peak from them, kernels/backend_cuda_sim.cu sizes its
- * device and pinned buffers with them, host/run.c cuts its shard with them: a change here is a
+ * floats of the model, block and input buffers. host/sim/simulate.c cuts and allocates by them,
+ * host/run/memory_need.c estimates a run's peak from them, kernels/backend_cuda_sim.cu sizes its
+ * device and pinned buffers with them, host/run/run.c cuts its shard with them: a change here is a
  * change everywhere at once. Plain C, usable from CUDA host code too.
  */
 #ifndef DDM_SIM_SIZES_H

@@ -109,7 +109,7 @@ void train_state_free(struct ddm_train_state *state);
 
 /* One round of Levenberg–Marquardt steps (at most `iterations`) on the hidden layer (Γ̂, b) of
  * `model`, the readout eliminated by ridge λ (relative), on a subsample of the M training points
- * (ẑ in Z, y in Y) drawn from `seed` and `round` (host/train_gn.c). Ŵ_s is left as it was. */
+ * (ẑ in Z, y in Y) drawn from `seed` and `round` (host/model/train_gn.c). Ŵ_s is left as it was. */
 int train_gauss_newton_round(struct ddm_model *model, const float *Z, const float *Y, int M,
                              double ridge, uint64_t seed, int round, int iterations,
                              struct ddm_error *err);
@@ -122,9 +122,9 @@ int train_model_from(const struct ddm_backend *backend, const struct ddm_system 
                      struct ddm_train_state *stopped, struct ddm_model *model,
                      struct ddm_train_report *report, int quiet, struct ddm_error *err);
 
-/* Data systems (host/data_train.c). The training points: pairs (z(t), (z(t+Δ) − z(t))/Δ) of the
- * fit part of the recording (at most [train] samples, evenly strided), then those of the held-out
- * part (points->held_out of them). */
+/* Data systems (host/model/data_train.c). The training points: pairs (z(t), (z(t+Δ) − z(t))/Δ) of
+ * the fit part of the recording (at most [train] samples, evenly strided), then those of the
+ * held-out part (points->held_out of them). */
 int data_points(const struct ddm_system *sys, const struct ddm_config *cfg,
                 struct ddm_points *points, struct ddm_error *err);
 /* Checks [system] data_noise: 0, a non-negative number, or estimate (*sigma_obs < 0). */

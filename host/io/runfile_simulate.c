@@ -1,6 +1,6 @@
 /* runfile_simulate.c — reading /simulate back: its shape, its times, and its latent paths in slabs
  * of whole chunks (the analysis streams them; a dropped trajectory reads as NaN). The writer of
- * /simulate is host/runfile.c; the names are those of include/ddm/h5schema.h. */
+ * /simulate is host/io/runfile.c; the names are those of include/ddm/h5schema.h. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

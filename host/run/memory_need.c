@@ -10,7 +10,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "cpu/mlp_fast.h"
+#include "../cpu/mlp_fast.h"
 #include "ddm/analysis_hhd.h"
 #include "ddm/analysis_pca.h"
 #include "ddm/kernel_math.h"
@@ -71,16 +71,16 @@ void memory_need_train(const struct ddm_config *cfg, const struct memory_run *ru
         sort_parts(need);
         return;
     }
-    /* host/sampling.c: the points and their drifts, and while sampling a buffer for up to four
-     * times the paths asked (escaped ones are replaced) */
+    /* host/model/sampling.c: the points and their drifts, and while sampling a buffer for up to
+     * four times the paths asked (escaped ones are replaced) */
     const double from_paths = cfg->sampling == SAMPLING_PATHS  ? M
                               : cfg->sampling == SAMPLING_BOTH ? floor(M / 2)
                                                                : 0;
     const double per_path = from_paths > 0 ? ceil(from_paths / cfg->paths) : 0;
     const double points = 2 * DOUBLE * M * k;
     const double paths = DOUBLE * k * per_path * 4 * cfg->paths;
-    /* host/train.c: orders, the normalised split, the held-out points; the CPU backend's copies
-     * and residuals (host/cpu/backend_cpu.c) */
+    /* host/model/train.c: orders, the normalised split, the held-out points; the CPU backend's
+     * copies and residuals (host/cpu/backend_cpu.c) */
     const double copies = sizeof(int) * (M + M_train) + 2 * FLOAT * M_train * k +
                           2 * DOUBLE * M_test * k + (run->cuda ? 0 : 3 * FLOAT * M_train * k) +
                           diffusion_targets;
@@ -113,7 +113,7 @@ void memory_need_train(const struct ddm_config *cfg, const struct memory_run *ru
 static void simulation(const struct ddm_config *cfg, const struct memory_run *run, double B,
                        double B_total, int device, int own, struct memory_need *need) {
     const double n = run->n, k = run->k, m = run->m;
-    /* the block sizes as host/simulate.c and the backends cut them (ddm/sim_sizes.h) */
+    /* the block sizes as host/sim/simulate.c and the backends cut them (ddm/sim_sizes.h) */
     const long T = cfg->steps / cfg->record_every + 1;
     const long per_block = sim_records_per_block((long)B_total, run->k, T);
     const double traced_B = fmin(cfg->trace_trajectories, B);
@@ -139,8 +139,8 @@ static void simulation(const struct ddm_config *cfg, const struct memory_run *ru
         sort_parts(need);
         return;
     }
-    /* host/simulate.c: states, starts, flags; the CPU backend's arena: the plan's rows and three
-     * padded rows per trajectory, and its trajectory records (host/cpu/backend_cpu.c) */
+    /* host/sim/simulate.c: states, starts, flags; the CPU backend's arena: the plan's rows and
+     * three padded rows per trajectory, and its trajectory records (host/cpu/backend_cpu.c) */
     double states = (FLOAT * n + DOUBLE * k + sizeof(int)) * B;
     if (!run->cuda)
         states +=
@@ -169,7 +169,7 @@ void memory_need_simulate(const struct ddm_config *cfg, const struct memory_run 
     need->stage = "simulation";
 }
 
-/* host/analysis_pca.c: the states of a short simulation with every neuron traced, then the
+/* host/analysis/analysis_pca.c: the states of a short simulation with every neuron traced, then the
  * centred states, the covariance (or Gram) matrix with LAPACKE_dsyevr's transposed copy, and the
  * eigenvectors; the coordinates, read-out and recovery kept for the file. */
 static double pca_bytes(const struct ddm_config *cfg, const struct memory_run *run, int device) {
@@ -192,7 +192,7 @@ static double pca_bytes(const struct ddm_config *cfg, const struct memory_run *r
     return FLOAT * N * n + fmax(sim.bytes, eigen) + 3 * FLOAT * N * k;
 }
 
-/* host/analysis_split.c: f, f_sym, f_asym and the energy on the split's grid. */
+/* host/analysis/analysis_split.c: f, f_sym, f_asym and the energy on the split's grid. */
 static double split_bytes(const struct ddm_config *cfg, const struct memory_run *run) {
     if (!cfg->decomposition_grid) return 0;
     int axes = run->k <= 3 ? run->k : 2;
@@ -219,15 +219,16 @@ void memory_need_analyze(const struct ddm_config *cfg, const struct memory_run *
         part(&one, "split grid", split_bytes(cfg, run), "analysis", "decomposition_grid",
              "[analysis] decomposition_grid");
         if (B > 0) {
-            /* host/analysis_hhd.c for one process at a time; host/analysis_stats.c's fine
-             * histograms of both */
+            /* host/analysis/analysis_hhd.c for one process at a time;
+             * host/analysis/analysis_stats.c's fine histograms of both */
             const double P = cfg->hhd_grid && k <= 3 ? pow(cfg->hhd_grid, k) : 0;
             const double stats = 2 * DOUBLE * k * cfg->stats_bins * 64;
             part(&one, "density grid",
                  hhd_peak_bytes((long)P, (int)B, cfg->batches, (int)k) + stats, "analysis",
                  "hhd_grid", "[analysis] hhd_grid or batches");
         }
-        if (B > 0 && run->wells) /* host/analysis.c: the well of every recorded state, twice */
+        if (B > 0 &&
+            run->wells) /* host/analysis/analysis.c: the well of every recorded state, twice */
             part(&one, "occupancy", 2 * B * T + DOUBLE * T, "simulate", "trajectories",
                  "[simulate] trajectories or steps (or raise record_every)");
     }

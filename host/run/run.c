@@ -2,14 +2,14 @@
  * file and the closing summary.
  *
  * The output path is checked before any work (an existing file is kept unless --overwrite, a
- * path that cannot be created is refused: host/output_file.c). The file is created before the
+ * path that cannot be created is refused: host/io/output_file.c). The file is created before the
  * first stage and gets each result as soon as it exists, with the root attribute complete = 0
  * until everything has been written; a failure part-way closes it cleanly with what it has and
  * says so. `--stages analyze` alone opens the --model file instead and writes /analysis into it
  * (the run's own attributes are left as they are).
  * A signal stops the training or the simulation at the next epoch or block: the checkpoint goes
  * into the file and the run ends with DDM_EINTERRUPTED; `--resume FILE.h5` reopens the file and
- * goes on from there (host/run_setup.c reads what it needs).
+ * goes on from there (host/run/run_setup.c reads what it needs).
  */
 #include <math.h>
 #include <omp.h>
@@ -421,7 +421,7 @@ static void recorded_shape(const char *path, int *B, long *T) {
     H5Eclear2(H5E_DEFAULT);
 }
 
-/* The memory each stage will need against what the machine allows (host/limits.c): once the
+/* The memory each stage will need against what the machine allows (host/run/limits.c): once the
  * model's n is known, before the output file and the training. */
 static int check_memory(const struct run *run, struct ddm_error *err) {
     const struct run_setup *setup = &run->setup;

@@ -5,7 +5,8 @@
  * the --set argument), what is wrong, and what would be valid (the nearest key by edit distance).
  * Debian's inih exposes its options as variables: lines may be long, and only '#' starts an inline
  * comment, so the ';' between drift expressions is never mistaken for one. [sweep] entries are
- * kept as written (host/sweep.c reads them); effective configurations can be compared key by key.
+ * kept as written (host/config/sweep.c reads them); effective configurations can be compared key by
+ * key.
  */
 #include "ddm/config.h"
 
@@ -44,7 +45,7 @@ static int find_section(const char *section) {
  * the first [section]. */
 static int unknown_section(const char *where, const char *section, const char *name,
                            struct ddm_error *err) {
-    /* [sweep] is a section too (of lists, host/sweep.c), suggested for a near miss */
+    /* [sweep] is a section too (of lists, host/config/sweep.c), suggested for a near miss */
     const char *names[32];
     int count = 0;
     for (int i = 0; i < config_section_count && count < 31; i++)
@@ -273,7 +274,7 @@ static int key_index(const struct config_key *key) {
     return (int)(key - config_keys);
 }
 
-/* An entry of [sweep]: kept as written (host/sweep.c reads the lists); an indented line
+/* An entry of [sweep]: kept as written (host/config/sweep.c reads the lists); an indented line
  * continues the entry above, as for any string value. */
 static int sweep_entry(struct load_state *st, const char *name, const char *value,
                        const char *where) {

@@ -492,10 +492,10 @@ done:
     return code;
 }
 
-/* Gauss–Newton rounds on (Γ̂, b) after the ridge start (host/train_gn.c), each on a fresh subsample
- * and block of neurons, then Ŵ_s solved on all training points. A round is kept when the training
- * loss on all points and the held-out ε_f fell, undone otherwise; three rounds in a row that gain
- * under 2% (kept or not) end the stage. */
+/* Gauss–Newton rounds on (Γ̂, b) after the ridge start (host/model/train_gn.c), each on a fresh
+ * subsample and block of neurons, then Ŵ_s solved on all training points. A round is kept when the
+ * training loss on all points and the held-out ε_f fell, undone otherwise; three rounds in a row
+ * that gain under 2% (kept or not) end the stage. */
 static int gauss_newton_stage(const struct ddm_backend *backend, void *ctx,
                               const struct ddm_config *cfg, struct ddm_model *model,
                               struct train_buffers *buf, int M_train, const struct held_out *test,
