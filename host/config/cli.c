@@ -20,6 +20,45 @@ static const char *const options[] = {"--set",     "--backend",      "--output",
                                       "--resume",  "--on-nonfinite", "--threads"};
 static const int option_count = sizeof options / sizeof options[0];
 
+/* The --help text after the options: clusters, signals, exit statuses, expressions. */
+static void print_help_clusters(FILE *out) {
+    fprintf(
+        out,
+        "clusters (SLURM templates in scripts/slurm/, see README.md):\n"
+        "  --list-sweep             print the points of the [sweep] section (index, output,\n"
+        "                           assignment) and exit\n"
+        "  --array-index N          run point N of the [sweep] (default $SLURM_ARRAY_TASK_ID;\n"
+        "                           a [sweep] needs one or the other); applied before --set\n"
+        "  --shard i/N              simulate only trajectories i*B/N ... (i+1)*B/N - 1 of the\n"
+        "                           B = [simulate] trajectories, with the noise of the whole\n"
+        "                           ensemble; needs --model (train once, --stages train); the\n"
+        "                           stage is simulate\n"
+        "  --resume FILE.h5         continue the run that a signal stopped (exit status 3),\n"
+        "                           from the checkpoint in FILE, with the configuration stored\n"
+        "                           there (a CONFIG.ini given too must give the same one); the\n"
+        "                           result is bit for bit that of an uninterrupted run\n"
+        "  merge OUT.h5 SHARD.h5... one file whose /simulate datasets are HDF5 virtual datasets\n"
+        "                           over the shards (no copy); shards that disagree are refused;\n"
+        "                           an existing OUT.h5 too, unless --overwrite\n"
+        "\n"
+        "signals: SIGTERM, SIGINT or SIGUSR1 (SLURM preemption, scancel, --signal before the\n"
+        "time limit) stop the run after the current epoch or block with a checkpoint in the\n"
+        "output file; a second Ctrl-C stops it at once.\n"
+        "\n"
+        "exit status: 0 success, 1 run-time failure (I/O, numerical blow-up), 2 usage or\n"
+        "configuration error, 3 stopped by a signal with a checkpoint written (continue with\n"
+        "--resume FILE.h5). Errors are one line on stderr naming the file:line or option.\n"
+        "\n"
+        "built-in systems: %s\n"
+        "expressions: + - * / ^, unary -, parentheses, numbers, pi, the variables and\n"
+        "parameters, and sin cos tan exp log sqrt tanh abs sign pow min max.\n"
+        "INI comments: lines starting with ';' or '#', and '#' after white space at the end\n"
+        "of a line (';' separates expressions). An indented line continues the value above.\n"
+        "\n"
+        "configuration keys ([section] key = default   meaning):\n",
+        system_builtin_list());
+}
+
 void cli_print_help(FILE *out) {
     fprintf(
         out,
@@ -66,40 +105,9 @@ void cli_print_help(FILE *out) {
         "                           docs/performance.md for the wait policy)\n"
         "  --quiet                  no progress and no summary (errors still go to stderr)\n"
         "  --help, --version\n"
-        "\n"
-        "clusters (SLURM templates in scripts/slurm/, see README.md):\n"
-        "  --list-sweep             print the points of the [sweep] section (index, output,\n"
-        "                           assignment) and exit\n"
-        "  --array-index N          run point N of the [sweep] (default $SLURM_ARRAY_TASK_ID;\n"
-        "                           a [sweep] needs one or the other); applied before --set\n"
-        "  --shard i/N              simulate only trajectories i*B/N ... (i+1)*B/N - 1 of the\n"
-        "                           B = [simulate] trajectories, with the noise of the whole\n"
-        "                           ensemble; needs --model (train once, --stages train); the\n"
-        "                           stage is simulate\n"
-        "  --resume FILE.h5         continue the run that a signal stopped (exit status 3),\n"
-        "                           from the checkpoint in FILE, with the configuration stored\n"
-        "                           there (a CONFIG.ini given too must give the same one); the\n"
-        "                           result is bit for bit that of an uninterrupted run\n"
-        "  merge OUT.h5 SHARD.h5... one file whose /simulate datasets are HDF5 virtual datasets\n"
-        "                           over the shards (no copy); shards that disagree are refused;\n"
-        "                           an existing OUT.h5 too, unless --overwrite\n"
-        "\n"
-        "signals: SIGTERM, SIGINT or SIGUSR1 (SLURM preemption, scancel, --signal before the\n"
-        "time limit) stop the run after the current epoch or block with a checkpoint in the\n"
-        "output file; a second Ctrl-C stops it at once.\n"
-        "\n"
-        "exit status: 0 success, 1 run-time failure (I/O, numerical blow-up), 2 usage or\n"
-        "configuration error, 3 stopped by a signal with a checkpoint written (continue with\n"
-        "--resume FILE.h5). Errors are one line on stderr naming the file:line or option.\n"
-        "\n"
-        "built-in systems: %s\n"
-        "expressions: + - * / ^, unary -, parentheses, numbers, pi, the variables and\n"
-        "parameters, and sin cos tan exp log sqrt tanh abs sign pow min max.\n"
-        "INI comments: lines starting with ';' or '#', and '#' after white space at the end\n"
-        "of a line (';' separates expressions). An indented line continues the value above.\n"
-        "\n"
-        "configuration keys ([section] key = default   meaning):\n",
-        DDM_VERSION, system_builtin_list());
+        "\n",
+        DDM_VERSION);
+    print_help_clusters(out);
     config_print_help(out);
     fprintf(out,
             "  [sweep]            (one run per point, --array-index / $SLURM_ARRAY_TASK_ID)\n"

@@ -118,97 +118,116 @@ static void format_range(const struct config_key *key, char *buf, size_t len) {
 
 /* Sets one key from its text. `where` is "file:line" or "--set ..." for messages; `append`
  * joins a continuation line of a string value. */
+/* A text key; with append (an indented continuation line) the value is added after a space. */
+static int set_string(void *field, const char *value, int append, struct ddm_error *err) {
+    char **slot = field;
+    const char *old = append && *slot ? *slot : "";
+    size_t len = strlen(old) + strlen(value) + 2;
+    char *joined = malloc(len);
+    if (!joined) return ddm_fail(err, DDM_ERUNTIME, "out of memory reading the configuration");
+    snprintf(joined, len, "%s%s%s", old, *old ? " " : "", value);
+    free(*slot);
+    *slot = joined;
+    return DDM_OK;
+}
+
+/* A key with named choices, stored as the index of the one given. */
+static int set_choice(void *field, const struct config_key *key, const char *value,
+                      const char *where, struct ddm_error *err) {
+    char options[128], *names[16];
+    int count = 0;
+    snprintf(options, sizeof options, "%s", key->choices);
+    for (char *tok = strtok(options, "|"); tok && count < 16; tok = strtok(NULL, "|"))
+        names[count++] = tok;
+    char trimmed[128];
+    snprintf(trimmed, sizeof trimmed, "%s", value);
+    char *t = trimmed;
+    while (isspace((unsigned char)*t)) t++;
+    for (char *e = t + strlen(t); e > t && isspace((unsigned char)e[-1]);) *--e = 0;
+    for (int i = 0; i < count; i++)
+        if (!strcmp(names[i], t)) {
+            *(int *)field = i;
+            return DDM_OK;
+        }
+    int near = nearest_name(t, (const char *const *)names, count);
+    char valid[128];
+    snprintf(valid, sizeof valid, "%s", key->choices);
+    for (char *c = valid; *c; c++)
+        if (*c == '|') *c = '/';
+    if (near >= 0)
+        return ddm_fail(err, DDM_EUSAGE,
+                        "%s: [%s] %s = '%s' is not valid (did you mean '%s'? valid: %s)", where,
+                        key->section, key->name, t, names[near], valid);
+    return ddm_fail(err, DDM_EUSAGE, "%s: [%s] %s = '%s' is not valid (valid: %s)", where,
+                    key->section, key->name, t, valid);
+}
+
+/* A 64-bit seed. */
+static int set_seed(void *field, const struct config_key *key, const char *value, const char *where,
+                    struct ddm_error *err) {
+    double number = 0;
+    /* Plain digits go through strtoull, which keeps all 64 bits that a double would round
+     * (2^64 - 1 as a double is 2^64, out of range); other forms (1e6) through the double. */
+    const char *digits = value;
+    while (isspace((unsigned char)*digits)) digits++;
+    size_t ndigits = strspn(digits, "0123456789"), nword = strcspn(digits, " \t\r\n");
+    int plain = ndigits && ndigits == nword && !digits[nword + strspn(digits + nword, " \t\r\n")];
+    errno = 0;
+    unsigned long long whole = plain ? strtoull(digits, NULL, 10) : 0;
+    if (plain ? errno == ERANGE
+              : parse_number(value, &number) || number < 0 || number != floor(number) ||
+                    number >= 18446744073709551616.0)
+        return ddm_fail(err, DDM_EUSAGE,
+                        "%s: [%s] %s = '%s' is not a valid seed (expected a whole number 0 to "
+                        "18446744073709551615)",
+                        where, key->section, key->name, value);
+    *(uint64_t *)field = plain ? (uint64_t)whole : (uint64_t)number;
+    return DDM_OK;
+}
+
+/* A whole or real number within the key's range, or auto where the key allows it. */
+static int set_number(void *field, const struct config_key *key, const char *value,
+                      const char *where, struct ddm_error *err) {
+    double number = 0;
+    char range[64];
+    format_range(key, range, sizeof range);
+    if (key->choices && is_auto(value)) { /* a number key that the engine may choose */
+        if (key->type == KEY_INT) *(int *)field = DDM_AUTO;
+        if (key->type == KEY_REAL) *(double *)field = DDM_AUTO;
+        return DDM_OK;
+    }
+    if (parse_number(value, &number))
+        return ddm_fail(err, DDM_EUSAGE, "%s: [%s] %s = '%s' is not a number (expected %s %s%s)",
+                        where, key->section, key->name, value,
+                        key->type == KEY_REAL ? "a number" : "a whole number", range,
+                        key->choices ? ", or auto" : "");
+    if (key->type != KEY_REAL && number != floor(number))
+        return ddm_fail(err, DDM_EUSAGE,
+                        "%s: [%s] %s = %s is not a whole number (expected an integer %s)", where,
+                        key->section, key->name, value, range);
+    if (number < key->min || number > key->max)
+        return ddm_fail(err, DDM_EUSAGE, "%s: [%s] %s = %g is out of range (valid: %s)", where,
+                        key->section, key->name, number, range);
+    if (key->type == KEY_INT) *(int *)field = (int)number;
+    if (key->type == KEY_LONG) *(long *)field = (long)number;
+    if (key->type == KEY_REAL) *(double *)field = number;
+    return DDM_OK;
+}
+
 static int set_value(struct ddm_config *cfg, const struct config_key *key, const char *value,
                      const char *where, int append, struct ddm_error *err) {
     void *field = (char *)cfg + key->offset;
-    double number = 0;
-    char range[64];
     switch (key->type) {
-    case KEY_STRING: {
-        char **slot = field;
-        const char *old = append && *slot ? *slot : "";
-        size_t len = strlen(old) + strlen(value) + 2;
-        char *joined = malloc(len);
-        if (!joined) return ddm_fail(err, DDM_ERUNTIME, "out of memory reading the configuration");
-        snprintf(joined, len, "%s%s%s", old, *old ? " " : "", value);
-        free(*slot);
-        *slot = joined;
-        return DDM_OK;
-    }
-    case KEY_CHOICE: {
-        char options[128], *names[16];
-        int count = 0;
-        snprintf(options, sizeof options, "%s", key->choices);
-        for (char *tok = strtok(options, "|"); tok && count < 16; tok = strtok(NULL, "|"))
-            names[count++] = tok;
-        char trimmed[128];
-        snprintf(trimmed, sizeof trimmed, "%s", value);
-        char *t = trimmed;
-        while (isspace((unsigned char)*t)) t++;
-        for (char *e = t + strlen(t); e > t && isspace((unsigned char)e[-1]);) *--e = 0;
-        for (int i = 0; i < count; i++)
-            if (!strcmp(names[i], t)) {
-                *(int *)field = i;
-                return DDM_OK;
-            }
-        int near = nearest_name(t, (const char *const *)names, count);
-        char valid[128];
-        snprintf(valid, sizeof valid, "%s", key->choices);
-        for (char *c = valid; *c; c++)
-            if (*c == '|') *c = '/';
-        if (near >= 0)
-            return ddm_fail(err, DDM_EUSAGE,
-                            "%s: [%s] %s = '%s' is not valid (did you mean '%s'? valid: %s)", where,
-                            key->section, key->name, t, names[near], valid);
-        return ddm_fail(err, DDM_EUSAGE, "%s: [%s] %s = '%s' is not valid (valid: %s)", where,
-                        key->section, key->name, t, valid);
-    }
-    case KEY_SEED: {
-        /* Plain digits go through strtoull, which keeps all 64 bits that a double would round
-         * (2^64 - 1 as a double is 2^64, out of range); other forms (1e6) through the double. */
-        const char *digits = value;
-        while (isspace((unsigned char)*digits)) digits++;
-        size_t ndigits = strspn(digits, "0123456789"), nword = strcspn(digits, " \t\r\n");
-        int plain =
-            ndigits && ndigits == nword && !digits[nword + strspn(digits + nword, " \t\r\n")];
-        errno = 0;
-        unsigned long long whole = plain ? strtoull(digits, NULL, 10) : 0;
-        if (plain ? errno == ERANGE
-                  : parse_number(value, &number) || number < 0 || number != floor(number) ||
-                        number >= 18446744073709551616.0)
-            return ddm_fail(err, DDM_EUSAGE,
-                            "%s: [%s] %s = '%s' is not a valid seed (expected a whole number 0 to "
-                            "18446744073709551615)",
-                            where, key->section, key->name, value);
-        *(uint64_t *)field = plain ? (uint64_t)whole : (uint64_t)number;
-        return DDM_OK;
-    }
+    case KEY_STRING:
+        return set_string(field, value, append, err);
+    case KEY_CHOICE:
+        return set_choice(field, key, value, where, err);
+    case KEY_SEED:
+        return set_seed(field, key, value, where, err);
     case KEY_INT:
     case KEY_LONG:
     case KEY_REAL:
-        format_range(key, range, sizeof range);
-        if (key->choices && is_auto(value)) { /* a number key that the engine may choose */
-            if (key->type == KEY_INT) *(int *)field = DDM_AUTO;
-            if (key->type == KEY_REAL) *(double *)field = DDM_AUTO;
-            return DDM_OK;
-        }
-        if (parse_number(value, &number))
-            return ddm_fail(err, DDM_EUSAGE,
-                            "%s: [%s] %s = '%s' is not a number (expected %s %s%s)", where,
-                            key->section, key->name, value,
-                            key->type == KEY_REAL ? "a number" : "a whole number", range,
-                            key->choices ? ", or auto" : "");
-        if (key->type != KEY_REAL && number != floor(number))
-            return ddm_fail(err, DDM_EUSAGE,
-                            "%s: [%s] %s = %s is not a whole number (expected an integer %s)",
-                            where, key->section, key->name, value, range);
-        if (number < key->min || number > key->max)
-            return ddm_fail(err, DDM_EUSAGE, "%s: [%s] %s = %g is out of range (valid: %s)", where,
-                            key->section, key->name, number, range);
-        if (key->type == KEY_INT) *(int *)field = (int)number;
-        if (key->type == KEY_LONG) *(long *)field = (long)number;
-        if (key->type == KEY_REAL) *(double *)field = number;
-        return DDM_OK;
+        return set_number(field, key, value, where, err);
     }
     return DDM_OK;
 }
