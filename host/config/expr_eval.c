@@ -9,6 +9,8 @@
  */
 #include "expr_tape.h"
 
+#include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -217,4 +219,67 @@ int nearest_name(const char *word, const char *const *names, int count) {
         }
     }
     return best;
+}
+
+/* Whether output `index` of a program depends on input `input`: its exact derivative
+ * is non-zero at one of five points with positive coordinates from 0.4 to 30 (a term that does
+ * not contain the input has a derivative of exactly 0 in forward mode; positive points keep log
+ * and sqrt finite; the spread catches min/max and abs that are flat near the origin). */
+int expr_depends_on_input(const struct expr_program *program, int index, int input) {
+    const int inputs = expr_inputs(program), outputs = expr_outputs(program);
+    double *in = malloc(sizeof(double) * ((size_t)inputs + outputs + (size_t)outputs * inputs));
+    if (!in) return 1; /* out of memory: call it dependent, the caller then refuses or splits */
+    double *out = in + inputs, *jac = out + outputs;
+    static const double base[5] = {0.37, 0.98, 1.59, 6.3, 29.7};
+    int found = 0;
+    for (int point = 0; point < 5 && !found; point++) {
+        for (int j = 0; j < inputs; j++) in[j] = base[point] + 0.173 * j;
+        expr_eval_jacobian(program, in, out, jac);
+        const double d = jac[index * inputs + input];
+        found = d != 0 && isfinite(d);
+    }
+    free(in);
+    return found;
+}
+
+/* Splits `text` into its top-level terms: signs[i] is '+' or '-', terms[i] the term without its
+ * sign (written into storage). A '+' or '-' is binary when it follows an operand (a name, a
+ * number or ')'), except the sign of a number's exponent (1e-3). Returns the count, or -1. */
+int expr_split_terms(const char *text, char *storage, size_t size, char **terms, char *signs,
+                     int max_terms) {
+    if (strlen(text) + 2 * (size_t)max_terms >= size) return -1;
+    int count = 0, depth = 0;
+    char *out = storage;
+    terms[0] = out, signs[0] = '+';
+    const char *operand_end = NULL; /* last character of the operand before, if any */
+    int term_empty = 1;             /* nothing but white space in the current term yet */
+    for (const char *c = text; *c; c++) {
+        if (isspace((unsigned char)*c)) {
+            *out++ = *c;
+            continue;
+        }
+        int binary = depth == 0 && (*c == '+' || *c == '-') && operand_end;
+        if (binary && (*operand_end == 'e' || *operand_end == 'E')) {
+            const char *start = operand_end;
+            while (start > text && (isalnum((unsigned char)start[-1]) || start[-1] == '.')) start--;
+            if (isdigit((unsigned char)*start) || *start == '.') binary = 0; /* 1e-3 */
+        }
+        if (*c == '-' && depth == 0 && term_empty) {
+            signs[count] = signs[count] == '-' ? '+' : '-'; /* a leading unary minus */
+            continue;
+        }
+        if (binary) {
+            *out++ = '\0';
+            if (++count >= max_terms) return -1;
+            terms[count] = out, signs[count] = *c;
+            operand_end = NULL, term_empty = 1;
+            continue;
+        }
+        term_empty = 0;
+        depth += *c == '(' ? 1 : *c == ')' ? -1 : 0;
+        operand_end = isalnum((unsigned char)*c) || *c == '.' || *c == '_' || *c == ')' ? c : NULL;
+        *out++ = *c;
+    }
+    *out = '\0';
+    return count + 1;
 }

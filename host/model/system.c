@@ -311,66 +311,6 @@ static int compile(struct ddm_system *sys, char **parts, int count, const char *
     return DDM_OK;
 }
 
-/* Whether output `index` of a program over (z, t) depends on input `input`: its exact derivative
- * is non-zero at one of five points with positive coordinates from 0.4 to 30 (a term that does
- * not contain the input has a derivative of exactly 0 in forward mode; positive points keep log
- * and sqrt finite; the spread catches min/max and abs that are flat near the origin). */
-static int depends_on(const struct expr_program *program, int index, int input) {
-    const int inputs = expr_inputs(program);
-    double in[DDM_MAX_K + 1], out[DDM_MAX_K * DDM_MAX_M],
-        jac[DDM_MAX_K * DDM_MAX_M * (DDM_MAX_K + 1)];
-    static const double base[5] = {0.37, 0.98, 1.59, 6.3, 29.7};
-    for (int point = 0; point < 5; point++) {
-        for (int j = 0; j < inputs; j++) in[j] = base[point] + 0.173 * j;
-        expr_eval_jacobian(program, in, out, jac);
-        double d = jac[index * inputs + input];
-        if (d != 0 && isfinite(d)) return 1;
-    }
-    return 0;
-}
-
-/* Splits `text` into its top-level terms: signs[i] is '+' or '-', terms[i] the term without its
- * sign (written into storage). A '+' or '-' is binary when it follows an operand (a name, a
- * number or ')'), except the sign of a number's exponent (1e-3). Returns the count, or -1. */
-static int split_terms(const char *text, char *storage, size_t size, char **terms, char *signs,
-                       int max_terms) {
-    if (strlen(text) + 2 * (size_t)max_terms >= size) return -1;
-    int count = 0, depth = 0;
-    char *out = storage;
-    terms[0] = out, signs[0] = '+';
-    const char *operand_end = NULL; /* last character of the operand before, if any */
-    int term_empty = 1;             /* nothing but white space in the current term yet */
-    for (const char *c = text; *c; c++) {
-        if (isspace((unsigned char)*c)) {
-            *out++ = *c;
-            continue;
-        }
-        int binary = depth == 0 && (*c == '+' || *c == '-') && operand_end;
-        if (binary && (*operand_end == 'e' || *operand_end == 'E')) {
-            const char *start = operand_end;
-            while (start > text && (isalnum((unsigned char)start[-1]) || start[-1] == '.')) start--;
-            if (isdigit((unsigned char)*start) || *start == '.') binary = 0; /* 1e-3 */
-        }
-        if (*c == '-' && depth == 0 && term_empty) {
-            signs[count] = signs[count] == '-' ? '+' : '-'; /* a leading unary minus */
-            continue;
-        }
-        if (binary) {
-            *out++ = '\0';
-            if (++count >= max_terms) return -1;
-            terms[count] = out, signs[count] = *c;
-            operand_end = NULL, term_empty = 1;
-            continue;
-        }
-        term_empty = 0;
-        depth += *c == '(' ? 1 : *c == ')' ? -1 : 0;
-        operand_end = isalnum((unsigned char)*c) || *c == '.' || *c == '_' || *c == ')' ? c : NULL;
-        *out++ = *c;
-    }
-    *out = '\0';
-    return count + 1;
-}
-
 /* Appends " ± (term)" to buf. */
 static void append_term(char *buf, size_t size, char sign, const char *term) {
     size_t used = strlen(buf);
@@ -392,7 +332,7 @@ static int split_forcing(struct ddm_system *sys, char **parts, const char *at,
         autonomous[i] = space + (size_t)(2 * i) * TEXT, forcing[i] = autonomous[i] + TEXT;
         strcpy(autonomous[i], "0"), strcpy(forcing[i], "0");
         char *terms[TERMS], signs[TERMS], *storage = space + (size_t)(2 * k) * TEXT;
-        int count = split_terms(parts[i], storage, TEXT, terms, signs, TERMS);
+        int count = expr_split_terms(parts[i], storage, TEXT, terms, signs, TERMS);
         if (count < 0) {
             code = ddm_fail(err, DDM_EUSAGE, "%s: expression %d is too long to split into terms",
                             at, i + 1);
@@ -401,8 +341,8 @@ static int split_forcing(struct ddm_system *sys, char **parts, const char *at,
         for (int q = 0; q < count && !code; q++) {
             struct expr_program *term;
             if ((code = compile(sys, &terms[q], 1, at, &term, err))) break;
-            int with_t = depends_on(term, 0, k), with_z = 0;
-            for (int j = 0; j < k; j++) with_z |= depends_on(term, 0, j);
+            int with_t = expr_depends_on_input(term, 0, k), with_z = 0;
+            for (int j = 0; j < k; j++) with_z |= expr_depends_on_input(term, 0, j);
             expr_free(term);
             if (with_t && with_z)
                 code = ddm_fail(err, DDM_EUSAGE,
@@ -435,7 +375,7 @@ static int build_drift(struct ddm_system *sys, const char *text, const char *at,
     int code = compile(sys, parts, count, at, &sys->drift, err);
     if (code || !sys->with_time) return code;
     int uses_t = 0;
-    for (int i = 0; i < count; i++) uses_t |= depends_on(sys->drift, i, sys->k);
+    for (int i = 0; i < count; i++) uses_t |= expr_depends_on_input(sys->drift, i, sys->k);
     expr_free(sys->drift);
     sys->drift = NULL;
     if (uses_t) return split_forcing(sys, parts, at, err);
@@ -492,7 +432,7 @@ static int build_diffusion(struct ddm_system *sys, const char *text, int matrix,
     if (code) return code;
     if (sys->with_time) {
         for (int i = 0; i < count; i++)
-            if (depends_on(program, i, sys->k)) {
+            if (expr_depends_on_input(program, i, sys->k)) {
                 expr_free(program);
                 return ddm_fail(err, DDM_EUSAGE,
                                 "%s: '%s' uses t; the noise cannot depend on time (the network's "

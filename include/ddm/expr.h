@@ -14,6 +14,7 @@
 #define DDM_EXPR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Upper bounds that keep evaluation allocation-free and re-entrant (scratch on the stack). */
 #define EXPR_MAX_VARS      8
@@ -94,6 +95,16 @@ bool expr_is_function(const char *name);
  * empty part). A ')' with no '(' open is kept in its part and opens nothing. */
 int expr_split(const char *text, char separator, char **parts, int max_parts, char *storage,
                int storage_size);
+
+/* Whether output `index` depends on input `input`, read numerically: its exact derivative is
+ * non-zero at one of five points with positive inputs from 0.4 to 30 (host/config/expr_eval.c). */
+int expr_depends_on_input(const struct expr_program *program, int index, int input);
+
+/* Splits `text` into its top-level terms: signs[i] is '+' or '-', terms[i] the term without its
+ * sign (written into storage of `size` bytes). Returns the count, or -1 when there are more than
+ * max_terms or storage is too small. */
+int expr_split_terms(const char *text, char *storage, size_t size, char **terms, char *signs,
+                     int max_terms);
 
 /* Index of the name in `names` nearest to `word` (Levenshtein distance, case-insensitive), or -1
  * when none is within a distance that makes a useful suggestion: at most max(1, strlen(word)/3)
