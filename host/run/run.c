@@ -214,11 +214,14 @@ static void print_place(const struct run *run) {
 static void print_data_fit(const struct ddm_system *sys, const struct ddm_train_report *train) {
     const int k = sys->k;
     printf("\n          from data %s: %ld + %ld held-out increments, dt %g · ε_f against "
-           "held-out increments %.3g = %.3g × the noise floor %.3g · ε_f with the noise taken "
-           "out %.2g",
+           "held-out increments %.3g = %.3g × the noise floor %.3g · ",
            sys->recording->path, train->data_fit_increments, train->data_heldout_increments,
            sys->recording->dt, train->drift_rel_err, train->drift_rel_err / train->data_noise_floor,
-           train->data_noise_floor, train->data_drift_excess);
+           train->data_noise_floor);
+    if (isfinite(train->data_drift_excess))
+        printf("ε_f with the noise taken out %.2g", train->data_drift_excess);
+    else /* the increments' noise is as large as their whole spread: nothing is left to compare */
+        printf("ε_f with the noise taken out: not resolvable (noise floor ≥ 1; sample less often)");
     printf("\n          D estimated (diag):");
     for (int c = 0; c < k; c++) printf(" %.4g", train->data_D[c * k + c]);
     if (sys->diffusion_estimated) printf(" (used as σσᵀ/2)");
