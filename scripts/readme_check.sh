@@ -12,7 +12,7 @@
 # The clone reuses this checkout's build (objects copied and touched newer than the clone's
 # sources), so its `make` only checks them; READMECHECK_FULL_BUILD=1 builds from scratch.
 # At the end every .h5 file the commands wrote must be a complete run, and every figure folder
-# must hold figures. HOME is a temporary folder, so nothing outside the clone is touched.
+# must hold figures, and every file the README links to must be committed. HOME is a temporary folder, so nothing outside the clone is touched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -27,6 +27,13 @@ if [ "${READMECHECK_FULL_BUILD:-0}" != 1 ] && [ -x "$repo/ddm_gpu" ] && [ -d "$r
     cp -a "$repo/ddm_gpu" "$clone/ddm_gpu"
     find "$clone/build" "$clone/ddm_gpu" -exec touch {} +
 fi
+# Every local file the README links to (pictures, docs) must be in the clone, i.e. committed: a
+# file that exists only in this working tree would be missing on a user's checkout.
+missing=0
+for link in $(grep -o '](\(docs\|experiments\|scripts\)/[^)#]*' README.md | cut -c3- | sort -u); do
+    [ -e "$clone/$link" ] || { echo "readme check: README links to $link, which is not committed" >&2; missing=1; }
+done
+[ "$missing" = 0 ] || exit 1
 
 short=(--set train.samples=2000 --set train.epochs=5 --set simulate.trajectories=16
        --set simulate.steps=2000 --set simulate.record_every=20 --set analysis.pca_trajectories=4
