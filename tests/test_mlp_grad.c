@@ -126,18 +126,21 @@ static void compare_fast(mlp_grad_fn fn, const char *feature, int n, int k, int 
 #ifdef DDM_HAVE_SIMD
 Test(mlp_grad, avx512_matches_twin) {
     compare_fast(mlp_grad_avx512, "avx512f", 33, 3, 101);
-    compare_fast(mlp_grad_avx512, "avx512f", 100, 1, 1000); /* more tiles than slots */
+    compare_fast(mlp_grad_avx512, "avx512f", 100, 1, 1000); /* one slot: below the threshold */
+    compare_fast(mlp_grad_avx512, "avx512f", 100, 1, 1400); /* shared, more tiles than slots */
     compare_fast(mlp_grad_avx512, "avx512f", 17, 8, 64);
 }
 
 Test(mlp_grad, avx2_matches_twin) {
     compare_fast(mlp_grad_avx2, "avx2", 33, 3, 101);
     compare_fast(mlp_grad_avx2, "avx2", 70, 5, 1500);
+    compare_fast(mlp_grad_avx2, "avx2", 70, 5, 1700); /* shared: M·n_pad ≥ MLP_PARALLEL_MIN */
 }
 
 Test(mlp_grad, fast_path_independent_of_thread_count) {
     if (!cpu_has("avx2")) cr_skip_test("no AVX2");
-    enum { N = 64, K = 3, M = 2000 };
+    enum { N = 64, K = 3, M = 2100 }; /* M·n ≥ MLP_PARALLEL_MIN: the threads share the batch */
+    _Static_assert(M * N >= MLP_PARALLEL_MIN, "the case must be shared between threads");
     struct grad_case one, two;
     grad_case_init(&one, N, K, M, M);
     grad_case_init(&two, N, K, M, M);

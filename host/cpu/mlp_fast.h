@@ -4,6 +4,7 @@
  * thread in tile order, and the slots are summed in order at the end: the result does not depend
  * on the number of threads (STYLE rule 7), yet up to MLP_SLOTS threads share the work. Threads
  * take slots as they come free, so one that lost its CPU to another process holds up little.
+ * A mini-batch below MLP_PARALLEL_MIN is one slot (one thread, no slot sums to add).
  */
 #ifndef DDM_MLP_FAST_H
 #define DDM_MLP_FAST_H

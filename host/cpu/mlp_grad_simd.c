@@ -21,14 +21,17 @@ tile_pass(const struct mlp_workspace *ws, int slot, int first, int count, const 
     float *hidden = ws->hidden + (size_t)slot * MLP_TILE * n_pad;
     float *partial = ws->partial + (size_t)slot * (2 * k + 1) * n_pad;
     float r[MLP_TILE][8], z[MLP_TILE][8];
-    double loss = 0;
-    for (int s = 0; s < count; s++) {
+    /* the forward leaves each point's k output sums as vectors across neurons; their lanes are
+     * added LANES points at a time afterwards (vec_sum_each), off the forward's critical path */
+    vec out[8][MLP_TILE];
+    for (int s = 0; s < MLP_TILE; s++) {
+        for (int c = 0; c < k; c++) out[c][s] = vec_zero();
+        if (s >= count) continue;
         const int p = index ? index[first + s] : first + s;
-        vec zv[8], acc[8];
+        vec zv[8];
         for (int c = 0; c < k; c++) {
             z[s][c] = Z[(size_t)p * k + c];
             zv[c] = vec_set1(z[s][c]);
-            acc[c] = vec_zero();
         }
         float *h_row = hidden + (size_t)s * n_pad;
         for (int i = 0; i < n_pad; i += LANES) {
@@ -38,10 +41,17 @@ tile_pass(const struct mlp_workspace *ws, int slot, int first, int count, const 
             vec h = vec_tanh(pre);
             vec_store(h_row + i, h);
             for (int c = 0; c < k; c++)
-                acc[c] = vec_fma(vec_load(ws->ws + (size_t)c * n_pad + i), h, acc[c]);
+                out[c][s] = vec_fma(vec_load(ws->ws + (size_t)c * n_pad + i), h, out[c][s]);
         }
+    }
+    float sum[8][MLP_TILE] __attribute__((aligned(64)));
+    for (int c = 0; c < k; c++)
+        for (int s = 0; s < count; s += LANES) vec_store(&sum[c][s], vec_sum_each(&out[c][s]));
+    double loss = 0;
+    for (int s = 0; s < count; s++) {
+        const int p = index ? index[first + s] : first + s;
         for (int c = 0; c < k; c++) {
-            r[s][c] = vec_sum(acc[c]) - Y[(size_t)p * k + c];
+            r[s][c] = sum[c][s] - Y[(size_t)p * k + c];
             residual[(size_t)(first + s) * k + c] = r[s][c];
             loss += (double)r[s][c] * r[s][c];
         }
@@ -64,7 +74,7 @@ tile_pass(const struct mlp_workspace *ws, int slot, int first, int count, const 
                 g_ws[c] = vec_fma(rc, h, g_ws[c]);
                 back = vec_fma(w[c], rc, back);
             }
-            vec slope = vec_fma(vec_set1(-1.0f), vec_mul(h, h), one);
+            vec slope = vec_fnma(h, h, one);
             vec g_pre = vec_mul(back, slope);
             for (int c = 0; c < k; c++) g_gamma[c] = vec_fma(g_pre, vec_set1(z[s][c]), g_gamma[c]);
             g_b = vec_add(g_b, g_pre);
@@ -112,12 +122,16 @@ void MLP_GRAD(struct mlp_workspace *ws, int M, const float *Gamma, const float *
         ws->bias[i] = b[i];
     }
     const int tiles = (M + MLP_TILE - 1) / MLP_TILE;
-    const int slots = tiles < MLP_SLOTS ? tiles : MLP_SLOTS;
+    /* a mini-batch too small to share is one slot: one thread's sums, nothing to add up after.
+     * The choice depends on M and n only, so the result still does not depend on the threads. */
+    const int parallel = (size_t)M * n_pad >= MLP_PARALLEL_MIN;
+    const int stride = parallel ? MLP_SLOTS : 1;
+    const int slots = tiles < stride ? tiles : stride;
     memset(ws->partial, 0, sizeof(float) * (size_t)slots * rows * n_pad);
-#pragma omp parallel for schedule(dynamic, 1) if ((size_t)M * n_pad >= MLP_PARALLEL_MIN)
+#pragma omp parallel for schedule(dynamic, 1) if (parallel)
     for (int slot = 0; slot < slots; slot++) {
         ws->loss[slot] = 0;
-        for (int tile = slot; tile < tiles; tile += MLP_SLOTS) {
+        for (int tile = slot; tile < tiles; tile += stride) {
             int first = tile * MLP_TILE, count = M - first < MLP_TILE ? M - first : MLP_TILE;
             ws->loss[slot] += tile_pass_any(ws, slot, first, count, Z, Y, index, residual);
         }

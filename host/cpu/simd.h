@@ -27,6 +27,23 @@ typedef __m512 vec;
 #define vec_fnma(a, b, c) _mm512_fnmadd_ps(a, b, c)
 #define SIMD_SUFFIX       avx512
 #define vec_sum(v)        _mm512_reduce_add_ps(v)
+/* Lane j of the result is the sum of v[j]'s 16 lanes: a transpose folded into the additions,
+ * 45 operations for 16 sums where 16 vec_sum take about 130. Pairs are added within 128-bit
+ * quarters (unpack, then 2-of-4 shuffles), then the quarters across vectors (f32x4 shuffles). */
+static inline __m512 vec_sum_each(const __m512 *v) {
+    __m512 pair[8], quad[4], half[2];
+    for (int j = 0; j < 8; j++)
+        pair[j] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * j], v[2 * j + 1]),
+                                _mm512_unpackhi_ps(v[2 * j], v[2 * j + 1]));
+    for (int j = 0; j < 4; j++)
+        quad[j] = _mm512_add_ps(_mm512_shuffle_ps(pair[2 * j], pair[2 * j + 1], 0x44),
+                                _mm512_shuffle_ps(pair[2 * j], pair[2 * j + 1], 0xEE));
+    for (int j = 0; j < 2; j++)
+        half[j] = _mm512_add_ps(_mm512_shuffle_f32x4(quad[2 * j], quad[2 * j + 1], 0x44),
+                                _mm512_shuffle_f32x4(quad[2 * j], quad[2 * j + 1], 0xEE));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(half[0], half[1], 0x88),
+                         _mm512_shuffle_f32x4(half[0], half[1], 0xDD));
+}
 #elif defined(DDM_SIMD_AVX2)
 #define LANES             8
 typedef __m256 vec;
@@ -48,6 +65,18 @@ static inline float vec_sum(__m256 v) {
     half = _mm_add_ps(half, _mm_movehl_ps(half, half));
     half = _mm_add_ss(half, _mm_movehdup_ps(half));
     return _mm_cvtss_f32(half);
+}
+/* Lane j of the result is the sum of v[j]'s 8 lanes (see the AVX-512 version): 21 operations. */
+static inline __m256 vec_sum_each(const __m256 *v) {
+    __m256 pair[4], quad[2];
+    for (int j = 0; j < 4; j++)
+        pair[j] = _mm256_add_ps(_mm256_unpacklo_ps(v[2 * j], v[2 * j + 1]),
+                                _mm256_unpackhi_ps(v[2 * j], v[2 * j + 1]));
+    for (int j = 0; j < 2; j++)
+        quad[j] = _mm256_add_ps(_mm256_shuffle_ps(pair[2 * j], pair[2 * j + 1], 0x44),
+                                _mm256_shuffle_ps(pair[2 * j], pair[2 * j + 1], 0xEE));
+    return _mm256_add_ps(_mm256_permute2f128_ps(quad[0], quad[1], 0x20),
+                         _mm256_permute2f128_ps(quad[0], quad[1], 0x31));
 }
 #else
 #error "compile with -DDDM_SIMD_AVX512 or -DDDM_SIMD_AVX2 (see the Makefile)"
