@@ -127,29 +127,36 @@ void MLP_GRAD(struct mlp_workspace *ws, int M, const float *Gamma, const float *
     const int parallel = (size_t)M * n_pad >= MLP_PARALLEL_MIN;
     const int stride = parallel ? MLP_SLOTS : 1;
     const int slots = tiles < stride ? tiles : stride;
-    memset(ws->partial, 0, sizeof(float) * (size_t)slots * rows * n_pad);
-#pragma omp parallel for schedule(dynamic, 1) if (parallel)
-    for (int slot = 0; slot < slots; slot++) {
-        ws->loss[slot] = 0;
-        for (int tile = slot; tile < tiles; tile += stride) {
-            int first = tile * MLP_TILE, count = M - first < MLP_TILE ? M - first : MLP_TILE;
-            ws->loss[slot] += tile_pass_any(ws, slot, first, count, Z, Y, index, residual);
+    const size_t slot_floats = (size_t)rows * n_pad;
+#pragma omp parallel if (parallel)
+    {
+#pragma omp for schedule(dynamic, 1)
+        for (int slot = 0; slot < slots; slot++) {
+            memset(ws->partial + slot * slot_floats, 0, sizeof(float) * slot_floats);
+            ws->loss[slot] = 0;
+            for (int tile = slot; tile < tiles; tile += stride) {
+                int first = tile * MLP_TILE, count = M - first < MLP_TILE ? M - first : MLP_TILE;
+                ws->loss[slot] += tile_pass_any(ws, slot, first, count, Z, Y, index, residual);
+            }
+        }
+        /* slot 0 takes the sum of the slots, in slot order for every entry (the same additions
+         * in the same order whatever the threads), 16 or 8 entries per instruction; the threads
+         * share the entries */
+#pragma omp for schedule(static)
+        for (size_t q = 0; q < slot_floats; q += LANES) {
+            vec sum = vec_load(ws->partial + q);
+            for (int slot = 1; slot < slots; slot++)
+                sum = vec_add(sum, vec_load(ws->partial + slot * slot_floats + q));
+            vec_store(ws->partial + q, sum);
         }
     }
-    /* sum the slots in order and scale: ∂L/∂θ = (2/M) Σ */
+    /* scale: ∂L/∂θ = (2/M) Σ */
     double total = 0;
     for (int slot = 0; slot < slots; slot++) total += ws->loss[slot];
     *loss = total / M;
     const float scale = 2.0f / M;
     for (int row = 0; row < rows; row++) {
-        /* slot 0's row takes the sum, slot by slot in order and lanes across neurons: the same
-         * additions in the same order as one neuron at a time, 16 or 8 neurons per instruction */
-        float *sum = ws->partial + (size_t)row * n_pad;
-        for (int slot = 1; slot < slots; slot++) {
-            const float *add = ws->partial + ((size_t)slot * rows + row) * n_pad;
-            for (int i = 0; i < n_pad; i += LANES)
-                vec_store(sum + i, vec_add(vec_load(sum + i), vec_load(add + i)));
-        }
+        const float *sum = ws->partial + (size_t)row * n_pad;
         for (int i = 0; i < n; i++) {
             const float grad = sum[i] * scale;
             if (row < k)
