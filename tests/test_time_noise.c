@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cluster_util.h"
+#include "ddm/h5io.h"
 #include "ddm/signals.h"
 #include "ddm/system.h"
 
@@ -153,6 +154,85 @@ Test(time_noise, the_ensemble_variance_follows_the_exact_periodic_state, .timeou
     cr_assert_gt(hi / lo, 3.5, "the exact variance swings (%g to %g)", lo, hi);
     cr_assert_lt(worst_target, 4.5, "target variance off by %.2f error bars", worst_target);
     cr_assert_lt(worst_network, 4.5, "network variance off by %.2f error bars", worst_network);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", test_dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* B·k = 1024: blocks of 1024 recorded times (two), after a burn-in of one chunk. */
+static const char *resumed_ou =
+    "[system]\nname = modulated_ou\nvars = z\nparams = s0=0.5, a=0.8, w=3.141592653589793\n"
+    "drift = -z\ndiffusion = s0*(1 + a*sin(w*t))\n"
+    "[network]\nneurons = 12\nseed = 4\n[train]\nsamples = 300\nepochs = 0\npaths = 2\n"
+    "path_time = 5\npath_burn_in = 1\n"
+    "[simulate]\ntrajectories = 1024\ndt = 0.01\nburn_in = 10\nsteps = 1100\nrecord_every = 1\n"
+    "start = 0.1\n"
+    "[analysis]\npca = 0\nlyapunov_steps = 100\ndecomposition_grid = 5\nfixed_point_seeds = 4\n";
+
+static float *read_all(const char *file, const char *dataset, hsize_t *count) {
+    hid_t f = open_file(file), ds = H5Dopen2(f, dataset, H5P_DEFAULT), space = H5Dget_space(ds);
+    *count = (hsize_t)H5Sget_simple_extent_npoints(space);
+    float *out = malloc(sizeof(float) * *count);
+    cr_assert(out && H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) >= 0);
+    H5Sclose(space), H5Dclose(ds), H5Fclose(f);
+    return out;
+}
+
+/* A run stopped after the burn-in and the first recorded block and resumed each time writes the
+ * bits of the run straight through (the time of each step, so s(t), goes on from the checkpoint's
+ * step); the second shard writes the whole run's second half; the analysis says why it has no
+ * density. */
+Test(time_noise, resumed_runs_and_shards_continue_the_time, .timeout = 60) {
+    make_test_dir("time_noise_resume");
+    write_text("r.ini", resumed_ou);
+    cr_assert_eq(run_ddm("@r.ini --stages train --output @model.h5"), 0, "%s", run_err.message);
+    cr_assert_eq(run_ddm("@r.ini --stages simulate --model @model.h5 --output @straight.h5"), 0,
+                 "%s", run_err.message);
+    stop_request(SIGTERM);
+    int code = run_ddm("@r.ini --stages simulate --model @model.h5 --output @stopped.h5"),
+        stops = 0;
+    while (code == DDM_EINTERRUPTED && stops < 10) {
+        stops++;
+        stop_request(SIGTERM);
+        code = run_ddm("--resume @stopped.h5");
+    }
+    cr_assert_eq(code, 0, "%s", run_err.message);
+    cr_assert_eq(stops, 2, "after the burn-in and block 1 (got %d stops)", stops);
+    assert_same_dataset("straight.h5", "stopped.h5", "/simulate/latent");
+    assert_same_dataset("straight.h5", "stopped.h5", "/simulate/target_latent");
+
+    cr_assert_eq(run_ddm("@r.ini --shard 1/2 --model @model.h5 --output @half.h5 "
+                         "--stages simulate"),
+                 0, "%s", run_err.message);
+    hsize_t whole_count, half_count;
+    float *whole = read_all("straight.h5", "/simulate/target_latent", &whole_count);
+    float *half = read_all("half.h5", "/simulate/target_latent", &half_count);
+    cr_assert_eq(half_count * 2, whole_count);
+    cr_assert(!memcmp(half, whole + half_count, sizeof(float) * half_count),
+              "shard 1/2 holds the whole run's trajectories 512..1023");
+    free(whole), free(half);
+
+    cr_assert_eq(run_ddm("@r.ini --stages analyze --model @straight.h5"), 0, "%s", run_err.message);
+    hid_t f = open_file("straight.h5"), group = H5Gopen2(f, "/analysis", H5P_DEFAULT);
+    char notes[2048];
+    struct ddm_error err;
+    cr_assert_eq(h5_read_attr_string(group, "notes", notes, sizeof notes, &err), 0);
+    H5Gclose(group), H5Fclose(f);
+    cr_assert(strstr(notes, "the noise changes in time (the diffusion uses t): no density"), "%s",
+              notes);
+    cr_assert(H5Lexists(open_file("straight.h5"), "/analysis/hhd", H5P_DEFAULT) <= 0);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", test_dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+Test(time_noise, the_cuda_simulation_refuses_a_noise_of_t) {
+    make_test_dir("time_noise_cuda");
+    write_text("r.ini", resumed_ou);
+    cr_assert_eq(run_ddm("@r.ini --backend cuda --output @c.h5"), DDM_EUSAGE);
+    cr_assert_str_eq(run_err.message,
+                     "[run] backend = cuda: the diffusion uses t, which only the CPU simulation "
+                     "takes (the CUDA kernel keeps Ŝ fixed over a block); set backend = cpu");
     char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf %s", test_dir);
     cr_assert_eq(system(cmd), 0);
