@@ -64,6 +64,14 @@ Test(time_noise, the_terms_with_t_form_the_time_part_of_the_diffusion) {
     cr_assert_float_eq(sigma[1], 0, 0);
     system_free(&sys);
 
+    code = build(&sys, "[system]\nname = ou\ndiffusion = 0.2; 0.1*cos(t)\n", &err); /* built-in */
+    cr_assert_eq(code, DDM_OK, "%s", err.message);
+    cr_assert(sys.diffusion_time && !sys.forcing);
+    system_diffusion_time(&sys, 0.7, s_t);
+    cr_assert_float_eq(s_t[3], 0.1 * cos(0.7), 1e-15);
+    cr_assert_float_eq(s_t[0], 0, 0);
+    system_free(&sys);
+
     code = build(&sys, "[system]\nvars = x\ndrift = -x\ndiffusion = 0.1*x\n", &err);
     cr_assert_eq(code, DDM_OK, "%s", err.message);
     cr_assert_null(sys.diffusion_time, "no t: no time part");
@@ -231,8 +239,14 @@ Test(time_noise, the_cuda_simulation_refuses_a_noise_of_t) {
     write_text("r.ini", resumed_ou);
     cr_assert_eq(run_ddm("@r.ini --backend cuda --output @c.h5"), DDM_EUSAGE);
     cr_assert_str_eq(run_err.message,
-                     "[run] backend = cuda: the diffusion uses t, which only the CPU simulation "
-                     "takes (the CUDA kernel keeps Ŝ fixed over a block); set backend = cpu");
+                     "--set run.backend = cuda: the diffusion uses t, which only the CPU "
+                     "simulation takes (the CUDA kernel keeps Ŝ fixed over a block); set "
+                     "backend = cpu");
+    write_text("c.ini", "[system]\nvars = x\ndrift = -x\ndiffusion = 0.1*cos(t)\n"
+                        "[run]\nbackend = cuda\n");
+    cr_assert_eq(run_ddm("@c.ini --output @c.h5"), DDM_EUSAGE);
+    cr_assert(strstr(run_err.message, "c.ini:6: [run] backend = cuda: the diffusion uses t"), "%s",
+              run_err.message);
     char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf %s", test_dir);
     cr_assert_eq(system(cmd), 0);

@@ -302,11 +302,16 @@ static int compile(struct ddm_system *sys, char **parts, int count, const char *
     struct expr_error e = {0};
     *program = expr_compile((const char *const *)parts, count, &symbols, &e);
     if (!*program) {
+        const char *hint = !sys->with_time && !strncmp(e.message, "unknown name 't';", 17)
+                               ? "; the time t is known in the drift and diffusion of a system of "
+                                 "equations of at most 7 variables and in a built-in's own "
+                                 "diffusion"
+                               : "";
         if (count == 1)
-            return ddm_fail(err, DDM_EUSAGE, "%s: '%s', column %d: %s", at, parts[0], e.column,
-                            e.message);
-        return ddm_fail(err, DDM_EUSAGE, "%s: expression %d '%s', column %d: %s", at, e.index + 1,
-                        parts[e.index], e.column, e.message);
+            return ddm_fail(err, DDM_EUSAGE, "%s: '%s', column %d: %s%s", at, parts[0], e.column,
+                            e.message, hint);
+        return ddm_fail(err, DDM_EUSAGE, "%s: expression %d '%s', column %d: %s%s", at, e.index + 1,
+                        parts[e.index], e.column, e.message, hint);
     }
     return DDM_OK;
 }
@@ -700,9 +705,11 @@ int system_build(struct ddm_system *sys, const struct ddm_config *cfg, struct dd
     if ((code = parse_params(sys, cfg->params, at, builtin != NULL, err))) return code;
     struct defines *defs = malloc(sizeof *defs);
     if (!defs) return ddm_fail(err, DDM_ERUNTIME, "out of memory");
-    /* the time t is one more input of the expressions unless a variable or parameter is called t
-     * (the native wells have no expressions) */
-    sys->with_time = !builtin && sys->k < EXPR_MAX_VARS;
+    /* the time t is one more input of the expressions unless a variable or parameter is called t:
+     * of a system's own, and of a built-in's diffusion when one is given (a built-in's drift has
+     * no t; the native wells have no drift expressions) */
+    const int own_diffusion = cfg->diffusion[0] || cfg->diffusion_matrix[0];
+    sys->with_time = (!builtin || own_diffusion) && sys->k < EXPR_MAX_VARS;
     for (int i = 0; i < sys->k; i++) sys->with_time &= strcmp(sys->var_names[i], "t") != 0;
     for (int i = 0; i < sys->nparams; i++) sys->with_time &= strcmp(sys->param_names[i], "t") != 0;
     where(cfg, "define", 0, at, sizeof at);

@@ -465,10 +465,14 @@ static int check_memory(const struct run *run, struct ddm_error *err) {
 static int backend_choice(const struct run *run, int *choice, struct ddm_error *err) {
     *choice = run->setup.cfg.backend;
     if (!run->sys.diffusion_time || !run->setup.simulate) return DDM_OK;
-    if (*choice == BACKEND_CUDA)
+    if (*choice == BACKEND_CUDA) {
+        char at[600];
+        config_where(&run->setup.cfg, "run", "backend", at, sizeof at);
         return ddm_fail(err, DDM_EUSAGE,
-                        "[run] backend = cuda: the diffusion uses t, which only the CPU simulation "
-                        "takes (the CUDA kernel keeps Ŝ fixed over a block); set backend = cpu");
+                        "%s = cuda: the diffusion uses t, which only the CPU simulation takes (the "
+                        "CUDA kernel keeps Ŝ fixed over a block); set backend = cpu",
+                        at);
+    }
     if (*choice == BACKEND_AUTO && !run->cli->quiet)
         fprintf(stderr, "backend auto: CPU (the diffusion uses t, which only the CPU simulation "
                         "takes)\n");
