@@ -443,6 +443,8 @@ static int check_memory(const struct run *run, struct ddm_error *err) {
         .wells = run->sys.native_wells,
         .resuming = setup->resuming && run->first_stage == CHECKPOINT_SIMULATE,
         .cuda = !strcmp(run->backend->name, "cuda"),
+        .forced = run->sys.forcing != NULL,
+        .time_noise = run->sys.diffusion_time != NULL,
     };
     const struct ddm_run_place *place = &setup->place;
     if (place->shard_count) {
