@@ -13,9 +13,11 @@
 #include <string.h>
 
 #include "cluster_util.h"
+#include "ddm/backend.h"
 #include "ddm/h5io.h"
 #include "ddm/signals.h"
 #include "ddm/system.h"
+#include "test_util.h"
 
 static int build(struct ddm_system *sys, const char *text, struct ddm_error *err) {
     struct ddm_config cfg;
@@ -250,4 +252,66 @@ Test(time_noise, the_cuda_simulation_refuses_a_noise_of_t) {
     char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf %s", test_dir);
     cr_assert_eq(system(cmd), 0);
+}
+
+/* B trajectories of a model through one block of RECORDS × EVERY steps with the per-step ŝ(t)
+ * noise_input (or NULL); the read-out (B,RECORDS,k) and the states (B,n) come back. */
+enum { CPU_B = 23, CPU_RECORDS = 10, CPU_EVERY = 10 };
+static void run_cpu(const struct ddm_backend *be, const struct ddm_model *model,
+                    const float *noise_input, float *latent, float *x) {
+    const int n = model->n;
+    float *x0 = malloc(sizeof(float) * CPU_B * n);
+    fill_uniform(x0, (size_t)CPU_B * n, -1, 1, 99);
+    int trace_neurons[1] = {0};
+    struct ddm_sim_setup setup = {model, CPU_B, 1000, 77, 78, 0.01, 0, 0, 0, trace_neurons, x0};
+    void *ctx = NULL;
+    struct ddm_error err = {0};
+    cr_assert_eq(be->sim_create(&setup, &ctx, &err), 0, "%s", err.message);
+    struct ddm_sim_block block = {5,    CPU_RECORDS, CPU_EVERY, NULL, latent,
+                                  NULL, -1,          0,         NULL, noise_input};
+    cr_assert_eq(be->sim_advance(ctx, &block, &err), 0, "%s", err.message);
+    cr_assert_eq(be->sim_state(ctx, x, &err), 0);
+    be->sim_destroy(ctx);
+    free(x0);
+}
+
+/* The twin adds ŝ(t) to Ŝ (or to the offset c of Ŝ(x)): a ŝ constant in time gives the very bits
+ * of a model whose Ŝ holds the sum; and the vectorised path, which adds it in the step's
+ * coefficients, follows the twin within the parity tolerance for a ŝ that changes every step. */
+static void check_cpu_paths(int state_dependent) {
+    enum { N = 29, K = 2, M = 3, KM = K * M, STEPS = CPU_RECORDS * CPU_EVERY };
+    struct ddm_model model, summed;
+    random_model(&model, N, K, M, state_dependent, 8);
+    random_model(&summed, N, K, M, state_dependent, 8);
+    float row[KM], *constant = malloc(sizeof(float) * STEPS * KM);
+    float *changing = malloc(sizeof(float) * STEPS * KM);
+    fill_uniform(row, KM, -0.4f, 0.4f, 3);
+    fill_uniform(changing, (size_t)STEPS * KM, -0.4f, 0.4f, 4);
+    for (int s = 0; s < STEPS; s++) memcpy(constant + s * KM, row, sizeof row);
+    float *offset = state_dependent ? summed.c : summed.S;
+    for (int q = 0; q < KM; q++) offset[q] += row[q];
+    const struct ddm_backend *twin = backend_cpu_reference(0), *fast = backend_cpu(0);
+    static float lat_a[CPU_B * CPU_RECORDS * K], lat_b[CPU_B * CPU_RECORDS * K];
+    static float x_a[CPU_B * N], x_b[CPU_B * N];
+    run_cpu(twin, &model, constant, lat_a, x_a);
+    run_cpu(twin, &summed, NULL, lat_b, x_b);
+    cr_assert(!memcmp(x_a, x_b, sizeof x_a), "ŝ constant in time is Ŝ + ŝ");
+    cr_assert(!memcmp(lat_a, lat_b, sizeof lat_a));
+    run_cpu(twin, &model, NULL, lat_b, x_b);
+    cr_assert_gt(relative_l2(x_a, x_b, CPU_B * N), 1e-3, "ŝ changes the path");
+    run_cpu(twin, &model, changing, lat_a, x_a);
+    run_cpu(fast, &model, changing, lat_b, x_b);
+    double r_x = tolerance_ratio(x_b, x_a, CPU_B * N, 1e-4, 1e-4);
+    double r_lat = tolerance_ratio(lat_b, lat_a, CPU_B * CPU_RECORDS * K, 1e-4, 1e-4);
+    cr_assert(r_x <= 1 && r_lat <= 1, "%s against the twin: states %.3g, latent %.3g tolerances",
+              fast->device, r_x, r_lat);
+    free(constant), free(changing);
+    model_free(&model), model_free(&summed);
+}
+
+Test(time_noise, cpu_paths_add_the_noise_of_t_to_a_constant_diffusion) {
+    check_cpu_paths(0);
+}
+Test(time_noise, cpu_paths_add_the_noise_of_t_to_a_state_dependent_diffusion) {
+    check_cpu_paths(1);
 }
