@@ -231,6 +231,10 @@ int cuda_sim_create(const ddm_sim_setup *setup_in, void **out, ddm_error *err) {
 }
 
 int cuda_sim_launch(void *ctx, const ddm_sim_block *block, ddm_error *err) {
+    if (block->noise_input) /* run.c refuses it before: a last guard, never a silent drop */
+        return ddm_fail(err, DDM_EUSAGE,
+                        "the CUDA simulation does not take a diffusion that uses t (its Ŝ is fixed "
+                        "over a block); set [run] backend = cpu");
     return launch((cuda_sim *)ctx, block) ? cuda_backend_fail(err, "simulation") : DDM_OK;
 }
 

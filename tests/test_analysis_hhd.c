@@ -136,8 +136,8 @@ static void ou_paths_phi(double omega, struct hhd_result *r) {
     int *dead = calloc(PATHS, sizeof(int));
     float *samples = malloc(sizeof(float) * PATHS * RECORDS * 2);
     struct target_paths paths = {PATHS, z, dead, 41, 0};
-    target_advance(&ou.sys, &paths, 0, 1, 3000, 0.002, NULL, NULL);
-    target_advance(&ou.sys, &paths, 3000, RECORDS, EVERY, 0.002, NULL, samples);
+    target_advance(&ou.sys, &paths, 0, 1, 3000, 0.002, NULL, NULL, NULL);
+    target_advance(&ou.sys, &paths, 3000, RECORDS, EVERY, 0.002, NULL, NULL, samples);
     hhd_of(&ou, samples, PATHS, RECORDS, 0, r);
     free(z);
     free(dead);

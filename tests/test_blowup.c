@@ -33,7 +33,7 @@ Test(blowup, marks_each_trajectory_once_with_its_step) {
      * record 0 (on the bound: inside) and 9 = 4 scales in record 1 (past it) */
     latent[(2 * RECORDS + 0) * K + 1] = 7, latent[(2 * RECORDS + 1) * K + 0] = 9;
     uint64_t died[B] = {UINT64_MAX, 125, UINT64_MAX};
-    struct ddm_sim_block block = {100, RECORDS, EVERY, NULL, latent, traces, -1, 0, died};
+    struct ddm_sim_block block = {100, RECORDS, EVERY, NULL, latent, traces, -1, 0, died, NULL};
     int64_t steps[B] = {-1, -1, -1};
     struct blowup_first first = {-1, UINT64_MAX, 0};
     cr_assert_eq(blowup_mark(&watch, &block, steps, &first), 2);

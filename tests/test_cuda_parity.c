@@ -72,7 +72,8 @@ static void simulate(const struct ddm_backend *be, const struct ddm_model *model
     void *ctx = NULL;
     struct ddm_error err = {0};
     cr_assert_eq(be->sim_create(&setup, &ctx, &err), 0, "%s: %s", be->name, err.message);
-    struct ddm_sim_block block = {0, records, every, input, out->latent, out->traces, -1, 0, NULL};
+    struct ddm_sim_block block = {0,           records, every, input, out->latent,
+                                  out->traces, -1,      0,     NULL,  NULL};
     cr_assert_eq(be->sim_advance(ctx, &block, &err), 0, "%s: %s", be->name, err.message);
     cr_assert_eq(block.nonfinite_trajectory, -1);
     cr_assert_eq(be->sim_state(ctx, out->x, &err), 0);

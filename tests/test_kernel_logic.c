@@ -511,7 +511,7 @@ static double twin_ratio(int shape, int B, int n, int k, int m, int state_depend
     void *ctx = NULL;
     struct ddm_error err = {0};
     cr_assert_eq(ref->sim_create(&setup, &ctx, &err), 0, "%s", err.message);
-    struct ddm_sim_block block = {5, RECORDS, EVERY, input, lat_ref, tr_ref, -1, 0, NULL};
+    struct ddm_sim_block block = {5, RECORDS, EVERY, input, lat_ref, tr_ref, -1, 0, NULL, NULL};
     cr_assert_eq(ref->sim_advance(ctx, &block, &err), 0, "%s", err.message);
     cr_assert_eq(ref->sim_state(ctx, x_ref, &err), 0);
     ref->sim_destroy(ctx);
@@ -610,7 +610,7 @@ Test(kernel_logic, emulated_blow_up_matches_the_fast_path) {
     void *ctx;
     struct ddm_error err;
     cr_assert_eq(fast->sim_create(&setup, &ctx, &err), 0);
-    struct ddm_sim_block block = {0, RECORDS, 10, NULL, lat_cpu, NULL, -1, 0, NULL};
+    struct ddm_sim_block block = {0, RECORDS, 10, NULL, lat_cpu, NULL, -1, 0, NULL, NULL};
     cr_assert_eq(fast->sim_advance(ctx, &block, &err), 0);
     fast->sim_destroy(ctx);
     uint64_t dead_steps[B] = {UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX};

@@ -44,7 +44,7 @@ static void check_decay(const struct ddm_backend *be) {
     double worst = 0;
     for (int block = 1; block <= BLOCKS; block++) {
         struct ddm_sim_block blk = {
-            (uint64_t)(block - 1) * EVERY, 1, EVERY, NULL, latent, NULL, -1, 0, NULL};
+            (uint64_t)(block - 1) * EVERY, 1, EVERY, NULL, latent, NULL, -1, 0, NULL, NULL};
         cr_assert_eq(be->sim_advance(ctx, &blk, &err), 0);
         cr_assert_eq(be->sim_state(ctx, x, &err), 0);
         double t = block * EVERY * dt, expected = exp(-t / model.tau);

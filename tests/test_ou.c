@@ -32,8 +32,9 @@ Test(ou, target_integrator_stationary_variance) {
     int *dead = calloc(B, sizeof(int));
     float *out = malloc(sizeof(float) * B * RECORDS * 2);
     struct target_paths paths = {B, z, dead, 17, 0};
-    target_advance(&sys, &paths, 0, 1, 1000, 0.005, NULL, NULL); /* burn-in: 5 relaxation times */
-    target_advance(&sys, &paths, 1000, RECORDS, EVERY, 0.005, NULL, out);
+    target_advance(&sys, &paths, 0, 1, 1000, 0.005, NULL, NULL,
+                   NULL); /* burn-in: 5 relaxation times */
+    target_advance(&sys, &paths, 1000, RECORDS, EVERY, 0.005, NULL, NULL, out);
     double sum[2] = {0}, sum2[2] = {0}, cross = 0;
     for (int q = 0; q < B * RECORDS; q++) {
         for (int c = 0; c < 2; c++) {

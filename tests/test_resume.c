@@ -256,10 +256,10 @@ static void check_continuation(const struct ddm_backend *be, int state_dependent
     struct ddm_error err;
     void *ctx;
     cr_assert_eq(be->sim_create(&setup, &ctx, &err), 0);
-    struct ddm_sim_block first = {0, R, EVERY, NULL, straight, NULL, -1, 0, NULL};
+    struct ddm_sim_block first = {0, R, EVERY, NULL, straight, NULL, -1, 0, NULL, NULL};
     cr_assert_eq(be->sim_advance(ctx, &first, &err), 0);
     cr_assert_eq(be->sim_state(ctx, x_mid, &err), 0);
-    struct ddm_sim_block second = {R * EVERY, R, EVERY, NULL, straight, NULL, -1, 0, NULL};
+    struct ddm_sim_block second = {R * EVERY, R, EVERY, NULL, straight, NULL, -1, 0, NULL, NULL};
     cr_assert_eq(be->sim_advance(ctx, &second, &err), 0);
     be->sim_destroy(ctx);
     setup.x0 = x_mid;

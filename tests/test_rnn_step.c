@@ -62,7 +62,8 @@ static void run_backend(const struct ddm_backend *be, const struct ddm_model *mo
     void *ctx = NULL;
     struct ddm_error err = {0};
     cr_assert_eq(be->sim_create(&setup, &ctx, &err), 0, "%s", err.message);
-    struct ddm_sim_block block = {5, records, record_every, input, latent, traces, -1, 0, NULL};
+    struct ddm_sim_block block = {5,  records, record_every, input, latent, traces,
+                                  -1, 0,       NULL,         NULL};
     cr_assert_eq(be->sim_advance(ctx, &block, &err), 0, "%s", err.message);
     cr_assert_eq(block.nonfinite_trajectory, -1);
     cr_assert_eq(be->sim_state(ctx, x_out, &err), 0);
@@ -140,7 +141,7 @@ static void check_blow_up(const struct ddm_backend *be) {
     struct ddm_error err;
     cr_assert_eq(be->sim_create(&setup, &ctx, &err), 0);
     uint64_t died[B];
-    struct ddm_sim_block block = {0, RECORDS, 10, NULL, latent, NULL, -1, 0, died};
+    struct ddm_sim_block block = {0, RECORDS, 10, NULL, latent, NULL, -1, 0, died, NULL};
     cr_assert_eq(be->sim_advance(ctx, &block, &err), 0);
     /* every trajectory blows up here; the per-trajectory steps agree with the first one */
     for (int t = 0; t < B; t++)

@@ -628,9 +628,14 @@ int analysis_run(const struct ddm_backend *backend, const struct ddm_system *sys
         note(report, "the system is forced (its drift uses t): no density, Φ or stationary "
                      "statistics; the split, Lyapunov spectra and fixed points are those of the "
                      "autonomous part f(z) of f(z) + g(t)");
-    else if (!code && rec.present)
+    if (!code && sys->diffusion_time) /* nor has one whose noise changes in time */
+        note(report, "the noise changes in time (the diffusion uses t): no density, Φ or "
+                     "stationary statistics (the process is not stationary); the split, Lyapunov "
+                     "spectra and fixed points are those of the drift");
+    const int stationary = !sys->forcing && !sys->diffusion_time;
+    if (!code && stationary && rec.present)
         code = run_hhd_stats(sys, model, cfg, file, &rec, lo, hi, group, &hhd_tick, report, err);
-    else if (!code && (!rec.times.usable || rec.times.used))
+    else if (!code && stationary && (!rec.times.usable || rec.times.used))
         note(report, "no /simulate in the file: no density, Φ or statistics");
     if (!code && cfg->data_path && cfg->data_path[0])
         code = analysis_data_run(cfg, file, group, &report->data, err);

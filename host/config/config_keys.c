@@ -31,10 +31,12 @@ const struct config_key config_keys[] = {
      "helpers for drift and diffusion, ';'-separated: functions 'S(u) = 1/(1+exp(-u))' and "
      "intermediate variables 'r = sqrt(x^2 + y^2)'; each may use those defined before it"},
     {"system", "diffusion", KEY_STRING, FIELD(diffusion), "", 0, 0, NULL,
-     "noise σ: one scalar (σI) or k expressions (diagonal σ(z)); default: the built-in's; with "
-     "data: estimate (constant σ from the increments, the default) or estimate_state (σ(z))"},
+     "noise σ: one scalar (σI) or k expressions (diagonal σ(z)); terms in the time t add a noise "
+     "s(t); default: the built-in's; with data: estimate (constant σ from the increments, the "
+     "default) or estimate_state (σ(z))"},
     {"system", "diffusion_matrix", KEY_STRING, FIELD(diffusion_matrix), "", 0, 0, NULL,
-     "full σ(z), k rows separated by ';' of m entries separated by ',' (m noise dimensions)"},
+     "full σ(z), k rows separated by ';' of m entries separated by ',' (m noise dimensions); "
+     "terms in t add s(t)"},
 
     {"system", "patterns", KEY_STRING, FIELD(patterns), "", 0, 0, NULL,
      "wells only: the K well centres, ';'-separated rows of k numbers (default: count on a "

@@ -26,12 +26,18 @@ void rnn_reduce_state(const struct rnn_plan *plan, struct rnn_trajectory *traj) 
 }
 
 void rnn_step_coefficients(const struct rnn_plan *plan, const struct rnn_trajectory *traj, int t,
-                           uint64_t step, const float *input, float *coef) {
+                           uint64_t step, const float *input, const float *noise_input,
+                           float *coef) {
+    const int km = plan->k * plan->m;
     float xi[DDM_MAX_M], S_here[DDM_MAX_K * DDM_MAX_M];
     philox_step_normals(plan->noise_seed, plan->first_trajectory + (uint64_t)t, step, plan->m, xi);
     const float *S = plan->S;
     if (!S) {
-        rnn_state_diffusion(plan->k * plan->m, traj->sv, plan->c, S_here);
+        rnn_state_diffusion(km, traj->sv, plan->c, S_here);
+        S = S_here;
+    }
+    if (noise_input) { /* Ŝ(x) + ŝ(t) */
+        for (int q = 0; q < km; q++) S_here[q] = S[q] + noise_input[q];
         S = S_here;
     }
     rnn_coefficients(plan->k, plan->m, traj->a, input, S, xi, plan->dt_over_tau, plan->sqrt_dt,
@@ -94,8 +100,20 @@ uint64_t rnn_advance_reference(const struct rnn_plan *plan, struct rnn_trajector
                                     n, traj->kick);
             const float *input =
                 block->input ? block->input + ((size_t)r * block->record_every + s) * k : NULL;
-            rnn_step_cpu(1, n, k, m, model->Gamma, model->Ws, model->b, model->S, model->V,
-                         model->c, (float)model->tau, plan->dt, input, xi, plan->neuron_noise,
+            /* ŝ(t) adds to the constant Ŝ, or to the offset c of Ŝ(x) = V tanh(x) + c */
+            const float *S = model->S, *c = model->c;
+            float S_time[DDM_MAX_K * DDM_MAX_M];
+            if (block->noise_input) {
+                const float *row =
+                    block->noise_input + ((size_t)r * block->record_every + s) * k * m;
+                for (int q = 0; q < k * m; q++) S_time[q] = (S ? S[q] : c[q]) + row[q];
+                if (S)
+                    S = S_time;
+                else
+                    c = S_time;
+            }
+            rnn_step_cpu(1, n, k, m, model->Gamma, model->Ws, model->b, S, model->V, c,
+                         (float)model->tau, plan->dt, input, xi, plan->neuron_noise,
                          plan->neuron_kick > 0 ? traj->kick : NULL, traj->x);
             for (int i = 0; i < n; i++)
                 if (!isfinite(traj->x[i])) {

@@ -72,9 +72,11 @@ void rnn_reduce_avx2_sleef(const struct rnn_plan *plan, struct rnn_trajectory *t
 /* The portable one (the reference version recomputes a from x every step anyway). */
 void rnn_reduce_state(const struct rnn_plan *plan, struct rnn_trajectory *traj);
 
-/* Shared by all versions: the per-step coefficients and the recording of one sample. */
+/* Shared by all versions: the per-step coefficients (with the input û and the diffusion's terms
+ * with t ŝ (k*m) added to Ŝ, either NULL) and the recording of one sample. */
 void rnn_step_coefficients(const struct rnn_plan *plan, const struct rnn_trajectory *traj, int t,
-                           uint64_t step, const float *input, float *coef);
+                           uint64_t step, const float *input, const float *noise_input,
+                           float *coef);
 /* Fills traj->kick with σ_n √Δt η for the step (when σ_n > 0). */
 void rnn_neuron_kicks(const struct rnn_plan *plan, struct rnn_trajectory *traj, int t,
                       uint64_t step);

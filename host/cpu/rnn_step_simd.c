@@ -145,8 +145,12 @@ uint64_t RNN_ADVANCE(const struct rnn_plan *plan, struct rnn_trajectory *traj, i
             const float *input =
                 block->input ? block->input + ((size_t)r * block->record_every + s) * plan->k
                              : NULL;
+            const float *noise_input =
+                block->noise_input
+                    ? block->noise_input + ((size_t)r * block->record_every + s) * plan->k * plan->m
+                    : NULL;
             float coef[8];
-            rnn_step_coefficients(plan, traj, t, step, input, coef);
+            rnn_step_coefficients(plan, traj, t, step, input, noise_input, coef);
             if (with_kick) rnn_neuron_kicks(plan, traj, t, step);
             fused_pass_any(plan, traj, coef, with_kick, keep_hidden);
             if (keep_hidden) diffusion_readout(plan, traj);

@@ -94,6 +94,7 @@ int input_parse(const char *text, double strength, const struct ddm_system *sys,
     memset(input, 0, sizeof *input);
     input->k = sys->k;
     input->forced = sys->forcing ? sys : NULL;
+    input->noise_timed = sys->diffusion_time ? sys : NULL;
     char *copy = strdup(text);
     if (!copy) return ddm_fail(err, DDM_ERUNTIME, "out of memory");
     int code = DDM_OK;
@@ -141,4 +142,23 @@ int input_fill(const struct ddm_input *input, const struct ddm_model *model, dou
         }
     }
     return any;
+}
+
+int input_noise_active(const struct ddm_input *input) {
+    return input->noise_timed != NULL;
+}
+
+void input_noise_fill(const struct ddm_input *input, const struct ddm_model *model, double t0,
+                      double dt, int count, float *sigma, float *sigma_hat) {
+    const struct ddm_system *sys = input->noise_timed;
+    const int m = sys->m, km = sys->k * sys->m;
+    for (int s = 0; s < count; s++) {
+        double here[DDM_MAX_K * DDM_MAX_M];
+        system_diffusion_time(sys, t0 + s * dt, here);
+        for (int q = 0; q < km; q++) {
+            if (sigma) sigma[(size_t)s * km + q] = (float)here[q];
+            if (sigma_hat)
+                sigma_hat[(size_t)s * km + q] = (float)(here[q] / model->latent_scale[q / m]);
+        }
+    }
 }

@@ -62,14 +62,20 @@ static int simulate_path(const struct ddm_system *sys, const struct ddm_config *
     float xi[DDM_MAX_M] = {0};
     int written = 0;
     for (long step = 1; step <= total; step++) {
+        const double t = (double)(step - 1 - burn_steps) * dt; /* 0 after the burn-in */
         system_drift(sys, z, f);
-        if (sys->forcing) { /* a forced system's paths feel g(t), t = 0 after the burn-in */
+        if (sys->forcing) { /* a forced system's paths feel g(t) */
             double g[DDM_MAX_K];
-            system_forcing(sys, (double)(step - 1 - burn_steps) * dt, g);
+            system_forcing(sys, t, g);
             for (int c = 0; c < k; c++) f[c] += g[c];
         }
         if (noisy) {
             system_diffusion(sys, z, sigma);
+            if (sys->diffusion_time) { /* and a diffusion that uses t its terms s(t) */
+                double s_t[DDM_MAX_K * DDM_MAX_M];
+                system_diffusion_time(sys, t, s_t);
+                for (int q = 0; q < k * m; q++) sigma[q] += s_t[q];
+            }
             philox_step_normals(seed, index, (uint64_t)step, m, xi);
         }
         int escaped = 0;

@@ -302,11 +302,16 @@ static int compile(struct ddm_system *sys, char **parts, int count, const char *
     struct expr_error e = {0};
     *program = expr_compile((const char *const *)parts, count, &symbols, &e);
     if (!*program) {
+        const char *hint = !sys->with_time && !strncmp(e.message, "unknown name 't';", 17)
+                               ? "; the time t is known in the drift and diffusion of a system of "
+                                 "equations of at most 7 variables and in a built-in's own "
+                                 "diffusion"
+                               : "";
         if (count == 1)
-            return ddm_fail(err, DDM_EUSAGE, "%s: '%s', column %d: %s", at, parts[0], e.column,
-                            e.message);
-        return ddm_fail(err, DDM_EUSAGE, "%s: expression %d '%s', column %d: %s", at, e.index + 1,
-                        parts[e.index], e.column, e.message);
+            return ddm_fail(err, DDM_EUSAGE, "%s: '%s', column %d: %s%s", at, parts[0], e.column,
+                            e.message, hint);
+        return ddm_fail(err, DDM_EUSAGE, "%s: expression %d '%s', column %d: %s%s", at, e.index + 1,
+                        parts[e.index], e.column, e.message, hint);
     }
     return DDM_OK;
 }
@@ -317,48 +322,77 @@ static void append_term(char *buf, size_t size, char sign, const char *term) {
     snprintf(buf + used, size - used, " %c (%s)", sign, term);
 }
 
-/* A drift that uses t: each expression is split into its terms; those with t form the forcing
- * g(t), which must not depend on the variables, the others the autonomous drift f(z). The
- * network learns f; g enters it as an input along Γ̂ (input.c). */
-static int split_forcing(struct ddm_system *sys, char **parts, const char *at,
-                         struct ddm_error *err) {
+/* Expressions that use t: each of the `count` parts is split into its terms; those with t go to
+ * *timed (compiled over (z, t)), which must not depend on the variables, the others to
+ * *autonomous (compiled over z alone). is_drift chooses the message: the drift's g(t) is a
+ * forcing the network receives as an input along Γ̂ (input.c); the diffusion's terms with t, s(t),
+ * are added to the network's Ŝ at each step (so its noise is Γ̂(Ŝ(x) + ŝ(t)) dB). */
+static int split_time(struct ddm_system *sys, char **parts, int count, int is_drift, const char *at,
+                      struct expr_program **autonomous_out, struct expr_program **timed_out,
+                      struct ddm_error *err) {
     enum { TERMS = 64, TEXT = 4096 };
     const int k = sys->k;
-    char *autonomous[DDM_MAX_K], *forcing[DDM_MAX_K];
-    char *space = calloc((size_t)2 * k + 1, TEXT);
+    char *autonomous[DDM_MAX_K * DDM_MAX_M], *timed[DDM_MAX_K * DDM_MAX_M];
+    char *space = calloc((size_t)2 * count + 1, TEXT);
     if (!space) return ddm_fail(err, DDM_ERUNTIME, "out of memory");
     int code = DDM_OK;
-    for (int i = 0; i < k && !code; i++) {
-        autonomous[i] = space + (size_t)(2 * i) * TEXT, forcing[i] = autonomous[i] + TEXT;
-        strcpy(autonomous[i], "0"), strcpy(forcing[i], "0");
-        char *terms[TERMS], signs[TERMS], *storage = space + (size_t)(2 * k) * TEXT;
-        int count = expr_split_terms(parts[i], storage, TEXT, terms, signs, TERMS);
-        if (count < 0) {
+    for (int i = 0; i < count && !code; i++) {
+        autonomous[i] = space + (size_t)(2 * i) * TEXT, timed[i] = autonomous[i] + TEXT;
+        strcpy(autonomous[i], "0"), strcpy(timed[i], "0");
+        char *terms[TERMS], signs[TERMS], *storage = space + (size_t)(2 * count) * TEXT;
+        int terms_count = expr_split_terms(parts[i], storage, TEXT, terms, signs, TERMS);
+        if (terms_count < 0) {
             code = ddm_fail(err, DDM_EUSAGE, "%s: expression %d is too long to split into terms",
                             at, i + 1);
             break;
         }
-        for (int q = 0; q < count && !code; q++) {
+        for (int q = 0; q < terms_count && !code; q++) {
             struct expr_program *term;
             if ((code = compile(sys, &terms[q], 1, at, &term, err))) break;
             int with_t = expr_depends_on_input(term, 0, k), with_z = 0;
             for (int j = 0; j < k; j++) with_z |= expr_depends_on_input(term, 0, j);
             expr_free(term);
-            if (with_t && with_z)
+            const char *shown = terms[q] + strspn(terms[q], " \t");
+            if (with_t && with_z && is_drift)
                 code = ddm_fail(err, DDM_EUSAGE,
                                 "%s: expression %d, term '%s' depends on both t and the variables; "
                                 "only a forcing g(t) added to the drift can drive the network "
                                 "(write f(z) + g(t))",
-                                at, i + 1, terms[q] + strspn(terms[q], " \t"));
+                                at, i + 1, shown);
+            else if (with_t && with_z)
+                code = ddm_fail(err, DDM_EUSAGE,
+                                "%s: '%s', term '%s' depends on both t and the variables; the "
+                                "network carries a noise σ(z) + s(t) (write each entry as a sum "
+                                "of terms of z alone and of t alone)",
+                                at, parts[i] + strspn(parts[i], " \t"), shown);
             else
-                append_term(with_t ? forcing[i] : autonomous[i], TEXT, signs[q], terms[q]);
+                append_term(with_t ? timed[i] : autonomous[i], TEXT, signs[q], terms[q]);
         }
     }
-    if (!code) code = compile(sys, forcing, k, at, &sys->forcing, err);
+    if (!code) code = compile(sys, timed, count, at, timed_out, err);
     sys->with_time = false;
-    if (!code) code = compile(sys, autonomous, k, at, &sys->drift, err);
+    if (!code) code = compile(sys, autonomous, count, at, autonomous_out, err);
     sys->with_time = true;
     free(space);
+    return code;
+}
+
+/* Compiles `count` expressions into *program; when t is an input and some part uses it, splits
+ * them (split_time) into *program over z and *timed over (z, t); else *timed stays NULL. */
+static int compile_with_time(struct ddm_system *sys, char **parts, int count, int is_drift,
+                             const char *at, struct expr_program **program,
+                             struct expr_program **timed, struct ddm_error *err) {
+    *timed = NULL;
+    int code = compile(sys, parts, count, at, program, err);
+    if (code || !sys->with_time) return code;
+    int uses_t = 0;
+    for (int i = 0; i < count; i++) uses_t |= expr_depends_on_input(*program, i, sys->k);
+    expr_free(*program);
+    *program = NULL;
+    if (uses_t) return split_time(sys, parts, count, is_drift, at, program, timed, err);
+    sys->with_time = false; /* autonomous: compiled over z alone, as always */
+    code = compile(sys, parts, count, at, program, err);
+    sys->with_time = true;
     return code;
 }
 
@@ -372,17 +406,7 @@ static int build_drift(struct ddm_system *sys, const char *text, const char *at,
                         "separated by ';')",
                         at, count < 0 ? "more than " : "", count < 0 ? DDM_MAX_K : count,
                         count == 1 ? "" : "s", sys->k, sys->k == 1 ? "" : "s");
-    int code = compile(sys, parts, count, at, &sys->drift, err);
-    if (code || !sys->with_time) return code;
-    int uses_t = 0;
-    for (int i = 0; i < count; i++) uses_t |= expr_depends_on_input(sys->drift, i, sys->k);
-    expr_free(sys->drift);
-    sys->drift = NULL;
-    if (uses_t) return split_forcing(sys, parts, at, err);
-    sys->with_time = false; /* autonomous: compiled over z alone, as always */
-    code = compile(sys, parts, count, at, &sys->drift, err);
-    sys->with_time = true;
-    return code;
+    return compile_with_time(sys, parts, count, 1, at, &sys->drift, &sys->forcing, err);
 }
 
 /* Diffusion: "s" (σ = sI), "s1; ...; sk" (diagonal), or a matrix "a, b; c, d" (k rows of m). */
@@ -428,23 +452,8 @@ static int build_diffusion(struct ddm_system *sys, const char *text, int matrix,
     }
     int count = sys->k * sys->m;
     struct expr_program *program;
-    int code = compile(sys, entries, count, at, &program, err);
+    int code = compile_with_time(sys, entries, count, 0, at, &program, &sys->diffusion_time, err);
     if (code) return code;
-    if (sys->with_time) {
-        for (int i = 0; i < count; i++)
-            if (expr_depends_on_input(program, i, sys->k)) {
-                expr_free(program);
-                return ddm_fail(err, DDM_EUSAGE,
-                                "%s: '%s' uses t; the noise cannot depend on time (the network's "
-                                "Γ̂Ŝ dB is fixed): t may appear only in the drift",
-                                at, entries[i]);
-            }
-        expr_free(program);
-        sys->with_time = false;
-        code = compile(sys, entries, count, at, &program, err);
-        sys->with_time = true;
-        if (code) return code;
-    }
     sys->diffusion_constant = true;
     for (int i = 0; i < count; i++)
         if (expr_depends_on_vars(program, i)) sys->diffusion_constant = false;
@@ -696,9 +705,11 @@ int system_build(struct ddm_system *sys, const struct ddm_config *cfg, struct dd
     if ((code = parse_params(sys, cfg->params, at, builtin != NULL, err))) return code;
     struct defines *defs = malloc(sizeof *defs);
     if (!defs) return ddm_fail(err, DDM_ERUNTIME, "out of memory");
-    /* the time t is one more input of the expressions unless a variable or parameter is called t
-     * (the native wells have no expressions) */
-    sys->with_time = !builtin && sys->k < EXPR_MAX_VARS;
+    /* the time t is one more input of the expressions unless a variable or parameter is called t:
+     * of a system's own, and of a built-in's diffusion when one is given (a built-in's drift has
+     * no t; the native wells have no drift expressions) */
+    const int own_diffusion = cfg->diffusion[0] || cfg->diffusion_matrix[0];
+    sys->with_time = (!builtin || own_diffusion) && sys->k < EXPR_MAX_VARS;
     for (int i = 0; i < sys->k; i++) sys->with_time &= strcmp(sys->var_names[i], "t") != 0;
     for (int i = 0; i < sys->nparams; i++) sys->with_time &= strcmp(sys->param_names[i], "t") != 0;
     where(cfg, "define", 0, at, sizeof at);
@@ -717,6 +728,7 @@ void system_free(struct ddm_system *sys) {
     expr_free(sys->drift);
     expr_free(sys->forcing);
     expr_free(sys->diffusion);
+    expr_free(sys->diffusion_time);
     free(sys->vars_text);
     free(sys->drift_text);
     free(sys->diffusion_text);
@@ -765,4 +777,13 @@ void system_diffusion(const struct ddm_system *sys, const double *z, double *sig
         memcpy(sigma, sys->sigma_const, sizeof(double) * sys->k * sys->m);
     else
         expr_eval(sys->diffusion, z, sigma);
+}
+
+void system_diffusion_time(const struct ddm_system *sys, double t, double *sigma_t) {
+    double in[DDM_MAX_K + 1] = {0};
+    in[sys->k] = t;
+    if (sys->diffusion_time)
+        expr_eval(sys->diffusion_time, in, sigma_t);
+    else
+        for (int q = 0; q < sys->k * sys->m; q++) sigma_t[q] = 0;
 }

@@ -1,7 +1,7 @@
 /* target.c — the coupled target path: the latent SDE integrated beside the network (docs/design.md
  * §4).
  *
- * z ← z + (f(z) + u) Δt + σ(z) √Δt ξ, with ξ the very normals the network's step uses
+ * z ← z + (f(z) + u) Δt + (σ(z) + s(t)) √Δt ξ, with ξ the very normals the network's step uses
  * (Philox keyed by the same seed, trajectory and step), so network and target paths can be
  * compared point by point until chaos separates them. In double precision; a path that leaves
  * the finite range is frozen as NaN and counted, the others go on.
@@ -13,7 +13,8 @@
 #include "ddm/simulate.h"
 
 long target_advance(const struct ddm_system *sys, struct target_paths *paths, uint64_t step0,
-                    int records, int record_every, double dt, const float *input, float *out) {
+                    int records, int record_every, double dt, const float *input,
+                    const float *noise_input, float *out) {
     const int k = sys->k, m = sys->m;
     const double sqrt_dt = sqrt(dt);
     long died = 0;
@@ -29,7 +30,10 @@ long target_advance(const struct ddm_system *sys, struct target_paths *paths, ui
                 system_diffusion(sys, z, sigma);
                 philox_step_normals(paths->noise_seed, paths->first_trajectory + (uint64_t)j, step,
                                     m, xi);
-                const float *u = input ? input + ((size_t)r * record_every + s) * k : NULL;
+                const size_t row = (size_t)r * record_every + s;
+                const float *u = input ? input + row * k : NULL;
+                if (noise_input) /* σ(z) + s(t) */
+                    for (int q = 0; q < k * m; q++) sigma[q] += noise_input[row * k * m + q];
                 int finite = 1;
                 for (int c = 0; c < k; c++) {
                     double noise = 0;

@@ -119,7 +119,7 @@ static void simulation(const struct ddm_config *cfg, const struct memory_run *ru
     const double traced_B = fmin(cfg->trace_trajectories, B);
     const double traced_n = traced_B > 0 ? fmin(cfg->trace_neurons, n) : 0;
     const long block_steps = sim_block_steps(per_block, cfg->record_every);
-    const double cues = cfg->cues && cfg->cues[0] ? 1 : 0;
+    const double cues = (cfg->cues && cfg->cues[0]) || run->forced ? 1 : 0;
     const double latent = FLOAT * sim_latent_floats((long)B, per_block, run->k),
                  traces = FLOAT * sim_trace_floats((long)traced_B, per_block, (int)traced_n);
     const double model = FLOAT * sim_model_floats(run->n, run->k, run->m, run->state_dependent);
@@ -157,6 +157,9 @@ static void simulation(const struct ddm_config *cfg, const struct memory_run *ru
     part(need, "traces", traces * (run->cuda ? 3 : 1), "simulate", "trace_neurons",
          "[simulate] trace_trajectories or trace_neurons");
     part(need, "cue inputs", inputs, "simulate", "record_every", "[simulate] record_every");
+    if (run->time_noise) /* s(t) of a block's steps, for the target and the network (CPU only) */
+        part(need, "noise inputs", 2 * FLOAT * sim_input_floats(block_steps, run->k * run->m),
+             "simulate", "record_every", "[simulate] record_every");
     part(need, "checkpoint copy", checkpoint * (run->resuming ? 2 : 1), "simulate", "trajectories",
          "[simulate] trajectories or [network] neurons");
     sort_parts(need);

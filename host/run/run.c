@@ -443,6 +443,8 @@ static int check_memory(const struct run *run, struct ddm_error *err) {
         .wells = run->sys.native_wells,
         .resuming = setup->resuming && run->first_stage == CHECKPOINT_SIMULATE,
         .cuda = !strcmp(run->backend->name, "cuda"),
+        .forced = run->sys.forcing != NULL,
+        .time_noise = run->sys.diffusion_time != NULL,
     };
     const struct ddm_run_place *place = &setup->place;
     if (place->shard_count) {
@@ -458,6 +460,26 @@ static int check_memory(const struct run *run, struct ddm_error *err) {
                        &sizes.analysis_T);
     }
     return limits_check_run(cfg, &sizes, run->backend, train, simulate, setup->analyze, err);
+}
+
+/* [run] backend, except that a diffusion that uses t is simulated on the CPU only (the CUDA
+ * kernel keeps Ŝ fixed over a block): auto takes the CPU and says why, cuda is refused. */
+static int backend_choice(const struct run *run, int *choice, struct ddm_error *err) {
+    *choice = run->setup.cfg.backend;
+    if (!run->sys.diffusion_time || !run->setup.simulate) return DDM_OK;
+    if (*choice == BACKEND_CUDA) {
+        char at[600];
+        config_where(&run->setup.cfg, "run", "backend", at, sizeof at);
+        return ddm_fail(err, DDM_EUSAGE,
+                        "%s = cuda: the diffusion uses t, which only the CPU simulation takes (the "
+                        "CUDA kernel keeps Ŝ fixed over a block); set backend = cpu",
+                        at);
+    }
+    if (*choice == BACKEND_AUTO && !run->cli->quiet)
+        fprintf(stderr, "backend auto: CPU (the diffusion uses t, which only the CPU simulation "
+                        "takes)\n");
+    *choice = BACKEND_CPU;
+    return DDM_OK;
 }
 
 /* Configuration, system, output path, model, then the backend and the memory check. For --resume
@@ -494,9 +516,11 @@ static int prepare(struct run *run, struct ddm_error *err) {
     }
     if (stored >= 0) H5Fclose(stored);
     if (!code && run->sys.recording && run->model.n) system_use_model(&run->sys, &run->model);
+    int choice = BACKEND_AUTO;
+    if (!code) code = backend_choice(run, &choice, err);
     if (!code) { /* last: it may start a device, and says which backend it chose */
-        run->backend = backend_select(setup->cfg.backend, setup->cfg.device, setup->cfg.threads,
-                                      cli->quiet, err);
+        run->backend =
+            backend_select(choice, setup->cfg.device, setup->cfg.threads, cli->quiet, err);
         if (!run->backend) code = err->code;
     }
     if (!code && setup->resuming && strcmp(run->backend->name, setup->backend_name))

@@ -147,6 +147,7 @@ static void moments_final(const struct sim_moments *mo, int k, double *mean, dou
 struct sim_buffers {
     float *x, *latent, *target, *traces;
     float *u, *u_hat, *u_recorded; /* inputs of a block: (steps,k) target, network; (records,k) */
+    float *s_t, *s_t_hat;          /* the diffusion's terms with t: (steps,k*m) target, network */
     double *z0, *t;
     int *dead;
     uint64_t *died; /* (B) the backend's blow-up steps of a block */
@@ -156,6 +157,8 @@ static void buffers_free(struct sim_buffers *b) {
     free(b->u);
     free(b->u_hat);
     free(b->u_recorded);
+    free(b->s_t);
+    free(b->s_t_hat);
     free(b->x);
     free(b->latent);
     free(b->target);
@@ -355,6 +358,18 @@ static int input_buffers_alloc(struct sim *sim, struct ddm_error *err) {
     return buf->u && buf->u_hat && buf->u_recorded ? DDM_OK : DDM_ERUNTIME;
 }
 
+/* With a diffusion that uses t, its terms s(t) per step of the longest block (target and
+ * network). */
+static int noise_buffers_alloc(struct sim *sim, struct ddm_error *err) {
+    if (!input_noise_active(&sim->input)) return DDM_OK;
+    const int km = sim->req.sys->k * sim->req.sys->m;
+    const size_t floats =
+        sim_input_floats(sim_block_steps(sim->per_block, sim->req.cfg->record_every), km);
+    sim->buf.s_t = ddm_alloc(sizeof(float) * floats, "noise inputs", err);
+    sim->buf.s_t_hat = ddm_alloc(sizeof(float) * floats, "noise inputs", err);
+    return sim->buf.s_t && sim->buf.s_t_hat ? DDM_OK : DDM_ERUNTIME;
+}
+
 /* The backend's context over the starting states; the coupled target paths beside it share its
  * noise stream ξ. */
 static int backend_open(struct sim *sim, struct ddm_error *err) {
@@ -443,6 +458,7 @@ int sim_open(const struct sim_request *req, struct sim **out, struct ddm_error *
     int code = report->nonfinite_steps ? DDM_OK : DDM_ERUNTIME;
     if (!code) code = buffers_alloc(sim, err);
     if (!code) code = input_buffers_alloc(sim, err);
+    if (!code) code = noise_buffers_alloc(sim, err);
     if (!code) code = starting_state(req, &sim->buf, &report->starts, err);
     if (!code) code = backend_open(sim, err);
     if (code) {
@@ -464,6 +480,18 @@ static const float *block_inputs(const struct sim *sim, uint64_t step, long coun
     double t0 = ((double)step - (double)cfg->burn_in) * cfg->dt;
     int any = input_fill(&sim->input, sim->req.model, t0, cfg->dt, (int)count, u, u_hat);
     return any ? (u ? u : u_hat) : NULL;
+}
+
+/* The diffusion's terms with t over `count` steps from global step `step`: s(t) (target units)
+ * or ŝ(t) (network) into `out`; NULL when the diffusion does not use t. The time is that of the
+ * step, as for the inputs, so a resumed run or a shard goes on with the same noise. */
+static const float *block_noise(const struct sim *sim, uint64_t step, long count, float *s_t,
+                                float *s_t_hat) {
+    if (!input_noise_active(&sim->input)) return NULL;
+    const struct ddm_config *cfg = sim->req.cfg;
+    double t0 = ((double)step - (double)cfg->burn_in) * cfg->dt;
+    input_noise_fill(&sim->input, sim->req.model, t0, cfg->dt, (int)count, s_t, s_t_hat);
+    return s_t ? s_t : s_t_hat;
 }
 
 /* The block that starts at global step `step` with `recorded` times recorded: in the burn-in a
@@ -493,8 +521,9 @@ static struct ddm_sim_block block_at(struct sim *sim, uint64_t step, long record
 
 /* Queues `block` on the backend with its network input û (a launch copies it at once). */
 static int launch(struct sim *sim, struct ddm_sim_block *block, struct ddm_error *err) {
-    block->input = block_inputs(sim, block->step0, (long)block->records * block->record_every, NULL,
-                                sim->buf.u_hat);
+    const long steps = (long)block->records * block->record_every;
+    block->input = block_inputs(sim, block->step0, steps, NULL, sim->buf.u_hat);
+    block->noise_input = block_noise(sim, block->step0, steps, NULL, sim->buf.s_t_hat);
     return sim->req.backend->sim_launch(sim->ctx, block, err);
 }
 
@@ -526,10 +555,11 @@ static int advance_block(struct sim *sim, struct ddm_sim_block *block, struct dd
     const double t0 = now_seconds();
     const long steps = (long)block->records * block->record_every;
     const float *u = block_inputs(sim, block->step0, steps, sim->buf.u, NULL);
+    const float *s_t = block_noise(sim, block->step0, steps, sim->buf.s_t, NULL);
     float *out = sim->phase == SIM_RECORD ? sim->buf.target : NULL;
     report->target_nonfinite +=
         target_advance(sim->req.sys, &sim->target, block->step0, block->records,
-                       block->record_every, cfg->dt, u, out);
+                       block->record_every, cfg->dt, u, s_t, out);
     report->target_seconds += now_seconds() - t0;
     double device_seconds = 0;
     code = backend->sim_collect(sim->ctx, block, &device_seconds, err);

@@ -66,7 +66,7 @@ static enum start_verdict advance_checked(const struct ddm_system *sys,
     float visited[SDE_CHUNK * DDM_MAX_K];
     for (long done = 0; done < steps; done += SDE_CHUNK) {
         int chunk = steps - done < SDE_CHUNK ? (int)(steps - done) : SDE_CHUNK;
-        target_advance(sys, path, (uint64_t)(from + done), chunk, 1, dt, NULL, visited);
+        target_advance(sys, path, (uint64_t)(from + done), chunk, 1, dt, NULL, NULL, visited);
         if (*path->dead) return START_NONFINITE;
         for (int s = 0; s < chunk; s++) {
             double at[DDM_MAX_K];

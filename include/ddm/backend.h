@@ -62,6 +62,9 @@ struct ddm_sim_block {
     /* out, optional (NULL: not wanted): (B) the global step at which each trajectory became
      * non-finite in this block, UINT64_MAX for one that did not (alive, or dead before it). */
     uint64_t *died;
+    /* (records*record_every, k*m) the diffusion's terms with t, ŝ(t), per step, added to Ŝ(x)
+     * (a diffusion that uses t); NULL for none */
+    const float *noise_input;
 };
 
 struct ddm_backend {

@@ -27,6 +27,9 @@ struct ddm_input {
     /* A system whose drift uses the time t (system.h): its forcing g(t) is added to u at every
      * time, the burn-in's included (times before 0); NULL for an autonomous system. */
     const struct ddm_system *forced;
+    /* A system whose diffusion uses t: its terms with t, s(t), add to the noise of target and
+     * network at every step, the burn-in's included; NULL when σ does not use t. */
+    const struct ddm_system *noise_timed;
 };
 
 /* Parses "START:END pattern J [strength S]; START:END vector v1, v2 [strength S]; ..." with
@@ -46,5 +49,14 @@ void input_at(const struct ddm_input *input, double t, double *u);
  * has a non-zero input, 0 when the whole stretch is free of cues. */
 int input_fill(const struct ddm_input *input, const struct ddm_model *model, double t0, double dt,
                int count, float *u, float *u_hat);
+
+/* 1 when the diffusion has terms with t (the noise changes in time). */
+int input_noise_active(const struct ddm_input *input);
+
+/* The diffusion's terms with t over `count` steps from time t0: s(t) (count,k*m) for the target
+ * and ŝ(t) = diag(1/s) s(t) (count,k*m) for the network, whose noise is Γ̂(Ŝ(x) + ŝ(t)) √Δt ξ;
+ * either may be NULL. */
+void input_noise_fill(const struct ddm_input *input, const struct ddm_model *model, double t0,
+                      double dt, int count, float *sigma, float *sigma_hat);
 
 #endif

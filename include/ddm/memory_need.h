@@ -42,6 +42,8 @@ struct memory_run {
     int wells;           /* the memory metrics run (a wells system) */
     int resuming;        /* the checkpoint's states are held beside the simulation's */
     int cuda;            /* the CUDA backend: its arrays sit on the device, not on the host */
+    int forced;          /* the drift uses t: per-step inputs, as with cues */
+    int time_noise;      /* the diffusion uses t: per-step s(t) (k*m) for target and network */
 };
 
 /* Each stage's peak on the host (device = 0), or on the GPU (device = 1; 0 bytes for the CPU

@@ -159,8 +159,11 @@ struct target_paths {
 
 /* Advances all paths by records × record_every steps from global step `step0`, recording z after
  * each record_every steps into out (B,records,k). input: (records*record_every, k) latent u per
- * step in the target's units, or NULL. Returns the number of paths that died in this call. */
+ * step in the target's units, or NULL; noise_input: (records*record_every, k*m) the diffusion's
+ * terms with t, s(t), per step (added to σ(z)), or NULL. Returns the number of paths that died
+ * in this call. */
 long target_advance(const struct ddm_system *sys, struct target_paths *paths, uint64_t step0,
-                    int records, int record_every, double dt, const float *input, float *out);
+                    int records, int record_every, double dt, const float *input,
+                    const float *noise_input, float *out);
 
 #endif

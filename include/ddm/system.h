@@ -4,7 +4,9 @@
  * expressions; all but the multi-well landscape (wells.c, native) go through the expression
  * compiler, and every system has an exact Jacobian.
  * The diffusion σ is k×m: one scalar (σI, m = k), k expressions (a diagonal), or a full matrix.
- * When σ does not depend on z it is evaluated once and stored as a constant.
+ * When σ does not depend on z it is evaluated once and stored as a constant. A diffusion written
+ * with the time t is σ(z) + s(t), entry by entry: `diffusion` (or sigma_const) holds σ(z), and
+ * `diffusion_time` the terms with t.
  */
 #ifndef DDM_SYSTEM_H
 #define DDM_SYSTEM_H
@@ -40,6 +42,9 @@ struct ddm_system {
     struct wells wells;
     struct expr_program *diffusion;            /* k*m outputs, σ row-major; NULL when constant */
     double sigma_const[DDM_MAX_K * DDM_MAX_M]; /* (k,m) when constant */
+    /* The terms of σ with t, s(t): k*m outputs over (z, t) that do not depend on z (NULL: σ does
+     * not use t). The noise is (σ(z) + s(t)) dB, for target and network alike (input.h). */
+    struct expr_program *diffusion_time;
     bool diffusion_constant;
     char *vars_text; /* as written, for the HDF5 attributes */
     char *drift_text;
@@ -67,8 +72,10 @@ void system_drift(const struct ddm_system *sys, const double *z, double *f);
 void system_drift_jacobian(const struct ddm_system *sys, const double *z, double *f, double *jac);
 /* g (k), the forcing at time t (zero for an autonomous system). */
 void system_forcing(const struct ddm_system *sys, double t, double *g);
-/* σ (k,m) at z. */
+/* σ (k,m) at z: the part without t. */
 void system_diffusion(const struct ddm_system *sys, const double *z, double *sigma);
+/* s (k,m), the diffusion's terms with t at time t (zero when σ does not use t). */
+void system_diffusion_time(const struct ddm_system *sys, double t, double *sigma_t);
 
 /* A data system from now on uses the network's drift and its (constant) diffusion as f and σ. */
 void system_use_model(struct ddm_system *sys, const struct ddm_model *model);

@@ -38,12 +38,12 @@ static double sim_rate(const struct ddm_backend *be, const struct ddm_model *mod
     }
     int steps = 10;
     uint64_t step0 = 0;
-    struct ddm_sim_block warm = {step0, 1, steps, NULL, latent, NULL, -1, 0, NULL};
+    struct ddm_sim_block warm = {step0, 1, steps, NULL, latent, NULL, -1, 0, NULL, NULL};
     if (be->sim_advance(ctx, &warm, &err)) exit(1);
     step0 += steps;
     double elapsed = 0, done = 0;
     while (elapsed < seconds) {
-        struct ddm_sim_block block = {step0, 1, steps, NULL, latent, NULL, -1, 0, NULL};
+        struct ddm_sim_block block = {step0, 1, steps, NULL, latent, NULL, -1, 0, NULL, NULL};
         double t0 = now_seconds();
         if (be->sim_advance(ctx, &block, &err)) {
             fprintf(stderr, "bench: %s\n", err.message);
