@@ -495,10 +495,12 @@ done:
 /* Gauss–Newton rounds on (Γ̂, b) after the ridge start (host/model/train_gn.c), each on a fresh
  * subsample and block of neurons, then Ŵ_s solved on all training points. A round is kept when the
  * training loss on all points and the held-out ε_f fell, undone otherwise. The stage ends after R
- * rounds, or when rounds in a row gain under 2% (kept or not): 3 of them for gauss_newton = R, 2
- * for auto (at most GN_AUTO_ROUNDS rounds), which is the default. Auto skips the stage when the
+ * rounds, or when rounds in a row gain under 2% (an undone round gains 0): 3 for gauss_newton = R,
+ * 2 for auto (at most GN_AUTO_ROUNDS rounds), which is the default. Auto skips the stage when the
  * ridge ε_f is at most a tenth of target_drift_error and n(k+1) > GN_AUTO_CHEAP_COLUMNS: there a
- * round costs seconds (about 2–5 s of CPU at n = 512–1024) for a gain nobody needs. */
+ * round costs seconds (about 2–5 s of CPU at n = 512–1024) for a gain nobody needs. A stop signal
+ * is not taken here but at the first Adam epoch, whose checkpoint holds the result: a resumed run
+ * then continues bit for bit from the same network as a straight one. */
 static int gauss_newton_stage(const struct ddm_backend *backend, void *ctx,
                               const struct ddm_config *cfg, struct ddm_model *model,
                               struct train_buffers *buf, int M_train, const struct held_out *test,
@@ -513,7 +515,7 @@ static int gauss_newton_stage(const struct ddm_backend *backend, void *ctx,
     double best = training_loss(model, buf->Z, buf->Y, M_train), best_eps = report->ridge_rel_err;
     params_pack(model, buf->best, 0);
     int code = DDM_OK, stalls = 0;
-    for (int round = 0; round < rounds && stalls < stall_limit && !stop_requested(); round++) {
+    for (int round = 0; round < rounds && stalls < stall_limit; round++) {
         if ((code = train_gauss_newton_round(model, buf->Z, buf->Y, M_train, cfg->ridge, seed,
                                              round, 10, err)) ||
             (code = backend->train_params(ctx, model, 1, err)) ||
@@ -522,8 +524,9 @@ static int gauss_newton_stage(const struct ddm_backend *backend, void *ctx,
             break;
         double loss = training_loss(model, buf->Z, buf->Y, M_train);
         double eps = drift_relative_error(model, test->z, test->f, test->count);
-        stalls = loss > 0.98 * best ? stalls + 1 : 0;
-        if (loss < best && eps <= best_eps) {
+        const int kept = loss < best && eps <= best_eps;
+        stalls = kept && loss <= 0.98 * best ? 0 : stalls + 1; /* undone: no gain */
+        if (kept) {
             best = loss, best_eps = eps;
             params_pack(model, buf->best, 0);
             report->gn_rounds_kept++;
