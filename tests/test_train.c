@@ -196,23 +196,53 @@ Test(train, auto_path_dt_follows_the_jacobian) {
     config_free(&cfg);
 }
 
-/* Gauss–Newton on the hidden layer (readout in closed form) must pay where the ridge start leaves
- * room: a van der Pol drift on 24 random tanh units of a poor gain (no Adam epochs); the
- * second-order step lowers the held-out ε_f at least 2×, and no round may raise it. */
-Test(train, gauss_newton_halves_the_drift_error_of_a_poor_ridge_start) {
+/* The default fine-tuning (gauss_newton = auto) must pay where the ridge start leaves room: a van
+ * der Pol drift on 24 random tanh units of a poor gain (no Adam epochs); the Gauss–Newton rounds on
+ * the hidden layer lower the held-out ε_f at least 2×, keep rounds only when the loss fell, and
+ * end within the automatic round limit. */
+Test(train, default_fine_tuning_halves_the_drift_error_of_a_poor_ridge_start) {
     struct ddm_system sys;
     struct ddm_model model;
     struct ddm_train_report report;
     train_text("[system]\nname = vdp\n[network]\nneurons = 24\ninit_gain = 1.5\ninit_bias = 1\n"
-               "[train]\nsamples = 3000\nepochs = 0\ngauss_newton = 6\n",
+               "[train]\nsamples = 3000\nepochs = 0\n",
                &sys, &model, &report);
-    cr_assert(report.gn_rounds_kept >= 1, "kept %d, undone %d", report.gn_rounds_kept,
-              report.gn_rounds_undone);
+    cr_assert(report.gn_rounds_kept >= 1 && !report.gn_skipped, "kept %d, undone %d, skipped %d",
+              report.gn_rounds_kept, report.gn_rounds_undone, report.gn_skipped);
+    cr_assert(report.gn_rounds_kept + report.gn_rounds_undone <= GN_AUTO_ROUNDS);
     cr_assert(report.drift_rel_err <= 0.5 * report.ridge_rel_err,
               "ε_f %.3g after, ridge %.3g, kept %d", report.drift_rel_err, report.ridge_rel_err,
               report.gn_rounds_kept);
     cr_assert(report.final_loss < report.ridge_loss, "loss %.3g after, ridge %.3g",
               report.final_loss, report.ridge_loss);
+    train_report_free(&report);
+    model_free(&model);
+    system_free(&sys);
+}
+
+/* Where it cannot pay for its cost, the default stops at once and says so: a ridge start of
+ * n(k+1) > GN_AUTO_CHEAP_COLUMNS already ten times within target_drift_error runs no round and
+ * leaves the network as the ridge made it; gauss_newton = 2 forces the rounds. */
+Test(train, default_fine_tuning_skips_a_ridge_start_well_within_target) {
+    const char *text = "[system]\nname = ou\nparams = a11=0.5, a12=0.3, a21=-0.2, a22=2\n"
+                       "[network]\nneurons = 96\n[train]\nsamples = 2000\nepochs = 0\n"
+                       "target_drift_error = 0.2\n";
+    struct ddm_system sys;
+    struct ddm_model model;
+    struct ddm_train_report report;
+    train_text(text, &sys, &model, &report);
+    cr_assert(report.ridge_rel_err < 0.02, "ridge ε_f %.3g", report.ridge_rel_err);
+    cr_assert(report.gn_skipped && report.gn_rounds_kept + report.gn_rounds_undone == 0,
+              "skipped %d, kept %d, undone %d", report.gn_skipped, report.gn_rounds_kept,
+              report.gn_rounds_undone);
+    cr_assert_eq(report.drift_rel_err, report.ridge_rel_err);
+    train_report_free(&report);
+    model_free(&model);
+    system_free(&sys);
+    char forced[512];
+    snprintf(forced, sizeof forced, "%sgauss_newton = 2\n", text);
+    train_text(forced, &sys, &model, &report);
+    cr_assert(!report.gn_skipped && report.gn_rounds_kept + report.gn_rounds_undone >= 1);
     train_report_free(&report);
     model_free(&model);
     system_free(&sys);

@@ -108,9 +108,9 @@ const struct config_key config_keys[] = {
      "'lo:hi, ...'; empty: [simulate] start if given, else N(0, I)"},
     {"train", "target_drift_error", KEY_REAL, FIELD(target_drift_error), "0.001", 0, 1, NULL,
      "held-out ε_f that [network] neurons = auto grows n to reach (tight: λ₁ needs it)"},
-    {"train", "gauss_newton", KEY_INT, FIELD(gauss_newton), "0", 0, 1000, NULL,
-     "Gauss–Newton rounds on the hidden layer (readout in closed form) before Adam (0: none; "
-     "costly above n ≈ 256)"},
+    {"train", "gauss_newton", KEY_INT, FIELD(gauss_newton), "auto", 0, 1000, "auto",
+     "Gauss–Newton rounds on the hidden layer (readout in closed form) before Adam; 0: none; "
+     "auto: up to 8, ending when 2 in a row gain < 2% (above n = 256 the first 256 neurons)"},
 
     /* [simulate] */
     {"simulate", "trajectories", KEY_INT, FIELD(trajectories), "256", 1, 1 << 26, NULL,

@@ -3,7 +3,7 @@
  * docs/design.md §3. In normalised coordinates the targets are y = τ f̂(ẑ) + ẑ. Γ̂ ~ N(0, g²/k) and
  * b ~ U(−g_b, g_b) fix random tanh features h = tanh(Γ̂ẑ + b); Ŵ_s then has a closed form,
  * Ŵ_sᵀ = (HHᵀ + λ̄I)⁻¹HYᵀ (the Gram matrix in double, λ̄ = λ·mean diag), which is usually a good fit
- * already; Gauss–Newton rounds (opt-in, train_gn.c) and Adam then tune Γ̂, b with Ŵ_s in closed
+ * already; Gauss–Newton rounds (train_gn.c) and Adam then tune Γ̂, b with Ŵ_s in closed
  * form. The held-out drift error ε_f is measured in the original coordinates. The backend does the
  * heavy passes; this file only orchestrates. Training can stop after an epoch (a signal) and go on
  * from Adam's saved state (checkpoints).
@@ -494,18 +494,28 @@ done:
 
 /* Gauss–Newton rounds on (Γ̂, b) after the ridge start (host/model/train_gn.c), each on a fresh
  * subsample and block of neurons, then Ŵ_s solved on all training points. A round is kept when the
- * training loss on all points and the held-out ε_f fell, undone otherwise; three rounds in a row
- * that gain under 2% (kept or not) end the stage. */
+ * training loss on all points and the held-out ε_f fell, undone otherwise. The stage ends after R
+ * rounds, or when rounds in a row gain under 2% (an undone round gains 0): 3 for gauss_newton = R,
+ * 2 for auto (at most GN_AUTO_ROUNDS rounds), which is the default. Auto skips the stage when the
+ * ridge ε_f is at most a tenth of target_drift_error and n(k+1) > GN_AUTO_CHEAP_COLUMNS: there a
+ * round costs seconds (about 2–5 s of CPU at n = 512–1024) for a gain nobody needs. A stop signal
+ * is not taken here but at the first Adam epoch, whose checkpoint holds the result: a resumed run
+ * then continues bit for bit from the same network as a straight one. */
 static int gauss_newton_stage(const struct ddm_backend *backend, void *ctx,
                               const struct ddm_config *cfg, struct ddm_model *model,
                               struct train_buffers *buf, int M_train, const struct held_out *test,
                               struct ddm_train_report *report, struct ddm_error *err) {
     const uint64_t seed = ddm_stream_seed(cfg->seed, DDM_STREAM_TRAIN_POINTS);
+    const int is_auto = cfg->gauss_newton == DDM_AUTO;
+    const int rounds = is_auto ? GN_AUTO_ROUNDS : cfg->gauss_newton, stall_limit = is_auto ? 2 : 3;
+    /* auto leaves a ridge start well within target alone unless the rounds are cheap (small n) */
+    report->gn_skipped = is_auto && model->n * (model->k + 1) > GN_AUTO_CHEAP_COLUMNS &&
+                         report->ridge_rel_err <= 0.1 * cfg->target_drift_error;
+    if (report->gn_skipped) return DDM_OK;
     double best = training_loss(model, buf->Z, buf->Y, M_train), best_eps = report->ridge_rel_err;
     params_pack(model, buf->best, 0);
-    int code = DDM_OK;
-    for (int round = 0, stalls = 0; round < cfg->gauss_newton && stalls < 3 && !stop_requested();
-         round++) {
+    int code = DDM_OK, stalls = 0;
+    for (int round = 0; round < rounds && stalls < stall_limit; round++) {
         if ((code = train_gauss_newton_round(model, buf->Z, buf->Y, M_train, cfg->ridge, seed,
                                              round, 10, err)) ||
             (code = backend->train_params(ctx, model, 1, err)) ||
@@ -514,8 +524,9 @@ static int gauss_newton_stage(const struct ddm_backend *backend, void *ctx,
             break;
         double loss = training_loss(model, buf->Z, buf->Y, M_train);
         double eps = drift_relative_error(model, test->z, test->f, test->count);
-        stalls = loss > 0.98 * best ? stalls + 1 : 0;
-        if (loss < best && eps <= best_eps) {
+        const int kept = loss < best && eps <= best_eps;
+        stalls = kept && loss <= 0.98 * best ? 0 : stalls + 1; /* undone: no gain */
+        if (kept) {
             best = loss, best_eps = eps;
             params_pack(model, buf->best, 0);
             report->gn_rounds_kept++;
@@ -525,6 +536,7 @@ static int gauss_newton_stage(const struct ddm_backend *backend, void *ctx,
             report->gn_rounds_undone++;
         }
     }
+    report->gn_stalled = stalls >= stall_limit;
     return code;
 }
 

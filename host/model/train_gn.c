@@ -10,7 +10,8 @@
  * and the loss surface in (Γ̂, b) badly scaled (what makes a first-order step destroy it); the
  * second-order step is invariant to that scaling. The steps are taken on a random subsample of
  * the training points (the Jacobian has S·k rows and (k+1)·n_block columns); each round is then
- * judged by the caller on all training points.
+ * judged by the caller on all training points. Above 256 neurons only the first 256 are tuned,
+ * as a network of their own fitted to the whole target (GN_SUB_NEURONS).
  */
 #include <cblas.h>
 #include <lapacke.h>
@@ -23,6 +24,12 @@
 
 /* Columns of the Jacobian at most: a block of ⌊1024/(k+1)⌋ neurons moves per round. */
 #define GN_MAX_COLUMNS 1024
+/* Neurons tuned at most: the first 256. Eliminating the readout of all n features costs n²S per
+ * step with S ∝ n, minutes at n = 1024; a tuned sub-network of 256 units and the n − 256 random
+ * ones, with the readout then solved over all n by the caller, is what pays (docs/training.md). */
+#define GN_SUB_NEURONS 256
+/* Residuals per unknown in a round's subsample (fewer overfit the subsample). */
+#define GN_POINTS_PER_UNKNOWN 8
 
 struct gn_work {
     int n, k, S, nb, P;   /* neurons, dimension, points, neurons in the block, columns */
@@ -191,10 +198,10 @@ static double gn_iterate(struct gn_work *w, int iterations) {
 int train_gauss_newton_round(struct ddm_model *model, const float *Z, const float *Y, int M,
                              double ridge, uint64_t seed, int round, int iterations,
                              struct ddm_error *err) {
-    const int n = model->n, k = model->k;
+    const int k = model->k, n = model->n < GN_SUB_NEURONS ? model->n : GN_SUB_NEURONS;
     const int nb = n * (k + 1) <= GN_MAX_COLUMNS ? n : GN_MAX_COLUMNS / (k + 1);
-    /* S·k residuals: 16× the unknowns (the block's columns and the readout) */
-    long want = 16L * (nb * (k + 1) + (long)n * k) / k;
+    /* S·k residuals: 8× the unknowns (the block's columns and the sub-network's readout) */
+    long want = (long)GN_POINTS_PER_UNKNOWN * (nb * (k + 1) + (long)n * k) / k;
     int S = (int)(want < 2L * n ? 2L * n : want);
     if (S > M) S = M;
     struct gn_work w;

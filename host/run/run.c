@@ -238,21 +238,34 @@ static void print_train_choices(const struct ddm_config *cfg,
            train->neurons_choice, train->neurons_choice[0] ? ")" : "", train->init_gain,
            train->init_bias, train->gain_choice[0] ? " (auto; ridge ε_f by g/g_b: " : "",
            train->gain_choice, train->gain_choice[0] ? ")" : "");
-    if (train->gn_rounds_kept + train->gn_rounds_undone > 0)
-        printf(
-            "          Gauss–Newton: ε_f %.2e → %.2e (×%.2f), %d rounds kept, %d undone, %.1f s\n",
-            train->ridge_rel_err, train->gn_rel_err,
-            train->gn_rel_err > 0 ? train->ridge_rel_err / train->gn_rel_err : 1,
-            train->gn_rounds_kept, train->gn_rounds_undone, train->gn_seconds);
+    if (train->gn_skipped)
+        printf("          Gauss–Newton: skipped (auto): the ridge ε_f %.2e is under a tenth of "
+               "[train] target_drift_error %g; gauss_newton = 8 runs it\n",
+               train->ridge_rel_err, cfg->target_drift_error);
+    if (train->gn_rounds_kept + train->gn_rounds_undone > 0) {
+        double gn_gain = train->gn_rel_err > 0 ? train->ridge_rel_err / train->gn_rel_err : 1;
+        printf("          Gauss–Newton: ε_f %.2e → %.2e (×%.2f), %d rounds kept, %d undone, %.1f "
+               "s%s\n",
+               train->ridge_rel_err, train->gn_rel_err, gn_gain, train->gn_rounds_kept,
+               train->gn_rounds_undone, train->gn_seconds,
+               !train->gn_stalled           ? ""
+               : train->gn_rounds_kept == 0 ? "; stopped: it cannot improve on the ridge start "
+                                              "(rounds in a row gained < 2%)"
+                                            : "; stopped: rounds in a row gained < 2%");
+    }
     if (cfg->epochs == 0) return;
-    double gain = train->drift_rel_err > 0 ? train->ridge_rel_err / train->drift_rel_err : 1;
-    printf("          fine-tuning: ε_f %.2e → %.2e (×%.2f), %d rounds kept, %d undone%s\n",
-           train->ridge_rel_err, train->drift_rel_err, gain, train->rounds_accepted,
-           train->rounds_rejected,
+    const double adam_start = train->gn_rounds_kept + train->gn_rounds_undone > 0
+                                  ? train->gn_rel_err
+                                  : train->ridge_rel_err;
+    double gain = train->drift_rel_err > 0 ? adam_start / train->drift_rel_err : 1;
+    printf("          fine-tuning (Adam): ε_f %.2e → %.2e (×%.2f) in %d epochs, %.1f s, %d rounds "
+           "kept, %d undone%s\n",
+           adam_start, train->drift_rel_err, gain, train->epochs_run, train->adam_seconds,
+           train->rounds_accepted, train->rounds_rejected,
            !train->stopped_early ? ""
-           : gain < 1.2 ? "; stopped early: it cannot improve on the ridge start (3 rounds in a "
-                          "row gained < 2%)"
-                        : "; stopped early: 3 rounds in a row gained < 2%");
+           : gain < 1.02         ? "; stopped early: it cannot improve on its start (3 rounds in a "
+                                   "row gained < 2%)"
+                                 : "; stopped early: 3 rounds in a row gained < 2%");
 }
 
 static void print_summary(const struct run *run, double seconds) {

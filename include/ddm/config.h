@@ -76,7 +76,7 @@ struct ddm_config {
     char *path_start;    /* where paths start: "z1, ..." or "lo:hi, ..."; empty: [simulate] start
                             or N(0, I) */
     double target_drift_error; /* held-out ε_f that neurons = auto grows n to reach */
-    int gauss_newton; /* Gauss–Newton rounds on (Γ̂, b) after the ridge start (0: none) */
+    int gauss_newton; /* Gauss–Newton rounds on (Γ̂, b) after the ridge start (0: none; DDM_AUTO) */
 
     /* [simulate] */
     int trajectories;       /* B */

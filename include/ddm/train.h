@@ -62,8 +62,10 @@ struct ddm_train_report {
     int rounds_accepted, rounds_rejected; /* fine-tuning rounds kept / undone */
     int stopped_early;                    /* fine-tuning stopped: 3 rounds in a row gained < 2% */
     int gn_rounds_kept, gn_rounds_undone; /* Gauss–Newton rounds kept / undone */
-    double gn_rel_err;                    /* held-out ε_f after the Gauss–Newton rounds */
-    double gn_seconds;                    /* time of the Gauss–Newton rounds */
+    int gn_stalled;                       /* Gauss–Newton stopped: rounds in a row gained < 2% */
+    int gn_skipped;    /* gauss_newton = auto left a ridge start already well within target */
+    double gn_rel_err; /* held-out ε_f after the Gauss–Newton rounds */
+    double gn_seconds; /* time of the Gauss–Newton rounds */
     int epochs_run;
     double *loss; /* (epochs_run) training loss per epoch */
     double seconds, sampling_seconds, ridge_seconds, adam_seconds;
@@ -82,6 +84,11 @@ struct ddm_train_report {
 /* neurons = auto: n = 64, 128, ... up to this, until the held-out ridge ε_f meets the target. */
 #define TRAIN_NEURONS_AUTO_MIN 64
 #define TRAIN_NEURONS_AUTO_MAX 1024
+/* gauss_newton = auto: at most this many rounds (fewer when 2 in a row gain < 2%). */
+#define GN_AUTO_ROUNDS 8
+/* gauss_newton = auto runs whatever the ridge ε_f while n(k+1) is at most this (rounds of ~0.1 s)
+ */
+#define GN_AUTO_CHEAP_COLUMNS 256
 
 /* Trains `model` (allocated here) for the system; fills the report. */
 int train_model(const struct ddm_backend *backend, const struct ddm_system *sys,
