@@ -67,12 +67,26 @@ static void basis(const struct diffusion_fit *fit, int terms, const double *z, d
 /* Sums of one part over its increments: Gram Σφφᵀ (terms²), ΣφQ (terms × entries), ΣQ²
  * (entries), and the lag-one Σ r_t r_{t+1}ᵀ (k²) with its count. */
 struct moment_sums {
-    double *gram, *cross, qq[DIFFUSION_FIT_MAX_ENTRIES], lag[DDM_MAX_K * DDM_MAX_K];
+    double *gram, *cross, qq[DIFFUSION_FIT_MAX_ENTRIES], lag[DDM_MAX_K * DDM_MAX_K], weight;
     long count, lag_count;
 };
 
+/* The weight of a point: 1/(variance of Q), from a first fit (NULL: 1). For Gaussian increments
+ * Var Q_ij = Q̄_ii Q̄_jj + Q̄_ij²; the mean of the diagonal stands in for all entries. */
+static double weight_of(const struct diffusion_fit *first, const double *z) {
+    if (!first) return 1;
+    const int k = first->k;
+    double two_D[DDM_MAX_K * DDM_MAX_K], level = 0;
+    diffusion_fit_two_D(first, z, two_D);
+    for (int c = 0; c < k; c++)
+        level += (two_D[c * k + c] + 2 * first->noise_var[c * k + c] / first->dt) / k;
+    level = fmax(level, first->floor);
+    return 1 / (level * level);
+}
+
 static void accumulate(const struct diffusion_fit *fit, int terms, const struct recording *part,
-                       diffusion_fit_drift drift, const void *ctx, struct moment_sums *sums) {
+                       diffusion_fit_drift drift, const void *ctx,
+                       const struct diffusion_fit *first, struct moment_sums *sums) {
     const int k = part->k, entries = k * (k + 1) / 2;
     for (int b = 0; b < part->trajectories; b++) {
         double previous[DDM_MAX_K];
@@ -85,11 +99,13 @@ static void accumulate(const struct diffusion_fit *fit, int terms, const struct 
             for (int i = 0, e = 0; i < k; i++)
                 for (int j = i; j < k; j++, e++) Q[e] = r[i] * r[j] / part->dt;
             basis(fit, terms, z, phi);
+            const double w = weight_of(first, z);
             for (int p = 0; p < terms; p++) {
-                for (int q = p; q < terms; q++) sums->gram[p * terms + q] += phi[p] * phi[q];
-                for (int e = 0; e < entries; e++) sums->cross[p * entries + e] += phi[p] * Q[e];
+                for (int q = p; q < terms; q++) sums->gram[p * terms + q] += w * phi[p] * phi[q];
+                for (int e = 0; e < entries; e++) sums->cross[p * entries + e] += w * phi[p] * Q[e];
             }
-            for (int e = 0; e < entries; e++) sums->qq[e] += Q[e] * Q[e];
+            for (int e = 0; e < entries; e++) sums->qq[e] += w * Q[e] * Q[e];
+            sums->weight += w;
             if (t > part->offset[b]) {
                 for (int i = 0; i < k; i++)
                     for (int j = 0; j < k; j++) sums->lag[i * k + j] += previous[i] * r[j];
@@ -128,7 +144,7 @@ static int solve_degree(const struct moment_sums *fit_sums, const struct moment_
                        held_sums->gram[(p < q ? p : q) * all_terms + (p < q ? q : p)];
         }
     }
-    *score = sum / (held_sums->count > 0 ? held_sums->count : 1);
+    *score = sum / (held_sums->weight > 0 ? held_sums->weight : 1);
     return 0;
 }
 
@@ -183,7 +199,7 @@ static int choose_degree(struct diffusion_fit *out, const struct moment_sums *fi
         for (int j = i; j < k; j++, e++) {
             out->coef[e] -= 2 * out->noise_var[i * k + j] / dt; /* term 0 is the constant */
             if (i == j)
-                trace += fit_sums->cross[e] / fit_sums->count - 2 * out->noise_var[i * k + j] / dt;
+                trace += fit_sums->cross[e] / fit_sums->weight - 2 * out->noise_var[i * k + j] / dt;
         }
     if (!(trace > 0))
         return ddm_fail(err, DDM_EUSAGE,
@@ -203,7 +219,7 @@ int diffusion_fit_state(const struct recording *fit, const struct recording *hel
     const int k = fit->k, entries = k * (k + 1) / 2;
     int terms_upto[DIFFUSION_FIT_MAX_DEGREE + 1], max_degree = DIFFUSION_FIT_MAX_DEGREE;
     while (monomials(k, max_degree, out->exponents, terms_upto) < 0) max_degree--;
-    out->k = k;
+    out->k = k, out->dt = fit->dt;
     part_moments(fit, out->mean, out->scale);
     out->fit_increments = recording_samples(fit) - fit->trajectories;
     out->heldout_increments = recording_samples(held) - held->trajectories;
@@ -218,12 +234,25 @@ int diffusion_fit_state(const struct recording *fit, const struct recording *hel
         sums[s].cross = ddm_calloc((size_t)all_terms * entries, sizeof(double), "Gram", err);
         if (!sums[s].gram || !sums[s].cross) code = DDM_ERUNTIME;
     }
-    if (!code) {
-        accumulate(out, all_terms, fit, drift, ctx, &sums[0]);
-        accumulate(out, all_terms, held, drift, ctx, &sums[1]);
+    /* ordinary least squares, then weighted by the first fit's variance of Q (Q's noise grows
+     * as D²: unweighted, the sparse high-D states would dominate fit and degree choice) */
+    struct diffusion_fit *first = NULL;
+    for (int pass = 0; pass < 2 && !code; pass++) {
+        for (int s = 0; s < 2; s++) {
+            memset(sums[s].gram, 0, sizeof(double) * all_terms * all_terms);
+            memset(sums[s].cross, 0, sizeof(double) * all_terms * entries);
+            memset(sums[s].qq, 0, sizeof sums[s].qq), memset(sums[s].lag, 0, sizeof sums[s].lag);
+            sums[s].weight = 0, sums[s].count = sums[s].lag_count = 0;
+        }
+        accumulate(out, all_terms, fit, drift, ctx, first, &sums[0]);
+        accumulate(out, all_terms, held, drift, ctx, first, &sums[1]);
         noise_of(&sums[0], k, sigma_obs, out->noise_var);
         code = choose_degree(out, &sums[0], &sums[1], terms_upto, all_terms, fit->dt, err);
+        if (!code && pass == 0 && !(first = malloc(sizeof *first)))
+            code = ddm_fail(err, DDM_ERUNTIME, "out of memory");
+        if (!code && pass == 0) *first = *out;
     }
+    free(first);
     long floored = 0;
     for (long s = 0; !code && s < recording_samples(fit); s++) {
         double sigma[DDM_MAX_K * DDM_MAX_K];

@@ -26,6 +26,7 @@ struct diffusion_fit {
     int terms;  /* monomials of that degree or less */
     int exponents[DIFFUSION_FIT_MAX_TERMS][DDM_MAX_K];
     double mean[DDM_MAX_K], scale[DDM_MAX_K]; /* u = (z − mean)/scale */
+    double dt;                                /* Δ of the data */
     /* coefficients of 2D̂ (noise-corrected): entry e = (i ≤ j) in row order, [term][e] */
     double coef[DIFFUSION_FIT_MAX_TERMS * DIFFUSION_FIT_MAX_ENTRIES];
     double floor;         /* eigenvalue floor of 2D̂(z): 1e-3 of the mean of tr(Q)/k */
