@@ -191,3 +191,72 @@ Test(data_diffusion, two_dimensional_diagonal_sigma_of_degree_four, .timeout = 3
     cr_expect_lt(off, 0.05);
     recording_free(&all), recording_free(&fit), recording_free(&held);
 }
+
+static void write_h5(const char *path, const struct recording *r, long T) {
+    hsize_t dims[3] = {(hsize_t)r->trajectories, (hsize_t)T, (hsize_t)r->k};
+    hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t space = H5Screate_simple(3, dims, NULL);
+    hid_t set = H5Dcreate2(file, "trajectories", H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT,
+                           H5P_DEFAULT);
+    H5Dwrite(set, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, r->z);
+    hid_t scalar = H5Screate(H5S_SCALAR);
+    hid_t attr = H5Acreate2(set, "dt", H5T_NATIVE_DOUBLE, scalar, H5P_DEFAULT, H5P_DEFAULT);
+    H5Awrite(attr, H5T_NATIVE_DOUBLE, &r->dt);
+    H5Aclose(attr), H5Sclose(scalar), H5Dclose(set), H5Sclose(space), H5Fclose(file);
+}
+
+/* Through the training: the drift is the network's, σ̂(z) is fitted from its residuals, the
+ * diffusion readout σ_RNN(z) learns σ̂, and once the network is in use the system's σ is σ_RNN
+ * (what --model and --resume read back). */
+Test(data_diffusion, trained_network_carries_the_learnt_sigma, .timeout = 30) {
+    const struct process p = {1, drift_1d, sigma_1d};
+    struct recording all;
+    simulate(&p, 40, 5000, 0, 9, &all);
+    char path[64], text[1024];
+    snprintf(path, sizeof path, "/tmp/ddm_data_diffusion_%d.h5", (int)getpid());
+    write_h5(path, &all, 5000);
+    recording_free(&all);
+    snprintf(text, sizeof text,
+             "[system]\nname = mult\nvars = z\ndata = %s\ndiffusion = estimate_state\n"
+             "[network]\nneurons = 16\ninit_gain = 0.25\ninit_bias = 1\n"
+             "[train]\nsamples = 200000\nepochs = 0\nridge = 1e-8\n[run]\nbackend = cpu\n",
+             path);
+    struct ddm_config cfg;
+    struct ddm_error err = {0};
+    struct ddm_system sys;
+    struct ddm_model model;
+    struct ddm_train_report report;
+    config_from_text(&cfg, text);
+    cr_assert_eq(system_build(&sys, &cfg, &err), 0, "%s", err.message);
+    cr_assert(!sys.diffusion_constant);
+    const struct ddm_backend *backend = backend_select(BACKEND_CPU, 0, 1, 1, &err);
+    cr_assert_not_null(backend, "%s", err.message);
+    cr_assert_eq(train_model(backend, &sys, &cfg, &model, &report, 1, &err), 0, "%s", err.message);
+    unlink(path);
+    cr_assert_not_null(report.data_diffusion_fit);
+    cr_assert_not_null(model.V, "a state-dependent diffusion readout");
+    double worst_fit = 0, worst_network = 0;
+    for (double z = -1.2; z <= 1.2; z += 0.1) {
+        double exact, fitted, network;
+        sigma_1d(&z, &exact);
+        diffusion_fit_sigma(report.data_diffusion_fit, &z, &fitted);
+        model_latent_diffusion(&model, &z, &network);
+        worst_fit = fmax(worst_fit, fabs(fitted * fitted / (exact * exact) - 1));
+        worst_network = fmax(worst_network, fabs(network * network / (exact * exact) - 1));
+    }
+    cr_log_info("trained: D̂ of the fit off by ≤ %.4f, the network's σ_RNN²/2 by ≤ %.4f on ±1.2 "
+                "(ε_σ %.2e); %s",
+                worst_fit, worst_network, report.diffusion_rel_err,
+                report.data_diffusion_fit->text);
+    cr_expect_lt(worst_fit, 0.05);
+    cr_expect_lt(worst_network, 0.05);
+    system_use_model(&sys, &model);
+    double z = 0.7, from_system, from_network;
+    system_diffusion(&sys, &z, &from_system);
+    model_latent_diffusion(&model, &z, &from_network);
+    cr_expect_eq(from_system, from_network, "after training σ is the network's own");
+    model_free(&model);
+    train_report_free(&report);
+    system_free(&sys);
+    config_free(&cfg);
+}
