@@ -584,6 +584,11 @@ static int build_expressions(struct ddm_system *sys, const struct ddm_config *cf
     int from_builtin = !cfg->diffusion_matrix[0] && !cfg->diffusion[0];
     where(cfg, cfg->diffusion_matrix[0] ? "diffusion_matrix" : "diffusion", from_builtin, at,
           sizeof at);
+    if (!strcmp(diffusion, "estimate") || !strcmp(diffusion, "estimate_state"))
+        return ddm_fail(err, DDM_EUSAGE,
+                        "%s = %s: σ is estimated from recorded trajectories, so it needs [system] "
+                        "data; with equations give σ as expressions",
+                        at, diffusion);
     if ((code = build_diffusion(sys, diffusion, cfg->diffusion_matrix[0] != 0, at, err)))
         return code;
 
