@@ -12,14 +12,18 @@
 #include <criterion/criterion.h>
 #include <hdf5.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "cluster_util.h"
 #include "ddm/backend.h"
 #include "ddm/data_diffusion.h"
 #include "ddm/expr.h"
+#include "ddm/h5io.h"
 #include "ddm/model.h"
+#include "ddm/signals.h"
 #include "ddm/train.h"
 #include "test_util.h"
 
@@ -259,4 +263,63 @@ Test(data_diffusion, trained_network_carries_the_learnt_sigma, .timeout = 30) {
     train_report_free(&report);
     system_free(&sys);
     config_free(&cfg);
+}
+
+/* A run with estimate_state stopped at every check and resumed equals the straight run: the
+ * target's σ after training is the network's σ_RNN, which the file holds (the fitted polynomial is
+ * not needed to go on), and the fit is recorded under /train. */
+Test(data_diffusion, run_stops_and_resumes_bit_for_bit, .timeout = 60) {
+    make_test_dir("data_diffusion_run");
+    const struct process p = {1, drift_1d, sigma_1d};
+    struct recording all;
+    simulate(&p, 2, 3000, 0, 13, &all);
+    char *csv = malloc(1 << 20), ini[1024];
+    size_t used = (size_t)sprintf(csv, "z\n");
+    for (int b = 0; b < 2; b++) {
+        for (long t = 0; t < 3000; t++)
+            used += (size_t)sprintf(csv + used, "%.9g\n", all.z[b * 3000 + t]);
+        used += (size_t)sprintf(csv + used, "nan\n");
+    }
+    write_text("m.csv", csv);
+    free(csv);
+    recording_free(&all);
+    snprintf(ini, sizeof ini,
+             "[system]\nname = mult\nvars = z\ndata = %s\ndata_dt = 0.01\n"
+             "diffusion = estimate_state\n"
+             "[network]\nneurons = 8\nseed = 5\ninit_gain = 0.25\ninit_bias = 1\n"
+             "[train]\nsamples = 4000\nepochs = 3\n"
+             "[simulate]\ntrajectories = 4\nsteps = 40\nrecord_every = 2\nburn_in = 10001\n"
+             "[analysis]\npca = 0\nlyapunov_steps = 100\nhhd_grid = 8\ndecomposition_grid = 5\n"
+             "fixed_point_seeds = 8\n[run]\nthreads = 1\n",
+             in_dir("m.csv"));
+    write_text("d.ini", ini);
+    cr_assert_eq(run_ddm("@d.ini --stages train,simulate,analyze --output @straight.h5"), 0, "%s",
+                 run_err.message);
+    stop_request(SIGTERM);
+    int code = run_ddm("@d.ini --stages train,simulate,analyze --output @stopped.h5"), stops = 0;
+    while (code == DDM_EINTERRUPTED && stops < 50) {
+        stops++;
+        hid_t f = open_file("stopped.h5"), group = H5Gopen2(f, "checkpoint", H5P_DEFAULT);
+        char stage[32];
+        struct ddm_error e;
+        cr_assert_eq(h5_read_attr_string(group, "stage", stage, sizeof stage, &e), 0);
+        H5Gclose(group), H5Fclose(f);
+        if (strcmp(stage, "analyze")) stop_request(SIGTERM); /* no check inside the analysis */
+        code = run_ddm("--resume @stopped.h5");
+    }
+    cr_assert_eq(code, 0, "%s", run_err.message);
+    cr_assert_gt(stops, 1);
+    const char *same[] = {"/model/V", "/model/c", "/simulate/latent", "/simulate/target_latent",
+                          "/analysis/lyapunov/rnn"};
+    for (int i = 0; i < 5; i++) assert_same_dataset("straight.h5", "stopped.h5", same[i]);
+    hid_t file = open_file("stopped.h5"), train = H5Gopen2(file, "train", H5P_DEFAULT);
+    struct ddm_error err;
+    char text[4096];
+    double degree;
+    cr_assert_eq(h5_read_attr_string(train, "data_diffusion_two_D", text, sizeof text, &err), 0,
+                 "%s", err.message);
+    cr_assert_eq(h5_read_attr_double(train, "data_diffusion_degree", &degree, &err), 0);
+    cr_log_info("resumed run: degree %g, 2D(z) = %s", degree, text);
+    cr_expect(strstr(text, "*((z ") != NULL, "%s", text);
+    H5Gclose(train), H5Fclose(file);
 }
