@@ -524,7 +524,8 @@ static int write_fixed_set(hid_t group, const char *name, const struct fixed_poi
     if (g < 0) return DDM_ERUNTIME;
     const int count = set->count, k = set->k, rows = count ? count : 1;
     const hsize_t matrix[2] = {(hsize_t)count, (hsize_t)k}, vector = (hsize_t)count;
-    double *values = ddm_alloc(sizeof(double) * rows * k, "fixed points", err);
+    /* (count,k) columns, then residual and distance side by side: 2 rows even when k = 1 */
+    double *values = ddm_alloc(sizeof(double) * rows * (k > 2 ? k : 2), "fixed points", err);
     int64_t *codes = ddm_alloc(sizeof(int64_t) * rows * 4, "fixed-point codes", err);
     int code = values && codes ? DDM_OK : DDM_ERUNTIME;
     static const char *const columns[3] = {H5N_POINTS, H5N_EIGENVALUES_REAL, H5N_EIGENVALUES_IMAG};
