@@ -51,13 +51,18 @@ static int monomials(int k, int max_degree, int (*exponents)[DDM_MAX_K], int *te
     return count;
 }
 
-static void basis(const struct diffusion_fit *fit, int terms, const double *z, double *phi) {
-    double power[DDM_MAX_K][DIFFUSION_FIT_MAX_DEGREE + 1];
+static void powers_of(const struct diffusion_fit *fit, const double *z,
+                      double (*power)[DIFFUSION_FIT_MAX_DEGREE + 1]) {
     for (int c = 0; c < fit->k; c++) {
         const double u = (z[c] - fit->mean[c]) / fit->scale[c];
         power[c][0] = 1;
         for (int p = 1; p <= DIFFUSION_FIT_MAX_DEGREE; p++) power[c][p] = power[c][p - 1] * u;
     }
+}
+
+static void basis(const struct diffusion_fit *fit, int terms, const double *z, double *phi) {
+    double power[DDM_MAX_K][DIFFUSION_FIT_MAX_DEGREE + 1];
+    powers_of(fit, z, power);
     for (int t = 0; t < terms; t++) {
         phi[t] = 1;
         for (int c = 0; c < fit->k; c++) phi[t] *= power[c][fit->exponents[t][c]];
@@ -70,6 +75,43 @@ struct moment_sums {
     double *gram, *cross, qq[DIFFUSION_FIT_MAX_ENTRIES], lag[DDM_MAX_K * DDM_MAX_K], weight;
     long count, lag_count;
 };
+
+/* ∂_a φ_t (b < 0) or ∂_a ∂_b φ_t in z, from the powers of u. */
+static double derivative(const struct diffusion_fit *fit,
+                         const double (*power)[DIFFUSION_FIT_MAX_DEGREE + 1], int t, int a, int b) {
+    double value = 1;
+    for (int c = 0; c < fit->k; c++) {
+        const int e = fit->exponents[t][c], drop = (c == a) + (c == b);
+        if (e < drop) return 0;
+        value *= power[c][e - drop];
+        for (int i = 0; i < drop; i++) value *= (e - i) / fit->scale[c];
+    }
+    return value;
+}
+
+/* The O(Δ) term of E[Q | z] (entries e), B = J D + D Jᵀ + (f·∇)D + D:∇∇D, with D = 2D̂/2 of `fit`
+ * (its polynomial differentiated exactly), f and J the drift's. */
+static void km_bias(const struct diffusion_fit *fit, const double *z, const double *f,
+                    const double *jac, double *B) {
+    const int k = fit->k, entries = k * (k + 1) / 2;
+    double D[DDM_MAX_K * DDM_MAX_K], power[DDM_MAX_K][DIFFUSION_FIT_MAX_DEGREE + 1];
+    diffusion_fit_two_D(fit, z, D);
+    for (int q = 0; q < k * k; q++) D[q] *= 0.5;
+    powers_of(fit, z, power);
+    for (int e = 0; e < entries; e++) B[e] = 0;
+    for (int t = 0; t < fit->terms; t++) {
+        double g = 0; /* (f·∇ + D:∇∇) φ_t */
+        for (int a = 0; a < k; a++) {
+            g += f[a] * derivative(fit, power, t, a, -1);
+            for (int b = 0; b < k; b++) g += D[a * k + b] * derivative(fit, power, t, a, b);
+        }
+        for (int e = 0; e < entries; e++) B[e] += 0.5 * fit->coef[t * entries + e] * g;
+    }
+    for (int i = 0, e = 0; i < k; i++)
+        for (int j = i; j < k; j++, e++)
+            for (int l = 0; l < k; l++)
+                B[e] += jac[i * k + l] * D[l * k + j] + D[i * k + l] * jac[j * k + l];
+}
 
 /* The weight of a point: 1/(variance of Q), from a first fit (NULL: 1). For Gaussian increments
  * Var Q_ij = Q̄_ii Q̄_jj + Q̄_ij²; the mean of the diagonal stands in for all entries. */
@@ -86,18 +128,20 @@ static double weight_of(const struct diffusion_fit *first, const double *z) {
 
 static void accumulate(const struct diffusion_fit *fit, int terms, const struct recording *part,
                        diffusion_fit_drift drift, const void *ctx,
-                       const struct diffusion_fit *first, struct moment_sums *sums) {
+                       const struct diffusion_fit *first, int corrected, struct moment_sums *sums) {
     const int k = part->k, entries = k * (k + 1) / 2;
     for (int b = 0; b < part->trajectories; b++) {
         double previous[DDM_MAX_K];
         for (long t = part->offset[b]; t + 1 < part->offset[b + 1]; t++) {
             const double *z = part->z + t * k;
-            double f[DDM_MAX_K], r[DDM_MAX_K], Q[DIFFUSION_FIT_MAX_ENTRIES],
-                phi[DIFFUSION_FIT_MAX_TERMS];
-            drift(ctx, z, f);
+            double f[DDM_MAX_K], jac[DDM_MAX_K * DDM_MAX_K], r[DDM_MAX_K],
+                Q[DIFFUSION_FIT_MAX_ENTRIES], B[DIFFUSION_FIT_MAX_ENTRIES] = {0},
+                                              phi[DIFFUSION_FIT_MAX_TERMS];
+            drift(ctx, z, f, corrected ? jac : NULL);
+            if (corrected) km_bias(first, z, f, jac, B);
             for (int c = 0; c < k; c++) r[c] = z[k + c] - z[c] - f[c] * part->dt;
             for (int i = 0, e = 0; i < k; i++)
-                for (int j = i; j < k; j++, e++) Q[e] = r[i] * r[j] / part->dt;
+                for (int j = i; j < k; j++, e++) Q[e] = r[i] * r[j] / part->dt - part->dt * B[e];
             basis(fit, terms, z, phi);
             const double w = weight_of(first, z);
             for (int p = 0; p < terms; p++) {
@@ -234,23 +278,24 @@ int diffusion_fit_state(const struct recording *fit, const struct recording *hel
         sums[s].cross = ddm_calloc((size_t)all_terms * entries, sizeof(double), "Gram", err);
         if (!sums[s].gram || !sums[s].cross) code = DDM_ERUNTIME;
     }
-    /* ordinary least squares, then weighted by the first fit's variance of Q (Q's noise grows
-     * as D²: unweighted, the sparse high-D states would dominate fit and degree choice) */
+    /* ordinary least squares; then weighted by that fit's variance of Q (Q's noise grows as D²:
+     * unweighted, the sparse high-D states would dominate fit and degree choice); then, with the
+     * weighted fit's D, the O(Δ) term taken off Q */
     struct diffusion_fit *first = NULL;
-    for (int pass = 0; pass < 2 && !code; pass++) {
+    for (int pass = 0; pass < 3 && !code; pass++) {
         for (int s = 0; s < 2; s++) {
             memset(sums[s].gram, 0, sizeof(double) * all_terms * all_terms);
             memset(sums[s].cross, 0, sizeof(double) * all_terms * entries);
             memset(sums[s].qq, 0, sizeof sums[s].qq), memset(sums[s].lag, 0, sizeof sums[s].lag);
             sums[s].weight = 0, sums[s].count = sums[s].lag_count = 0;
         }
-        accumulate(out, all_terms, fit, drift, ctx, first, &sums[0]);
-        accumulate(out, all_terms, held, drift, ctx, first, &sums[1]);
+        accumulate(out, all_terms, fit, drift, ctx, first, pass == 2, &sums[0]);
+        accumulate(out, all_terms, held, drift, ctx, first, pass == 2, &sums[1]);
         noise_of(&sums[0], k, sigma_obs, out->noise_var);
         code = choose_degree(out, &sums[0], &sums[1], terms_upto, all_terms, fit->dt, err);
         if (!code && pass == 0 && !(first = malloc(sizeof *first)))
             code = ddm_fail(err, DDM_ERUNTIME, "out of memory");
-        if (!code && pass == 0) *first = *out;
+        if (!code && pass < 2) *first = *out;
     }
     free(first);
     long floored = 0;
@@ -350,8 +395,8 @@ int diffusion_fit_text(const struct diffusion_fit *fit, const char (*names)[32],
     return used;
 }
 
-static void network_drift(const void *ctx, const double *z, double *f) {
-    model_latent_drift(ctx, z, f, NULL);
+static void network_drift(const void *ctx, const double *z, double *f, double *jac) {
+    model_latent_drift(ctx, z, f, jac);
 }
 
 int data_diffusion_state(const struct ddm_system *sys, const struct ddm_config *cfg,

@@ -4,7 +4,8 @@
  * With the drift f̂ known, the residual increments r = z(t+Δ) − z(t) − f̂(z(t))Δ have
  * E[r rᵀ | z] = 2D(z)Δ + 2R + O(Δ²) (R = σ_obs²I, white measurement noise). Each entry of the
  * symmetric Q = r rᵀ/Δ is regressed on the monomials of u = (z − μ)/s up to a total degree chosen
- * by the held-out part (0 to 4); 2R/Δ is taken off the constant term; the fitted 2D̂(z) is made
+ * by the held-out part (0 to 4), weighted by 1/Var Q and corrected for the Kramers–Moyal O(Δ) term
+ * (a first fit gives both); 2R/Δ is taken off the constant term; the fitted 2D̂(z) is made
  * positive definite by raising its eigenvalues to a floor, and σ̂(z) = chol(2D̂(z)).
  */
 #ifndef DDM_DATA_DIFFUSION_H
@@ -39,8 +40,9 @@ struct diffusion_fit {
     char *text; /* diffusion_fit_text in the system's variables (owned; NULL before the fit) */
 };
 
-/* The drift whose residuals are used: f (k) at z (k). */
-typedef void (*diffusion_fit_drift)(const void *ctx, const double *z, double *f);
+/* The drift whose residuals are used: f (k) at z (k), and its Jacobian (k,k) when jac is not
+ * NULL (for the O(Δ) correction). */
+typedef void (*diffusion_fit_drift)(const void *ctx, const double *z, double *f, double *jac);
 
 /* Fits 2D̂(z) on `fit`, chooses the degree on `held`; sigma_obs < 0 estimates R from the lag-one
  * covariance of the residuals (C₁ = −R). Fails (DDM_EUSAGE) when the data are too few for even a
