@@ -8,13 +8,13 @@
  * and white measurement noise of covariance R adds 2R/Δ (it enters consecutive increments with
  * opposite signs, so the lag-one covariance of r is −R). Each entry of Q = r rᵀ/Δ is regressed by
  * least squares on the monomials of u = (z − μ)/s of total degree ≤ d; the normal equations are
- * accumulated in one pass over the fit part (Gram Σφφᵀ, Σφ Q) and one over the held-out part, so
+ * accumulated in one pass over the fit part (Gram Σwφφᵀ, ΣwφQ) and one over the held-out part, so
  * the held-out mean squared error of every degree d ≤ 4 follows in closed form from the held-out
- * sums: Σ(Q − φᵀc)² = ΣQ² − 2cᵀΣφQ + cᵀ(Σφφᵀ)c. The degree with the smallest held-out error is
- * kept. 2R/Δ comes off the constant term. A polynomial can dip below zero where data are sparse,
- * so σ̂(z) = chol of 2D̂(z) with its eigenvalues raised to a floor (reported: the share of the fit
- * points where the floor was needed). The O(Δ) term above is not corrected (as for the constant
- * estimate); docs/from_data.md gives its size.
+ * sums: Σw(Q − φᵀc)² = ΣwQ² − 2cᵀΣwφQ + cᵀ(Σwφφᵀ)c. The degree with the smallest held-out error
+ * is kept. Three passes: ordinary (w = 1); weighted by 1/Var Q of the first fit; weighted, with the
+ * O(Δ) term above (D from the second fit) taken off Q. 2R/Δ comes off the constant term. A
+ * polynomial can dip below zero where data are sparse, so σ̂(z) = chol of 2D̂(z) with its
+ * eigenvalues raised to a floor (reported: the share of the fit points where the floor was needed).
  */
 #include "ddm/data_diffusion.h"
 
