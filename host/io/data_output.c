@@ -3,6 +3,7 @@
 #include <hdf5.h>
 #include <stdio.h>
 
+#include "ddm/data_diffusion.h"
 #include "ddm/h5io.h"
 #include "ddm/h5schema.h"
 #include "ddm/h5space.h"
@@ -23,6 +24,33 @@ static int attr_doubles(hid_t obj, const char *name, const double *values, int c
     if (!code) code = H5_CHECK(H5Awrite(attr, H5T_NATIVE_DOUBLE, values), name, err);
     if (attr >= 0) H5Aclose(attr);
     H5Sclose(space);
+    return code;
+}
+
+/* [system] diffusion = estimate_state: 2D̂(z) = Σ_t coef[t][e] Π_c u_c^exponents[t][c],
+ * u = (z − mean)/scale, entries e = (i ≤ j) in row order; its text; how it was chosen. */
+static int write_diffusion_fit(hid_t train, const struct diffusion_fit *fit,
+                               struct ddm_error *err) {
+    const int k = fit->k, entries = k * (k + 1) / 2;
+    double exponents[DIFFUSION_FIT_MAX_TERMS * DDM_MAX_K];
+    for (int t = 0; t < fit->terms; t++)
+        for (int c = 0; c < k; c++) exponents[t * k + c] = fit->exponents[t][c];
+    int code = h5_attr_string(train, H5N_DATA_DIFFUSION_TWO_D, fit->text, err);
+    if (!code) code = h5_attr_int(train, H5N_DATA_DIFFUSION_DEGREE, fit->degree, err);
+    if (!code)
+        code = attr_doubles(train, H5N_DATA_DIFFUSION_EXPONENTS, exponents, fit->terms * k, err);
+    if (!code)
+        code = attr_doubles(train, H5N_DATA_DIFFUSION_COEFFICIENTS, fit->coef, fit->terms * entries,
+                            err);
+    if (!code) code = attr_doubles(train, H5N_DATA_DIFFUSION_MEAN, fit->mean, k, err);
+    if (!code) code = attr_doubles(train, H5N_DATA_DIFFUSION_SCALE, fit->scale, k, err);
+    if (!code)
+        code = attr_doubles(train, H5N_DATA_DIFFUSION_HELDOUT_SCORE, fit->heldout_score,
+                            fit->degrees_tried, err);
+    if (!code) code = h5_attr_double(train, H5N_DATA_DIFFUSION_FLOOR, fit->floor, err);
+    if (!code)
+        code = h5_attr_double(train, H5N_DATA_DIFFUSION_FLOORED_SHARE, fit->floored_share, err);
+    if (!code) code = attr_doubles(train, H5N_DATA_DIFFUSION_NOISE_VAR, fit->noise_var, k * k, err);
     return code;
 }
 
@@ -64,5 +92,7 @@ int runfile_write_data_fit(hid_t train, const struct ddm_train_report *report,
     if (!code)
         code =
             h5_attr_int(train, H5N_DATA_HELDOUT_INCREMENTS, report->data_heldout_increments, err);
+    if (!code && report->data_diffusion_fit)
+        code = write_diffusion_fit(train, report->data_diffusion_fit, err);
     return code;
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ddm/data_diffusion.h"
 #include "ddm/model.h"
 #include "ddm/recording.h"
 #include "ddm/train.h"
@@ -592,6 +593,11 @@ static int build_expressions(struct ddm_system *sys, const struct ddm_config *cf
     int from_builtin = !cfg->diffusion_matrix[0] && !cfg->diffusion[0];
     where(cfg, cfg->diffusion_matrix[0] ? "diffusion_matrix" : "diffusion", from_builtin, at,
           sizeof at);
+    if (!strcmp(diffusion, "estimate") || !strcmp(diffusion, "estimate_state"))
+        return ddm_fail(err, DDM_EUSAGE,
+                        "%s = %s: σ is estimated from recorded trajectories, so it needs [system] "
+                        "data; with equations give σ as expressions",
+                        at, diffusion);
     if ((code = build_diffusion(sys, diffusion, cfg->diffusion_matrix[0] != 0, at, err)))
         return code;
 
@@ -628,11 +634,9 @@ static int build_from_data(struct ddm_system *sys, const struct ddm_config *cfg,
     if (!code) code = recording_load(cfg, sys->recording, err);
     const char *diffusion = cfg->diffusion[0] ? cfg->diffusion : "estimate";
     if (!code && !strcmp(diffusion, "estimate_state")) {
-        where(cfg, "diffusion", 0, at, sizeof at);
-        code = ddm_fail(err, DDM_EUSAGE,
-                        "%s: estimate_state (σ(z) from the data) is not available yet; use "
-                        "estimate (a constant σ) or expressions",
-                        at);
+        sys->m = sys->k, sys->diffusion_constant = false;
+        sys->diffusion_fit = calloc(1, sizeof *sys->diffusion_fit);
+        if (!sys->diffusion_fit) code = ddm_fail(err, DDM_ERUNTIME, "out of memory");
     } else if (!code && !strcmp(diffusion, "estimate")) {
         sys->m = sys->k, sys->diffusion_constant = sys->diffusion_estimated = true;
     } else if (!code) {
@@ -725,6 +729,8 @@ int system_build(struct ddm_system *sys, const struct ddm_config *cfg, struct dd
 void system_free(struct ddm_system *sys) {
     if (sys->recording) recording_free(sys->recording);
     free(sys->recording);
+    if (sys->diffusion_fit) free(sys->diffusion_fit->text);
+    free(sys->diffusion_fit);
     expr_free(sys->drift);
     expr_free(sys->forcing);
     expr_free(sys->diffusion);
@@ -773,7 +779,13 @@ void system_forcing(const struct ddm_system *sys, double t, double *g) {
 }
 
 void system_diffusion(const struct ddm_system *sys, const double *z, double *sigma) {
-    if (sys->diffusion_constant)
+    if (sys->diffusion_fit && sys->learnt && sys->learnt->V)
+        model_latent_diffusion(sys->learnt, z, sigma);
+    else if (sys->diffusion_fit && sys->diffusion_fit->k)
+        diffusion_fit_sigma(sys->diffusion_fit, z, sigma);
+    else if (sys->diffusion_fit) /* not fitted yet */
+        memset(sigma, 0, sizeof(double) * sys->k * sys->m);
+    else if (sys->diffusion_constant)
         memcpy(sigma, sys->sigma_const, sizeof(double) * sys->k * sys->m);
     else
         expr_eval(sys->diffusion, z, sigma);

@@ -17,6 +17,7 @@
 #include "ddm/philox.h"
 #include "ddm/progress.h"
 #include "ddm/signals.h"
+#include "ddm/data_diffusion.h"
 #include "ddm/train.h"
 
 void train_report_free(struct ddm_train_report *report) {
@@ -705,6 +706,8 @@ int train_model_from(const struct ddm_backend *backend, const struct ddm_system 
             (double)epochs_here * M_train * n / fmax(report->adam_seconds, 1e-9);
     report->final_loss = training_loss(model, buf.Z, buf.Y, M_train);
     report->drift_rel_err = drift_relative_error(model, test.z, test.f, M_test);
+    if (sys->diffusion_fit && (code = data_diffusion_state(sys, cfg, model, report, err)))
+        goto done;
     if ((code = set_diffusion(backend, ctx, sys, cfg, model, &points, &buf, &test, report, err)))
         goto done;
     if (sys->recording && (code = data_diffusion(sys, cfg, model, report, err))) goto done;

@@ -31,6 +31,7 @@
 #include "ddm/output_file.h"
 #include "ddm/plan.h"
 #include "ddm/progress.h"
+#include "ddm/data_diffusion.h"
 #include "ddm/recording.h"
 #include "ddm/h5schema.h"
 #include "ddm/runfile_check.h"
@@ -210,6 +211,16 @@ static void print_place(const struct run *run) {
     printf("\n");
 }
 
+/* [system] diffusion = estimate_state: the fitted 2D(z) (its text cut at 400 characters). */
+static void print_diffusion_fit(const struct diffusion_fit *fit) {
+    printf("\n          σ(z) learnt (estimate_state): degree %d by held-out error (relative to a "
+           "constant:",
+           fit->degree);
+    for (int d = 0; d < fit->degrees_tried; d++) printf(" %.4f", fit->heldout_score[d]);
+    printf("), eigenvalue floor %.3g at %.2g%% of the points · 2D(z) = σσᵀ = %.400s%s", fit->floor,
+           100 * fit->floored_share, fit->text, strlen(fit->text) > 400 ? " …" : "");
+}
+
 /* A system learnt from data: ε_f is against held-out increments, whose noise sets its floor. */
 static void print_data_fit(const struct ddm_system *sys, const struct ddm_train_report *train) {
     const int k = sys->k;
@@ -227,6 +238,7 @@ static void print_data_fit(const struct ddm_system *sys, const struct ddm_train_
     if (sys->diffusion_estimated) printf(" (used as σσᵀ/2)");
     printf(" · measurement noise σ_obs² corrected:");
     for (int c = 0; c < k; c++) printf(" %.3g", train->data_noise_var[c]);
+    if (train->data_diffusion_fit) print_diffusion_fit(train->data_diffusion_fit);
 }
 
 /* The choices of the training (path step, n, g, g_b) and what the fine-tuning did. */

@@ -289,6 +289,17 @@
 #define H5N_DATA_NOISE_VAR          "data_noise_var"
 #define H5N_DATA_FIT_INCREMENTS     "data_fit_increments"
 #define H5N_DATA_HELDOUT_INCREMENTS "data_heldout_increments"
+/* [system] diffusion = estimate_state: the fitted 2D(z) on /train (docs/from_data.md) */
+#define H5N_DATA_DIFFUSION_TWO_D         "data_diffusion_two_D"
+#define H5N_DATA_DIFFUSION_DEGREE        "data_diffusion_degree"
+#define H5N_DATA_DIFFUSION_EXPONENTS     "data_diffusion_exponents"
+#define H5N_DATA_DIFFUSION_COEFFICIENTS  "data_diffusion_coefficients"
+#define H5N_DATA_DIFFUSION_MEAN          "data_diffusion_mean"
+#define H5N_DATA_DIFFUSION_SCALE         "data_diffusion_scale"
+#define H5N_DATA_DIFFUSION_HELDOUT_SCORE "data_diffusion_heldout_score"
+#define H5N_DATA_DIFFUSION_FLOOR         "data_diffusion_floor"
+#define H5N_DATA_DIFFUSION_FLOORED_SHARE "data_diffusion_floored_share"
+#define H5N_DATA_DIFFUSION_NOISE_VAR     "data_diffusion_noise_var"
 
 /* a system learnt from data: the network against the held-out data
  * (host/analysis/analysis_data_run.c) */

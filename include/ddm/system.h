@@ -23,6 +23,7 @@
 
 struct ddm_model;
 struct recording;
+struct diffusion_fit;
 
 struct ddm_system {
     char name[64];
@@ -60,6 +61,11 @@ struct ddm_system {
     struct recording *recording; /* owned; NULL: a system of equations */
     const struct ddm_model *learnt;
     bool diffusion_estimated; /* [system] diffusion = estimate: σ from the increments */
+    /* [system] diffusion = estimate_state (owned; NULL otherwise): σ̂(z) fitted by the training
+     * (data_diffusion.h) and used as σ until a network is there; from then on the network's own
+     * state-dependent readout σ_RNN(z) stands in, as its drift does (so a run read back with
+     * --model or --resume has the same σ as the run that trained it). */
+    struct diffusion_fit *diffusion_fit;
 };
 
 /* Builds the system from [system] of the configuration (built-in or expressions). */
@@ -77,7 +83,7 @@ void system_diffusion(const struct ddm_system *sys, const double *z, double *sig
 /* s (k,m), the diffusion's terms with t at time t (zero when σ does not use t). */
 void system_diffusion_time(const struct ddm_system *sys, double t, double *sigma_t);
 
-/* A data system from now on uses the network's drift and its (constant) diffusion as f and σ. */
+/* A data system from now on uses the network's drift and its diffusion as f and σ. */
 void system_use_model(struct ddm_system *sys, const struct ddm_model *model);
 
 /* Names of the built-ins, for --help. */

@@ -79,6 +79,8 @@ struct ddm_train_report {
     double data_D[DDM_MAX_K * DDM_MAX_K]; /* D̂ (k,k) = σ̂σ̂ᵀ/2, corrected for measurement noise */
     double data_noise_var[DDM_MAX_K]; /* σ_obs² per coordinate that was corrected for */
     long data_fit_increments, data_heldout_increments;
+    /* [system] diffusion = estimate_state: the fitted σ̂(z) (the system's; NULL otherwise) */
+    const struct diffusion_fit *data_diffusion_fit;
 };
 
 /* neurons = auto: n = 64, 128, ... up to this, until the held-out ridge ε_f meets the target. */
