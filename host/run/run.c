@@ -227,6 +227,7 @@ static void print_data_fit(const struct ddm_system *sys, const struct ddm_train_
     if (sys->diffusion_estimated) printf(" (used as σσᵀ/2)");
     printf(" · measurement noise σ_obs² corrected:");
     for (int c = 0; c < k; c++) printf(" %.3g", train->data_noise_var[c]);
+    printf(" · ridge λ %.2g (evidence)", train->ridge_used);
 }
 
 /* The choices of the training (path step, n, g, g_b) and what the fine-tuning did. */
