@@ -205,3 +205,102 @@ Test(from_data, measurement_noise_correction, .timeout = 60) {
     train_report_free(&report);
     system_free(&sys);
 }
+
+/* The linearisation J of the learnt drift (least squares over N(0, ½I)), 2×2 row-major. */
+static void network_linearisation(const struct ddm_model *model, double *J) {
+    double XtX[4] = {0}, XtF[4] = {0};
+    for (int p = 0; p < 20000; p++) {
+        double z[2] = {sqrt(0.5) * philox_gaussian(98, p, 0),
+                       sqrt(0.5) * philox_gaussian(98, p, 1)};
+        double f[2];
+        model_latent_drift(model, z, f, NULL);
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 2; j++)
+                XtX[i * 2 + j] += z[i] * z[j], XtF[j * 2 + i] += z[j] * f[i];
+    }
+    const double det = XtX[0] * XtX[3] - XtX[1] * XtX[2];
+    const double inv[4] = {XtX[3] / det, -XtX[1] / det, -XtX[2] / det, XtX[0] / det};
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++)
+            J[i * 2 + j] = XtF[0 * 2 + i] * inv[0 * 2 + j] + XtF[1 * 2 + i] * inv[1 * 2 + j];
+}
+
+/* The drift bias of measurement noise η (variance R = σ_obs² I, σ_obs = 0.05) and its correction.
+ * A target Σ a_j y(t+jΔ)/Δ holds a_0 η(t)/Δ, and E[η | y] = R Σ_y⁻¹ y (Σ_y = (½ + R) I), so the
+ * uncorrected learnt drift is J = A(1 − ρ) + a_0 ρ/Δ I with ρ = R/(½ + R) = 0.004975: a decay of
+ * −1.49 (first_order, a_0 = −1) or −1.74 (second_order, a_0 = −3/2) instead of −1. With
+ * data_noise = estimate (R from lag-1 residuals, the score by score matching) the decay is
+ * −(1 − ρ) = −0.995 and the rotation 2(1 − ρ). Sampling error of J's entries about 0.05. */
+Test(from_data, measurement_noise_drift_bias, .timeout = 60) {
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/ddm_from_data_drift_%d.h5", (int)getpid());
+    write_ou(path, 12, 20000, 0.05, 13);
+    const double rho = 0.0025 / 0.5025;
+    const char *settings[3] = {"data_noise = 0\ndata_drift = first_order",
+                               "data_noise = 0\ndata_drift = second_order",
+                               "data_noise = estimate\ndata_drift = second_order"};
+    const char *label[3] = {"first_order, uncorrected", "second_order, uncorrected",
+                            "second_order, data_noise = estimate"};
+    const double decay[3] = {-(1 - rho) - rho / DT, -(1 - rho) - 1.5 * rho / DT, -(1 - rho)};
+    for (int s = 0; s < 3; s++) {
+        struct ddm_system sys;
+        struct ddm_model model;
+        struct ddm_train_report report;
+        double J[4];
+        train_from(path, settings[s], &sys, &model, &report);
+        network_linearisation(&model, J);
+        const double measured = (J[0] + J[3]) / 2, rotation = (J[2] - J[1]) / 2;
+        cr_log_info("noise drift bias, %s: decay %.4f (formula %.4f), rotation %.4f (formula %.4f)",
+                    label[s], measured, decay[s], rotation, OMEGA * (1 - rho));
+        cr_expect_lt(fabs(measured - decay[s]), 0.1, "%s: decay %.4f, formula %.4f", label[s],
+                     measured, decay[s]);
+        cr_expect_lt(fabs(rotation - OMEGA * (1 - rho)), 0.1, "%s: rotation %.4f", label[s],
+                     rotation);
+        model_free(&model);
+        train_report_free(&report);
+        system_free(&sys);
+    }
+    unlink(path);
+}
+
+/* Few noisy increments ([train] samples = 2000, the README check's setting): at λ = 1e-8 the
+ * readout weights reached 2·10³, cancelling on the points, and the learnt flow pointed outwards
+ * beyond |z| ≈ 2 (3 data std), so every start escaped the trained region. The evidence-maximising
+ * λ keeps the flow contracting everywhere, as the true z·Az = −|z|² is. */
+Test(from_data, few_increments_give_a_contracting_flow, .timeout = 60) {
+    char path[64], text[1024];
+    snprintf(path, sizeof path, "/tmp/ddm_from_data_few_%d.h5", (int)getpid());
+    write_ou(path, 20, 20000, 0, 14);
+    snprintf(text, sizeof text,
+             "[system]\nname = ou_data\nvars = x, y\ndata = %s\n"
+             "[network]\nneurons = 16\ninit_gain = 0.25\ninit_bias = 2\n"
+             "[train]\nsamples = 2000\nepochs = 0\nridge = 1e-8\n[run]\nbackend = cpu\n",
+             path);
+    struct ddm_config cfg;
+    struct ddm_error err = {0};
+    struct ddm_system sys;
+    struct ddm_model model;
+    struct ddm_train_report report;
+    config_from_text(&cfg, text);
+    cr_assert_eq(system_build(&sys, &cfg, &err), 0, "%s", err.message);
+    const struct ddm_backend *backend = backend_select(BACKEND_CPU, 0, 1, 1, &err);
+    cr_assert_eq(train_model(backend, &sys, &cfg, &model, &report, 1, &err), 0, "%s", err.message);
+    unlink(path);
+    double outward = -INFINITY; /* beyond 2 data std, where a start must be drawn back */
+    for (double radius = 1.4; radius <= 20; radius *= 1.25)
+        for (int a = 0; a < 64; a++) {
+            double z[2] = {radius * cos(a * M_PI / 32), radius * sin(a * M_PI / 32)}, f[2];
+            model_latent_drift(&model, z, f, NULL);
+            outward = fmax(outward, (z[0] * f[0] + z[1] * f[1]) / (radius * radius));
+        }
+    cr_log_info("few increments: ridge λ %.3g, largest z·f/|z|² %.3f (exact −1)", report.ridge_used,
+                outward);
+    cr_expect_gt(report.ridge_used, 1e-3, "λ %.3g: the noise needs a strong ridge",
+                 report.ridge_used);
+    cr_expect_lt(outward, 0, "the learnt flow points outwards somewhere (z·f/|z|² = %.3f)",
+                 outward);
+    model_free(&model);
+    train_report_free(&report);
+    system_free(&sys);
+    config_free(&cfg);
+}
