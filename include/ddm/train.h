@@ -123,15 +123,17 @@ int train_model_from(const struct ddm_backend *backend, const struct ddm_system 
                      struct ddm_train_state *stopped, struct ddm_model *model,
                      struct ddm_train_report *report, int quiet, struct ddm_error *err);
 
-/* Data systems (host/model/data_train.c). The training points: pairs (z(t), (z(t+Δ) − z(t))/Δ) of
- * the fit part of the recording (at most [train] samples, evenly strided), then those of the
- * held-out part (points->held_out of them). */
+/* Data systems (host/model/data_train.c). The training points: pairs (z(t), f̂) of the fit part of
+ * the recording, f̂ the forward stencil of [system] data_drift (first_order: (z(t+Δ) − z(t))/Δ)
+ * corrected for measurement noise when data_noise is set (at most [train] samples, evenly
+ * strided), then those of the held-out part (points->held_out of them). */
 int data_points(const struct ddm_system *sys, const struct ddm_config *cfg,
                 struct ddm_points *points, struct ddm_error *err);
 /* Checks [system] data_noise: 0, a non-negative number, or estimate (*sigma_obs < 0). */
 int data_noise_parse(const struct ddm_config *cfg, double *sigma_obs, struct ddm_error *err);
-/* After the drift is trained: D̂ from the residual increments z(t+Δ) − z(t) − f_RNN Δ of the fit
- * part (measurement noise corrected), σ̂ into model->S when [system] diffusion = estimate, and
+/* After the drift is trained: D̂ from the residual increments z(t+Δ) − φ_Δ(z(t)) of the fit part
+ * (φ_Δ the learnt flow: an Euler step for first_order, else one RK4 step; measurement noise
+ * corrected), σ̂ into model->S when [system] diffusion = estimate, and
  * the held-out noise floor of ε_f, into the report. */
 int data_diffusion(const struct ddm_system *sys, const struct ddm_config *cfg,
                    struct ddm_model *model, struct ddm_train_report *report, struct ddm_error *err);
