@@ -392,7 +392,7 @@ static const char *every_key =
     "diffusion = 0.5\n"
     "diffusion_matrix = 1, 0; 0, 1\npatterns = 1, 0; 0, 1\n"
     "data = rec.h5\ndata_dataset = /z\ndata_dt = 0.01\ndata_noise = estimate\n"
-    "data_holdout = 0.3\n"
+    "data_holdout = 0.3\ndata_drift = third_order\n"
     "[network]\nneurons = 33\ntau = 0.1\nseed = 18446744073709551615\ninit_gain = 1.25\n"
     "init_bias = 0.3\n"
     "[train]\nsamples = 1234\nsampling = both\nepochs = 7\nbatch = 99\nlr = 3e-3\n"

@@ -25,11 +25,12 @@
 #define OMEGA 2.0
 #define DT    0.01
 
-/* Exact OU samples (B,T,2), stationary start; measurement noise of std `noise` added. */
-static void write_ou(const char *path, int B, long T, double noise, uint64_t seed) {
+/* Exact OU samples (B,T,2) every dt, stationary start; measurement noise of std `noise` added. */
+static void write_ou_every(const char *path, int B, long T, double dt, double noise,
+                           uint64_t seed) {
     double *z = malloc(sizeof(double) * B * T * 2);
-    const double decay = exp(-DT), c = cos(OMEGA * DT), s = sin(OMEGA * DT);
-    const double kick = sqrt(0.5 * (1 - exp(-2 * DT)));
+    const double decay = exp(-dt), c = cos(OMEGA * dt), s = sin(OMEGA * dt);
+    const double kick = sqrt(0.5 * (1 - exp(-2 * dt)));
     for (int b = 0; b < B; b++) {
         double x = sqrt(0.5) * philox_gaussian(seed, b, 0),
                y = sqrt(0.5) * philox_gaussian(seed, b, 1);
@@ -50,7 +51,6 @@ static void write_ou(const char *path, int B, long T, double noise, uint64_t see
     H5Dwrite(set, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, z);
     hid_t scalar = H5Screate(H5S_SCALAR);
     hid_t attr = H5Acreate2(set, "dt", H5T_NATIVE_DOUBLE, scalar, H5P_DEFAULT, H5P_DEFAULT);
-    double dt = DT;
     H5Awrite(attr, H5T_NATIVE_DOUBLE, &dt);
     H5Aclose(attr);
     H5Sclose(scalar);
@@ -58,6 +58,10 @@ static void write_ou(const char *path, int B, long T, double noise, uint64_t see
     H5Sclose(space);
     H5Fclose(file);
     free(z);
+}
+
+static void write_ou(const char *path, int B, long T, double noise, uint64_t seed) {
+    write_ou_every(path, B, T, DT, noise, seed);
 }
 
 /* Trains the network of `extra` INI lines on the file; fills sys, model, report. */
@@ -204,4 +208,150 @@ Test(from_data, measurement_noise_correction, .timeout = 60) {
     model_free(&model);
     train_report_free(&report);
     system_free(&sys);
+}
+
+/* The linearisation J of the learnt drift (least squares over N(0, ½I)), 2×2 row-major. */
+static void network_linearisation(const struct ddm_model *model, double *J) {
+    double XtX[4] = {0}, XtF[4] = {0};
+    for (int p = 0; p < 20000; p++) {
+        double z[2] = {sqrt(0.5) * philox_gaussian(98, p, 0),
+                       sqrt(0.5) * philox_gaussian(98, p, 1)};
+        double f[2];
+        model_latent_drift(model, z, f, NULL);
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 2; j++)
+                XtX[i * 2 + j] += z[i] * z[j], XtF[j * 2 + i] += z[j] * f[i];
+    }
+    const double det = XtX[0] * XtX[3] - XtX[1] * XtX[2];
+    const double inv[4] = {XtX[3] / det, -XtX[1] / det, -XtX[2] / det, XtX[0] / det};
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++)
+            J[i * 2 + j] = XtF[0 * 2 + i] * inv[0 * 2 + j] + XtF[1 * 2 + i] * inv[1 * 2 + j];
+}
+
+/* The drift bias of measurement noise η (variance R = σ_obs² I, σ_obs = 0.05) and its correction.
+ * A target Σ a_j y(t+jΔ)/Δ holds a_0 η(t)/Δ, and E[η | y] = R Σ_y⁻¹ y (Σ_y = (½ + R) I), so the
+ * uncorrected learnt drift is J = A(1 − ρ) + a_0 ρ/Δ I with ρ = R/(½ + R) = 0.004975: a decay of
+ * −1.49 (first_order, a_0 = −1) or −1.74 (second_order, a_0 = −3/2) instead of −1. With
+ * data_noise = estimate (R from lag-1 residuals, the score by score matching) the decay is
+ * −(1 − ρ) = −0.995 and the rotation 2(1 − ρ). Sampling error of J's entries about 0.05. */
+Test(from_data, measurement_noise_drift_bias, .timeout = 60) {
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/ddm_from_data_drift_%d.h5", (int)getpid());
+    write_ou(path, 12, 20000, 0.05, 13);
+    const double rho = 0.0025 / 0.5025;
+    const char *settings[3] = {"data_noise = 0\ndata_drift = first_order",
+                               "data_noise = 0\ndata_drift = second_order",
+                               "data_noise = estimate\ndata_drift = second_order"};
+    const char *label[3] = {"first_order, uncorrected", "second_order, uncorrected",
+                            "second_order, data_noise = estimate"};
+    const double decay[3] = {-(1 - rho) - rho / DT, -(1 - rho) - 1.5 * rho / DT, -(1 - rho)};
+    for (int s = 0; s < 3; s++) {
+        struct ddm_system sys;
+        struct ddm_model model;
+        struct ddm_train_report report;
+        double J[4];
+        train_from(path, settings[s], &sys, &model, &report);
+        network_linearisation(&model, J);
+        const double measured = (J[0] + J[3]) / 2, rotation = (J[2] - J[1]) / 2;
+        cr_log_info("noise drift bias, %s: decay %.4f (formula %.4f), rotation %.4f (formula %.4f)",
+                    label[s], measured, decay[s], rotation, OMEGA * (1 - rho));
+        cr_expect_lt(fabs(measured - decay[s]), 0.1, "%s: decay %.4f, formula %.4f", label[s],
+                     measured, decay[s]);
+        cr_expect_lt(fabs(rotation - OMEGA * (1 - rho)), 0.1, "%s: rotation %.4f", label[s],
+                     rotation);
+        model_free(&model);
+        train_report_free(&report);
+        system_free(&sys);
+    }
+    unlink(path);
+}
+
+/* Few noisy increments ([train] samples = 2000, the README check's setting): at λ = 1e-8 the
+ * readout weights reached 2·10³, cancelling on the points, and the learnt flow pointed outwards
+ * beyond |z| ≈ 2 (3 data std), so every start escaped the trained region. The evidence-maximising
+ * λ keeps the flow contracting everywhere, as the true z·Az = −|z|² is. */
+Test(from_data, few_increments_give_a_contracting_flow, .timeout = 60) {
+    char path[64], text[1024];
+    snprintf(path, sizeof path, "/tmp/ddm_from_data_few_%d.h5", (int)getpid());
+    write_ou(path, 20, 20000, 0, 14);
+    snprintf(text, sizeof text,
+             "[system]\nname = ou_data\nvars = x, y\ndata = %s\n"
+             "[network]\nneurons = 16\ninit_gain = 0.25\ninit_bias = 2\n"
+             "[train]\nsamples = 2000\nepochs = 0\nridge = 1e-8\n[run]\nbackend = cpu\n",
+             path);
+    struct ddm_config cfg;
+    struct ddm_error err = {0};
+    struct ddm_system sys;
+    struct ddm_model model;
+    struct ddm_train_report report;
+    config_from_text(&cfg, text);
+    cr_assert_eq(system_build(&sys, &cfg, &err), 0, "%s", err.message);
+    const struct ddm_backend *backend = backend_select(BACKEND_CPU, 0, 1, 1, &err);
+    cr_assert_eq(train_model(backend, &sys, &cfg, &model, &report, 1, &err), 0, "%s", err.message);
+    unlink(path);
+    double outward = -INFINITY; /* beyond 2 data std, where a start must be drawn back */
+    for (double radius = 1.4; radius <= 20; radius *= 1.25)
+        for (int a = 0; a < 64; a++) {
+            double z[2] = {radius * cos(a * M_PI / 32), radius * sin(a * M_PI / 32)}, f[2];
+            model_latent_drift(&model, z, f, NULL);
+            outward = fmax(outward, (z[0] * f[0] + z[1] * f[1]) / (radius * radius));
+        }
+    cr_log_info("few increments: ridge λ %.3g, largest z·f/|z|² %.3f (exact −1)", report.ridge_used,
+                outward);
+    cr_expect_gt(report.ridge_used, 1e-3, "λ %.3g: the noise needs a strong ridge",
+                 report.ridge_used);
+    cr_expect_lt(outward, 0, "the learnt flow points outwards somewhere (z·f/|z|² = %.3f)",
+                 outward);
+    model_free(&model);
+    train_report_free(&report);
+    system_free(&sys);
+    config_free(&cfg);
+}
+
+/* The stencils' drift bias, exactly: for OU sampled every Δ, E[z(t+jΔ) | z] = e^{jAΔ} z, so the
+ * first-order target has the matrix (e^{AΔ} − I)/Δ = A + ΔA²/2 + … and the second-order one
+ * (−3I + 4e^{AΔ} − e^{2AΔ})/2Δ = A + O(Δ²). At Δ = 0.05 (e^{AΔ} = e^{−Δ} R(ωΔ)) the first is
+ * 5.5 % off A and the second 0.4 %; the learnt linearisations must match each formula (sampling
+ * error about 0.5 % of |A| with 12 × 20000 samples). */
+Test(from_data, drift_stencil_bias, .timeout = 60) {
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/ddm_from_data_stencil_%d.h5", (int)getpid());
+    const double dt = 0.05, A[4] = {-1, -OMEGA, OMEGA, -1};
+    write_ou_every(path, 12, 20000, dt, 0, 15);
+    double expected[2][4], propagator[2][4]; /* e^{jAΔ}, j = 1, 2 */
+    for (int j = 0; j < 2; j++) {
+        const double r = exp(-(j + 1) * dt), angle = OMEGA * (j + 1) * dt;
+        const double P[4] = {r * cos(angle), -r * sin(angle), r * sin(angle), r * cos(angle)};
+        for (int q = 0; q < 4; q++) propagator[j][q] = P[q];
+    }
+    for (int q = 0; q < 4; q++) {
+        const double identity = q == 0 || q == 3;
+        expected[0][q] = (propagator[0][q] - identity) / dt;
+        expected[1][q] = (-3 * identity + 4 * propagator[0][q] - propagator[1][q]) / (2 * dt);
+    }
+    const char *settings[2] = {"data_drift = first_order", "data_drift = second_order"};
+    for (int s = 0; s < 2; s++) {
+        struct ddm_system sys;
+        struct ddm_model model;
+        struct ddm_train_report report;
+        double J[4], off_formula = 0, off_A = 0;
+        train_from(path, settings[s], &sys, &model, &report);
+        network_linearisation(&model, J);
+        for (int q = 0; q < 4; q++) {
+            off_formula += pow(J[q] - expected[s][q], 2) / (2 * (1 + OMEGA * OMEGA));
+            off_A += pow(J[q] - A[q], 2) / (2 * (1 + OMEGA * OMEGA));
+        }
+        cr_log_info("stencil bias, %s: ‖J − formula‖/‖A‖ %.4f, ‖J − A‖/‖A‖ %.4f", settings[s],
+                    sqrt(off_formula), sqrt(off_A));
+        cr_expect_lt(sqrt(off_formula), 0.015, "%s: J off its formula by %.4f", settings[s],
+                     sqrt(off_formula));
+        if (s == 0)
+            cr_expect_gt(sqrt(off_A), 0.04, "first_order: J off A by only %.4f", sqrt(off_A));
+        if (s == 1) cr_expect_lt(sqrt(off_A), 0.015, "second_order: J off A by %.4f", sqrt(off_A));
+        model_free(&model);
+        train_report_free(&report);
+        system_free(&sys);
+    }
+    unlink(path);
 }

@@ -50,11 +50,16 @@ const struct config_key config_keys[] = {
     {"system", "data_dt", KEY_REAL, FIELD(data_dt), "auto", 1e-12, BIG, "auto",
      "sampling interval of the data; auto: the dataset's attribute 'dt' (must agree when both)"},
     {"system", "data_noise", KEY_STRING, FIELD(data_noise), "0", 0, 0, NULL,
-     "measurement noise std σ_obs of the data: 0, a number, or 'estimate' (from the lag-1 and "
-     "lag-2 increment covariances); its 2σ_obs²/Δ bias is removed from the diffusion estimate"},
+     "measurement noise std σ_obs of the data: 0, a number, or 'estimate' (from the lag-1 "
+     "covariance of increment residuals); its 2σ_obs²/Δ bias is removed from the diffusion "
+     "estimate and its σ_obs²/Δ bias from the drift (Tweedie's formula)"},
     {"system", "data_holdout", KEY_REAL, FIELD(data_holdout), "0.2", 0.01, 0.9, NULL,
      "share of the data held out for the drift error: whole trajectories, or the last time block "
      "when there is one trajectory (never single points)"},
+    {"system", "data_drift", KEY_CHOICE, FIELD(data_drift), "second_order", 0, 0,
+     "first_order|second_order|third_order",
+     "drift target from the increments: first_order (z(t+Δ) − z(t))/Δ, bias O(Δ); second_order "
+     "(−3z(t) + 4z(t+Δ) − z(t+2Δ))/2Δ, bias O(Δ²); third_order, bias O(Δ³)"},
 
     /* [network] */
     {"network", "neurons", KEY_INT, FIELD(neurons), "256", 1, 1 << 20, "auto",
@@ -83,7 +88,8 @@ const struct config_key config_keys[] = {
     {"train", "weight_decay", KEY_REAL, FIELD(weight_decay), "0", 0, 1, NULL,
      "decoupled (AdamW) weight decay per step, relative to lr"},
     {"train", "ridge", KEY_REAL, FIELD(ridge), "1e-10", 0, 1e-3, NULL,
-     "λ of the ridge readout W_s = Y Hᵀ(HHᵀ + λ·mean(diag HHᵀ) I)⁻¹ (raised if singular)"},
+     "λ of the ridge readout W_s = Y Hᵀ(HHᵀ + λ·mean(diag HHᵀ) I)⁻¹ (raised if singular); with "
+     "[system] data the least λ of the ridge start, which takes the evidence-maximising one"},
     {"train", "target_loss", KEY_REAL, FIELD(target_loss), "0", 0, BIG, NULL,
      "stop Adam once the epoch's training loss is below this (0: run all epochs)"},
     {"train", "jitter", KEY_REAL, FIELD(jitter), "0.1", 0, 10, NULL,

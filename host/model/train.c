@@ -97,7 +97,7 @@ static int ridge_solve(const struct ddm_backend *backend, void *ctx, const doubl
     double *factor = ddm_alloc(sizeof(double) * features * features, "ridge system", err);
     if (!factor) return DDM_ERUNTIME;
     int info = -1;
-    for (double lambda = ridge; info != 0 && lambda <= 1e-3 * (1 + 1e-9);
+    for (double lambda = ridge; info != 0 && lambda <= fmax(ridge, 1e-3) * (1 + 1e-9);
          lambda = lambda > 0 ? lambda * 100 : 1e-12) {
         *ridge_used = lambda;
         if (backend->train_solve) { /* on the device, from the Gram matrix it kept */
@@ -157,6 +157,7 @@ struct held_out {
     const double *z, *f; /* (count,k) original coordinates */
     int count;
     const struct ddm_model *shape; /* μ, s, τ */
+    int from_data;                 /* held-out increments of a recording (the ridge λ is chosen) */
 };
 
 /* Held-out ε_f of the ridge start of a network (n, g, g_b) fitted to `data`. */
@@ -541,10 +542,89 @@ static int gauss_newton_stage(const struct ddm_backend *backend, void *ctx,
     return code;
 }
 
+/* Ŵ_s from the ridge solve of λ (the Gram matrix computed before); *used: the λ that solved. */
+static int ridge_readout_again(const struct ddm_backend *backend, void *ctx,
+                               struct ddm_model *model, struct train_buffers *buf, double lambda,
+                               double *used, struct ddm_error *err) {
+    const int n = model->n, k = model->k;
+    int code = ridge_solve(backend, ctx, buf->gram, n + 1, n, buf->cross, k, lambda, buf->solution,
+                           used, err);
+    for (int i = 0; !code && i < n; i++)
+        for (int c = 0; c < k; c++)
+            model->Ws[(size_t)c * n + i] = (float)buf->solution[(size_t)i * k + c];
+    return code;
+}
+
+/* The evidence-maximising ridge λ (relative to mean diag G) of the Bayesian linear model
+ * y_c = Hᵀw_c + noise of precision β, w_c ~ N(0, I/α), by MacKay's fixed point (Neural Comput. 4,
+ * 415 (1992); Bishop, PRML §3.5.2): with G = V diag(d) Vᵀ and p_i = Σ_c (VᵀC)_ic²,
+ * γ = Σ βd_i/(α + βd_i), α = kγ/Σ‖m_c‖², β = k(M − γ)/Σ‖y_c − Hᵀm_c‖², λ̄ = α/β. */
+static int evidence_ridge(const double *gram, const double *cross, int n, int k, int M, double yy,
+                          double *lambda, struct ddm_error *err) {
+    double *V = ddm_alloc(sizeof(double) * n * n, "evidence", err),
+           *d = ddm_alloc(sizeof(double) * n, "evidence", err),
+           *p = ddm_calloc(n, sizeof(double), "evidence", err);
+    int code = V && d && p ? DDM_OK : DDM_ERUNTIME;
+    double mean_diag = 0;
+    for (int i = 0; !code && i < n; i++) {
+        memcpy(V + (size_t)i * n, gram + (size_t)i * (n + 1), sizeof(double) * n);
+        mean_diag += gram[(size_t)i * (n + 1) + i] / n;
+    }
+    if (!code && LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'V', 'U', n, V, n, d))
+        code = ddm_fail(err, DDM_ERUNTIME, "the evidence of the ridge did not converge");
+    for (int i = 0; !code && i < n; i++) /* eigenvector i is column i of V */
+        for (int c = 0; c < k; c++) {
+            double proj = 0;
+            for (int j = 0; j < n; j++) proj += V[(size_t)j * n + i] * cross[(size_t)j * k + c];
+            p[i] += proj * proj;
+        }
+    double alpha = mean_diag * 1e-6, beta = k * (double)M / fmax(yy, 1e-300);
+    for (int iteration = 0; !code && iteration < 200; iteration++) {
+        double gamma = 0, m2 = 0, fit = 0;
+        for (int i = 0; i < n; i++) {
+            const double di = fmax(d[i], 0), w = beta / (alpha + beta * di);
+            gamma += beta * di / (alpha + beta * di);
+            m2 += w * w * p[i];
+            fit += (2 * w - di * w * w) * p[i]; /* 2mᵀC − mᵀGm */
+        }
+        const double next_alpha = k * gamma / fmax(m2, 1e-300),
+                     next_beta = k * (M - gamma) / fmax(yy - fit, 1e-300 * yy);
+        const int settled = fabs(next_alpha / next_beta - alpha / beta) <= 1e-6 * alpha / beta;
+        alpha = next_alpha, beta = next_beta;
+        if (settled) break;
+    }
+    *lambda = alpha / beta / mean_diag;
+    free(V);
+    free(d);
+    free(p);
+    return code;
+}
+
+/* Data: the targets carry the increments' noise (variance ≈ 2D/Δ per point), so the readout
+ * needs a ridge λ that grows as the points get fewer: with λ = 1e-8, 2000 increments of the OU
+ * example give readout weights of 2·10³ that cancel on the points, and the learnt flow escapes
+ * off them. λ is the evidence-maximising one (at least [train] ridge): about 0.1 for those 2000
+ * points, 10⁻⁵–10⁻⁴ for 640 000 (near the least error against the true drift, measured). The
+ * held-out increments stay out of the choice. */
+static int ridge_readout_evidence(const struct ddm_backend *backend, void *ctx,
+                                  struct ddm_model *model, const struct ddm_config *cfg,
+                                  struct train_buffers *buf, int M_train,
+                                  struct ddm_train_report *report, struct ddm_error *err) {
+    const int n = model->n, k = model->k;
+    double yy = 0, lambda = cfg->ridge;
+    for (size_t q = 0; q < (size_t)M_train * k; q++) yy += (double)buf->Y[q] * buf->Y[q];
+    int code = backend->train_gram(ctx, NULL, k, buf->gram, buf->cross, err);
+    if (!code) code = evidence_ridge(buf->gram, buf->cross, n, k, M_train, yy, &lambda, err);
+    if (!code)
+        code = ridge_readout_again(backend, ctx, model, buf, fmax(lambda, cfg->ridge),
+                                   &report->ridge_used, err);
+    return code ? code : backend->train_params(ctx, model, 1, err);
+}
+
 /* The ridge start (after choosing n, g, g_b), or the parameters and moments of a checkpoint. */
 static int start_network(const struct ddm_backend *backend, void *ctx, const struct ddm_config *cfg,
                          const struct ddm_train_state *from, struct ddm_model *model,
-                         struct train_buffers *buf, const struct held_out *test,
+                         struct train_buffers *buf, int M_train, const struct held_out *test,
                          struct ddm_train_report *report, struct ddm_adam *adam,
                          struct ddm_error *err) {
     int code = backend->train_params(ctx, model, 1, err);
@@ -558,8 +638,10 @@ static int start_network(const struct ddm_backend *backend, void *ctx, const str
         report->ridge_used = from->ridge_used;
         return DDM_OK;
     }
-    code = ridge_readout(backend, ctx, model, cfg->ridge, buf->gram, buf->cross, buf->solution,
-                         &report->ridge_used, err);
+    code = test->from_data
+               ? ridge_readout_evidence(backend, ctx, model, cfg, buf, M_train, report, err)
+               : ridge_readout(backend, ctx, model, cfg->ridge, buf->gram, buf->cross,
+                               buf->solution, &report->ridge_used, err);
     if (!code) report->ridge_rel_err = drift_relative_error(model, test->z, test->f, test->count);
     return code;
 }
@@ -661,7 +743,7 @@ int train_model_from(const struct ddm_backend *backend, const struct ddm_system 
     const int M = points.M, M_train = M - M_test_of(cfg, &points), M_test = M - M_train;
     struct train_buffers buf;
     struct ddm_model shape = {0};
-    struct held_out test = {NULL, NULL, M_test, &shape};
+    struct held_out test = {NULL, NULL, M_test, &shape, points.held_out > 0};
     void *ctx = NULL;
     if ((code = buffers_alloc(&buf, M, M_train, M_test, k, err))) goto done;
     test.z = buf.test_z, test.f = buf.test_f;
@@ -680,22 +762,25 @@ int train_model_from(const struct ddm_backend *backend, const struct ddm_system 
     if ((code = network_setup(sys, cfg, from, &shape, &buf, model, report, err))) goto done;
     struct ddm_adam adam = {0.9, 0.999, 1e-8, cfg->weight_decay, 0, 1};
     if ((code = backend->train_create(model, &data, &ctx, err)) ||
-        (code = start_network(backend, ctx, cfg, from, model, &buf, &test, report, &adam, err)))
+        (code = start_network(backend, ctx, cfg, from, model, &buf, M_train, &test, report, &adam,
+                              err)))
         goto done;
     report->ridge_loss = training_loss(model, buf.Z, buf.Y, M_train);
     report->ridge_seconds = now_seconds() - t_ridge;
+    struct ddm_config tuned = *cfg; /* data: the fine-tuning keeps the λ chosen above */
+    if (test.from_data) tuned.ridge = report->ridge_used;
 
     /* fine-tuning of Γ̂, b with the readout in closed form: Gauss–Newton, then Adam */
     double t_gn = now_seconds();
     if (!from &&
-        (code = gauss_newton_stage(backend, ctx, cfg, model, &buf, M_train, &test, report, err)))
+        (code = gauss_newton_stage(backend, ctx, &tuned, model, &buf, M_train, &test, report, err)))
         goto done;
     report->gn_rel_err = drift_relative_error(model, test.z, test.f, M_test);
     report->gn_seconds = now_seconds() - t_gn;
     double t_adam = now_seconds();
     struct ddm_train_state state = {.lr_scale = from ? from->lr_scale : 1,
                                     .stalls = from ? from->stalls : 0};
-    if ((code = finetune(backend, ctx, cfg, model, &buf, M_train, &adam, &state, report, stopped,
+    if ((code = finetune(backend, ctx, &tuned, model, &buf, M_train, &adam, &state, report, stopped,
                          quiet, err)))
         goto done;
     if ((code = model_update_pinv(model, err))) goto done;

@@ -19,6 +19,8 @@ enum sim_init { INIT_MANIFOLD, INIT_OFF_MANIFOLD };
 /* What a network trajectory that blows up does to the run ([simulate] on_nonfinite). */
 enum nonfinite_policy { NONFINITE_STOP, NONFINITE_DROP, NONFINITE_KEEP };
 enum backend_choice { BACKEND_AUTO, BACKEND_CPU, BACKEND_CUDA };
+/* [system] data_drift: the forward stencil of the Kramers–Moyal drift (bias O(Δ), O(Δ²), O(Δ³)) */
+enum data_drift_order { DATA_DRIFT_FIRST, DATA_DRIFT_SECOND, DATA_DRIFT_THIRD };
 /* The value of a number key written as "auto" (keys whose table row has choices "auto"; their
  * valid numbers are all >= 0): the engine chooses it and reports the choice. */
 #define DDM_AUTO (-1)
@@ -47,6 +49,7 @@ struct ddm_config {
     double data_dt;      /* sampling interval Δ (DDM_AUTO: the dataset's attribute dt) */
     char *data_noise;    /* measurement noise σ_obs: "0", "estimate" or a number */
     double data_holdout; /* share of whole trajectories (or time blocks) held out */
+    int data_drift;      /* drift estimator: enum data_drift_order (bias O(Δ^order)) */
 
     /* [network] */
     int neurons;      /* n (DDM_AUTO: grown until ε_f <= target_drift_error) */

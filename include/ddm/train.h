@@ -15,6 +15,7 @@
 #include "ddm/model.h"
 #include "ddm/plan.h"
 #include "ddm/progress.h"
+#include "ddm/recording.h"
 #include "ddm/system.h"
 
 struct ddm_points {
@@ -131,18 +132,39 @@ int train_model_from(const struct ddm_backend *backend, const struct ddm_system 
                      struct ddm_train_state *stopped, struct ddm_model *model,
                      struct ddm_train_report *report, int quiet, struct ddm_error *err);
 
-/* Data systems (host/model/data_train.c). The training points: pairs (z(t), (z(t+Δ) − z(t))/Δ) of
- * the fit part of the recording (at most [train] samples, evenly strided), then those of the
- * held-out part (points->held_out of them). */
+/* Data systems (host/model/data_train.c). The training points: pairs (z(t), f̂) of the fit part of
+ * the recording, f̂ the forward stencil of [system] data_drift (first_order: (z(t+Δ) − z(t))/Δ)
+ * corrected for measurement noise when data_noise is set (at most [train] samples, evenly
+ * strided), then those of the held-out part (points->held_out of them). */
 int data_points(const struct ddm_system *sys, const struct ddm_config *cfg,
                 struct ddm_points *points, struct ddm_error *err);
 /* Checks [system] data_noise: 0, a non-negative number, or estimate (*sigma_obs < 0). */
 int data_noise_parse(const struct ddm_config *cfg, double *sigma_obs, struct ddm_error *err);
-/* After the drift is trained: D̂ from the residual increments z(t+Δ) − z(t) − f_RNN Δ of the fit
- * part (measurement noise corrected), σ̂ into model->S when [system] diffusion = estimate, and
+/* After the drift is trained: D̂ from the residual increments z(t+Δ) − φ_Δ(z(t)) of the fit part
+ * (φ_Δ the learnt flow: an Euler step for first_order, else one RK4 step; measurement noise
+ * corrected), σ̂ into model->S when [system] diffusion = estimate, and
  * the held-out noise floor of ε_f, into the report. */
 int data_diffusion(const struct ddm_system *sys, const struct ddm_config *cfg,
                    struct ddm_model *model, struct ddm_train_report *report, struct ddm_error *err);
+
+/* The drift bias of measurement noise (host/model/data_noise.c): the noise covariance R and a
+ * polynomial score ∇ln p_y of the observed samples (score matching on monomials of degree ≤ 3 for
+ * k ≤ 4, else ≤ 2), so that a drift target with a_0 η(t)/Δ in it is corrected by a_0 R ∇ln p_y/Δ
+ * (Tweedie's formula). active = 0 (data_noise = 0): no correction. */
+#define DATA_NOISE_MAX_TERMS 45
+struct data_noise_model {
+    int active, k, terms;
+    double R[DDM_MAX_K * DDM_MAX_K]; /* σ_obs² I, or estimated from lag-1 residuals */
+    double mean[DDM_MAX_K], scale[DDM_MAX_K];
+    int exponent[DATA_NOISE_MAX_TERMS][DDM_MAX_K];
+    double *coef; /* (k, terms): ∂ln p̂/∂ŷ_i = Σ_a coef[i·terms + a] b_a(ŷ), ŷ = (y − μ)/s */
+};
+/* Fits the model to the fit part; sigma_obs < 0: R estimated, 0: inactive, > 0: R = σ_obs² I. */
+int data_noise_model_fit(const struct recording *fit, double sigma_obs, struct data_noise_model *m,
+                         struct ddm_error *err);
+/* ∇ln p_y at y (original coordinates). */
+void data_noise_score(const struct data_noise_model *m, const double *y, double *score);
+void data_noise_model_free(struct data_noise_model *m);
 
 /* ε_f = ‖f_RNN − f‖ / ‖f‖ over points (aggregate L2, original coordinates). */
 double drift_relative_error(const struct ddm_model *model, const double *z, const double *f,
