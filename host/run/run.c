@@ -336,7 +336,7 @@ static void print_summary(const struct run *run, double seconds) {
                sim->target_seconds, sim->output_seconds);
         printf("          stationary mean / variance, network vs coupled target:\n");
         for (int c = 0; c < sys->k; c++)
-            printf("            %-6s %10.4g / %-10.4g vs %10.4g / %-10.4g\n", sys->var_names[c],
+            printf("            %-6s %10.4g / %-10.4g vs %10.4g / %.4g\n", sys->var_names[c],
                    sim->latent_mean[c], sim->latent_var[c], sim->target_mean[c],
                    sim->target_var[c]);
     }
