@@ -328,20 +328,9 @@ Test(data_diffusion, run_stops_and_resumes_bit_for_bit, .timeout = 60) {
     write_text("d.ini", ini);
     cr_assert_eq(run_ddm("@d.ini --stages train,simulate,analyze --output @straight.h5"), 0, "%s",
                  run_err.message);
-    stop_request(SIGTERM);
-    int code = run_ddm("@d.ini --stages train,simulate,analyze --output @stopped.h5"), stops = 0;
-    while (code == DDM_EINTERRUPTED && stops < 50) {
-        stops++;
-        hid_t f = open_file("stopped.h5"), group = H5Gopen2(f, "checkpoint", H5P_DEFAULT);
-        char stage[32];
-        struct ddm_error e;
-        cr_assert_eq(h5_read_attr_string(group, "stage", stage, sizeof stage, &e), 0);
-        H5Gclose(group), H5Fclose(f);
-        if (strcmp(stage, "analyze")) stop_request(SIGTERM); /* no check inside the analysis */
-        code = run_ddm("--resume @stopped.h5");
-    }
-    cr_assert_eq(code, 0, "%s", run_err.message);
-    cr_assert_gt(stops, 1);
+    cr_assert_gt(run_stopping_everywhere(
+                     "@d.ini --stages train,simulate,analyze --output @stopped.h5", "stopped.h5"),
+                 1);
     const char *same[] = {"/model/V", "/model/c", "/simulate/latent", "/simulate/target_latent",
                           "/analysis/lyapunov/rnn"};
     for (int i = 0; i < 5; i++) assert_same_dataset("straight.h5", "stopped.h5", same[i]);

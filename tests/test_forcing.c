@@ -14,23 +14,14 @@
 #include "ddm/system.h"
 #include "test_util.h"
 
-static int build(struct ddm_system *sys, const char *text, struct ddm_error *err) {
-    struct ddm_config cfg;
-    int code = config_defaults(&cfg, err);
-    if (!code) code = config_load_text(&cfg, text, "t.ini", err);
-    if (!code) code = system_build(sys, &cfg, err);
-    config_free(&cfg);
-    return code;
-}
-
 Test(forcing, the_terms_with_t_form_the_forcing) {
     struct ddm_system sys;
     struct ddm_error err = {0};
-    int code = build(&sys,
-                     "[system]\nvars = x, v\nparams = g=2, w=1.5\n"
-                     "define = F = g*sin(w*t)\n"
-                     "drift = v; -x - 0.3*v + 1e-3 - F + cos(t)^2 - x^3\n",
-                     &err);
+    int code = system_from_text(&sys,
+                                "[system]\nvars = x, v\nparams = g=2, w=1.5\n"
+                                "define = F = g*sin(w*t)\n"
+                                "drift = v; -x - 0.3*v + 1e-3 - F + cos(t)^2 - x^3\n",
+                                &err);
     cr_assert_eq(code, DDM_OK, "%s", err.message);
     cr_assert(sys.forcing);
     for (int i = 0; i < 20; i++) {
@@ -44,11 +35,13 @@ Test(forcing, the_terms_with_t_form_the_forcing) {
     }
     system_free(&sys);
 
-    code = build(&sys, "[system]\nvars = x\ndrift = -x\n", &err); /* autonomous: no forcing */
+    code = system_from_text(&sys, "[system]\nvars = x\ndrift = -x\n",
+                            &err); /* autonomous: no forcing */
     cr_assert_eq(code, DDM_OK, "%s", err.message);
     cr_assert_null(sys.forcing);
     system_free(&sys);
-    code = build(&sys, "[system]\nvars = x, t\ndrift = -x; 1\n", &err); /* a variable named t */
+    code = system_from_text(&sys, "[system]\nvars = x, t\ndrift = -x; 1\n",
+                            &err); /* a variable named t */
     cr_assert_eq(code, DDM_OK, "%s", err.message);
     cr_assert_null(sys.forcing);
     system_free(&sys);
@@ -57,7 +50,8 @@ Test(forcing, the_terms_with_t_form_the_forcing) {
 Test(forcing, t_where_it_cannot_drive_the_network_is_refused) {
     struct ddm_system sys;
     struct ddm_error err = {0};
-    cr_assert_eq(build(&sys, "[system]\nvars = x\ndrift = -x + x*cos(t)\n", &err), DDM_EUSAGE);
+    cr_assert_eq(system_from_text(&sys, "[system]\nvars = x\ndrift = -x + x*cos(t)\n", &err),
+                 DDM_EUSAGE);
     cr_assert_str_eq(err.message,
                      "t.ini:3: [system] drift: expression 1, term 'x*cos(t)' depends on both t "
                      "and the variables; only a forcing g(t) added to the drift can drive the "

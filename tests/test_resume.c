@@ -49,32 +49,6 @@ static void assert_same_run(const char *a, const char *b) {
 }
 
 /* The stage of the checkpoint in `file` ("train", "simulate", "analyze"). */
-static void checkpoint_stage(const char *file, char *stage, size_t len) {
-    hid_t f = open_file(file), group = H5Gopen2(f, "checkpoint", H5P_DEFAULT);
-    struct ddm_error err;
-    cr_assert_eq(h5_read_attr_string(group, "stage", stage, len, &err), 0);
-    H5Gclose(group), H5Fclose(f);
-}
-
-/* Runs `args` with a stop already requested, so it stops at its first check; then resumes the
- * same way until the run completes (an analyze checkpoint is resumed without a stop: there is no
- * check inside the analysis). Returns the number of stops. */
-static int run_stopping_everywhere(const char *args, const char *file) {
-    stop_request(SIGTERM);
-    int code = run_ddm(args), stops = 0;
-    char resume[256], stage[32];
-    snprintf(resume, sizeof resume, "--resume @%s", file);
-    while (code == DDM_EINTERRUPTED && stops < 50) {
-        stops++;
-        cr_assert_eq(root_attr(file, "complete"), 0);
-        cr_assert_eq(root_attr(file, "interrupted"), 1);
-        checkpoint_stage(file, stage, sizeof stage);
-        if (strcmp(stage, "analyze")) stop_request(SIGTERM);
-        code = run_ddm(resume);
-    }
-    cr_assert_eq(code, 0, "%s", run_err.message);
-    return stops;
-}
 
 Test(resume, stops_in_training_burn_in_and_blocks_resume_bit_for_bit, .timeout = 60) {
     make_test_dir("resume");

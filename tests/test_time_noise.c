@@ -19,23 +19,15 @@
 #include "ddm/system.h"
 #include "test_util.h"
 
-static int build(struct ddm_system *sys, const char *text, struct ddm_error *err) {
-    struct ddm_config cfg;
-    int code = config_defaults(&cfg, err);
-    if (!code) code = config_load_text(&cfg, text, "t.ini", err);
-    if (!code) code = system_build(sys, &cfg, err);
-    config_free(&cfg);
-    return code;
-}
-
 Test(time_noise, the_terms_with_t_form_the_time_part_of_the_diffusion) {
     struct ddm_system sys;
     struct ddm_error err = {0};
     /* a diagonal σ: a state-dependent part, a part of t, both */
-    int code = build(&sys,
-                     "[system]\nvars = x, y\nparams = w=2\ndefine = M = 1 + 0.5*sin(w*t)\n"
-                     "drift = -x; -y\ndiffusion = 0.2 + 0.1*x^2; 0.3*M - 0.05*cos(t)^2\n",
-                     &err);
+    int code =
+        system_from_text(&sys,
+                         "[system]\nvars = x, y\nparams = w=2\ndefine = M = 1 + 0.5*sin(w*t)\n"
+                         "drift = -x; -y\ndiffusion = 0.2 + 0.1*x^2; 0.3*M - 0.05*cos(t)^2\n",
+                         &err);
     cr_assert_eq(code, DDM_OK, "%s", err.message);
     cr_assert(sys.diffusion_time);
     cr_assert(!sys.diffusion_constant, "0.1*x^2 depends on x");
@@ -52,10 +44,10 @@ Test(time_noise, the_terms_with_t_form_the_time_part_of_the_diffusion) {
     system_free(&sys);
 
     /* a matrix with t in one entry, a constant σ(z) */
-    code = build(&sys,
-                 "[system]\nvars = x, y\ndrift = -x; -y\n"
-                 "diffusion_matrix = 0.4, 0.1*sin(t); 0, 0.2\n",
-                 &err);
+    code = system_from_text(&sys,
+                            "[system]\nvars = x, y\ndrift = -x; -y\n"
+                            "diffusion_matrix = 0.4, 0.1*sin(t); 0, 0.2\n",
+                            &err);
     cr_assert_eq(code, DDM_OK, "%s", err.message);
     cr_assert(sys.diffusion_constant && sys.diffusion_time && sys.m == 2);
     double s_t[4], origin[2] = {0, 0}, sigma[4];
@@ -66,7 +58,8 @@ Test(time_noise, the_terms_with_t_form_the_time_part_of_the_diffusion) {
     cr_assert_float_eq(sigma[1], 0, 0);
     system_free(&sys);
 
-    code = build(&sys, "[system]\nname = ou\ndiffusion = 0.2; 0.1*cos(t)\n", &err); /* built-in */
+    code = system_from_text(&sys, "[system]\nname = ou\ndiffusion = 0.2; 0.1*cos(t)\n",
+                            &err); /* built-in */
     cr_assert_eq(code, DDM_OK, "%s", err.message);
     cr_assert(sys.diffusion_time && !sys.forcing);
     system_diffusion_time(&sys, 0.7, s_t);
@@ -74,7 +67,7 @@ Test(time_noise, the_terms_with_t_form_the_time_part_of_the_diffusion) {
     cr_assert_float_eq(s_t[0], 0, 0);
     system_free(&sys);
 
-    code = build(&sys, "[system]\nvars = x\ndrift = -x\ndiffusion = 0.1*x\n", &err);
+    code = system_from_text(&sys, "[system]\nvars = x\ndrift = -x\ndiffusion = 0.1*x\n", &err);
     cr_assert_eq(code, DDM_OK, "%s", err.message);
     cr_assert_null(sys.diffusion_time, "no t: no time part");
     system_free(&sys);
@@ -84,7 +77,8 @@ Test(time_noise, t_times_a_variable_in_the_diffusion_is_refused) {
     struct ddm_system sys;
     struct ddm_error err = {0};
     cr_assert_eq(
-        build(&sys, "[system]\nvars = x\ndrift = -x\ndiffusion = 0.1 + 0.2*x*cos(t)\n", &err),
+        system_from_text(&sys, "[system]\nvars = x\ndrift = -x\ndiffusion = 0.1 + 0.2*x*cos(t)\n",
+                         &err),
         DDM_EUSAGE);
     cr_assert_str_eq(err.message,
                      "t.ini:4: [system] diffusion: '0.1 + 0.2*x*cos(t)', term '0.2*x*cos(t)' "

@@ -9,6 +9,7 @@
 
 #include "ddm/config.h"
 #include "ddm/philox.h"
+#include "ddm/system.h"
 
 /* Uniform numbers in [lo, hi), reproducible for a given seed. */
 static inline void fill_uniform(float *a, size_t count, float lo, float hi, uint64_t seed) {
@@ -43,6 +44,17 @@ static inline void config_from_text(struct ddm_config *cfg, const char *text) {
         fprintf(stderr, "config: %s\n", err.message);
         abort();
     }
+}
+
+/* A system built from INI text (the configuration freed); a DDM_ status, err says why. */
+static inline int system_from_text(struct ddm_system *sys, const char *text,
+                                   struct ddm_error *err) {
+    struct ddm_config cfg;
+    int code = config_defaults(&cfg, err);
+    if (!code) code = config_load_text(&cfg, text, "t.ini", err);
+    if (!code) code = system_build(sys, &cfg, err);
+    config_free(&cfg);
+    return code;
 }
 
 #endif
