@@ -247,3 +247,36 @@ Test(train, default_fine_tuning_skips_a_ridge_start_well_within_target) {
     model_free(&model);
     system_free(&sys);
 }
+
+/* Too few training points for the network: Gauss–Newton rounds that lower the training loss but
+ * raise the held-out ε_f are undone and counted (the summary then says more samples would let it
+ * gain), and ten times the points do let it gain more. A drift with kinks (sign, abs), which no
+ * smooth network matches exactly, so the rounds have something to overfit. */
+Test(train, fine_tuning_limited_by_the_points_is_told_apart, .timeout = 60) {
+    const char *text = "[system]\nname = rough\nvars = x, y\n"
+                       "drift = -x + sign(sin(4*y)); -y + abs(x)\ndiffusion = 0.5\n"
+                       "[network]\nneurons = 96\n[train]\nepochs = 0\nsamples = ";
+    double gain[2];
+    int overfit[2];
+    const int samples[2] = {200, 2000};
+    for (int i = 0; i < 2; i++) {
+        char ini[512];
+        snprintf(ini, sizeof ini, "%s%d\n", text, samples[i]);
+        struct ddm_system sys;
+        struct ddm_model model;
+        struct ddm_train_report report;
+        train_text(ini, &sys, &model, &report);
+        gain[i] = report.ridge_rel_err / report.drift_rel_err;
+        overfit[i] = report.gn_rounds_overfit;
+        cr_assert(overfit[i] <= report.gn_rounds_undone);
+        cr_log_info("samples %d: gain ×%.2f, undone %d of which overfit %d", samples[i], gain[i],
+                    report.gn_rounds_undone, overfit[i]);
+        train_report_free(&report);
+        model_free(&model);
+        system_free(&sys);
+    }
+    cr_assert(overfit[0] >= 1 && gain[0] < 2, "200 points: gain ×%.2f, overfit rounds %d", gain[0],
+              overfit[0]);
+    cr_assert_gt(gain[1], 1.2 * gain[0], "2000 points gain ×%.2f, 200 points ×%.2f", gain[1],
+                 gain[0]);
+}

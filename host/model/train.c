@@ -536,6 +536,9 @@ static int gauss_newton_stage(const struct ddm_backend *backend, void *ctx,
             params_pack(model, buf->best, 1);
             if ((code = backend->train_params(ctx, model, 1, err))) break;
             report->gn_rounds_undone++;
+            /* it fits the training points better but the held-out ones worse: the points, not
+             * the optimiser, limit ε_f (more [train] samples is the remedy) */
+            report->gn_rounds_overfit += loss < best && eps > best_eps;
         }
     }
     report->gn_stalled = stalls >= stall_limit;

@@ -265,6 +265,11 @@ static void print_train_choices(const struct ddm_config *cfg,
                : train->gn_rounds_kept == 0 ? "; stopped: it cannot improve on the ridge start "
                                               "(rounds in a row gained < 2%)"
                                             : "; stopped: rounds in a row gained < 2%");
+        if (train->gn_stalled && train->gn_rounds_overfit > 0 && gn_gain < 2)
+            printf("          Gauss–Newton is limited by the training points: in %d round(s) the "
+                   "training loss fell while the held-out ε_f rose; more [train] samples (now %d) "
+                   "let it gain\n",
+                   train->gn_rounds_overfit, cfg->samples);
     }
     if (cfg->epochs == 0) return;
     const double adam_start = train->gn_rounds_kept + train->gn_rounds_undone > 0

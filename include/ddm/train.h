@@ -64,9 +64,10 @@ struct ddm_train_report {
     int stopped_early;                    /* fine-tuning stopped: 3 rounds in a row gained < 2% */
     int gn_rounds_kept, gn_rounds_undone; /* Gauss–Newton rounds kept / undone */
     int gn_stalled;                       /* Gauss–Newton stopped: rounds in a row gained < 2% */
-    int gn_skipped;    /* gauss_newton = auto left a ridge start already well within target */
-    double gn_rel_err; /* held-out ε_f after the Gauss–Newton rounds */
-    double gn_seconds; /* time of the Gauss–Newton rounds */
+    int gn_rounds_overfit; /* undone rounds whose training loss fell while held-out ε_f rose */
+    int gn_skipped;        /* gauss_newton = auto left a ridge start already well within target */
+    double gn_rel_err;     /* held-out ε_f after the Gauss–Newton rounds */
+    double gn_seconds;     /* time of the Gauss–Newton rounds */
     int epochs_run;
     double *loss; /* (epochs_run) training loss per epoch */
     double seconds, sampling_seconds, ridge_seconds, adam_seconds;
