@@ -356,8 +356,12 @@ void analysis_data_print(const struct ddm_system *sys, const struct data_report 
     else /* D depends on z, or no HHD */
         snprintf(c, sizeof c, "not computed");
     printf("          data: Φ by force inference (degree %d): data %s vs network %s · network, "
-           "sample identity with the learnt drift: %s (nats/time)\n",
-           DATA_SFI_DEGREE, a, b, c);
+           "sample identity with the learnt drift: %s (nats/time)%s\n",
+           DATA_SFI_DEGREE, a, b, c,
+           /* the inference takes D constant: with a D(z) its Φ and noise bias are off */
+           sys->diffusion_constant ? ""
+                                   : "; the force inference takes D constant, so with this D(z) "
+                                     "its Φ is biased: the grid Φ above is the one to read");
     const int w = r->worst;
     if (w >= 0 && r->wasserstein_std[w] > DDM_STATS_WARN &&
         !(r->wasserstein_std[w] <= DATA_FLOOR_FACTOR * r->wasserstein_floor[w]))

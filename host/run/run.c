@@ -60,9 +60,12 @@ struct run {
     struct cpu_clock clock_start; /* for the warning of a shared machine */
 };
 
-/* "a ± e" with the error's precision, or "a" when e is not finite */
+/* "a ± e" with the error's precision, "a" when e is not finite, "not finite" for a NaN or ±inf a
+ * (its reason is in the notes) */
 static void with_error(char *buf, size_t len, double value, double error) {
-    if (isfinite(error))
+    if (!isfinite(value))
+        snprintf(buf, len, "not finite");
+    else if (isfinite(error))
         snprintf(buf, len, "%.4g ± %.2g", value, error);
     else
         snprintf(buf, len, "%.4g", value);
@@ -73,9 +76,15 @@ static void print_entropy(const struct ddm_analysis_report *a) {
     char net[64], tgt[64];
     with_error(net, sizeof net, a->phi[0], a->phi_err[0]);
     with_error(tgt, sizeof tgt, a->phi[1], a->phi_err[1]);
-    printf("          entropy production Φ = ⟨fᵀD⁻¹f + ∇·f⟩: network %s vs target %s "
-           "(nats/time)\n",
-           net, tgt);
+    if (isfinite(a->phi[0]) || isfinite(a->phi[1]))
+        printf("          entropy production Φ = ⟨fᵀD⁻¹f + ∇·f⟩: network %s vs target %s "
+               "(nats/time)\n",
+               net, tgt);
+    else /* the sample identity needs a constant, invertible D (a σ(z) or a singular D) */
+        printf(
+            "          entropy production Φ = ⟨fᵀD⁻¹f + ∇·f⟩: not computed: it needs a constant, "
+            "invertible D (notes)%s\n",
+            a->phi_grid_on ? "; the grid estimate below does not" : "");
     if (a->phi_grid_on) {
         with_error(net, sizeof net, a->phi_grid[0], a->phi_grid_err[0]);
         with_error(tgt, sizeof tgt, a->phi_grid[1], a->phi_grid_err[1]);
