@@ -118,6 +118,32 @@ Test(starts, lyapunov_starts_from_a_fixed_start_are_distinct_and_give_an_error_b
     config_free(&cfg);
 }
 
+/* A target path that settles on its fixed point has a std near 0: a network whose fixed point lies
+ * 1e-4 from the target's (an OU with s = 0.4) is still on the target's attractor, not "2 std
+ * away"; a point one trained std away is elsewhere. */
+Test(starts, an_end_near_the_targets_fixed_point_is_on_its_attractor) {
+    struct ddm_config cfg;
+    struct ddm_system sys;
+    struct ddm_model model;
+    build(&sys, &cfg,
+          "[system]\nvars = z\ndrift = -z\ndiffusion = 0.5\n"
+          "[analysis]\nlyapunov_starts = 4\nlyapunov_transient = 1000\n");
+    const double mean[1] = {0}, scale[1] = {0.4};
+    region_model(&model, 1, mean, scale);
+    struct lyapunov_starts starts;
+    struct ddm_error err = {0};
+    cr_assert_eq(lyapunov_starts_find(&sys, &model, &cfg, 4, &starts, &err), 0, "%s", err.message);
+    const double near = 1e-4, far = 0.4;
+    const double d_near = lyapunov_starts_distance(&starts, &near);
+    const double d_far = lyapunov_starts_distance(&starts, &far);
+    cr_assert(d_near < LYAPUNOV_FAR, "1e-4 from the fixed point: %g std", d_near);
+    cr_assert(d_far > LYAPUNOV_FAR, "one trained std away: %g std", d_far);
+    lyapunov_starts_free(&starts);
+    model_free(&model);
+    system_free(&sys);
+    config_free(&cfg);
+}
+
 /* ρ = x² + y²: dx = x g − y, dy = y g + x, g = −(ρ − 1)(ρ − 4): the origin is a stable focus
  * (λ = −4, −4), r = 2 a stable limit cycle (λ = 0, −24), r = 1 the unstable cycle between them.
  * One start inside r = 1 falls onto the point; the other three settle on the cycle. */

@@ -190,8 +190,11 @@ static enum start_verdict lyapunov_path(const struct ddm_system *sys, const stru
     return START_ACCEPTED;
 }
 
-/* scale (k): the path's std per coordinate; min_separation between the starts in those units. */
-static void describe_path(struct lyapunov_starts *out) {
+/* scale (k): the path's std per coordinate, at least STARTS_SCALE_FLOOR of the trained states'
+ * std (a path that settles on a fixed point has a std near 0, and a network's fixed point a
+ * hair's breadth from the target's would count as "elsewhere"); min_separation between the
+ * starts in those units. */
+static void describe_path(struct lyapunov_starts *out, const struct ddm_model *model) {
     const int k = out->k;
     for (int c = 0; c < k; c++) {
         double sum = 0, sum2 = 0;
@@ -201,7 +204,8 @@ static void describe_path(struct lyapunov_starts *out) {
         }
         const double mean = sum / out->path_points;
         const double var = fmax(0, sum2 / out->path_points - mean * mean);
-        out->scale[c] = fmax(sqrt(var), 1e-12 * (1 + fabs(mean)));
+        out->scale[c] = fmax(fmax(sqrt(var), STARTS_SCALE_FLOOR * model->latent_scale[c]),
+                             1e-12 * (1 + fabs(mean)));
     }
     out->min_separation = INFINITY;
     for (int a = 0; a < out->S; a++)
@@ -255,7 +259,7 @@ int lyapunov_starts_find(const struct ddm_system *sys, const struct ddm_model *m
         }
         count_verdict(&out->report, v);
         if (v == START_ACCEPTED) {
-            describe_path(out);
+            describe_path(out, model);
             return DDM_OK;
         }
     }

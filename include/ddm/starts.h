@@ -16,6 +16,7 @@
 #include "ddm/system.h"
 
 #define STARTS_TRAINED_REGION 20.0 /* half-width of the trained region, in units of s */
+#define STARTS_SCALE_FLOOR    0.01 /* the Lyapunov path's scale: at least this share of s */
 
 /* How many candidate starts were drawn and why the refused ones were refused. */
 struct start_report {
