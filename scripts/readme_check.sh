@@ -62,7 +62,8 @@ grep -E '^(ddm_gpu|output|total) ' "$tmp/log" | sed 's/^/   /'
 
 python=/usr/bin/python3
 [ -x "$python" ] || python=python3
-files=$(cd "$clone" && ls *.h5)
+# every file a ./ddm_gpu command wrote (its summary's "output" line), wherever it went
+files=$(awk '/^output / { print $2 }' "$tmp/log" | sort -u)
 [ -n "$files" ] || { echo "readme_check: the README's commands wrote no .h5 file" >&2; exit 1; }
 (cd "$clone" && "$python" - $files <<'PY'
 import sys, h5py
@@ -75,7 +76,7 @@ PY
 )
 for h5 in $files; do
     base=${h5%.h5}
-    figures=$(find "$clone" -maxdepth 2 -path "*${base}*" \( -name '*.png' -o -name '*.pdf' -o -name '*.svg' \) | wc -l)
+    figures=$(find "$clone" -maxdepth 3 -path "*${base}*" \( -name '*.png' -o -name '*.pdf' -o -name '*.svg' \) | wc -l)
     [ "$figures" -gt 0 ] || [ "$base" = vdp_mu2 ] ||
         { echo "readme_check: no figures of $h5 were written" >&2; exit 1; }
     echo "   $base: $figures figures"
