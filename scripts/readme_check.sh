@@ -12,7 +12,7 @@
 # The clone reuses this checkout's build (objects copied and touched newer than the clone's
 # sources), so its `make` only checks them; READMECHECK_FULL_BUILD=1 builds from scratch.
 # At the end every .h5 file the commands wrote must be a complete run, and every figure folder
-# must hold figures, and every file the README links to must be committed. HOME is a temporary folder, so nothing outside the clone is touched.
+# must hold figures written after it, and every file the README links to must be committed. HOME is a temporary folder, so nothing outside the clone is touched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -76,7 +76,7 @@ PY
 )
 for h5 in $files; do
     base=${h5%.h5}
-    figures=$(find "$clone" -maxdepth 3 -path "*${base}*" \( -name '*.png' -o -name '*.pdf' -o -name '*.svg' \) | wc -l)
+    figures=$(find "$clone" -maxdepth 3 -path "*${base}*" -newer "$clone/$h5" \( -name '*.png' -o -name '*.pdf' -o -name '*.svg' \) | wc -l)
     [ "$figures" -gt 0 ] || [ "$base" = vdp_mu2 ] ||
         { echo "readme_check: no figures of $h5 were written" >&2; exit 1; }
     echo "   $base: $figures figures"
