@@ -141,6 +141,16 @@ Test(from_data, ou_drift_diffusion_covariance_and_phi, .timeout = 60) {
     cr_log_info("from data: ε_f vs A z %.4f, raw held-out ε_f %.4f, noise floor %.4f", eps,
                 report.drift_rel_err, report.data_noise_floor);
     cr_expect_lt(eps, 0.05, "learnt drift %.3f off the true A z (within 5 %%)", eps);
+    /* the held-out increments' estimate of that error: at floor 0.99 it is noise (it read 0.7,
+     * unflagged, for a drift 0.03 off); its 2σ bound must hold the true error, and a value
+     * called resolved must lie within the bound */
+    cr_log_info("from data: excess %.4f, bound %.4f, resolved %d", report.data_drift_excess,
+                report.data_drift_excess_bound, report.data_drift_excess_resolved);
+    cr_expect_geq(report.data_drift_excess_bound, eps, "2σ bound %.3f below the true error %.3f",
+                  report.data_drift_excess_bound, eps);
+    cr_expect(!report.data_drift_excess_resolved,
+              "excess %.3f called resolved (bound %.3f) while the true error is %.3f",
+              report.data_drift_excess, report.data_drift_excess_bound, eps);
 
     double D[4], J[4], Sigma[4];
     network_D(&model, D);

@@ -248,21 +248,67 @@ static int diffusion_estimate(const struct ddm_system *sys, const struct ddm_con
 }
 
 /* The held-out ε_f of the true drift: a perfect drift leaves the targets' noise,
- * N = (Σc²·tr(2D̂Δ) + Σa²·tr R)/Δ² per point, against their mean ‖f̂‖². */
-static double noise_floor(const struct drift_estimator *e, const struct recording *held,
-                          const double *C0, const struct ddm_train_report *report) {
+ * N = (Σc²·tr(2D̂Δ) + Σa²·tr R)/Δ² per point, against their mean ‖f̂‖². Also what the error of
+ * ε_f² − floor² needs: k_eff = (tr C)²/tr C² of the noise C = 2D̂Δ (‖noise‖² has relative
+ * variance 2/k_eff for Gaussian increments), and the drift's rate ω = √(mean ‖f‖²/tr Cov z). */
+struct floor_terms {
+    double floor2, k_eff, rate;
+};
+
+static struct floor_terms noise_floor(const struct drift_estimator *e, const struct recording *held,
+                                      const double *C0, const struct ddm_train_report *report) {
     const int k = held->k;
-    double trace_C0 = 0, trace_R = 0, norm = 0;
+    double trace_C0 = 0, trace_R = 0, trace_C2 = 0, norm = 0, sum[DDM_MAX_K] = {0},
+           sum2[DDM_MAX_K] = {0};
     for (int c = 0; c < k; c++) trace_C0 += C0[c * k + c], trace_R += report->data_noise_var[c];
+    for (int i = 0; i < k; i++)
+        for (int j = 0; j < k; j++) {
+            const double C = C0[i * k + j] - 2 * (i == j) * report->data_noise_var[i];
+            trace_C2 += C * C;
+        }
     const double noise =
         (e->noise_terms * (trace_C0 - 2 * trace_R) + e->eta_terms * trace_R) / (e->dt * e->dt);
     for (int b = 0; b < held->trajectories; b++)
         for (long t = held->offset[b]; t + e->p < held->offset[b + 1]; t++) {
             double f[DDM_MAX_K];
             estimator_target(e, held, t, f);
-            for (int c = 0; c < k; c++) norm += f[c] * f[c];
+            for (int c = 0; c < k; c++) {
+                norm += f[c] * f[c];
+                sum[c] += held->z[t * k + c], sum2[c] += held->z[t * k + c] * held->z[t * k + c];
+            }
         }
-    return noise / (norm / fmax(1, (double)targets_in(held, e->p)));
+    const double count = fmax(1, (double)targets_in(held, e->p));
+    double spread = 0; /* tr Cov z of the held-out points */
+    for (int c = 0; c < k; c++) spread += fmax(0, sum2[c] / count - pow(sum[c] / count, 2));
+    const double trace_C = trace_C0 - 2 * trace_R;
+    return (struct floor_terms){.floor2 = noise / (norm / count),
+                                .k_eff = trace_C2 > 0 ? trace_C * trace_C / trace_C2 : 1,
+                                .rate =
+                                    spread > 0 ? sqrt(fmax(0, norm / count - noise) / spread) : 0};
+}
+
+/* The standard error of x = (ε_f² − floor²)/(1 − floor²) (docs/from_data.md). ε_f² holds the
+ * mean ‖noise‖² of M_held targets (relative variance 2·corr/(k_eff·M_held), corr the overlap of
+ * neighbouring stencils: 1 + 2Σ_l (Σ_i c_i c_{i+l})²/(Σ c_i²)²), floor² the fit part's tr C₀
+ * (2/(k_eff·M_fit)); and floor² is known only to O(Δ): the increments' covariance has the term
+ * Δ²(J D + D Jᵀ), a relative Δ·|J| ≈ Δω. */
+static double excess_error(const struct drift_estimator *e, const struct floor_terms *ft,
+                           long held_targets, long fit_increments) {
+    double c[4] = {0}, c2 = 0, overlap = 0;
+    for (int i = 1; i <= e->p; i++) {
+        for (int j = i; j <= e->p; j++) c[i - 1] += e->a[j];
+        c2 += c[i - 1] * c[i - 1];
+    }
+    for (int lag = 1; lag < e->p; lag++) {
+        double sum = 0;
+        for (int i = 0; i + lag < e->p; i++) sum += c[i] * c[i + lag];
+        overlap += 2 * sum * sum / (c2 * c2);
+    }
+    const double statistical = 2 / ft->k_eff *
+                               ((1 + overlap) / fmax(1, (double)held_targets) +
+                                1 / fmax(1, (double)fit_increments)),
+                 systematic = e->dt * ft->rate;
+    return ft->floor2 * sqrt(statistical + systematic * systematic) / (1 - ft->floor2);
 }
 
 int data_diffusion(const struct ddm_system *sys, const struct ddm_config *cfg,
@@ -281,11 +327,22 @@ int data_diffusion(const struct ddm_system *sys, const struct ddm_config *cfg,
     double C0[DDM_MAX_K * DDM_MAX_K], C1[DDM_MAX_K * DDM_MAX_K];
     residual_moments(model, &fit, e.p, C0, C1);
     code = diffusion_estimate(sys, cfg, model, C0, C1, report, err);
-    const double floor2 = noise_floor(&e, &held, C0, report);
-    const double eps2 = report->drift_rel_err * report->drift_rel_err;
+    const struct floor_terms ft = noise_floor(&e, &held, C0, report);
+    const double floor2 = ft.floor2, eps2 = report->drift_rel_err * report->drift_rel_err;
+    /* the held-out targets of ε_f: every stride-th, as data_points took them */
+    const long held_count = targets_in(&held, e.p),
+               stride =
+                   held_count > cfg->samples ? (held_count + cfg->samples - 1) / cfg->samples : 1,
+               held_used = (held_count + stride - 1) / stride;
     report->from_data = 1, report->data_k = k;
     report->data_noise_floor = sqrt(floor2);
-    report->data_drift_excess = floor2 < 1 ? sqrt(fmax(0, eps2 - floor2) / (1 - floor2)) : NAN;
+    const double excess2 = floor2 < 1 ? (eps2 - floor2) / (1 - floor2) : NAN,
+                 excess2_err =
+                     floor2 < 1 ? excess_error(&e, &ft, held_used, increments(&fit)) : NAN;
+    report->data_drift_excess = floor2 < 1 ? sqrt(fmax(0, excess2)) : NAN;
+    /* resolved when two standard errors clear 0; else only the bound is known */
+    report->data_drift_excess_bound = sqrt(fmax(0, excess2) + 2 * excess2_err);
+    report->data_drift_excess_resolved = excess2 > 2 * excess2_err;
     report->data_fit_increments = increments(&fit);
     report->data_heldout_increments = increments(&held);
     data_noise_model_free(&e.noise);

@@ -238,8 +238,13 @@ static void print_data_fit(const struct ddm_system *sys, const struct ddm_train_
            sys->recording->path, train->data_fit_increments, train->data_heldout_increments,
            sys->recording->dt, train->drift_rel_err, train->drift_rel_err / train->data_noise_floor,
            train->data_noise_floor);
-    if (isfinite(train->data_drift_excess))
-        printf("ε_f with the noise taken out %.2g", train->data_drift_excess);
+    if (isfinite(train->data_drift_excess) && train->data_drift_excess_resolved)
+        printf("ε_f with the noise taken out %.2g (2σ bound %.2g)", train->data_drift_excess,
+               train->data_drift_excess_bound);
+    else if (isfinite(train->data_drift_excess)) /* within its error of 0: only a bound */
+        printf("ε_f with the noise taken out: not resolved by the held-out increments, < %.2g "
+               "(2σ; the estimate %.2g is noise)",
+               train->data_drift_excess_bound, train->data_drift_excess);
     else /* the increments' noise is as large as their whole spread: nothing is left to compare */
         printf("ε_f with the noise taken out: not resolvable (noise floor ≥ 1; sample less often)");
     printf("\n          D estimated (diag):");

@@ -78,6 +78,8 @@ struct ddm_train_report {
                                 variance tr(C₀)/Δ² of the increments' noise */
     double data_drift_excess; /* √((ε_f² − floor²)/(1 − floor²)): ε_f against f with the noise
                                  taken out (NaN when the noise dominates) */
+    double data_drift_excess_bound;       /* its 2-standard-error upper bound (docs/from_data.md) */
+    int data_drift_excess_resolved;       /* 1: the excess is more than 2 standard errors above 0 */
     double data_D[DDM_MAX_K * DDM_MAX_K]; /* D̂ (k,k) = σ̂σ̂ᵀ/2, corrected for measurement noise */
     double data_noise_var[DDM_MAX_K]; /* σ_obs² per coordinate that was corrected for */
     long data_fit_increments, data_heldout_increments;
