@@ -239,6 +239,32 @@ static void network_linearisation(const struct ddm_model *model, double *J) {
             J[i * 2 + j] = XtF[0 * 2 + i] * inv[0 * 2 + j] + XtF[1 * 2 + i] * inv[1 * 2 + j];
 }
 
+/* The increments' covariance given z is 2DΔ + Δ²(J D + D Jᵀ): for the rotating OU (J + Jᵀ = −2I)
+ * C₀/(2Δ) = D(1 − Δ), −3 % at Δ = 0.03 (exact: D(1 − e^{−2Δ})/(2Δ) = 0.4853). D̂ takes the term
+ * off with the learnt drift's mean Jacobian; what is left is O(Δ²) (+0.06 %) and the sampling
+ * error √(2/M) ≈ 0.4 % of 80 000 increments per coordinate. */
+Test(from_data, diffusion_order_delta_term, .timeout = 60) {
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/ddm_from_data_jd_%d.h5", (int)getpid());
+    write_ou_every(path, 20, 5000, 0.03, 0, 17);
+    struct ddm_system sys;
+    struct ddm_model model;
+    struct ddm_train_report report;
+    train_from(path, "", &sys, &model, &report);
+    unlink(path);
+    for (int c = 0; c < 2; c++) {
+        const double rel = report.data_D[c * 3] / 0.5 - 1;
+        cr_log_info("from data, Δ = 0.03: D̂_%d%d %.4f (exact 0.5), relative %.4f", c, c,
+                    report.data_D[c * 3], rel);
+        cr_expect_lt(fabs(rel), 0.012, "D̂_%d%d %.4f off the exact 0.5 by %.4f", c, c,
+                     report.data_D[c * 3], rel);
+    }
+    cr_expect_lt(fabs(report.data_D[1]) / 0.5, 0.012, "D̂_01 %.4f, exact 0", report.data_D[1]);
+    model_free(&model);
+    train_report_free(&report);
+    system_free(&sys);
+}
+
 /* The drift bias of measurement noise η (variance R = σ_obs² I, σ_obs = 0.05) and its correction.
  * A target Σ a_j y(t+jΔ)/Δ holds a_0 η(t)/Δ, and E[η | y] = R Σ_y⁻¹ y (Σ_y = (½ + R) I), so the
  * uncorrected learnt drift is J = A(1 − ρ) + a_0 ρ/Δ I with ρ = R/(½ + R) = 0.004975: a decay of

@@ -165,12 +165,13 @@ int data_points(const struct ddm_system *sys, const struct ddm_config *cfg,
     return code;
 }
 
-/* φ_Δ(z) − z of the learnt drift: f_RNN Δ (Euler, p = 1) or one RK4 step (p ≥ 2). */
+/* φ_Δ(z) − z of the learnt drift: f_RNN Δ (Euler, p = 1) or one RK4 step (p ≥ 2); the Jacobian
+ * of f_RNN at z into jac. */
 static void flow_step(const struct ddm_model *model, int p, double dt, const double *z,
-                      double *step) {
+                      double *step, double *jac) {
     const int k = model->k;
     double rate[4][DDM_MAX_K], stage[DDM_MAX_K];
-    model_latent_drift(model, z, rate[0], NULL);
+    model_latent_drift(model, z, rate[0], jac);
     if (p == 1) {
         for (int c = 0; c < k; c++) step[c] = rate[0][c] * dt;
         return;
@@ -185,19 +186,22 @@ static void flow_step(const struct ddm_model *model, int p, double dt, const dou
 }
 
 /* C₀ = mean r rᵀ and C₁ = mean r_t r_{t+1}ᵀ (within trajectories) of the residual increments
- * r = z(t+Δ) − φ_Δ(z(t)) of `part`, (k,k) each. */
+ * r = z(t+Δ) − φ_Δ(z(t)) of `part`, and the mean Jacobian J̄ of f_RNN at z(t), (k,k) each. */
 static void residual_moments(const struct ddm_model *model, const struct recording *part, int p,
-                             double *C0, double *C1) {
+                             double *C0, double *C1, double *J) {
     const int k = part->k;
     long count0 = 0, count1 = 0;
-    double sum0[DDM_MAX_K * DDM_MAX_K] = {0}, sum1[DDM_MAX_K * DDM_MAX_K] = {0};
+    double sum0[DDM_MAX_K * DDM_MAX_K] = {0}, sum1[DDM_MAX_K * DDM_MAX_K] = {0},
+                            sumJ[DDM_MAX_K * DDM_MAX_K] = {0};
 #pragma omp parallel for reduction(+ : count0, count1, sum0[:DDM_MAX_K * DDM_MAX_K],              \
-                                       sum1[:DDM_MAX_K * DDM_MAX_K]) schedule(dynamic, 1)
+                                       sum1[:DDM_MAX_K * DDM_MAX_K],                              \
+                                       sumJ[:DDM_MAX_K * DDM_MAX_K]) schedule(dynamic, 1)
     for (int b = 0; b < part->trajectories; b++) {
         double previous[DDM_MAX_K];
         for (long t = part->offset[b]; t + 1 < part->offset[b + 1]; t++) {
-            double step[DDM_MAX_K], r[DDM_MAX_K];
-            flow_step(model, p, part->dt, part->z + t * k, step);
+            double step[DDM_MAX_K], r[DDM_MAX_K], jac[DDM_MAX_K * DDM_MAX_K];
+            flow_step(model, p, part->dt, part->z + t * k, step, jac);
+            for (int q = 0; q < k * k; q++) sumJ[q] += jac[q];
             for (int c = 0; c < k; c++)
                 r[c] = part->z[(t + 1) * k + c] - part->z[t * k + c] - step[c];
             for (int i = 0; i < k; i++)
@@ -213,13 +217,18 @@ static void residual_moments(const struct ddm_model *model, const struct recordi
     for (int q = 0; q < k * k; q++) {
         C0[q] = sum0[q] / (count0 > 0 ? count0 : 1);
         C1[q] = sum1[q] / (count1 > 0 ? count1 : 1);
+        J[q] = sumJ[q] / (count0 > 0 ? count0 : 1);
     }
 }
 
-/* D̂ = (C₀ − 2R)/(2Δ) with R from data_noise; σ̂ = chol(2D̂) into model->S when estimated. */
+/* D̂ = (C₀ − 2R)/(2Δ) with R from data_noise, less its O(Δ) term; σ̂ = chol(2D̂) into model->S
+ * when estimated. The increments' covariance given z is 2DΔ + Δ²(J D + D Jᵀ) + O(Δ³) (constant
+ * D), a relative Δ·J_ii (OU of rate 3 at Δ = 0.01: −3 %); with J̄ the mean Jacobian of the learnt
+ * drift, D̂ = D₀ − (Δ/2)(J̄ D₀ + D₀ J̄ᵀ) leaves O(Δ²). */
 static int diffusion_estimate(const struct ddm_system *sys, const struct ddm_config *cfg,
                               struct ddm_model *model, const double *C0, const double *C1,
-                              struct ddm_train_report *report, struct ddm_error *err) {
+                              const double *J, struct ddm_train_report *report,
+                              struct ddm_error *err) {
     const int k = sys->k;
     double sigma_obs, two_D_dt[DDM_MAX_K * DDM_MAX_K];
     int code = data_noise_parse(cfg, &sigma_obs, err);
@@ -231,7 +240,15 @@ static int diffusion_estimate(const struct ddm_system *sys, const struct ddm_con
             two_D_dt[i * k + j] = C0[i * k + j] - 2 * R;
             if (i == j) report->data_noise_var[i] = R;
         }
-    for (int q = 0; q < k * k; q++) report->data_D[q] = two_D_dt[q] / (2 * sys->recording->dt);
+    const double dt = sys->recording->dt;
+    for (int i = 0; i < k; i++)
+        for (int j = 0; j < k; j++) {
+            double drift_term = 0; /* (J̄ D₀ + D₀ J̄ᵀ)_ij Δ, D₀ = two_D_dt/(2Δ) */
+            for (int l = 0; l < k; l++)
+                drift_term +=
+                    (J[i * k + l] * two_D_dt[l * k + j] + two_D_dt[i * k + l] * J[j * k + l]) / 2;
+            report->data_D[i * k + j] = (two_D_dt[i * k + j] - dt * drift_term) / (2 * dt);
+        }
     if (!sys->diffusion_estimated) return DDM_OK;
     double chol[DDM_MAX_K * DDM_MAX_K]; /* σ̂σ̂ᵀ = 2D̂ */
     for (int q = 0; q < k * k; q++) chol[q] = 2 * report->data_D[q];
@@ -324,9 +341,9 @@ int data_diffusion(const struct ddm_system *sys, const struct ddm_config *cfg,
         recording_free(&held);
         return code;
     }
-    double C0[DDM_MAX_K * DDM_MAX_K], C1[DDM_MAX_K * DDM_MAX_K];
-    residual_moments(model, &fit, e.p, C0, C1);
-    code = diffusion_estimate(sys, cfg, model, C0, C1, report, err);
+    double C0[DDM_MAX_K * DDM_MAX_K], C1[DDM_MAX_K * DDM_MAX_K], J[DDM_MAX_K * DDM_MAX_K];
+    residual_moments(model, &fit, e.p, C0, C1, J);
+    code = diffusion_estimate(sys, cfg, model, C0, C1, J, report, err);
     const struct floor_terms ft = noise_floor(&e, &held, C0, report);
     const double floor2 = ft.floor2, eps2 = report->drift_rel_err * report->drift_rel_err;
     /* the held-out targets of ε_f: every stride-th, as data_points took them */
