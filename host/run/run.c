@@ -226,8 +226,9 @@ static void print_diffusion_fit(const struct diffusion_fit *fit) {
            "constant:",
            fit->degree);
     for (int d = 0; d < fit->degrees_tried; d++) printf(" %.4f", fit->heldout_score[d]);
-    printf("), eigenvalue floor %.3g at %.2g%% of the points · 2D(z) = σσᵀ = %.400s%s", fit->floor,
-           100 * fit->floored_share, fit->text, strlen(fit->text) > 400 ? " …" : "");
+    printf("), eigenvalue floor %.3g (of 2D in (z − μ)/s) at %.2g%% of the points · 2D(z) = σσᵀ "
+           "= %.400s%s",
+           fit->floor, 100 * fit->floored_share, fit->text, strlen(fit->text) > 400 ? " …" : "");
 }
 
 /* A system learnt from data: ε_f is against held-out increments, whose noise sets its floor. */
