@@ -265,6 +265,30 @@ Test(from_data, diffusion_order_delta_term, .timeout = 60) {
     system_free(&sys);
 }
 
+/* data_noise = estimate on data without measurement noise: R̂ = −sym⟨r_t r_{t+1}ᵀ⟩ is sampling
+ * noise about 0, and about half the time negative; a variance is reported (and corrected for) as
+ * its positive semi-definite part, never below 0 (it printed σ_obs² = −7.5·10⁻¹⁰). */
+Test(from_data, noise_estimate_without_noise_is_not_negative, .timeout = 60) {
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/ddm_from_data_nonoise_%d.h5", (int)getpid());
+    write_ou(path, 6, 4000, 0, 5);
+    struct ddm_system sys;
+    struct ddm_model model;
+    struct ddm_train_report report;
+    train_from(path, "data_noise = estimate", &sys, &model, &report);
+    unlink(path);
+    for (int c = 0; c < 2; c++) {
+        cr_log_info("no noise, estimate: σ_obs² %.3g, D̂_%d%d %.4f (exact 0.5)",
+                    report.data_noise_var[c], c, c, report.data_D[c * 3]);
+        cr_expect_geq(report.data_noise_var[c], 0, "σ_obs² %.3g < 0", report.data_noise_var[c]);
+        cr_expect_lt(fabs(report.data_D[c * 3] / 0.5 - 1), 0.03, "D̂_%d%d %.4f, exact 0.5", c, c,
+                     report.data_D[c * 3]);
+    }
+    model_free(&model);
+    train_report_free(&report);
+    system_free(&sys);
+}
+
 /* The drift bias of measurement noise η (variance R = σ_obs² I, σ_obs = 0.05) and its correction.
  * A target Σ a_j y(t+jΔ)/Δ holds a_0 η(t)/Δ, and E[η | y] = R Σ_y⁻¹ y (Σ_y = (½ + R) I), so the
  * uncorrected learnt drift is J = A(1 − ρ) + a_0 ρ/Δ I with ρ = R/(½ + R) = 0.004975: a decay of

@@ -205,13 +205,16 @@ static void part_moments(const struct recording *part, double *mean, double *sca
     }
 }
 
-/* R (k,k): σ_obs²I, or −(C₁ + C₁ᵀ)/2 from the lag-one sums when σ_obs < 0 (estimate). */
-static void noise_of(const struct moment_sums *sums, int k, double sigma_obs, double *R) {
+/* R (k,k): σ_obs²I, or −(C₁ + C₁ᵀ)/2 from the lag-one sums when σ_obs < 0 (estimate), made
+ * positive semi-definite (a variance). */
+static int noise_of(const struct moment_sums *sums, int k, double sigma_obs, double *R,
+                    struct ddm_error *err) {
     for (int i = 0; i < k; i++)
         for (int j = 0; j < k; j++)
             R[i * k + j] = sigma_obs >= 0 ? (i == j) * sigma_obs * sigma_obs
                                           : -0.5 * (sums->lag[i * k + j] + sums->lag[j * k + i]) /
                                                 (sums->lag_count > 0 ? sums->lag_count : 1);
+    return sigma_obs < 0 ? data_noise_psd(R, k, err) : DDM_OK;
 }
 
 /* Chooses the degree by the held-out error, keeps its coefficients with 2R/Δ off the constant
@@ -294,8 +297,9 @@ int diffusion_fit_state(const struct recording *fit, const struct recording *hel
         }
         accumulate(out, all_terms, fit, drift, ctx, first, pass == 2, &sums[0]);
         accumulate(out, all_terms, held, drift, ctx, first, pass == 2, &sums[1]);
-        noise_of(&sums[0], k, sigma_obs, out->noise_var);
-        code = choose_degree(out, &sums[0], &sums[1], terms_upto, all_terms, fit->dt, err);
+        code = noise_of(&sums[0], k, sigma_obs, out->noise_var, err);
+        if (!code)
+            code = choose_degree(out, &sums[0], &sums[1], terms_upto, all_terms, fit->dt, err);
         if (!code && pass == 0 && !(first = malloc(sizeof *first)))
             code = ddm_fail(err, DDM_ERUNTIME, "out of memory");
         if (!code && pass < 2) *first = *out;

@@ -230,15 +230,19 @@ static int diffusion_estimate(const struct ddm_system *sys, const struct ddm_con
                               const double *J, struct ddm_train_report *report,
                               struct ddm_error *err) {
     const int k = sys->k;
-    double sigma_obs, two_D_dt[DDM_MAX_K * DDM_MAX_K];
+    double sigma_obs, two_D_dt[DDM_MAX_K * DDM_MAX_K], R[DDM_MAX_K * DDM_MAX_K];
     int code = data_noise_parse(cfg, &sigma_obs, err);
+    for (int i = 0; i < k; i++)
+        for (int j = 0; j < k; j++)
+            R[i * k + j] = sigma_obs < 0 ? -0.5 * (C1[i * k + j] + C1[j * k + i])
+                                         : (i == j) * sigma_obs * sigma_obs;
+    /* a variance: an estimate's negative eigenvalues are sampling noise of no noise */
+    if (!code && sigma_obs < 0) code = data_noise_psd(R, k, err);
     if (code) return code;
     for (int i = 0; i < k; i++)
         for (int j = 0; j < k; j++) {
-            double R = sigma_obs < 0 ? -0.5 * (C1[i * k + j] + C1[j * k + i])
-                                     : (i == j) * sigma_obs * sigma_obs;
-            two_D_dt[i * k + j] = C0[i * k + j] - 2 * R;
-            if (i == j) report->data_noise_var[i] = R;
+            two_D_dt[i * k + j] = C0[i * k + j] - 2 * R[i * k + j];
+            if (i == j) report->data_noise_var[i] = R[i * k + j];
         }
     const double dt = sys->recording->dt;
     for (int i = 0; i < k; i++)

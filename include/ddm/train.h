@@ -168,6 +168,9 @@ int data_noise_model_fit(const struct recording *fit, double sigma_obs, struct d
 /* ∇ln p_y at y (original coordinates). */
 void data_noise_score(const struct data_noise_model *m, const double *y, double *score);
 void data_noise_model_free(struct data_noise_model *m);
+/* R (k,k) symmetric made positive semi-definite: negative eigenvalues (an estimate's sampling
+ * noise where there is no measurement noise) set to 0. */
+int data_noise_psd(double *R, int k, struct ddm_error *err);
 
 /* ε_f = ‖f_RNN − f‖ / ‖f‖ over points (aggregate L2, original coordinates). */
 double drift_relative_error(const struct ddm_model *model, const double *z, const double *f,
