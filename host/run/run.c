@@ -247,7 +247,8 @@ static void print_data_fit(const struct ddm_system *sys, const struct ddm_train_
                "(2σ; the estimate %.2g is noise)",
                train->data_drift_excess_bound, train->data_drift_excess);
     else /* the increments' noise is as large as their whole spread: nothing is left to compare */
-        printf("ε_f with the noise taken out: not resolvable (noise floor ≥ 1; sample less often)");
+        printf("ε_f with the noise taken out: not resolvable (noise floor ≥ 1: the increments' "
+               "noise is their whole spread, so sample less often; or too few held-out ones)");
     printf("\n          D estimated (diag):");
     for (int c = 0; c < k; c++) printf(" %.4g", train->data_D[c * k + c]);
     if (sys->diffusion_estimated) printf(" (used as σσᵀ/2)");
