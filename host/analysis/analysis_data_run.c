@@ -344,10 +344,12 @@ void analysis_data_print(const struct ddm_system *sys, const struct data_report 
     printf(" (two halves of the data:");
     for (int q = 0; q < k; q++) printf("%s %.2g", q ? "," : "", r->wasserstein_floor[q]);
     printf(") · %.2f s", r->seconds);
-    if (isfinite(r->hellinger)) /* else the notes say why (too short a record) */
+    if (isfinite(r->hellinger) && isfinite(r->hellinger_floor))
         snprintf(a, sizeof a, "%.3g (two halves of the data: %.3g)", r->hellinger,
                  r->hellinger_floor);
-    else
+    else if (isfinite(r->hellinger)) /* halves too short for a spectrum of that segment */
+        snprintf(a, sizeof a, "%.3g (no floor: halves of the data too short)", r->hellinger);
+    else /* the notes say why (too short a record) */
         snprintf(a, sizeof a, "not computed (notes below)");
     printf("\n          data: power spectra D_H %s · state space D_stsp %.3g nats (bias %.2g, "
            "halves %.3g; %.2g %% of the network outside the data's range)\n",
