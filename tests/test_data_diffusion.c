@@ -208,6 +208,40 @@ Test(data_diffusion, measurement_noise_corrected, .timeout = 30) {
     recording_free(&all), recording_free(&fit), recording_free(&held);
 }
 
+static void drift_linear(const double *z, double *f) {
+    f[0] = -z[0], f[1] = -z[1];
+}
+static void jacobian_linear(const double *z, double *jac) {
+    (void)z, jac[0] = jac[3] = -1, jac[1] = jac[2] = 0;
+}
+static void sigma_anisotropic(const double *z, double *s) {
+    (void)z, s[0] = 1, s[1] = 1000;
+}
+
+/* Coordinates of scales 1 : 1000 (2D = diag(1, 10⁶), constant): the eigenvalue floor of 2D̂ was
+ * 10⁻³ of its mean trace, 500, so the small coordinate's 2D̂_xx = 1 was raised to 500 at every
+ * point (σ̂_x 22 times too large). The floor acts in u = (z − μ)/s now. */
+Test(data_diffusion, anisotropic_scales_are_not_floored, .timeout = 30) {
+    const struct process p = {2, drift_linear, jacobian_linear, sigma_anisotropic};
+    struct recording all, fit, held;
+    simulate(&p, 8, 2000, 0, 21, &all);
+    split_in_two(&all, &fit, &held);
+    struct diffusion_fit out = {0};
+    struct ddm_error err = {0};
+    cr_assert_eq(diffusion_fit_state(&fit, &held, process_drift, &p, 0, &out, &err), 0, "%s",
+                 err.message);
+    double origin[2] = {0, 0}, sigma[4];
+    diffusion_fit_sigma(&out, origin, sigma);
+    const double two_D[2] = {sigma[0] * sigma[0], sigma[2] * sigma[2] + sigma[3] * sigma[3]};
+    cr_log_info("anisotropic: floored share %.3f, 2D̂ at 0: %.4g %.4g (exact 1, 1e6)",
+                out.floored_share, two_D[0], two_D[1]);
+    cr_expect_eq(out.floored_share, 0, "the floor was used at %.3f of the points",
+                 out.floored_share);
+    cr_expect_lt(fabs(two_D[0] - 1), 0.05, "2D̂_xx %.4g, exact 1", two_D[0]);
+    cr_expect_lt(fabs(two_D[1] / 1e6 - 1), 0.05, "2D̂_yy %.4g, exact 1e6", two_D[1]);
+    recording_free(&all), recording_free(&fit), recording_free(&held);
+}
+
 Test(data_diffusion, two_dimensional_diagonal_sigma_of_degree_four, .timeout = 30) {
     const struct process p = {2, drift_2d, jacobian_2d, sigma_2d};
     struct recording all, fit, held;

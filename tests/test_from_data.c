@@ -141,6 +141,16 @@ Test(from_data, ou_drift_diffusion_covariance_and_phi, .timeout = 60) {
     cr_log_info("from data: ε_f vs A z %.4f, raw held-out ε_f %.4f, noise floor %.4f", eps,
                 report.drift_rel_err, report.data_noise_floor);
     cr_expect_lt(eps, 0.05, "learnt drift %.3f off the true A z (within 5 %%)", eps);
+    /* the held-out increments' estimate of that error: at floor 0.99 it is noise (it read 0.7,
+     * unflagged, for a drift 0.03 off); its 2σ bound must hold the true error, and a value
+     * called resolved must lie within the bound */
+    cr_log_info("from data: excess %.4f, bound %.4f, resolved %d", report.data_drift_excess,
+                report.data_drift_excess_bound, report.data_drift_excess_resolved);
+    cr_expect_geq(report.data_drift_excess_bound, eps, "2σ bound %.3f below the true error %.3f",
+                  report.data_drift_excess_bound, eps);
+    cr_expect(!report.data_drift_excess_resolved,
+              "excess %.3f called resolved (bound %.3f) while the true error is %.3f",
+              report.data_drift_excess, report.data_drift_excess_bound, eps);
 
     double D[4], J[4], Sigma[4];
     network_D(&model, D);
@@ -227,6 +237,56 @@ static void network_linearisation(const struct ddm_model *model, double *J) {
     for (int i = 0; i < 2; i++)
         for (int j = 0; j < 2; j++)
             J[i * 2 + j] = XtF[0 * 2 + i] * inv[0 * 2 + j] + XtF[1 * 2 + i] * inv[1 * 2 + j];
+}
+
+/* The increments' covariance given z is 2DΔ + Δ²(J D + D Jᵀ): for the rotating OU (J + Jᵀ = −2I)
+ * C₀/(2Δ) = D(1 − Δ), −3 % at Δ = 0.03 (exact: D(1 − e^{−2Δ})/(2Δ) = 0.4853). D̂ takes the term
+ * off with the learnt drift's mean Jacobian; what is left is O(Δ²) (+0.06 %) and the sampling
+ * error √(2/M) ≈ 0.4 % of 80 000 increments per coordinate. */
+Test(from_data, diffusion_order_delta_term, .timeout = 60) {
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/ddm_from_data_jd_%d.h5", (int)getpid());
+    write_ou_every(path, 20, 5000, 0.03, 0, 17);
+    struct ddm_system sys;
+    struct ddm_model model;
+    struct ddm_train_report report;
+    train_from(path, "", &sys, &model, &report);
+    unlink(path);
+    for (int c = 0; c < 2; c++) {
+        const double rel = report.data_D[c * 3] / 0.5 - 1;
+        cr_log_info("from data, Δ = 0.03: D̂_%d%d %.4f (exact 0.5), relative %.4f", c, c,
+                    report.data_D[c * 3], rel);
+        cr_expect_lt(fabs(rel), 0.012, "D̂_%d%d %.4f off the exact 0.5 by %.4f", c, c,
+                     report.data_D[c * 3], rel);
+    }
+    cr_expect_lt(fabs(report.data_D[1]) / 0.5, 0.012, "D̂_01 %.4f, exact 0", report.data_D[1]);
+    model_free(&model);
+    train_report_free(&report);
+    system_free(&sys);
+}
+
+/* data_noise = estimate on data without measurement noise: R̂ = −sym⟨r_t r_{t+1}ᵀ⟩ is sampling
+ * noise about 0, and about half the time negative; a variance is reported (and corrected for) as
+ * its positive semi-definite part, never below 0 (it printed σ_obs² = −7.5·10⁻¹⁰). */
+Test(from_data, noise_estimate_without_noise_is_not_negative, .timeout = 60) {
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/ddm_from_data_nonoise_%d.h5", (int)getpid());
+    write_ou(path, 6, 4000, 0, 5);
+    struct ddm_system sys;
+    struct ddm_model model;
+    struct ddm_train_report report;
+    train_from(path, "data_noise = estimate", &sys, &model, &report);
+    unlink(path);
+    for (int c = 0; c < 2; c++) {
+        cr_log_info("no noise, estimate: σ_obs² %.3g, D̂_%d%d %.4f (exact 0.5)",
+                    report.data_noise_var[c], c, c, report.data_D[c * 3]);
+        cr_expect_geq(report.data_noise_var[c], 0, "σ_obs² %.3g < 0", report.data_noise_var[c]);
+        cr_expect_lt(fabs(report.data_D[c * 3] / 0.5 - 1), 0.03, "D̂_%d%d %.4f, exact 0.5", c, c,
+                     report.data_D[c * 3]);
+    }
+    model_free(&model);
+    train_report_free(&report);
+    system_free(&sys);
 }
 
 /* The drift bias of measurement noise η (variance R = σ_obs² I, σ_obs = 0.05) and its correction.

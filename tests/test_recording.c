@@ -206,6 +206,14 @@ Test(recording, bad_files) {
     assert_bad("times.h5", "", "not uniform");
     write_npy("a.npy", 2, 120, "<i8");
     assert_bad("a.npy", "data_dt = 1", "dtype is '<i8'");
+    /* a split that leaves a side without targets stops at load, before any output file (it
+     * stopped in the train stage, leaving a file marked incomplete) */
+    write_h5("one.h5", 0, 100, 0.01, 0);
+    assert_bad("one.h5", "data_holdout = 0.01", "leaves fewer than 2 samples");
+    write_h5("one150.h5", 0, 150, 0.01, 0); /* 2 held out: no second_order target */
+    assert_bad("one150.h5", "data_holdout = 0.01", "held-out part (data_holdout = 0.01) has no");
+    write_h5("threes.h5", 60, 3, 0.01, 0);
+    assert_bad("threes.h5", "data_drift = third_order", "no trajectory of more than 3 samples");
     write_npy("b.npy", 2, 120, "<f8");
     struct ddm_config cfg;
     config_from_text(&cfg, "");

@@ -486,10 +486,69 @@ static void sfi_diffusion(const struct sfi_sums *s, int k, int nb, double dt, co
             D[m * k + c] = D[c * k + m] = 0.5 * (D[m * k + c] + D[c * k + m]);
 }
 
-/* Φ̂ = tr(D⁻¹ V G⁻¹ Vᵀ) and its noise bias 2 k n_b / τ from the sums (and D, the drift
- * coefficients C (k, nb) when asked); −1 when G or D is singular. */
-static int sfi_solve(struct sfi_sums *s, int k, int nb, double dt, double *phi, double *bias,
-                     double *D_out, double *drift_out) {
+/* Exact forms: for a polynomial F of degree 1 … d + 1 in u, Σ_m ∂F/∂z_m ∘ dz_m = dF, so its
+ * Stratonovich velocity Σ_ma E_ma V_ma (E_ma = α_m/s_m where b_a = u^(α − e_m), F = u^α) is the
+ * boundary term ΔF/τ of each trajectory: its true value is 0 (a stationary flux has no gradient
+ * part) and it carries no Itô noise. Of the k n_b directions of V, C(k + d + 1, k) − 1 are exact
+ * (all of them in 1-D, where Φ = 0). Their part of Φ̂ = vec Vᵀ W vec V, W = D⁻¹ ⊗ G⁻¹, is
+ * qᵀ H⁻¹ q with q = Eᵀ W V, H = Eᵀ W E; it is removed (exact, not noise), and the noise bias counts
+ * the other directions only: 2 (k n_b − n_exact)/τ. Returns qᵀH⁻¹q (NAN on failure); *count:
+ * n_exact. GL, LD: Cholesky factors of G and D. */
+static double exact_part(const struct sfi_basis *bs, const double *GL, const double *LD,
+                         const double *V, int *count) {
+    const int k = bs->k, nb = bs->count, kn = k * nb;
+    int(*ex)[DDM_MAX_K] = malloc(sizeof(int[DDM_MAX_K]) * 495); /* k = 8, degree 4: 495 */
+    const int n_e = ex ? monomials(k, bs->degree + 1, ex) - 1 : 0;
+    double *E = calloc((size_t)kn * n_e, sizeof(double)), *WE = malloc(sizeof(double) * kn * n_e),
+           *H = malloc(sizeof(double) * (2 * (size_t)n_e * n_e + n_e)), *q = H + 2 * n_e * n_e;
+    double result = NAN;
+    *count = n_e;
+    if (!ex || !E || !WE || !H) goto done;
+    for (int e = 0; e < n_e; e++) {
+        const int *alpha = ex[e + 1];
+        double *Ee = E + (size_t)e * kn, *We = WE + (size_t)e * kn, column[DDM_MAX_K];
+        for (int m = 0; m < k; m++)
+            for (int a = 0; alpha[m] > 0 && a < nb; a++) {
+                int match = 1;
+                for (int c = 0; c < k; c++) match &= bs->exponent[a][c] == alpha[c] - (c == m);
+                if (match) Ee[m * nb + a] = alpha[m] / bs->scale[m];
+            }
+        memcpy(We, Ee, sizeof(double) * kn); /* W E_e = D⁻¹ E_e G⁻¹ */
+        for (int m = 0; m < k; m++) cholesky_solve(nb, GL, We + m * nb);
+        for (int a = 0; a < nb; a++) {
+            for (int m = 0; m < k; m++) column[m] = We[m * nb + a];
+            cholesky_solve(k, LD, column);
+            for (int m = 0; m < k; m++) We[m * nb + a] = column[m];
+        }
+        q[e] = 0;
+        for (int i = 0; i < kn; i++) q[e] += We[i] * V[i];
+    }
+    for (int e = 0; e < n_e; e++)
+        for (int f = 0; f < n_e; f++) {
+            double h = 0;
+            for (int i = 0; i < kn; i++) h += WE[(size_t)e * kn + i] * E[(size_t)f * kn + i];
+            H[e * n_e + f] = h;
+        }
+    if (n_e > 0 && !spd_cholesky(n_e, H, H + n_e * n_e)) {
+        double *x = malloc(sizeof(double) * n_e);
+        if (x) {
+            memcpy(x, q, sizeof(double) * n_e);
+            cholesky_solve(n_e, H + n_e * n_e, x);
+            result = 0;
+            for (int e = 0; e < n_e; e++) result += q[e] * x[e];
+        }
+        free(x);
+    }
+done:
+    free(ex), free(E), free(WE), free(H);
+    return result;
+}
+
+/* Φ̂ = tr(D⁻¹ V G⁻¹ Vᵀ) less its exact part, and its noise bias 2 (k n_b − n_exact)/τ, from the sums
+ * (and D, the drift coefficients C (k, nb) when asked); −1 when G or D is singular. */
+static int sfi_solve(struct sfi_sums *s, const struct sfi_basis *bs, double dt, double *phi,
+                     double *bias, double *D_out, double *drift_out) {
+    const int k = bs->k, nb = bs->count;
     const double n = (double)s->n, tau = n * dt;
     double D[DDM_MAX_K * DDM_MAX_K], LD[DDM_MAX_K * DDM_MAX_K], M[DDM_MAX_K * DDM_MAX_K] = {0};
     double *G = malloc(sizeof(double) * (2 * nb * nb + nb + k * nb)), *x = G + 2 * nb * nb,
@@ -518,7 +577,18 @@ static int sfi_solve(struct sfi_sums *s, int k, int nb, double dt, double *phi, 
         cholesky_solve(k, LD, column);
         *phi += column[m];
     }
-    *bias = 2.0 * k * nb / tau;
+    int exact = 0;
+    if (!singular) { /* the exact directions' part: boundary terms, not Φ */
+        double *V = malloc(sizeof(double) * k * nb);
+        for (int q = 0; V && q < k * nb; q++) V[q] = s->strat[q] / tau;
+        const double boundary = V ? exact_part(bs, G + nb * nb, LD, V, &exact) : NAN;
+        free(V);
+        if (isfinite(boundary))
+            *phi -= boundary;
+        else
+            singular = 1;
+    }
+    *bias = 2.0 * (k * nb - exact) / tau;
     if (D_out && !singular) memcpy(D_out, D, sizeof(double) * k * k);
     if (drift_out && !singular) memcpy(drift_out, C, sizeof(double) * k * nb);
     free(G);
@@ -599,15 +669,15 @@ int sfi_infer(const struct recording *r, int degree, int batches, struct sfi_res
                                .time = sums[G].n * r->dt};
     memcpy(out->center, bs->center, sizeof out->center);
     memcpy(out->scale, bs->scale, sizeof out->scale);
-    if (!code && sfi_solve(&sums[G], k, nb, r->dt, &out->phi_uncorrected, &out->phi_bias, out->D,
-                           out->drift))
+    if (!code &&
+        sfi_solve(&sums[G], bs, r->dt, &out->phi_uncorrected, &out->phi_bias, out->D, out->drift))
         code = ddm_fail(err, DDM_EUSAGE,
                         "force inference: %ld increments cannot fix %d basis functions of degree "
                         "%d in %d variables (singular Gram matrix or diffusion); lower the degree",
                         sums[G].n, nb, degree, k);
     for (int g = 0; g < G && !code; g++) {
         double bias;
-        phi_batch[g] = sfi_solve(&sums[g], k, nb, r->dt, &phi_batch[g], &bias, NULL, NULL)
+        phi_batch[g] = sfi_solve(&sums[g], bs, r->dt, &phi_batch[g], &bias, NULL, NULL)
                            ? NAN
                            : phi_batch[g] - bias;
     }

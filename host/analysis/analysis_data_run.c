@@ -344,17 +344,24 @@ void analysis_data_print(const struct ddm_system *sys, const struct data_report 
     printf(" (two halves of the data:");
     for (int q = 0; q < k; q++) printf("%s %.2g", q ? "," : "", r->wasserstein_floor[q]);
     printf(") · %.2f s", r->seconds);
-    printf("\n          data: power spectra D_H %.3g (two halves of the data: %.3g) · state "
-           "space D_stsp %.3g nats (bias %.2g, halves %.3g; %.2g %% of the network outside "
-           "the data's range)\n",
-           r->hellinger, r->hellinger_floor, r->dstsp, r->dstsp_bias, r->dstsp_floor,
-           100 * r->outside);
+    if (isfinite(r->hellinger) && isfinite(r->hellinger_floor))
+        snprintf(a, sizeof a, "%.3g (two halves of the data: %.3g)", r->hellinger,
+                 r->hellinger_floor);
+    else if (isfinite(r->hellinger)) /* halves too short for a spectrum of that segment */
+        snprintf(a, sizeof a, "%.3g (no floor: halves of the data too short)", r->hellinger);
+    else /* the notes say why (too short a record) */
+        snprintf(a, sizeof a, "not computed (notes below)");
+    printf("\n          data: power spectra D_H %s · state space D_stsp %.3g nats (bias %.2g, "
+           "halves %.3g; %.2g %% of the network outside the data's range)\n",
+           a, r->dstsp, r->dstsp_bias, r->dstsp_floor, 100 * r->outside);
     with_error(a, sizeof a, r->phi_data, r->phi_data_err);
     with_error(b, sizeof b, r->phi_network, r->phi_network_err);
     if (isfinite(phi_identity))
         with_error(c, sizeof c, phi_identity, phi_identity_err);
     else /* D depends on z, or no HHD */
         snprintf(c, sizeof c, "not computed");
+    if (k == 1) /* every basis direction is exact: the inference returns 0, not an estimate */
+        snprintf(a, sizeof a, "0"), snprintf(b, sizeof b, "0 (1-D: no flux, Φ = 0 exactly)");
     printf("          data: Φ by force inference (degree %d): data %s vs network %s · network, "
            "sample identity with the learnt drift: %s (nats/time)%s\n",
            DATA_SFI_DEGREE, a, b, c,

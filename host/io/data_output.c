@@ -86,6 +86,9 @@ int runfile_write_data_fit(hid_t train, const struct ddm_train_report *report,
     int code = h5_attr_string(train, H5N_FIT_VERDICT, verdict, err);
     if (!code) code = h5_attr_double(train, H5N_DATA_NOISE_FLOOR, report->data_noise_floor, err);
     if (!code) code = h5_attr_double(train, H5N_DATA_DRIFT_EXCESS, report->data_drift_excess, err);
+    if (!code)
+        code = h5_attr_double(train, H5N_DATA_DRIFT_EXCESS_BOUND, report->data_drift_excess_bound,
+                              err);
     if (!code) code = attr_doubles(train, H5N_DATA_D, report->data_D, k * k, err);
     if (!code) code = attr_doubles(train, H5N_DATA_NOISE_VAR, report->data_noise_var, k, err);
     if (!code) code = h5_attr_int(train, H5N_DATA_FIT_INCREMENTS, report->data_fit_increments, err);

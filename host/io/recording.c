@@ -83,6 +83,31 @@ static int set_uniform(struct recording *out, int B, long T, int k, double *valu
 
 /* The checks every format shares: finite values (which trajectory and sample), enough samples,
  * the sampling interval (data_dt against the file's), then the hash. */
+/* The fit / held-out split of data_holdout must leave, on each side, a trajectory with the
+ * data_drift stencil's p samples after a point: checked here, before any output is written. */
+static int check_split(const struct source *src, const struct recording *all,
+                       struct ddm_error *err) {
+    struct recording part[2];
+    int code = recording_split(all, src->cfg->data_holdout, &part[0], &part[1], err);
+    const long ahead = src->cfg->data_drift + 1;
+    for (int side = 0; side < 2 && !code; side++) {
+        long longest = 0;
+        for (int b = 0; b < part[side].trajectories; b++)
+            if (recording_length(&part[side], b) > longest)
+                longest = recording_length(&part[side], b);
+        if (longest <= ahead)
+            code = ddm_fail(err, DDM_EUSAGE,
+                            "the %s part (data_holdout = %g) has no trajectory of more than %ld "
+                            "samples, as data_drift needs; use longer trajectories, first_order, "
+                            "or another data_holdout",
+                            side ? "held-out" : "fit", src->cfg->data_holdout, ahead);
+    }
+    recording_free(&part[0]);
+    recording_free(&part[1]);
+    if (code) ddm_error_prefix(err, "%s", src->at);
+    return code;
+}
+
 static int check_loaded(struct source *src, struct recording *out, struct ddm_error *err) {
     const int k = out->k;
     long bad = 0, first = -1;
@@ -123,7 +148,7 @@ static int check_loaded(struct source *src, struct recording *out, struct ddm_er
                         "attribute dt (or a time vector)",
                         src->at);
     out->hash = samples_hash(out->z, (size_t)recording_samples(out) * k);
-    return DDM_OK;
+    return check_split(src, out, err);
 }
 
 /* A time vector t (count samples) must be uniform; its step becomes the file's interval. */

@@ -120,8 +120,9 @@ static double weight_of(const struct diffusion_fit *first, const double *z) {
     const int k = first->k;
     double two_D[DDM_MAX_K * DDM_MAX_K], level = 0;
     diffusion_fit_two_D(first, z, two_D);
-    for (int c = 0; c < k; c++)
-        level += (two_D[c * k + c] + 2 * first->noise_var[c * k + c] / first->dt) / k;
+    for (int c = 0; c < k; c++) /* in u = (z − μ)/s: coordinates of any scale count alike */
+        level += (two_D[c * k + c] + 2 * first->noise_var[c * k + c] / first->dt) /
+                 (first->scale[c] * first->scale[c] * k);
     level = fmax(level, first->floor);
     return 1 / (level * level);
 }
@@ -204,13 +205,16 @@ static void part_moments(const struct recording *part, double *mean, double *sca
     }
 }
 
-/* R (k,k): σ_obs²I, or −(C₁ + C₁ᵀ)/2 from the lag-one sums when σ_obs < 0 (estimate). */
-static void noise_of(const struct moment_sums *sums, int k, double sigma_obs, double *R) {
+/* R (k,k): σ_obs²I, or −(C₁ + C₁ᵀ)/2 from the lag-one sums when σ_obs < 0 (estimate), made
+ * positive semi-definite (a variance). */
+static int noise_of(const struct moment_sums *sums, int k, double sigma_obs, double *R,
+                    struct ddm_error *err) {
     for (int i = 0; i < k; i++)
         for (int j = 0; j < k; j++)
             R[i * k + j] = sigma_obs >= 0 ? (i == j) * sigma_obs * sigma_obs
                                           : -0.5 * (sums->lag[i * k + j] + sums->lag[j * k + i]) /
                                                 (sums->lag_count > 0 ? sums->lag_count : 1);
+    return sigma_obs < 0 ? data_noise_psd(R, k, err) : DDM_OK;
 }
 
 /* Chooses the degree by the held-out error, keeps its coefficients with 2R/Δ off the constant
@@ -242,8 +246,10 @@ static int choose_degree(struct diffusion_fit *out, const struct moment_sums *fi
     for (int i = 0, e = 0; i < k; i++)
         for (int j = i; j < k; j++, e++) {
             out->coef[e] -= 2 * out->noise_var[i * k + j] / dt; /* term 0 is the constant */
-            if (i == j)
-                trace += fit_sums->cross[e] / fit_sums->weight - 2 * out->noise_var[i * k + j] / dt;
+            if (i == j)                                         /* of 2D in u = (z − μ)/s */
+                trace +=
+                    (fit_sums->cross[e] / fit_sums->weight - 2 * out->noise_var[i * k + j] / dt) /
+                    (out->scale[i] * out->scale[i]);
         }
     if (!(trace > 0))
         return ddm_fail(err, DDM_EUSAGE,
@@ -291,8 +297,9 @@ int diffusion_fit_state(const struct recording *fit, const struct recording *hel
         }
         accumulate(out, all_terms, fit, drift, ctx, first, pass == 2, &sums[0]);
         accumulate(out, all_terms, held, drift, ctx, first, pass == 2, &sums[1]);
-        noise_of(&sums[0], k, sigma_obs, out->noise_var);
-        code = choose_degree(out, &sums[0], &sums[1], terms_upto, all_terms, fit->dt, err);
+        code = noise_of(&sums[0], k, sigma_obs, out->noise_var, err);
+        if (!code)
+            code = choose_degree(out, &sums[0], &sums[1], terms_upto, all_terms, fit->dt, err);
         if (!code && pass == 0 && !(first = malloc(sizeof *first)))
             code = ddm_fail(err, DDM_ERUNTIME, "out of memory");
         if (!code && pass < 2) *first = *out;
@@ -339,14 +346,19 @@ static int raise_eigenvalues(double *A, int k, double floor) {
     return 1;
 }
 
+/* The floor acts on N = S⁻¹ 2D̂ S⁻¹, the 2D̂ of u = (z − μ)/s (S = diag s), so that coordinates of
+ * different scales are floored alike; σ̂ = S chol(N). */
 int diffusion_fit_sigma(const struct diffusion_fit *fit, const double *z, double *sigma) {
     const int k = fit->k;
+    const double *s = fit->scale;
     double A[DDM_MAX_K * DDM_MAX_K];
     diffusion_fit_two_D(fit, z, A);
+    for (int i = 0; i < k; i++)
+        for (int j = 0; j < k; j++) A[i * k + j] /= s[i] * s[j];
     int raised = 0;
     if (k == 1) {
         raised = !(A[0] >= fit->floor);
-        sigma[0] = sqrt(raised ? fit->floor : A[0]);
+        sigma[0] = s[0] * sqrt(raised ? fit->floor : A[0]);
         return raised;
     }
     raised = raise_eigenvalues(A, k, fit->floor);
@@ -355,7 +367,7 @@ int diffusion_fit_sigma(const struct diffusion_fit *fit, const double *z, double
         raised = 1;
     }
     for (int i = 0; i < k; i++)
-        for (int j = 0; j < k; j++) sigma[i * k + j] = j <= i ? A[i * k + j] : 0;
+        for (int j = 0; j < k; j++) sigma[i * k + j] = j <= i ? s[i] * A[i * k + j] : 0;
     return raised;
 }
 

@@ -166,17 +166,21 @@ static int estimate_R(const struct recording *part, long stride, struct data_noi
     free(beta);
     free(b);
     if (code) return code;
-    double R[DDM_MAX_K * DDM_MAX_K], w[DDM_MAX_K];
     for (int i = 0; i < k; i++)
         for (int j = 0; j < k; j++)
-            R[i * k + j] = -(C1[i * k + j] + C1[j * k + i]) / (2.0 * (pairs > 0 ? pairs : 1));
-    if (LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'V', 'U', k, R, k, w))
+            m->R[i * k + j] = -(C1[i * k + j] + C1[j * k + i]) / (2.0 * (pairs > 0 ? pairs : 1));
+    return data_noise_psd(m->R, k, err);
+}
+
+int data_noise_psd(double *R, int k, struct ddm_error *err) {
+    double V[DDM_MAX_K * DDM_MAX_K], w[DDM_MAX_K];
+    memcpy(V, R, sizeof(double) * k * k);
+    if (LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'V', 'U', k, V, k, w))
         return ddm_fail(err, DDM_ERUNTIME, "the measurement-noise estimate did not converge");
-    memset(m->R, 0, sizeof m->R);
+    memset(R, 0, sizeof(double) * k * k);
     for (int q = 0; q < k; q++) /* R = V max(w, 0) Vᵀ; dsyev left the eigenvectors in columns */
         for (int i = 0; i < k; i++)
-            for (int j = 0; j < k; j++)
-                m->R[i * k + j] += R[i * k + q] * fmax(w[q], 0) * R[j * k + q];
+            for (int j = 0; j < k; j++) R[i * k + j] += V[i * k + q] * fmax(w[q], 0) * V[j * k + q];
     return DDM_OK;
 }
 

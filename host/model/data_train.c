@@ -165,12 +165,13 @@ int data_points(const struct ddm_system *sys, const struct ddm_config *cfg,
     return code;
 }
 
-/* φ_Δ(z) − z of the learnt drift: f_RNN Δ (Euler, p = 1) or one RK4 step (p ≥ 2). */
+/* φ_Δ(z) − z of the learnt drift: f_RNN Δ (Euler, p = 1) or one RK4 step (p ≥ 2); the Jacobian
+ * of f_RNN at z into jac. */
 static void flow_step(const struct ddm_model *model, int p, double dt, const double *z,
-                      double *step) {
+                      double *step, double *jac) {
     const int k = model->k;
     double rate[4][DDM_MAX_K], stage[DDM_MAX_K];
-    model_latent_drift(model, z, rate[0], NULL);
+    model_latent_drift(model, z, rate[0], jac);
     if (p == 1) {
         for (int c = 0; c < k; c++) step[c] = rate[0][c] * dt;
         return;
@@ -185,19 +186,22 @@ static void flow_step(const struct ddm_model *model, int p, double dt, const dou
 }
 
 /* C₀ = mean r rᵀ and C₁ = mean r_t r_{t+1}ᵀ (within trajectories) of the residual increments
- * r = z(t+Δ) − φ_Δ(z(t)) of `part`, (k,k) each. */
+ * r = z(t+Δ) − φ_Δ(z(t)) of `part`, and the mean Jacobian J̄ of f_RNN at z(t), (k,k) each. */
 static void residual_moments(const struct ddm_model *model, const struct recording *part, int p,
-                             double *C0, double *C1) {
+                             double *C0, double *C1, double *J) {
     const int k = part->k;
     long count0 = 0, count1 = 0;
-    double sum0[DDM_MAX_K * DDM_MAX_K] = {0}, sum1[DDM_MAX_K * DDM_MAX_K] = {0};
+    double sum0[DDM_MAX_K * DDM_MAX_K] = {0}, sum1[DDM_MAX_K * DDM_MAX_K] = {0},
+                            sumJ[DDM_MAX_K * DDM_MAX_K] = {0};
 #pragma omp parallel for reduction(+ : count0, count1, sum0[:DDM_MAX_K * DDM_MAX_K],              \
-                                       sum1[:DDM_MAX_K * DDM_MAX_K]) schedule(dynamic, 1)
+                                       sum1[:DDM_MAX_K * DDM_MAX_K],                              \
+                                       sumJ[:DDM_MAX_K * DDM_MAX_K]) schedule(dynamic, 1)
     for (int b = 0; b < part->trajectories; b++) {
         double previous[DDM_MAX_K];
         for (long t = part->offset[b]; t + 1 < part->offset[b + 1]; t++) {
-            double step[DDM_MAX_K], r[DDM_MAX_K];
-            flow_step(model, p, part->dt, part->z + t * k, step);
+            double step[DDM_MAX_K], r[DDM_MAX_K], jac[DDM_MAX_K * DDM_MAX_K];
+            flow_step(model, p, part->dt, part->z + t * k, step, jac);
+            for (int q = 0; q < k * k; q++) sumJ[q] += jac[q];
             for (int c = 0; c < k; c++)
                 r[c] = part->z[(t + 1) * k + c] - part->z[t * k + c] - step[c];
             for (int i = 0; i < k; i++)
@@ -213,25 +217,42 @@ static void residual_moments(const struct ddm_model *model, const struct recordi
     for (int q = 0; q < k * k; q++) {
         C0[q] = sum0[q] / (count0 > 0 ? count0 : 1);
         C1[q] = sum1[q] / (count1 > 0 ? count1 : 1);
+        J[q] = sumJ[q] / (count0 > 0 ? count0 : 1);
     }
 }
 
-/* D̂ = (C₀ − 2R)/(2Δ) with R from data_noise; σ̂ = chol(2D̂) into model->S when estimated. */
+/* D̂ = (C₀ − 2R)/(2Δ) with R from data_noise, less its O(Δ) term; σ̂ = chol(2D̂) into model->S
+ * when estimated. The increments' covariance given z is 2DΔ + Δ²(J D + D Jᵀ) + O(Δ³) (constant
+ * D), a relative Δ·J_ii (OU of rate 3 at Δ = 0.01: −3 %); with J̄ the mean Jacobian of the learnt
+ * drift, D̂ = D₀ − (Δ/2)(J̄ D₀ + D₀ J̄ᵀ) leaves O(Δ²). */
 static int diffusion_estimate(const struct ddm_system *sys, const struct ddm_config *cfg,
                               struct ddm_model *model, const double *C0, const double *C1,
-                              struct ddm_train_report *report, struct ddm_error *err) {
+                              const double *J, struct ddm_train_report *report,
+                              struct ddm_error *err) {
     const int k = sys->k;
-    double sigma_obs, two_D_dt[DDM_MAX_K * DDM_MAX_K];
+    double sigma_obs, two_D_dt[DDM_MAX_K * DDM_MAX_K], R[DDM_MAX_K * DDM_MAX_K];
     int code = data_noise_parse(cfg, &sigma_obs, err);
+    for (int i = 0; i < k; i++)
+        for (int j = 0; j < k; j++)
+            R[i * k + j] = sigma_obs < 0 ? -0.5 * (C1[i * k + j] + C1[j * k + i])
+                                         : (i == j) * sigma_obs * sigma_obs;
+    /* a variance: an estimate's negative eigenvalues are sampling noise of no noise */
+    if (!code && sigma_obs < 0) code = data_noise_psd(R, k, err);
     if (code) return code;
     for (int i = 0; i < k; i++)
         for (int j = 0; j < k; j++) {
-            double R = sigma_obs < 0 ? -0.5 * (C1[i * k + j] + C1[j * k + i])
-                                     : (i == j) * sigma_obs * sigma_obs;
-            two_D_dt[i * k + j] = C0[i * k + j] - 2 * R;
-            if (i == j) report->data_noise_var[i] = R;
+            two_D_dt[i * k + j] = C0[i * k + j] - 2 * R[i * k + j];
+            if (i == j) report->data_noise_var[i] = R[i * k + j];
         }
-    for (int q = 0; q < k * k; q++) report->data_D[q] = two_D_dt[q] / (2 * sys->recording->dt);
+    const double dt = sys->recording->dt;
+    for (int i = 0; i < k; i++)
+        for (int j = 0; j < k; j++) {
+            double drift_term = 0; /* (J̄ D₀ + D₀ J̄ᵀ)_ij Δ, D₀ = two_D_dt/(2Δ) */
+            for (int l = 0; l < k; l++)
+                drift_term +=
+                    (J[i * k + l] * two_D_dt[l * k + j] + two_D_dt[i * k + l] * J[j * k + l]) / 2;
+            report->data_D[i * k + j] = (two_D_dt[i * k + j] - dt * drift_term) / (2 * dt);
+        }
     if (!sys->diffusion_estimated) return DDM_OK;
     double chol[DDM_MAX_K * DDM_MAX_K]; /* σ̂σ̂ᵀ = 2D̂ */
     for (int q = 0; q < k * k; q++) chol[q] = 2 * report->data_D[q];
@@ -248,21 +269,67 @@ static int diffusion_estimate(const struct ddm_system *sys, const struct ddm_con
 }
 
 /* The held-out ε_f of the true drift: a perfect drift leaves the targets' noise,
- * N = (Σc²·tr(2D̂Δ) + Σa²·tr R)/Δ² per point, against their mean ‖f̂‖². */
-static double noise_floor(const struct drift_estimator *e, const struct recording *held,
-                          const double *C0, const struct ddm_train_report *report) {
+ * N = (Σc²·tr(2D̂Δ) + Σa²·tr R)/Δ² per point, against their mean ‖f̂‖². Also what the error of
+ * ε_f² − floor² needs: k_eff = (tr C)²/tr C² of the noise C = 2D̂Δ (‖noise‖² has relative
+ * variance 2/k_eff for Gaussian increments), and the drift's rate ω = √(mean ‖f‖²/tr Cov z). */
+struct floor_terms {
+    double floor2, k_eff, rate;
+};
+
+static struct floor_terms noise_floor(const struct drift_estimator *e, const struct recording *held,
+                                      const double *C0, const struct ddm_train_report *report) {
     const int k = held->k;
-    double trace_C0 = 0, trace_R = 0, norm = 0;
+    double trace_C0 = 0, trace_R = 0, trace_C2 = 0, norm = 0, sum[DDM_MAX_K] = {0},
+           sum2[DDM_MAX_K] = {0};
     for (int c = 0; c < k; c++) trace_C0 += C0[c * k + c], trace_R += report->data_noise_var[c];
+    for (int i = 0; i < k; i++)
+        for (int j = 0; j < k; j++) {
+            const double C = C0[i * k + j] - 2 * (i == j) * report->data_noise_var[i];
+            trace_C2 += C * C;
+        }
     const double noise =
         (e->noise_terms * (trace_C0 - 2 * trace_R) + e->eta_terms * trace_R) / (e->dt * e->dt);
     for (int b = 0; b < held->trajectories; b++)
         for (long t = held->offset[b]; t + e->p < held->offset[b + 1]; t++) {
             double f[DDM_MAX_K];
             estimator_target(e, held, t, f);
-            for (int c = 0; c < k; c++) norm += f[c] * f[c];
+            for (int c = 0; c < k; c++) {
+                norm += f[c] * f[c];
+                sum[c] += held->z[t * k + c], sum2[c] += held->z[t * k + c] * held->z[t * k + c];
+            }
         }
-    return noise / (norm / fmax(1, (double)targets_in(held, e->p)));
+    const double count = fmax(1, (double)targets_in(held, e->p));
+    double spread = 0; /* tr Cov z of the held-out points */
+    for (int c = 0; c < k; c++) spread += fmax(0, sum2[c] / count - pow(sum[c] / count, 2));
+    const double trace_C = trace_C0 - 2 * trace_R;
+    return (struct floor_terms){.floor2 = noise / (norm / count),
+                                .k_eff = trace_C2 > 0 ? trace_C * trace_C / trace_C2 : 1,
+                                .rate =
+                                    spread > 0 ? sqrt(fmax(0, norm / count - noise) / spread) : 0};
+}
+
+/* The standard error of x = (ε_f² − floor²)/(1 − floor²) (docs/from_data.md). ε_f² holds the
+ * mean ‖noise‖² of M_held targets (relative variance 2·corr/(k_eff·M_held), corr the overlap of
+ * neighbouring stencils: 1 + 2Σ_l (Σ_i c_i c_{i+l})²/(Σ c_i²)²), floor² the fit part's tr C₀
+ * (2/(k_eff·M_fit)); and floor² is known only to O(Δ): the increments' covariance has the term
+ * Δ²(J D + D Jᵀ), a relative Δ·|J| ≈ Δω. */
+static double excess_error(const struct drift_estimator *e, const struct floor_terms *ft,
+                           long held_targets, long fit_increments) {
+    double c[4] = {0}, c2 = 0, overlap = 0;
+    for (int i = 1; i <= e->p; i++) {
+        for (int j = i; j <= e->p; j++) c[i - 1] += e->a[j];
+        c2 += c[i - 1] * c[i - 1];
+    }
+    for (int lag = 1; lag < e->p; lag++) {
+        double sum = 0;
+        for (int i = 0; i + lag < e->p; i++) sum += c[i] * c[i + lag];
+        overlap += 2 * sum * sum / (c2 * c2);
+    }
+    const double statistical = 2 / ft->k_eff *
+                               ((1 + overlap) / fmax(1, (double)held_targets) +
+                                1 / fmax(1, (double)fit_increments)),
+                 systematic = e->dt * ft->rate;
+    return ft->floor2 * sqrt(statistical + systematic * systematic) / (1 - ft->floor2);
 }
 
 int data_diffusion(const struct ddm_system *sys, const struct ddm_config *cfg,
@@ -278,14 +345,25 @@ int data_diffusion(const struct ddm_system *sys, const struct ddm_config *cfg,
         recording_free(&held);
         return code;
     }
-    double C0[DDM_MAX_K * DDM_MAX_K], C1[DDM_MAX_K * DDM_MAX_K];
-    residual_moments(model, &fit, e.p, C0, C1);
-    code = diffusion_estimate(sys, cfg, model, C0, C1, report, err);
-    const double floor2 = noise_floor(&e, &held, C0, report);
-    const double eps2 = report->drift_rel_err * report->drift_rel_err;
+    double C0[DDM_MAX_K * DDM_MAX_K], C1[DDM_MAX_K * DDM_MAX_K], J[DDM_MAX_K * DDM_MAX_K];
+    residual_moments(model, &fit, e.p, C0, C1, J);
+    code = diffusion_estimate(sys, cfg, model, C0, C1, J, report, err);
+    const struct floor_terms ft = noise_floor(&e, &held, C0, report);
+    const double floor2 = ft.floor2, eps2 = report->drift_rel_err * report->drift_rel_err;
+    /* the held-out targets of ε_f: every stride-th, as data_points took them */
+    const long held_count = targets_in(&held, e.p),
+               stride =
+                   held_count > cfg->samples ? (held_count + cfg->samples - 1) / cfg->samples : 1,
+               held_used = (held_count + stride - 1) / stride;
     report->from_data = 1, report->data_k = k;
     report->data_noise_floor = sqrt(floor2);
-    report->data_drift_excess = floor2 < 1 ? sqrt(fmax(0, eps2 - floor2) / (1 - floor2)) : NAN;
+    const double excess2 = floor2 < 1 ? (eps2 - floor2) / (1 - floor2) : NAN,
+                 excess2_err =
+                     floor2 < 1 ? excess_error(&e, &ft, held_used, increments(&fit)) : NAN;
+    report->data_drift_excess = floor2 < 1 ? sqrt(fmax(0, excess2)) : NAN;
+    /* resolved when two standard errors clear 0; else only the bound is known */
+    report->data_drift_excess_bound = sqrt(fmax(0, excess2) + 2 * excess2_err);
+    report->data_drift_excess_resolved = excess2 > 2 * excess2_err;
     report->data_fit_increments = increments(&fit);
     report->data_heldout_increments = increments(&held);
     data_noise_model_free(&e.noise);

@@ -226,8 +226,9 @@ static void print_diffusion_fit(const struct diffusion_fit *fit) {
            "constant:",
            fit->degree);
     for (int d = 0; d < fit->degrees_tried; d++) printf(" %.4f", fit->heldout_score[d]);
-    printf("), eigenvalue floor %.3g at %.2g%% of the points · 2D(z) = σσᵀ = %.400s%s", fit->floor,
-           100 * fit->floored_share, fit->text, strlen(fit->text) > 400 ? " …" : "");
+    printf("), eigenvalue floor %.3g (of 2D in (z − μ)/s) at %.2g%% of the points · 2D(z) = σσᵀ "
+           "= %.400s%s",
+           fit->floor, 100 * fit->floored_share, fit->text, strlen(fit->text) > 400 ? " …" : "");
 }
 
 /* A system learnt from data: ε_f is against held-out increments, whose noise sets its floor. */
@@ -238,10 +239,16 @@ static void print_data_fit(const struct ddm_system *sys, const struct ddm_train_
            sys->recording->path, train->data_fit_increments, train->data_heldout_increments,
            sys->recording->dt, train->drift_rel_err, train->drift_rel_err / train->data_noise_floor,
            train->data_noise_floor);
-    if (isfinite(train->data_drift_excess))
-        printf("ε_f with the noise taken out %.2g", train->data_drift_excess);
+    if (isfinite(train->data_drift_excess) && train->data_drift_excess_resolved)
+        printf("ε_f with the noise taken out %.2g (2σ bound %.2g)", train->data_drift_excess,
+               train->data_drift_excess_bound);
+    else if (isfinite(train->data_drift_excess)) /* within its error of 0: only a bound */
+        printf("ε_f with the noise taken out: not resolved by the held-out increments, < %.2g "
+               "(2σ; the estimate %.2g is noise)",
+               train->data_drift_excess_bound, train->data_drift_excess);
     else /* the increments' noise is as large as their whole spread: nothing is left to compare */
-        printf("ε_f with the noise taken out: not resolvable (noise floor ≥ 1; sample less often)");
+        printf("ε_f with the noise taken out: not resolvable (noise floor ≥ 1: the increments' "
+               "noise is their whole spread, so sample less often; or too few held-out ones)");
     printf("\n          D estimated (diag):");
     for (int c = 0; c < k; c++) printf(" %.4g", train->data_D[c * k + c]);
     if (sys->diffusion_estimated) printf(" (used as σσᵀ/2)");

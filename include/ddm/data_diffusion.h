@@ -30,7 +30,8 @@ struct diffusion_fit {
     double dt;                                /* Δ of the data */
     /* coefficients of 2D̂ (noise-corrected): entry e = (i ≤ j) in row order, [term][e] */
     double coef[DIFFUSION_FIT_MAX_TERMS * DIFFUSION_FIT_MAX_ENTRIES];
-    double floor;         /* eigenvalue floor of 2D̂(z): 1e-3 of the mean of tr(Q)/k */
+    double floor; /* eigenvalue floor of 2D̂(z) in u = (z − μ)/s (of S⁻¹2D̂S⁻¹, S = diag s):
+                     1e-3 of the mean of its trace / k */
     double floored_share; /* share of the fit points where the floor was used */
     int degrees_tried;    /* degrees 0 .. degrees_tried − 1 */
     /* held-out mean squared error of Q per degree, relative to that of the constant fit */

@@ -285,6 +285,7 @@
 #define H5N_DATA_HASH_FNV1A64       "data_hash_fnv1a64"
 #define H5N_DATA_NOISE_FLOOR        "data_noise_floor"
 #define H5N_DATA_DRIFT_EXCESS       "data_drift_excess"
+#define H5N_DATA_DRIFT_EXCESS_BOUND "data_drift_excess_bound"
 #define H5N_DATA_D                  "data_D"
 #define H5N_DATA_NOISE_VAR          "data_noise_var"
 #define H5N_DATA_FIT_INCREMENTS     "data_fit_increments"
