@@ -162,9 +162,15 @@ static void check_linear(int k) {
     cr_assert(error > 0 && fabs(phi - 2 * OMEGA * OMEGA) < 4 * error + 0.02,
               "k %d: Φ %g ± %g vs exact %g", k, phi, error, 2 * OMEGA * OMEGA);
     cr_assert(isnan(attr(file, "analysis/hhd/target", "entropy_production_grid")));
-    char notes[1024];
+    char notes[1024], verdict[256];
     attr_text(file, "analysis", "notes", notes, sizeof notes);
     cr_assert(strstr(notes, "no HHD grid for k"), "k %d: notes '%s'", k, notes);
+    /* the verdict names the sampling floor, finite with 16 trajectories */
+    attr_text(file, "analysis/stats", "stationary_verdict", verdict, sizeof verdict);
+    const char *floor_text = strstr(verdict, "sampling floor ");
+    cr_assert(floor_text && strncmp(verdict, "close", 5) == 0, "k %d: '%s'", k, verdict);
+    const double floor = atof(floor_text + strlen("sampling floor "));
+    cr_assert(floor > 0 && floor < 0.5, "k %d: floor %g in '%s'", k, floor, verdict);
     double spectrum[8];
     cr_assert_eq(read_all(file, "analysis/lyapunov/target", spectrum, 8), k);
     for (int c = 0; c < k; c++) cr_assert(isfinite(spectrum[c]) && spectrum[c] < 0);
@@ -268,4 +274,22 @@ Test(trust, default_hhd_cut_keeps_the_tails_that_carry_phi) {
     const double c = cfg.hhd_cut, lost = c * (1 + log(1 / c));
     cr_assert(c > 0 && lost < 5e-4, "hhd_cut %g loses %.3g of a Gaussian's Φ", c, lost);
     config_free(&cfg);
+}
+
+/* Far statistics need a W₁ above the sampling floor too (W₁ between the target's even and odd
+ * trajectories, in target std). Measured: Lorenz, 64 trajectories of 18 time units, network
+ * n = 128: W₁ of x 0.071 std, floor 0.053 (contiguous halves 0.14): two samples of one law, yet
+ * the threshold alone called them far. The poor fits of the threshold's test stay far when
+ * their floor is small, and a floor that cannot be measured (B = 1) excuses nothing. */
+Test(trust, statistics_within_their_sampling_floor_are_not_far) {
+    cr_assert(!trust_statistics_far(0.0705, 0.053), "Lorenz within its sampling floor");
+    cr_assert(!trust_statistics_far(0.0644, 0.048));
+    cr_assert(!trust_statistics_far(0.03, 0.0), "below the threshold is close whatever the floor");
+    static const double poor[] = {48.99, 0.0809, 0.0547};
+    for (size_t i = 0; i < sizeof poor / sizeof poor[0]; i++) {
+        cr_assert(trust_statistics_far(poor[i], 0.01), "a poor fit (%g std) would pass", poor[i]);
+        cr_assert(trust_statistics_far(poor[i], NAN), "an unmeasured floor excused %g", poor[i]);
+    }
+    cr_assert(trust_statistics_far(0.0809, 0.0809 / DDM_STATS_FLOOR_FACTOR * 0.99));
+    cr_assert(!trust_statistics_far(0.0809, 0.0809 / DDM_STATS_FLOOR_FACTOR * 1.01));
 }

@@ -166,12 +166,19 @@ static void print_analysis(const struct ddm_system *sys, const struct ddm_analys
         printf("          Wasserstein W₁ of the marginals, network vs target:");
         for (int c = 0; c < k; c++)
             printf("%s %s %.3g", c ? "," : "", sys->var_names[c], a->wasserstein[c]);
+        if (a->stats_worst >= 0) /* W₁ between the target's even and odd trajectories */
+            printf(" · in target std, against the sampling floor (target vs itself):");
+        for (int c = 0; c < k && a->stats_worst >= 0; c++)
+            printf("%s %s %.2g vs %.2g", c ? "," : "", sys->var_names[c], a->wasserstein_std[c],
+                   a->wasserstein_floor_std[c]);
         printf("\n");
         const int worst = a->stats_worst;
-        if (worst >= 0 && a->wasserstein_std[worst] > DDM_STATS_WARN)
+        if (worst >= 0 &&
+            trust_statistics_far(a->wasserstein_std[worst], a->wasserstein_floor_std[worst]))
             printf("          warning: stationary statistics far from the target's: W₁ of %s is "
-                   "%.2g of the target's std (above %g)\n",
-                   sys->var_names[worst], a->wasserstein_std[worst], DDM_STATS_WARN);
+                   "%.2g of the target's std (above %g and %g times its sampling floor %.2g)\n",
+                   sys->var_names[worst], a->wasserstein_std[worst], DDM_STATS_WARN,
+                   DDM_STATS_FLOOR_FACTOR, a->wasserstein_floor_std[worst]);
     }
     if (a->memory_done) print_memory(a);
     if (a->fixed_done) {
