@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ddm/analysis_fixed.h"
 #include "ddm/analysis_times.h"
 #include "ddm/cli.h"
 #include "ddm/latent_grid.h"
@@ -292,4 +293,32 @@ Test(trust, statistics_within_their_sampling_floor_are_not_far) {
     }
     cr_assert(trust_statistics_far(0.0809, 0.0809 / DDM_STATS_FLOOR_FACTOR * 0.99));
     cr_assert(!trust_statistics_far(0.0809, 0.0809 / DDM_STATS_FLOOR_FACTOR * 1.01));
+}
+
+/* A stable fixed point: the spectrum is exactly the real parts of eig(A), sorted. A = −(1, 2, 0;
+ * −2, 1, 0.5; 0, −0.5, 2) far from the origin (mean 100, 0, −7): Re eig = −1.02425 (a pair),
+ * −1.95151. Benettin over T = 20 gave λ₁ 2 % off and an unsorted spectrum (OU k = 8: λ₂ > λ₁). */
+Test(trust, lyapunov_spectrum_at_a_fixed_point_is_exact, .init = setup) {
+    write_config("[system]\nname = rot3\nvars = x, y, w\n"
+                 "drift = -(x-100) + 2*y; -2*(x-100) - y + 0.5*(w+7); -0.5*y - 2*(w+7)\n"
+                 "diffusion = 1\n[network]\nneurons = 24\nseed = 3\n"
+                 "[train]\nsamples = 1000\nepochs = 1\npath_time = 10\n"
+                 "[simulate]\ntrajectories = 4\ndt = 0.01\nsteps = 500\nrecord_every = 10\n"
+                 "[analysis]\npca = 0\ndecomposition_grid = 0\nhhd_grid = 0\n"
+                 "fixed_point_seeds = 0\nlyapunov_steps = 2000\nlyapunov_starts = 2\n");
+    struct ddm_error err = {0};
+    cr_assert_eq(run("", &err), 0, "%s", err.message);
+    hid_t file = H5Fopen(run_path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert(file >= 0);
+    double spectrum[3], re[3];
+    const double A[9] = {-1, 2, 0, -2, -1, 0.5, 0, -0.5, -2};
+    double im[3];
+    fixed_point_classify(3, A, re, im); /* LAPACK dgeev, sorted by real part */
+    cr_assert(fabs(re[0] + 1.02425) < 1e-5 && fabs(re[2] + 1.95151) < 1e-5, "eig %g %g", re[0],
+              re[2]);
+    cr_assert_eq(read_all(file, "analysis/lyapunov/target", spectrum, 3), 3);
+    for (int c = 0; c < 3; c++)
+        cr_assert(fabs(spectrum[c] / re[c] - 1) < 1e-6, "target λ%d %.6g vs exact %.6g", c + 1,
+                  spectrum[c], re[c]);
+    H5Fclose(file);
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ddm/analysis_fixed.h"
 #include "ddm/analysis_h5.h"
 #include "ddm/analysis_memory.h"
 #include "ddm/analysis_times.h"
@@ -429,6 +430,32 @@ static void judge_starts(const struct lyapunov_starts *starts, struct lyapunov_r
     free(distance);
 }
 
+/* Starts that all end on one fixed point z*: Benettin's finite-time average is biased by O(1/T)
+ * (an OU of k = 8 with rotation at T = 20: λ₁ −1.689 against −1.646, and λ₂ > λ₁) and its spread
+ * over the starts is not that bias, while the spectrum there is exact: the real parts of the
+ * eigenvalues of J(z*), which replace the mean (error 0). Returns whether it did. */
+static int exact_at_fixed_point(const struct latent_process *process, struct lyapunov_result *r) {
+    const int k = r->k;
+    int first = -1;
+    for (int s = 0; s < r->starts; s++) {
+        if (!r->kept_start[s] || r->attractor[s] != LYAPUNOV_FIXED_POINT) continue;
+        if (first < 0) first = s;
+        for (int c = 0; c < k; c++) {
+            const double a = r->end[(size_t)s * k + c], b = r->end[(size_t)first * k + c];
+            if (!(fabs(a - b) <= 1e-6 * (1 + fabs(b)))) return 0; /* another point */
+        }
+    }
+    if (first < 0 || r->kept < 1) return 0;
+    double f[DDM_MAX_K], J[DDM_MAX_K * DDM_MAX_K], re[DDM_MAX_K], im[DDM_MAX_K];
+    process->drift(process->ctx, r->end + (size_t)first * k, f, J);
+    fixed_point_classify(k, J, re, im);
+    if (!isfinite(re[0]) || !(re[0] < 0)) return 0;
+    memcpy(r->mean, re, sizeof(double) * k);
+    for (int c = 0; c < k; c++) r->error[c] = 0;
+    r->kaplan_yorke = kaplan_yorke_dimension(r->mean, k);
+    return 1;
+}
+
 static int run_lyapunov(const struct ddm_system *sys, const struct ddm_model *model,
                         const struct ddm_config *cfg, hid_t group, const struct analysis_tick *tick,
                         struct ddm_analysis_report *report, struct ddm_error *err) {
@@ -449,6 +476,15 @@ static int run_lyapunov(const struct ddm_system *sys, const struct ddm_model *mo
     }
     if (!code) {
         judge_starts(&starts, results, report);
+        int exact = 0;
+        for (int p = 0; p < 2; p++) exact |= exact_at_fixed_point(&processes[p], &results[p]) << p;
+        if (exact)
+            note(report,
+                 "Lyapunov %s: every start ended on one fixed point: the spectrum is the real "
+                 "parts of the Jacobian's eigenvalues there (exact, error 0)",
+                 exact == 3   ? "network and target"
+                 : exact == 2 ? "target"
+                              : "network");
         if (results[0].steps > cfg->lyapunov_steps || results[1].steps > cfg->lyapunov_steps)
             note(report,
                  "Lyapunov runs extended to reach [analysis] lyapunov_precision = %g: "
