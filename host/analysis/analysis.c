@@ -433,7 +433,7 @@ static void judge_starts(const struct lyapunov_starts *starts, struct lyapunov_r
 /* Starts that all end on one fixed point z*: Benettin's finite-time average is biased by O(1/T)
  * (an OU of k = 8 with rotation at T = 20: λ₁ −1.689 against −1.646, and λ₂ > λ₁) and its spread
  * over the starts is not that bias, while the spectrum there is exact: the real parts of the
- * eigenvalues of J(z*), which replace the mean (error 0). Returns whether it did. */
+ * eigenvalues of J(z*), which replace the mean. Returns whether it did. */
 static int exact_at_fixed_point(const struct latent_process *process, struct lyapunov_result *r) {
     const int k = r->k;
     int first = -1;
@@ -451,7 +451,7 @@ static int exact_at_fixed_point(const struct latent_process *process, struct lya
     fixed_point_classify(k, J, re, im);
     if (!isfinite(re[0]) || !(re[0] < 0)) return 0;
     memcpy(r->mean, re, sizeof(double) * k);
-    for (int c = 0; c < k; c++) r->error[c] = 0;
+    for (int c = 0; c < k; c++) r->error[c] = NAN; /* exact: no "± 0" */
     r->kaplan_yorke = kaplan_yorke_dimension(r->mean, k);
     return 1;
 }
@@ -481,7 +481,7 @@ static int run_lyapunov(const struct ddm_system *sys, const struct ddm_model *mo
         if (exact)
             note(report,
                  "Lyapunov %s: every start ended on one fixed point: the spectrum is the real "
-                 "parts of the Jacobian's eigenvalues there (exact, error 0)",
+                 "parts of the Jacobian's eigenvalues there (exact)",
                  exact == 3   ? "network and target"
                  : exact == 2 ? "target"
                               : "network");
