@@ -108,14 +108,21 @@ static void print_lyapunov(const struct ddm_analysis_report *a, int k) {
     char net[64], tgt[64];
     with_error(net, sizeof net, a->lyapunov[0][0], a->lyapunov_err[0][0]);
     with_error(tgt, sizeof tgt, a->lyapunov[1][0], a->lyapunov_err[1][0]);
+    for (int p = 0; p < 2; p++)
+        if (!a->lyapunov_starts[p]) snprintf(p ? tgt : net, sizeof net, "none averaged");
     printf("          Lyapunov λ_max: network %s vs target %s · spectra:", net, tgt);
-    for (int p = 0; p < 2; p++) {
+    for (int p = 0; p < 2; p++) { /* no start averaged: none (the starts' ends are listed below) */
         printf(p ? " vs (" : " (");
-        for (int c = 0; c < k; c++) printf("%s%.3g", c ? ", " : "", a->lyapunov[p][c]);
-        printf(")");
+        for (int c = 0; c < k && a->lyapunov_starts[p]; c++)
+            printf("%s%.3g", c ? ", " : "", a->lyapunov[p][c]);
+        printf("%s)", a->lyapunov_starts[p] ? "" : "none averaged");
     }
-    printf(" · D_KY %.3g vs %.3g · starts averaged %d, %d of %d\n", a->kaplan_yorke[0],
-           a->kaplan_yorke[1], a->lyapunov_starts[0], a->lyapunov_starts[1], a->lyapunov_total);
+    char dky[2][32];
+    for (int p = 0; p < 2; p++)
+        snprintf(dky[p], sizeof dky[p], isfinite(a->kaplan_yorke[p]) ? "%.3g" : "none",
+                 a->kaplan_yorke[p]);
+    printf(" · D_KY %s vs %s · starts averaged %d, %d of %d\n", dky[0], dky[1],
+           a->lyapunov_starts[0], a->lyapunov_starts[1], a->lyapunov_total);
     for (int p = 0; p < 2; p++)
         if (a->lyapunov_elsewhere[p][0])
             printf("          Lyapunov %s, not averaged: %s\n", p ? "target" : "network",
