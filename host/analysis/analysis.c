@@ -326,6 +326,8 @@ static int run_hhd_stats(const struct ddm_system *sys, const struct ddm_model *m
     }
     if (cfg->hhd_grid > 0 && !grid_on)
         note(report, "no HHD grid for k = %d > 3 (Φ from the sample identity only)", k);
+    if (rec->B < 2 || cfg->batches < 2) /* the error bars come from batches of whole paths */
+        note(report, "one trajectory or batch: Φ has no error bar and W₁ no sampling floor");
     double hist_lo[DDM_MAX_K], hist_hi[DDM_MAX_K];
     for (int c = 0; c < k; c++) {
         hist_lo[c] = fmin(rec->moments[0].min[c], rec->moments[1].min[c]);

@@ -176,7 +176,9 @@ static void print_analysis(const struct ddm_system *sys, const struct ddm_analys
         if (a->stats_worst >= 0) /* W₁ between the target's even and odd trajectories */
             printf(" · in target std, against the sampling floor (target vs itself):");
         for (int c = 0; c < k && a->stats_worst >= 0; c++)
-            printf("%s %s %.2g vs %.2g", c ? "," : "", sys->var_names[c], a->wasserstein_std[c],
+            printf(isfinite(a->wasserstein_floor_std[c]) ? "%s %s %.2g vs %.2g"
+                                                         : "%s %s %.2g vs none (one trajectory)",
+                   c ? "," : "", sys->var_names[c], a->wasserstein_std[c],
                    a->wasserstein_floor_std[c]);
         printf("\n");
         const int worst = a->stats_worst;
