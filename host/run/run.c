@@ -142,6 +142,9 @@ static void print_memory(const struct ddm_analysis_report *a) {
     if (isfinite(a->forward_backward[0]) || isfinite(a->forward_backward[1])) {
         with_error(net, sizeof net, a->forward_backward[0], a->forward_backward_err[0]);
         with_error(tgt, sizeof tgt, a->forward_backward[1], a->forward_backward_err[1]);
+        for (int p = 0; p < 2; p++) /* forward switches and not one backward */
+            if (isinf(a->forward_backward[p]))
+                snprintf(p ? tgt : net, sizeof net, "∞ (no backward switch)");
         printf(" · forward/backward %s vs %s", net, tgt);
     }
     printf(" (network vs target)\n");
