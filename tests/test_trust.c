@@ -3,6 +3,8 @@
  * poor fit, far statistics and disagreeing Φ estimates.
  */
 #include <criterion/criterion.h>
+#include <ctype.h>
+#include <fcntl.h>
 #include <hdf5.h>
 #include <math.h>
 #include <signal.h>
@@ -321,4 +323,42 @@ Test(trust, lyapunov_spectrum_at_a_fixed_point_is_exact, .init = setup) {
         cr_assert(fabs(spectrum[c] / re[c] - 1) < 1e-6, "target λ%d %.6g vs exact %.6g", c + 1,
                   spectrum[c], re[c]);
     H5Fclose(file);
+}
+
+/* The closing summary of one trajectory prints no "nan": W₁'s sampling floor and Φ's error bar
+ * need two trajectories, and the summary says so instead. */
+Test(trust, summary_of_one_trajectory_prints_no_nan, .init = setup) {
+    write_config("[system]\nname = one\nvars = x, y\ndrift = -(x-100) + 2*y; -2*(x-100) - y\n"
+                 "diffusion = 1\n[network]\nneurons = 24\nseed = 3\n"
+                 "[train]\nsamples = 1000\nepochs = 1\npath_time = 10\n"
+                 "[simulate]\ntrajectories = 1\ndt = 0.01\nsteps = 2000\nrecord_every = 10\n"
+                 "[analysis]\npca = 0\ndecomposition_grid = 0\nhhd_grid = 9\n"
+                 "fixed_point_seeds = 0\nlyapunov_steps = 200\nlyapunov_starts = 2\n");
+    char summary_path[160];
+    snprintf(summary_path, sizeof summary_path, "%s/summary.txt", dir);
+    char *argv[] = {"ddm_gpu", config_path, "--output", run_path};
+    struct ddm_cli cli;
+    struct ddm_error err = {0};
+    cr_assert_eq(cli_parse(4, argv, &cli, &err), 0, "%s", err.message);
+    fflush(stdout);
+    int saved = dup(1), out = open(summary_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(out, 1);
+    int code = ddm_run(&cli, &err);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(out), close(saved);
+    cr_assert_eq(code, 0, "%s", err.message);
+    static char text[16384];
+    FILE *f = fopen(summary_path, "r");
+    cr_assert(f);
+    text[fread(text, 1, sizeof text - 1, f)] = 0;
+    fclose(f);
+    cr_assert(strstr(text, "Wasserstein W₁"), "no statistics line in:\n%s", text);
+    cr_assert(strstr(text, "vs none (one trajectory)"), "floor of one trajectory:\n%s", text);
+    cr_assert(strstr(text, "Φ has no error bar"), "no note on the missing error bar:\n%s", text);
+    for (const char *at = text; *at; at++) /* "nan" or "inf" as a word, not inside one */
+        cr_assert(!((!strncmp(at, "nan", 3) || !strncmp(at, "inf", 3)) &&
+                    (at == text || !isalpha((unsigned char)at[-1])) &&
+                    !isalpha((unsigned char)at[3])),
+                  "nan or inf printed:\n%s", text);
 }
