@@ -333,7 +333,8 @@ Test(trust, summary_of_one_trajectory_prints_no_nan, .init = setup) {
                  "[train]\nsamples = 1000\nepochs = 1\npath_time = 10\n"
                  "[simulate]\ntrajectories = 1\ndt = 0.01\nsteps = 2000\nrecord_every = 10\n"
                  "[analysis]\npca = 0\ndecomposition_grid = 0\nhhd_grid = 9\n"
-                 "fixed_point_seeds = 0\nlyapunov_steps = 200\nlyapunov_starts = 2\n");
+                 "fixed_point_seeds = 0\nlyapunov_steps = 200\nlyapunov_starts = 2\n"
+                 "burn_in_fraction = 0.5\n");
     char summary_path[160];
     snprintf(summary_path, sizeof summary_path, "%s/summary.txt", dir);
     char *argv[] = {"ddm_gpu", config_path, "--output", run_path};
@@ -356,6 +357,17 @@ Test(trust, summary_of_one_trajectory_prints_no_nan, .init = setup) {
     cr_assert(strstr(text, "Wasserstein W₁"), "no statistics line in:\n%s", text);
     cr_assert(strstr(text, "vs none (one trajectory)"), "floor of one trajectory:\n%s", text);
     cr_assert(strstr(text, "Φ has no error bar"), "no note on the missing error bar:\n%s", text);
+    /* the summary's stationary variance is the analysis' (after the burn-in fraction), not the
+     * one over every recorded step */
+    const char *line = strstr(text, "\n            x ");
+    cr_assert(line, "no moments line in:\n%s", text);
+    double mean[2], var[2], cov[4];
+    cr_assert_eq(sscanf(line, " x %lf / %lf vs %lf / %lf", &mean[0], &var[0], &mean[1], &var[1]), 4,
+                 "%s", line);
+    hid_t file = H5Fopen(run_path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert_eq(read_all(file, "analysis/stats/target/covariance", cov, 4), 4);
+    H5Fclose(file);
+    cr_assert(fabs(var[1] / cov[0] - 1) < 1e-3, "printed var %g, stationary %g", var[1], cov[0]);
     for (const char *at = text; *at; at++) /* "nan" or "inf" as a word, not inside one */
         cr_assert(!((!strncmp(at, "nan", 3) || !strncmp(at, "inf", 3)) &&
                     (at == text || !isalpha((unsigned char)at[-1])) &&

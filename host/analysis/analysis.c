@@ -359,6 +359,10 @@ static int run_hhd_stats(const struct ddm_system *sys, const struct ddm_model *m
             report->phi_grid[p] = hhd.phi_grid;
             report->phi_grid_err[p] = hhd.phi_grid_err;
             report->samples[p] = rec->moments[p].count;
+            for (int c = 0; c < k; c++) {
+                report->stationary_mean[p][c] = mean[c];
+                report->stationary_var[p][c] = cov[c * k + c];
+            }
             if (hhd.note[0]) note(report, "Φ %s: %s", processes[p].name, hhd.note);
             if (hhd.grid_on && hhd.mass < 0.995) /* dadras: the fast, thin parts were cut */
                 note(report,

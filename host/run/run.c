@@ -367,11 +367,19 @@ static void print_summary(const struct run *run, double seconds) {
                "%.2f s\n",
                sim->seconds, sim->network_seconds, sim->neuron_steps_per_second,
                sim->target_seconds, sim->output_seconds);
-        printf("          stationary mean / variance, network vs coupled target:\n");
+        /* the analysis' stationary samples (after the burn-in fraction, outside the cue
+         * windows) when it ran; the simulation's moments are over every recorded step */
+        const struct ddm_analysis_report *a = &run->analysis;
+        const int stationary = run->setup.analyze && a->stats_done;
+        printf("          %s, network vs coupled target:\n",
+               stationary ? "stationary mean / variance (the analysis' samples)"
+                          : "mean / variance of every recorded step");
         for (int c = 0; c < sys->k; c++)
             printf("            %-6s %10.4g / %-10.4g vs %10.4g / %.4g\n", sys->var_names[c],
-                   sim->latent_mean[c], sim->latent_var[c], sim->target_mean[c],
-                   sim->target_var[c]);
+                   stationary ? a->stationary_mean[0][c] : sim->latent_mean[c],
+                   stationary ? a->stationary_var[0][c] : sim->latent_var[c],
+                   stationary ? a->stationary_mean[1][c] : sim->target_mean[c],
+                   stationary ? a->stationary_var[1][c] : sim->target_var[c]);
     }
     if (run->setup.analyze) print_analysis(sys, &run->analysis);
     struct stat st;

@@ -53,6 +53,7 @@ struct ddm_analysis_report {
     char lyapunov_elsewhere[2][320]; /* the starts that ended elsewhere, or "" */
     /* stats */
     long samples[2];
+    double stationary_mean[2][DDM_MAX_K], stationary_var[2][DDM_MAX_K]; /* of those samples */
     double wasserstein[DDM_MAX_K];
     double wasserstein_std[DDM_MAX_K]; /* W₁ in units of the target's std */
     int stats_worst;                   /* coordinate of the largest, −1 when none is finite */
