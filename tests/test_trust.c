@@ -374,3 +374,25 @@ Test(trust, summary_of_one_trajectory_prints_no_nan, .init = setup) {
                     !isalpha((unsigned char)at[3])),
                   "nan or inf printed:\n%s", text);
 }
+
+/* Cues in a landscape whose wells do not mix: the samples after a cue are its memory, not the
+ * stationary law, and a note says so (associative_recall: x variance 0.617 against y 0.374 in a
+ * landscape symmetric in x and y, 0.06 spontaneous switches per path). */
+Test(trust, cue_history_without_switches_is_not_called_stationary, .init = setup) {
+    write_config("[system]\nname = wells\nparams = width=0.35, depth=1, count=2, radius=1\n"
+                 "diffusion = 0.2\n[network]\nneurons = 24\nseed = 3\n"
+                 "[train]\nsamples = 1000\nepochs = 1\npath_time = 10\nsampling = both\n"
+                 "box = -2:2, -2:2\n[simulate]\ntrajectories = 4\ndt = 0.01\nsteps = 1500\n"
+                 "record_every = 5\n[input]\ncues = 2:4 pattern 1\nstrength = 4\n"
+                 "[analysis]\npca = 0\ndecomposition_grid = 0\nhhd_grid = 9\n"
+                 "fixed_point_seeds = 0\nlyapunov_steps = 0\nrecall_delay = 1\n");
+    struct ddm_error err = {0};
+    cr_assert_eq(run("", &err), 0, "%s", err.message);
+    hid_t file = H5Fopen(run_path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert(file >= 0);
+    char notes[1024];
+    attr_text(file, "analysis", "notes", notes, sizeof notes);
+    H5Fclose(file);
+    cr_assert(strstr(notes, "memory: the target switches wells 0 times per path"), "notes '%s'",
+              notes);
+}
