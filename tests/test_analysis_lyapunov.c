@@ -7,6 +7,7 @@
  * has λ = the real parts of M's eigenvalues exactly, and a fixed point has D_KY = 0.
  */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 
 #include "ddm/analysis_lyapunov.h"
 #include "ddm/simulate.h"
@@ -64,4 +65,41 @@ Test(lyapunov, linear_flow_has_the_real_parts_of_its_eigenvalues) {
     cr_assert_float_eq(kaplan_yorke_dimension(lambda, 2), 1.5, 1e-6);
     system_free(&sys);
     config_free(&cfg);
+}
+
+/* D_KY of a measured spectrum: the exponent along a bounded flow off a fixed point is exactly 0,
+ * so a limit cycle has D_KY = 1 and Lorenz 2 + λ₁/|λ₃| whatever the sign of the finite-time
+ * estimate of that exponent. Van der Pol's cycle measured λ = (−0.00073 ± 0.00049, −1.06) and
+ * printed D_KY 0, a fixed point's. */
+static double average_dky(int k, const double *spectrum, int attractor) {
+    enum { S = 4 };
+    struct lyapunov_result r = {.k = k, .starts = S};
+    r.per_start = malloc(sizeof(double) * S * k);
+    r.end = calloc((size_t)S * k, sizeof(double));
+    r.attractor = malloc(sizeof(int) * S);
+    r.kept_start = calloc(S, sizeof(int));
+    r.end_distance = malloc(sizeof(double) * S);
+    for (int s = 0; s < S; s++) {
+        r.attractor[s] = attractor;
+        r.end_distance[s] = 0;
+        for (int c = 0; c < k; c++) r.per_start[s * k + c] = spectrum[c] * (1 + 1e-3 * s);
+    }
+    lyapunov_average(&r, attractor, NULL, 1);
+    cr_assert_eq(r.kept, S);
+    const double dky = r.kaplan_yorke;
+    lyapunov_result_free(&r);
+    return dky;
+}
+
+Test(lyapunov, kaplan_yorke_counts_the_flow_exponent_as_zero) {
+    const double cycle[2] = {-0.00073, -1.06}, cycle_up[2] = {0.0004, -1.06};
+    cr_assert_float_eq(average_dky(2, cycle, LYAPUNOV_PERIODIC), 1, 1e-12, "limit cycle");
+    cr_assert_float_eq(average_dky(2, cycle_up, LYAPUNOV_PERIODIC), 1, 1e-12, "limit cycle");
+    const double torus[3] = {0.0002, -0.0003, -2};
+    cr_assert_float_eq(average_dky(3, torus, LYAPUNOV_TORUS), 2, 1e-12, "torus");
+    const double lorenz[3] = {0.9056, -0.001, -14.572};
+    const double expected = 2 + 0.9056 * (1 + 1.5e-3) / (14.572 * (1 + 1.5e-3));
+    cr_assert_float_eq(average_dky(3, lorenz, LYAPUNOV_CHAOTIC), expected, 1e-9, "Lorenz");
+    const double node[2] = {-0.5, -1};
+    cr_assert_float_eq(average_dky(2, node, LYAPUNOV_FIXED_POINT), 0, 1e-12, "fixed point");
 }

@@ -112,6 +112,48 @@ Test(memory, recall_after_cues_and_spontaneous_rate) {
     config_free(&cfg);
 }
 
+/* Cues given in pattern order (0, 1, 2, 3) drive forward transitions; the cycle ratio must count
+ * only the spontaneous ones. Each of 4 paths is cued 0 → 1 → 2 → 3 (three cued forward steps) and,
+ * outside the windows, goes 3 → 2 and back 2 → 3 once (one backward, one forward): a reversible
+ * landscape's ratio, 1 ± √2. Counting the cued steps too gave (3 + 1) / 1 = 4 (the associative
+ * recall run, whose own ratio is 1: 7.0 ± 0.3). */
+Test(memory, cycle_ratio_counts_only_spontaneous_transitions) {
+    struct ddm_config cfg;
+    struct ddm_system sys;
+    struct ddm_error err = {0};
+    config_from_text(&cfg, "[system]\nname = wells\nparams = count=4\n");
+    cr_assert_eq(system_build(&sys, &cfg, &err), 0, "%s", err.message);
+    cr_assert_eq(config_resolve(&cfg, &sys, PLAN_ALL, &err), 0, "%s", err.message);
+    struct ddm_input input;
+    cr_assert_eq(input_parse("10:12 pattern 1; 20:22 pattern 2; 30:32 pattern 3", 1, &sys, "test",
+                             &input, &err),
+                 0, "%s", err.message);
+    enum { B = 4, T = 60 };
+    static signed char occ[B * T];
+    double t[T];
+    unit_times(t, T);
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < T; i++) /* cued steps at 11, 21, 31; free 3 → 2 at 40, 2 → 3 at 50 */
+            occ[b * T + i] = (signed char)(i < 11   ? 0
+                                           : i < 21 ? 1
+                                           : i < 31 ? 2
+                                           : i < 40 ? 3
+                                           : i < 50 ? 2
+                                                    : 3);
+    struct memory_result r;
+    cr_assert_eq(memory_metrics(occ, t, B, T, 4, &input, 1, &r, &err), 0);
+    cr_assert_eq(r.spontaneous, 2 * B);
+    cr_assert_eq(r.forward, B, "forward %ld: the cued steps counted", r.forward);
+    cr_assert_eq(r.backward, B);
+    cr_assert_float_eq(r.forward_backward, 1, 1e-12);
+    cr_assert_float_eq(r.forward_backward_err, sqrt(2.0 / B), 1e-12);
+    cr_assert_eq(r.transitions[0 * 4 + 1] + r.transitions[1 * 4 + 2] + r.transitions[2 * 4 + 3],
+                 4 * B, "the transition matrix keeps every transition");
+    memory_result_free(&r);
+    system_free(&sys);
+    config_free(&cfg);
+}
+
 Test(memory, occupancy_from_latent_states) {
     struct wells w = {.K = 3, .k = 2, .width = 0.3, .depth = 1};
     const double p[3][2] = {{1, 0}, {-0.5, 0.8}, {-0.5, -0.8}};

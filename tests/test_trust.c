@@ -3,6 +3,8 @@
  * poor fit, far statistics and disagreeing Φ estimates.
  */
 #include <criterion/criterion.h>
+#include <ctype.h>
+#include <fcntl.h>
 #include <hdf5.h>
 #include <math.h>
 #include <signal.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ddm/analysis_fixed.h"
 #include "ddm/analysis_times.h"
 #include "ddm/cli.h"
 #include "ddm/latent_grid.h"
@@ -162,9 +165,15 @@ static void check_linear(int k) {
     cr_assert(error > 0 && fabs(phi - 2 * OMEGA * OMEGA) < 4 * error + 0.02,
               "k %d: Φ %g ± %g vs exact %g", k, phi, error, 2 * OMEGA * OMEGA);
     cr_assert(isnan(attr(file, "analysis/hhd/target", "entropy_production_grid")));
-    char notes[1024];
+    char notes[1024], verdict[256];
     attr_text(file, "analysis", "notes", notes, sizeof notes);
     cr_assert(strstr(notes, "no HHD grid for k"), "k %d: notes '%s'", k, notes);
+    /* the verdict names the sampling floor, finite with 16 trajectories */
+    attr_text(file, "analysis/stats", "stationary_verdict", verdict, sizeof verdict);
+    const char *floor_text = strstr(verdict, "sampling floor ");
+    cr_assert(floor_text && strncmp(verdict, "close", 5) == 0, "k %d: '%s'", k, verdict);
+    const double floor = atof(floor_text + strlen("sampling floor "));
+    cr_assert(floor > 0 && floor < 0.5, "k %d: floor %g in '%s'", k, floor, verdict);
     double spectrum[8];
     cr_assert_eq(read_all(file, "analysis/lyapunov/target", spectrum, 8), k);
     for (int c = 0; c < k; c++) cr_assert(isfinite(spectrum[c]) && spectrum[c] < 0);
@@ -268,4 +277,122 @@ Test(trust, default_hhd_cut_keeps_the_tails_that_carry_phi) {
     const double c = cfg.hhd_cut, lost = c * (1 + log(1 / c));
     cr_assert(c > 0 && lost < 5e-4, "hhd_cut %g loses %.3g of a Gaussian's Φ", c, lost);
     config_free(&cfg);
+}
+
+/* Far statistics need a W₁ above the sampling floor too (W₁ between the target's even and odd
+ * trajectories, in target std). Measured: Lorenz, 64 trajectories of 18 time units, network
+ * n = 128: W₁ of x 0.071 std, floor 0.053 (contiguous halves 0.14): two samples of one law, yet
+ * the threshold alone called them far. The poor fits of the threshold's test stay far when
+ * their floor is small, and a floor that cannot be measured (B = 1) excuses nothing. */
+Test(trust, statistics_within_their_sampling_floor_are_not_far) {
+    cr_assert(!trust_statistics_far(0.0705, 0.053), "Lorenz within its sampling floor");
+    cr_assert(!trust_statistics_far(0.0644, 0.048));
+    cr_assert(!trust_statistics_far(0.03, 0.0), "below the threshold is close whatever the floor");
+    static const double poor[] = {48.99, 0.0809, 0.0547};
+    for (size_t i = 0; i < sizeof poor / sizeof poor[0]; i++) {
+        cr_assert(trust_statistics_far(poor[i], 0.01), "a poor fit (%g std) would pass", poor[i]);
+        cr_assert(trust_statistics_far(poor[i], NAN), "an unmeasured floor excused %g", poor[i]);
+    }
+    cr_assert(trust_statistics_far(0.0809, 0.0809 / DDM_STATS_FLOOR_FACTOR * 0.99));
+    cr_assert(!trust_statistics_far(0.0809, 0.0809 / DDM_STATS_FLOOR_FACTOR * 1.01));
+}
+
+/* A stable fixed point: the spectrum is exactly the real parts of eig(A), sorted. A = −(1, 2, 0;
+ * −2, 1, 0.5; 0, −0.5, 2) far from the origin (mean 100, 0, −7): Re eig = −1.02425 (a pair),
+ * −1.95151. Benettin over T = 20 gave λ₁ 2 % off and an unsorted spectrum (OU k = 8: λ₂ > λ₁). */
+Test(trust, lyapunov_spectrum_at_a_fixed_point_is_exact, .init = setup) {
+    write_config("[system]\nname = rot3\nvars = x, y, w\n"
+                 "drift = -(x-100) + 2*y; -2*(x-100) - y + 0.5*(w+7); -0.5*y - 2*(w+7)\n"
+                 "diffusion = 1\n[network]\nneurons = 24\nseed = 3\n"
+                 "[train]\nsamples = 1000\nepochs = 1\npath_time = 10\n"
+                 "[simulate]\ntrajectories = 4\ndt = 0.01\nsteps = 500\nrecord_every = 10\n"
+                 "[analysis]\npca = 0\ndecomposition_grid = 0\nhhd_grid = 0\n"
+                 "fixed_point_seeds = 0\nlyapunov_steps = 2000\nlyapunov_starts = 2\n");
+    struct ddm_error err = {0};
+    cr_assert_eq(run("", &err), 0, "%s", err.message);
+    hid_t file = H5Fopen(run_path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert(file >= 0);
+    double spectrum[3], re[3];
+    const double A[9] = {-1, 2, 0, -2, -1, 0.5, 0, -0.5, -2};
+    double im[3];
+    fixed_point_classify(3, A, re, im); /* LAPACK dgeev, sorted by real part */
+    cr_assert(fabs(re[0] + 1.02425) < 1e-5 && fabs(re[2] + 1.95151) < 1e-5, "eig %g %g", re[0],
+              re[2]);
+    cr_assert_eq(read_all(file, "analysis/lyapunov/target", spectrum, 3), 3);
+    for (int c = 0; c < 3; c++)
+        cr_assert(fabs(spectrum[c] / re[c] - 1) < 1e-6, "target λ%d %.6g vs exact %.6g", c + 1,
+                  spectrum[c], re[c]);
+    H5Fclose(file);
+}
+
+/* The closing summary of one trajectory prints no "nan": W₁'s sampling floor and Φ's error bar
+ * need two trajectories, and the summary says so instead. */
+Test(trust, summary_of_one_trajectory_prints_no_nan, .init = setup) {
+    write_config("[system]\nname = one\nvars = x, y\ndrift = -(x-100) + 2*y; -2*(x-100) - y\n"
+                 "diffusion = 1\n[network]\nneurons = 24\nseed = 3\n"
+                 "[train]\nsamples = 1000\nepochs = 1\npath_time = 10\n"
+                 "[simulate]\ntrajectories = 1\ndt = 0.01\nsteps = 2000\nrecord_every = 10\n"
+                 "[analysis]\npca = 0\ndecomposition_grid = 0\nhhd_grid = 9\n"
+                 "fixed_point_seeds = 0\nlyapunov_steps = 200\nlyapunov_starts = 2\n"
+                 "burn_in_fraction = 0.5\n");
+    char summary_path[160];
+    snprintf(summary_path, sizeof summary_path, "%s/summary.txt", dir);
+    char *argv[] = {"ddm_gpu", config_path, "--output", run_path};
+    struct ddm_cli cli;
+    struct ddm_error err = {0};
+    cr_assert_eq(cli_parse(4, argv, &cli, &err), 0, "%s", err.message);
+    fflush(stdout);
+    int saved = dup(1), out = open(summary_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(out, 1);
+    int code = ddm_run(&cli, &err);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(out), close(saved);
+    cr_assert_eq(code, 0, "%s", err.message);
+    static char text[16384];
+    FILE *f = fopen(summary_path, "r");
+    cr_assert(f);
+    text[fread(text, 1, sizeof text - 1, f)] = 0;
+    fclose(f);
+    cr_assert(strstr(text, "Wasserstein W₁"), "no statistics line in:\n%s", text);
+    cr_assert(strstr(text, "vs none (one trajectory)"), "floor of one trajectory:\n%s", text);
+    cr_assert(strstr(text, "Φ has no error bar"), "no note on the missing error bar:\n%s", text);
+    /* the summary's stationary variance is the analysis' (after the burn-in fraction), not the
+     * one over every recorded step */
+    const char *line = strstr(text, "\n            x ");
+    cr_assert(line, "no moments line in:\n%s", text);
+    double mean[2], var[2], cov[4];
+    cr_assert_eq(sscanf(line, " x %lf / %lf vs %lf / %lf", &mean[0], &var[0], &mean[1], &var[1]), 4,
+                 "%s", line);
+    hid_t file = H5Fopen(run_path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert_eq(read_all(file, "analysis/stats/target/covariance", cov, 4), 4);
+    H5Fclose(file);
+    cr_assert(fabs(var[1] / cov[0] - 1) < 1e-3, "printed var %g, stationary %g", var[1], cov[0]);
+    for (const char *at = text; *at; at++) /* "nan" or "inf" as a word, not inside one */
+        cr_assert(!((!strncmp(at, "nan", 3) || !strncmp(at, "inf", 3)) &&
+                    (at == text || !isalpha((unsigned char)at[-1])) &&
+                    !isalpha((unsigned char)at[3])),
+                  "nan or inf printed:\n%s", text);
+}
+
+/* Cues in a landscape whose wells do not mix: the samples after a cue are its memory, not the
+ * stationary law, and a note says so (associative_recall: x variance 0.617 against y 0.374 in a
+ * landscape symmetric in x and y, 0.06 spontaneous switches per path). */
+Test(trust, cue_history_without_switches_is_not_called_stationary, .init = setup) {
+    write_config("[system]\nname = wells\nparams = width=0.35, depth=1, count=2, radius=1\n"
+                 "diffusion = 0.2\n[network]\nneurons = 24\nseed = 3\n"
+                 "[train]\nsamples = 1000\nepochs = 1\npath_time = 10\nsampling = both\n"
+                 "box = -2:2, -2:2\n[simulate]\ntrajectories = 4\ndt = 0.01\nsteps = 1500\n"
+                 "record_every = 5\n[input]\ncues = 2:4 pattern 1\nstrength = 4\n"
+                 "[analysis]\npca = 0\ndecomposition_grid = 0\nhhd_grid = 9\n"
+                 "fixed_point_seeds = 0\nlyapunov_steps = 0\nrecall_delay = 1\n");
+    struct ddm_error err = {0};
+    cr_assert_eq(run("", &err), 0, "%s", err.message);
+    hid_t file = H5Fopen(run_path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert(file >= 0);
+    char notes[1024];
+    attr_text(file, "analysis", "notes", notes, sizeof notes);
+    H5Fclose(file);
+    cr_assert(strstr(notes, "memory: the target switches wells 0 times per path"), "notes '%s'",
+              notes);
 }

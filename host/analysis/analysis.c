@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ddm/analysis_fixed.h"
 #include "ddm/analysis_h5.h"
 #include "ddm/analysis_memory.h"
 #include "ddm/analysis_times.h"
@@ -256,27 +257,41 @@ static void note_phi_disagreement(struct ddm_analysis_report *report, const char
              report->phi_sigmas[p]);
 }
 
-/* W₁ of the marginals in units of the target's std, and a note when one is far. */
+/* W₁ of the marginals and its sampling floor (the target's even against its odd trajectories)
+ * in units of the target's std, and a note when one is far: a W₁ above the threshold but within
+ * the floor is what any two samples of that size differ by (Lorenz, 64 paths of 18 time units:
+ * x 0.071 std between network and target, 0.14 between the target's own two halves). */
 static void note_far_statistics(struct ddm_analysis_report *report, const struct ddm_system *sys,
-                                const struct stats_moments *target) {
+                                const struct stats_moments *target, const double *floor) {
     const int k = sys->k;
     double mean[DDM_MAX_K], cov[DDM_MAX_K * DDM_MAX_K], std[DDM_MAX_K];
     stats_moments_result(target, mean, cov);
     for (int c = 0; c < k; c++) std[c] = sqrt(cov[c * k + c]);
     const int worst =
         trust_wasserstein_in_std(k, report->wasserstein, std, report->wasserstein_std);
+    trust_wasserstein_in_std(k, floor, std, report->wasserstein_floor_std);
     report->stats_worst = worst;
-    if (worst >= 0 && report->wasserstein_std[worst] > DDM_STATS_WARN)
+    if (worst >= 0 &&
+        trust_statistics_far(report->wasserstein_std[worst], report->wasserstein_floor_std[worst]))
         note(report,
              "stationary statistics far from the target's: W₁ of %s is %.2g target std (above "
-             "%g)",
-             sys->var_names[worst], report->wasserstein_std[worst], DDM_STATS_WARN);
+             "%g and %g times the %.2g between the target's own even and odd trajectories)",
+             sys->var_names[worst], report->wasserstein_std[worst], DDM_STATS_WARN,
+             DDM_STATS_FLOOR_FACTOR, report->wasserstein_floor_std[worst]);
+}
+
+/* The target's marginals of even and odd trajectories, for W₁'s sampling floor. */
+static void add_halves(struct stats_marginals *halves, const float *z, int B, int count) {
+    const int k = halves[0].k;
+    for (int b = 0; b < B; b++)
+        stats_marginals_add(&halves[b & 1], z + (size_t)b * count * k, count);
 }
 
 /* Pass 2: densities, the entropy-production identity and the marginals of one process. */
 struct density_pass {
     struct hhd_accumulator *hhd;
     struct stats_marginals *marginals;
+    struct stats_marginals *halves; /* (2) even and odd trajectories, or NULL */
     int B;
     long T_used;
     const struct analysis_tick *tick;
@@ -287,6 +302,7 @@ static void add_samples(void *user, const float *z, int count, long t) {
     struct density_pass *pass = user;
     hhd_add(pass->hhd, z, count, t);
     stats_marginals_add(pass->marginals, z, (long)pass->B * count);
+    if (pass->halves) add_halves(pass->halves, z, pass->B, count);
     analysis_tick(pass->tick, pass->from + pass->span * (double)(t + count) / pass->T_used);
 }
 
@@ -310,13 +326,17 @@ static int run_hhd_stats(const struct ddm_system *sys, const struct ddm_model *m
     }
     if (cfg->hhd_grid > 0 && !grid_on)
         note(report, "no HHD grid for k = %d > 3 (Φ from the sample identity only)", k);
+    if (rec->B < 2 || cfg->batches < 2) /* the error bars come from batches of whole paths */
+        note(report, "one trajectory or batch: Φ has no error bar and W₁ no sampling floor");
     double hist_lo[DDM_MAX_K], hist_hi[DDM_MAX_K];
     for (int c = 0; c < k; c++) {
         hist_lo[c] = fmin(rec->moments[0].min[c], rec->moments[1].min[c]);
         hist_hi[c] = fmax(rec->moments[0].max[c], rec->moments[1].max[c]);
     }
-    struct stats_marginals marginals[2] = {0};
+    struct stats_marginals marginals[2] = {0}, halves[2] = {0};
     int code = DDM_OK;
+    for (int h = 0; h < 2 && !code; h++)
+        code = stats_marginals_init(&halves[h], k, hist_lo, hist_hi, cfg->stats_bins, err);
     for (int p = 0; p < 2 && !code; p++) {
         code = stats_marginals_init(&marginals[p], k, hist_lo, hist_hi, cfg->stats_bins, err);
         struct hhd_accumulator acc;
@@ -324,7 +344,8 @@ static int run_hhd_stats(const struct ddm_system *sys, const struct ddm_model *m
             code = hhd_init(&acc, &processes[p], grid_on ? &grid : NULL, rec->B, cfg->batches,
                             stride, err);
         if (code) break;
-        struct density_pass pass = {&acc, &marginals[p], rec->B, T_used, tick, 0.5 * p, 0.45};
+        struct density_pass pass = {&acc,   &marginals[p], p ? halves : NULL, rec->B,
+                                    T_used, tick,          0.5 * p,           0.45};
         code = stationary_scan(file, datasets[p], &rec->times, add_samples, &pass, err);
         double mean[DDM_MAX_K], cov[DDM_MAX_K * DDM_MAX_K], std[DDM_MAX_K];
         stats_moments_result(&rec->moments[p], mean, cov);
@@ -338,6 +359,10 @@ static int run_hhd_stats(const struct ddm_system *sys, const struct ddm_model *m
             report->phi_grid[p] = hhd.phi_grid;
             report->phi_grid_err[p] = hhd.phi_grid_err;
             report->samples[p] = rec->moments[p].count;
+            for (int c = 0; c < k; c++) {
+                report->stationary_mean[p][c] = mean[c];
+                report->stationary_var[p][c] = cov[c * k + c];
+            }
             if (hhd.note[0]) note(report, "Φ %s: %s", processes[p].name, hhd.note);
             if (hhd.grid_on && hhd.mass < 0.995) /* dadras: the fast, thin parts were cut */
                 note(report,
@@ -350,9 +375,12 @@ static int run_hhd_stats(const struct ddm_system *sys, const struct ddm_model *m
         hhd_result_free(&hhd);
         hhd_free(&acc);
     }
-    for (int c = 0; c < k && !code; c++)
+    double floor[DDM_MAX_K];
+    for (int c = 0; c < k && !code; c++) {
         report->wasserstein[c] = stats_wasserstein(&marginals[0], &marginals[1], c);
-    if (!code) note_far_statistics(report, sys, &rec->moments[1]);
+        floor[c] = stats_wasserstein(&halves[0], &halves[1], c); /* NaN when B = 1 */
+    }
+    if (!code) note_far_statistics(report, sys, &rec->moments[1], floor);
     if (!code)
         code = analysis_h5_stats(group, rec->moments, marginals, report->wasserstein,
                                  cfg->burn_in_fraction, rec->first, err);
@@ -361,6 +389,8 @@ static int run_hhd_stats(const struct ddm_system *sys, const struct ddm_model *m
     report->phi_grid_on = grid_on;
     stats_marginals_free(&marginals[0]);
     stats_marginals_free(&marginals[1]);
+    stats_marginals_free(&halves[0]);
+    stats_marginals_free(&halves[1]);
     report->hhd_seconds = now_seconds() - t0;
     return code;
 }
@@ -406,6 +436,32 @@ static void judge_starts(const struct lyapunov_starts *starts, struct lyapunov_r
     free(distance);
 }
 
+/* Starts that all end on one fixed point z*: Benettin's finite-time average is biased by O(1/T)
+ * (an OU of k = 8 with rotation at T = 20: λ₁ −1.689 against −1.646, and λ₂ > λ₁) and its spread
+ * over the starts is not that bias, while the spectrum there is exact: the real parts of the
+ * eigenvalues of J(z*), which replace the mean. Returns whether it did. */
+static int exact_at_fixed_point(const struct latent_process *process, struct lyapunov_result *r) {
+    const int k = r->k;
+    int first = -1;
+    for (int s = 0; s < r->starts; s++) {
+        if (!r->kept_start[s] || r->attractor[s] != LYAPUNOV_FIXED_POINT) continue;
+        if (first < 0) first = s;
+        for (int c = 0; c < k; c++) {
+            const double a = r->end[(size_t)s * k + c], b = r->end[(size_t)first * k + c];
+            if (!(fabs(a - b) <= 1e-6 * (1 + fabs(b)))) return 0; /* another point */
+        }
+    }
+    if (first < 0 || r->kept < 1) return 0;
+    double f[DDM_MAX_K], J[DDM_MAX_K * DDM_MAX_K], re[DDM_MAX_K], im[DDM_MAX_K];
+    process->drift(process->ctx, r->end + (size_t)first * k, f, J);
+    fixed_point_classify(k, J, re, im);
+    if (!isfinite(re[0]) || !(re[0] < 0)) return 0;
+    memcpy(r->mean, re, sizeof(double) * k);
+    for (int c = 0; c < k; c++) r->error[c] = NAN; /* exact: no "± 0" */
+    r->kaplan_yorke = kaplan_yorke_dimension(r->mean, k);
+    return 1;
+}
+
 static int run_lyapunov(const struct ddm_system *sys, const struct ddm_model *model,
                         const struct ddm_config *cfg, hid_t group, const struct analysis_tick *tick,
                         struct ddm_analysis_report *report, struct ddm_error *err) {
@@ -426,6 +482,15 @@ static int run_lyapunov(const struct ddm_system *sys, const struct ddm_model *mo
     }
     if (!code) {
         judge_starts(&starts, results, report);
+        int exact = 0;
+        for (int p = 0; p < 2; p++) exact |= exact_at_fixed_point(&processes[p], &results[p]) << p;
+        if (exact)
+            note(report,
+                 "Lyapunov %s: every start ended on one fixed point: the spectrum is the real "
+                 "parts of the Jacobian's eigenvalues there (exact)",
+                 exact == 3   ? "network and target"
+                 : exact == 2 ? "target"
+                              : "network");
         if (results[0].steps > cfg->lyapunov_steps || results[1].steps > cfg->lyapunov_steps)
             note(report,
                  "Lyapunov runs extended to reach [analysis] lyapunov_precision = %g: "
@@ -580,6 +645,16 @@ static int run_memory(const struct ddm_system *sys, const struct ddm_config *cfg
             report->memory_cues = result[p].cues;
         }
     }
+    /* Cues with hardly a spontaneous switch: the wells stay occupied as the last cue left them,
+     * so the "stationary" samples hold the cue history (associative_recall over 160 time units:
+     * 0.06 switches per path, x variance 0.617 against y 0.374 in a landscape symmetric in x, y) */
+    const double switches = result[1].spontaneous_rate * result[1].free_time;
+    if (!code && input->count > 0 && switches < 1)
+        note(report,
+             "memory: the target switches wells %.2g times per path outside the cues: it stays "
+             "where the last cue left it, so the density, Φ and statistics describe the cue "
+             "history, not the stationary law (a longer run or more noise mixes the wells)",
+             switches);
     if (!code)
         code = analysis_h5_memory(group, result, (const signed char *const *)occupancy, B, T,
                                   radius, err);
@@ -602,6 +677,7 @@ int analysis_run(const struct ddm_backend *backend, const struct ddm_system *sys
     report->k = model->k;
     report->phi_sigmas[0] = report->phi_sigmas[1] = NAN;
     report->stats_worst = -1;
+    for (int c = 0; c < DDM_MAX_K; c++) report->wasserstein_floor_std[c] = NAN;
     struct ddm_progress bar;
     progress_begin(&bar, "analyze", "%", 100, quiet);
     hid_t group = -1;

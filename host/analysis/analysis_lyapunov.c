@@ -120,6 +120,26 @@ int lyapunov_majority(const struct lyapunov_result *r) {
     return best;
 }
 
+/* D_KY of a measured spectrum on `attractor`: a bounded flow off a fixed point has an exponent
+ * along the flow that is exactly 0 (two on a torus), so the measured ones nearest 0 (after λ₁ on
+ * a chaotic attractor) count as 0. D_KY jumps at a zero sum: a limit cycle's λ₁ measured at
+ * −0.0007 ± 0.0005 (van der Pol) gave D_KY 0 where it is 1. */
+static double kaplan_yorke_on(const double *mean, int k, int attractor) {
+    double lambda[DDM_MAX_K];
+    memcpy(lambda, mean, sizeof(double) * k);
+    const int zeros = attractor == LYAPUNOV_TORUS                                       ? 2
+                      : attractor == LYAPUNOV_PERIODIC || attractor == LYAPUNOV_CHAOTIC ? 1
+                                                                                        : 0;
+    for (int z = 0; z < zeros; z++) {
+        int nearest = -1;
+        for (int i = attractor == LYAPUNOV_CHAOTIC; i < k; i++)
+            if (lambda[i] != 0 && (nearest < 0 || fabs(lambda[i]) < fabs(lambda[nearest])))
+                nearest = i;
+        if (nearest >= 0) lambda[nearest] = 0;
+    }
+    return kaplan_yorke_dimension(lambda, k);
+}
+
 void lyapunov_average(struct lyapunov_result *r, int reference, const double *distance,
                       int distinct) {
     const int k = r->k;
@@ -141,7 +161,7 @@ void lyapunov_average(struct lyapunov_result *r, int reference, const double *di
         r->mean[i] = m ? sum / m : NAN;
         r->error[i] = m > 1 && distinct ? sqrt(fmax(0, sum2 - sum * sum / m) / (m - 1) / m) : NAN;
     }
-    r->kaplan_yorke = r->kept ? kaplan_yorke_dimension(r->mean, k) : NAN;
+    r->kaplan_yorke = r->kept ? kaplan_yorke_on(r->mean, k, reference) : NAN;
 }
 
 /* The buffers of one run: states, frames, summed ln Rᵢᵢ and the left flags of every start. */

@@ -24,6 +24,10 @@ int trust_wasserstein_in_std(int k, const double *wasserstein, const double *tar
     return worst;
 }
 
+int trust_statistics_far(double w_std, double floor_std) {
+    return w_std > DDM_STATS_WARN && !(w_std <= DDM_STATS_FLOOR_FACTOR * floor_std);
+}
+
 double trust_phi_sigmas(double a, double ea, double b, double eb) {
     const double combined = sqrt(ea * ea + eb * eb);
     if (!isfinite(a) || !isfinite(b) || !isfinite(combined) || !(combined > 0)) return NAN;

@@ -385,9 +385,13 @@ int analysis_h5_stats_verdict(hid_t group, const struct ddm_analysis_report *rep
     const int worst = report->stats_worst;
     char verdict[160] = "not compared: no finite W₁";
     if (worst >= 0)
-        snprintf(verdict, sizeof verdict, "%s: largest W₁ %.3g target std (coordinate %d)",
-                 report->wasserstein_std[worst] > DDM_STATS_WARN ? "far" : "close",
-                 report->wasserstein_std[worst], worst);
+        snprintf(verdict, sizeof verdict,
+                 "%s: largest W₁ %.3g target std (coordinate %d; sampling floor %.3g)",
+                 trust_statistics_far(report->wasserstein_std[worst],
+                                      report->wasserstein_floor_std[worst])
+                     ? "far"
+                     : "close",
+                 report->wasserstein_std[worst], worst, report->wasserstein_floor_std[worst]);
     code = write_f64(g, H5N_WASSERSTEIN_IN_TARGET_STD, 1, &kk, report->wasserstein_std, "(k)", err);
     if (!code) code = h5_attr_string(g, H5N_STATIONARY_VERDICT, verdict, err);
     if (!code) code = h5_attr_double(g, H5N_STATIONARY_WARN_ABOVE, DDM_STATS_WARN, err);

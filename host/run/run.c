@@ -108,14 +108,21 @@ static void print_lyapunov(const struct ddm_analysis_report *a, int k) {
     char net[64], tgt[64];
     with_error(net, sizeof net, a->lyapunov[0][0], a->lyapunov_err[0][0]);
     with_error(tgt, sizeof tgt, a->lyapunov[1][0], a->lyapunov_err[1][0]);
+    for (int p = 0; p < 2; p++)
+        if (!a->lyapunov_starts[p]) snprintf(p ? tgt : net, sizeof net, "none averaged");
     printf("          Lyapunov λ_max: network %s vs target %s · spectra:", net, tgt);
-    for (int p = 0; p < 2; p++) {
+    for (int p = 0; p < 2; p++) { /* no start averaged: none (the starts' ends are listed below) */
         printf(p ? " vs (" : " (");
-        for (int c = 0; c < k; c++) printf("%s%.3g", c ? ", " : "", a->lyapunov[p][c]);
-        printf(")");
+        for (int c = 0; c < k && a->lyapunov_starts[p]; c++)
+            printf("%s%.3g", c ? ", " : "", a->lyapunov[p][c]);
+        printf("%s)", a->lyapunov_starts[p] ? "" : "none averaged");
     }
-    printf(" · D_KY %.3g vs %.3g · starts averaged %d, %d of %d\n", a->kaplan_yorke[0],
-           a->kaplan_yorke[1], a->lyapunov_starts[0], a->lyapunov_starts[1], a->lyapunov_total);
+    char dky[2][32];
+    for (int p = 0; p < 2; p++)
+        snprintf(dky[p], sizeof dky[p], isfinite(a->kaplan_yorke[p]) ? "%.3g" : "none",
+                 a->kaplan_yorke[p]);
+    printf(" · D_KY %s vs %s · starts averaged %d, %d of %d\n", dky[0], dky[1],
+           a->lyapunov_starts[0], a->lyapunov_starts[1], a->lyapunov_total);
     for (int p = 0; p < 2; p++)
         if (a->lyapunov_elsewhere[p][0])
             printf("          Lyapunov %s, not averaged: %s\n", p ? "target" : "network",
@@ -135,6 +142,9 @@ static void print_memory(const struct ddm_analysis_report *a) {
     if (isfinite(a->forward_backward[0]) || isfinite(a->forward_backward[1])) {
         with_error(net, sizeof net, a->forward_backward[0], a->forward_backward_err[0]);
         with_error(tgt, sizeof tgt, a->forward_backward[1], a->forward_backward_err[1]);
+        for (int p = 0; p < 2; p++) /* forward switches and not one backward */
+            if (isinf(a->forward_backward[p]))
+                snprintf(p ? tgt : net, sizeof net, "∞ (no backward switch)");
         printf(" · forward/backward %s vs %s", net, tgt);
     }
     printf(" (network vs target)\n");
@@ -166,12 +176,21 @@ static void print_analysis(const struct ddm_system *sys, const struct ddm_analys
         printf("          Wasserstein W₁ of the marginals, network vs target:");
         for (int c = 0; c < k; c++)
             printf("%s %s %.3g", c ? "," : "", sys->var_names[c], a->wasserstein[c]);
+        if (a->stats_worst >= 0) /* W₁ between the target's even and odd trajectories */
+            printf(" · in target std, against the sampling floor (target vs itself):");
+        for (int c = 0; c < k && a->stats_worst >= 0; c++)
+            printf(isfinite(a->wasserstein_floor_std[c]) ? "%s %s %.2g vs %.2g"
+                                                         : "%s %s %.2g vs none (one trajectory)",
+                   c ? "," : "", sys->var_names[c], a->wasserstein_std[c],
+                   a->wasserstein_floor_std[c]);
         printf("\n");
         const int worst = a->stats_worst;
-        if (worst >= 0 && a->wasserstein_std[worst] > DDM_STATS_WARN)
+        if (worst >= 0 &&
+            trust_statistics_far(a->wasserstein_std[worst], a->wasserstein_floor_std[worst]))
             printf("          warning: stationary statistics far from the target's: W₁ of %s is "
-                   "%.2g of the target's std (above %g)\n",
-                   sys->var_names[worst], a->wasserstein_std[worst], DDM_STATS_WARN);
+                   "%.2g of the target's std (above %g and %g times its sampling floor %.2g)\n",
+                   sys->var_names[worst], a->wasserstein_std[worst], DDM_STATS_WARN,
+                   DDM_STATS_FLOOR_FACTOR, a->wasserstein_floor_std[worst]);
     }
     if (a->memory_done) print_memory(a);
     if (a->fixed_done) {
@@ -355,11 +374,19 @@ static void print_summary(const struct run *run, double seconds) {
                "%.2f s\n",
                sim->seconds, sim->network_seconds, sim->neuron_steps_per_second,
                sim->target_seconds, sim->output_seconds);
-        printf("          stationary mean / variance, network vs coupled target:\n");
+        /* the analysis' stationary samples (after the burn-in fraction, outside the cue
+         * windows) when it ran; the simulation's moments are over every recorded step */
+        const struct ddm_analysis_report *a = &run->analysis;
+        const int stationary = run->setup.analyze && a->stats_done;
+        printf("          %s, network vs coupled target:\n",
+               stationary ? "stationary mean / variance (the analysis' samples)"
+                          : "mean / variance of every recorded step");
         for (int c = 0; c < sys->k; c++)
             printf("            %-6s %10.4g / %-10.4g vs %10.4g / %.4g\n", sys->var_names[c],
-                   sim->latent_mean[c], sim->latent_var[c], sim->target_mean[c],
-                   sim->target_var[c]);
+                   stationary ? a->stationary_mean[0][c] : sim->latent_mean[c],
+                   stationary ? a->stationary_var[0][c] : sim->latent_var[c],
+                   stationary ? a->stationary_mean[1][c] : sim->target_mean[c],
+                   stationary ? a->stationary_var[1][c] : sim->target_var[c]);
     }
     if (run->setup.analyze) print_analysis(sys, &run->analysis);
     struct stat st;

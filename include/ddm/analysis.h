@@ -53,9 +53,12 @@ struct ddm_analysis_report {
     char lyapunov_elsewhere[2][320]; /* the starts that ended elsewhere, or "" */
     /* stats */
     long samples[2];
+    double stationary_mean[2][DDM_MAX_K], stationary_var[2][DDM_MAX_K]; /* of those samples */
     double wasserstein[DDM_MAX_K];
     double wasserstein_std[DDM_MAX_K]; /* W₁ in units of the target's std */
     int stats_worst;                   /* coordinate of the largest, −1 when none is finite */
+    double wasserstein_floor_std[DDM_MAX_K]; /* W₁ between the target's even and odd trajectories,
+                                                in target std: the sampling floor (NaN: B < 2) */
     /* memory (wells systems) */
     int memory_cues;
     double recall[2], switch_rate[2], forward_backward[2], forward_backward_err[2];

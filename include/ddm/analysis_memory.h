@@ -8,8 +8,9 @@
  *   recall accuracy   fraction of paths whose last well is the cued one, recall_delay after each
  *                     pattern cue ends (averaged over the cues);
  *   spontaneous rate  transitions per path and unit time outside every [start, end + delay);
- *   forward/backward  Σ_j n(j → j+1) / Σ_j n(j → j−1) over the cycle of patterns (K ≥ 3), with
- *                     a Poisson error;
+ *   forward/backward  Σ_j n(j → j+1) / Σ_j n(j → j−1) over the cycle of patterns (K ≥ 3) of the
+ *                     spontaneous transitions (outside every [start, end + delay)), with a
+ *                     Poisson error;
  *   dwell times       time from entering a well to entering the next one (first dwell of each
  *                     path, which has no observed start, left out).
  */

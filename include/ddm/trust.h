@@ -13,6 +13,9 @@
 #define DDM_FIT_WARN   0.01 /* ε_f above which the fit is called poor */
 #define DDM_STATS_WARN 0.05 /* W₁ / target std above which the statistics are called far */
 #define DDM_PHI_SIGMAS 3.0  /* combined error bars between two Φ estimates that agree */
+/* A W₁ within this many times the W₁ between two halves of the target's own trajectories is
+ * sampling noise, not a difference (each half carries √2 times the noise of the whole). */
+#define DDM_STATS_FLOOR_FACTOR 1.5
 
 /* "good" or "poor: ..." for ε_f. */
 const char *trust_fit_verdict(double drift_rel_err);
@@ -23,6 +26,10 @@ const char *trust_fit_advice(void);
  * (−1 when none is finite). */
 int trust_wasserstein_in_std(int k, const double *wasserstein, const double *target_std,
                              double *w_std);
+
+/* Whether the statistics are far: W₁ above DDM_STATS_WARN target std and above
+ * DDM_STATS_FLOOR_FACTOR times the sampling floor floor_std (a NaN floor does not excuse). */
+int trust_statistics_far(double w_std, double floor_std);
 
 /* |a − b| / √(ea² + eb²) when all four are finite (and the bars not both zero), else NaN. */
 double trust_phi_sigmas(double a, double ea, double b, double eb);
