@@ -4,6 +4,7 @@
  * paths are dropped or stop the run with a clear message.
  */
 #include <criterion/criterion.h>
+#include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,4 +280,54 @@ Test(train, fine_tuning_limited_by_the_points_is_told_apart, .timeout = 60) {
               overfit[0]);
     cr_assert_gt(gain[1], 1.2 * gain[0], "2000 points gain ×%.2f, 200 points ×%.2f", gain[1],
                  gain[0]);
+}
+
+/* The mean squared residual of y against the ridge readout (λ relative to mean diag G) of the
+ * features tanh(Γ̂ẑ + b) of a k = 1 model on M points, solved here by Cholesky in double. */
+static double ridge_eliminated_loss(const struct ddm_model *model, const float *Z, const float *Y,
+                                    int M, double ridge) {
+    const int n = model->n;
+    double *H = malloc(sizeof(double) * n * M), *G = calloc((size_t)n * n, sizeof(double));
+    double *w = calloc(n, sizeof(double)), mean_diag = 0, loss = 0;
+    cr_assert(H && G && w);
+    for (int i = 0; i < n; i++)
+        for (int s = 0; s < M; s++) H[i * M + s] = tanh(model->Gamma[i] * Z[s] + model->b[i]);
+    for (int i = 0; i < n; i++)
+        for (int s = 0; s < M; s++) {
+            w[i] += H[i * M + s] * Y[s];
+            for (int j = 0; j < n; j++) G[i * n + j] += H[i * M + s] * H[j * M + s];
+        }
+    for (int i = 0; i < n; i++) mean_diag += G[i * n + i] / n;
+    for (int i = 0; i < n; i++) G[i * n + i] += ridge * mean_diag;
+    cr_assert_eq(LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', n, 1, G, n, w, 1), 0);
+    for (int s = 0; s < M; s++) {
+        double out = 0;
+        for (int i = 0; i < n; i++) out += w[i] * H[i * M + s];
+        loss += (Y[s] - out) * (Y[s] - out) / M;
+    }
+    free(H), free(G), free(w);
+    return loss;
+}
+
+/* A round of Gauss–Newton under a ridge λ above 1e-3 (a data system's evidence λ, e.g. 0.71 for
+ * 2980 OU increments) must still move the hidden layer and lower the ridge-eliminated loss: the
+ * ridge system used to be tried only for λ ≤ 1e-3, so every round returned an infinite loss and
+ * left Γ̂, b as they were. y = sin(3ẑ) on 400 points, 12 units of a poor gain. */
+Test(train, gauss_newton_rounds_move_the_hidden_layer_under_a_large_ridge) {
+    enum { N = 12, M = 400 };
+    static float Z[M], Y[M];
+    for (int s = 0; s < M; s++) Z[s] = -1.5f + 3.0f * s / (M - 1), Y[s] = sinf(3 * Z[s]);
+    for (int q = 0; q < 2; q++) {
+        const double ridge = q ? 0.05 : 1e-4; /* above and below 1e-3 */
+        struct ddm_model model;
+        struct ddm_error err = {0};
+        random_model(&model, N, 1, 1, 0, 21);
+        const double before = ridge_eliminated_loss(&model, Z, Y, M, ridge);
+        cr_assert_eq(train_gauss_newton_round(&model, Z, Y, M, ridge, 5, 0, 10, &err), 0, "%s",
+                     err.message);
+        const double after = ridge_eliminated_loss(&model, Z, Y, M, ridge);
+        cr_log_info("ridge %g: loss %.4g → %.4g", ridge, before, after);
+        cr_assert_lt(after, 0.5 * before, "ridge %g: loss %.4g → %.4g", ridge, before, after);
+        model_free(&model);
+    }
 }

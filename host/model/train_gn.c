@@ -72,7 +72,8 @@ static int gn_alloc(struct gn_work *w, int n, int k, int S, struct ddm_error *er
 }
 
 /* Features, readout and residual at (gamma, b); the mean squared residual, or ∞ when the ridge
- * system cannot be factored (λ is raised ×100 up to 1e-3 first, as in the ridge start). */
+ * system cannot be factored (λ is raised ×100 up to max(λ, 1e-3) first, as in the ridge start;
+ * a data system's evidence λ is often above 1e-3 and must still be tried). */
 static double gn_readout(struct gn_work *w) {
     const int n = w->n, k = w->k, S = w->S;
 #pragma omp parallel for schedule(static)
@@ -85,7 +86,7 @@ static double gn_readout(struct gn_work *w) {
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, k, S, 1, w->H, S, w->y, k, 0, w->W,
                 k);
     int info = -1;
-    for (double lambda = w->ridge; info != 0 && lambda <= 1e-3 * (1 + 1e-9);
+    for (double lambda = w->ridge; info != 0 && lambda <= fmax(w->ridge, 1e-3) * (1 + 1e-9);
          lambda = lambda > 0 ? lambda * 100 : 1e-12) {
         cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, n, S, 1, w->H, S, 0, w->chol, n);
         double mean_diag = 0;
