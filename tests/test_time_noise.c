@@ -309,3 +309,93 @@ Test(time_noise, cpu_paths_add_the_noise_of_t_to_a_constant_diffusion) {
 Test(time_noise, cpu_paths_add_the_noise_of_t_to_a_state_dependent_diffusion) {
     check_cpu_paths(1);
 }
+
+/* A 2-D linear SDE with a forcing, a cue and a noise matrix of t whose first column is off half of
+ * each period: dz = (A z + g(t) + u(t)) dt + Σ(t) dB with A = [[−1, 0.5], [−0.5, −0.8]],
+ * g = (0.4 cos πt, 0), u = (0.5, −0.25) on 3 ≤ t < 5 and Σ(t) = [[0.4 max(0, sin πt), 0.1],
+ * [0, 0.15 + 0.1 cos πt]]. The Euler–Maruyama steps have their mean and covariance exactly,
+ * m ← (I + AΔ)m + (g + u)Δ, C ← (I + AΔ)C(I + AΔ)ᵀ + ΣΣᵀΔ; target and network must follow both at
+ * every record within 4.5 standard errors (√(C_ii/N) for a mean, √((C_ii C_jj + C_ij²)/N) for a
+ * covariance). A Σ transposed, an s(t) left out or a time that restarts would be tens off. */
+static const char *linear_2d =
+    "[system]\nname = lin2\nvars = x, y\nparams = w=3.141592653589793\n"
+    "drift = -x + 0.5*y + 0.4*cos(w*t); -0.5*x - 0.8*y\n"
+    "diffusion_matrix = 0.4*max(0, sin(w*t)), 0.1; 0, 0.15 + 0.1*cos(w*t)\n"
+    "[network]\nneurons = 24\nseed = 2\n[train]\nsamples = 1000\nepochs = 0\npaths = 4\n"
+    "path_time = 20\npath_burn_in = 2\n"
+    "[simulate]\ntrajectories = 1000\ndt = 0.01\nburn_in = 300\nsteps = 800\nrecord_every = 50\n"
+    "start = 0, 0\n[input]\ncues = 3:5 vector 0.5, -0.25\n";
+enum { LIN_B = 1000, LIN_BURN = 300, LIN_EVERY = 50, LIN_RECORDS = 17 };
+
+static void linear_2d_exact(double mean[LIN_RECORDS][2], double cov[LIN_RECORDS][3]) {
+    const double dt = 0.01, w = M_PI, A[2][2] = {{-1, 0.5}, {-0.5, -0.8}};
+    double m[2] = {0, 0}, C[3] = {0, 0, 0}; /* C: xx, xy, yy */
+    for (int n = 0;; n++) {
+        if (n >= LIN_BURN && (n - LIN_BURN) % LIN_EVERY == 0) {
+            const int r = (n - LIN_BURN) / LIN_EVERY;
+            mean[r][0] = m[0], mean[r][1] = m[1];
+            memcpy(cov[r], C, sizeof C);
+            if (r == LIN_RECORDS - 1) return;
+        }
+        const double t = (n - LIN_BURN) * dt, cue = t >= 3 && t < 5;
+        const double M[2][2] = {{1 + A[0][0] * dt, A[0][1] * dt}, {A[1][0] * dt, 1 + A[1][1] * dt}};
+        const double S[2][2] = {{0.4 * fmax(0, sin(w * t)), 0.1}, {0, 0.15 + 0.1 * cos(w * t)}};
+        const double mx = M[0][0] * m[0] + M[0][1] * m[1] + (0.4 * cos(w * t) + 0.5 * cue) * dt;
+        const double my = M[1][0] * m[0] + M[1][1] * m[1] - 0.25 * cue * dt;
+        const double P[2][2] = {{C[0], C[1]}, {C[1], C[2]}};
+        double next[2][2];
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 2; j++) {
+                double sum = (S[i][0] * S[j][0] + S[i][1] * S[j][1]) * dt;
+                for (int a = 0; a < 2; a++)
+                    for (int b = 0; b < 2; b++) sum += M[i][a] * P[a][b] * M[j][b];
+                next[i][j] = sum;
+            }
+        m[0] = mx, m[1] = my;
+        C[0] = next[0][0], C[1] = next[0][1], C[2] = next[1][1];
+    }
+}
+
+/* The worst |measured − exact| / standard error over the records' means and covariances. */
+static double linear_2d_worst(const float *z, double mean[LIN_RECORDS][2],
+                              double cov[LIN_RECORDS][3]) {
+    double worst = 0;
+    for (int r = 1; r < LIN_RECORDS; r++) {
+        double s[2] = {0, 0}, ss[3] = {0, 0, 0};
+        for (int j = 0; j < LIN_B; j++) {
+            const double x = z[((size_t)j * LIN_RECORDS + r) * 2],
+                         y = z[((size_t)j * LIN_RECORDS + r) * 2 + 1];
+            s[0] += x, s[1] += y, ss[0] += x * x, ss[1] += x * y, ss[2] += y * y;
+        }
+        const double mx = s[0] / LIN_B, my = s[1] / LIN_B, *C = cov[r];
+        const double got[5] = {mx, my, ss[0] / LIN_B - mx * mx, ss[1] / LIN_B - mx * my,
+                               ss[2] / LIN_B - my * my};
+        const double want[5] = {mean[r][0], mean[r][1], C[0], C[1], C[2]};
+        const double bar[5] = {
+            sqrt(C[0] / LIN_B), sqrt(C[2] / LIN_B), sqrt(2 * C[0] * C[0] / LIN_B),
+            sqrt((C[0] * C[2] + C[1] * C[1]) / LIN_B), sqrt(2 * C[2] * C[2] / LIN_B)};
+        for (int q = 0; q < 5; q++) worst = fmax(worst, fabs(got[q] - want[q]) / bar[q]);
+    }
+    return worst;
+}
+
+Test(time_noise, a_2d_matrix_noise_of_t_with_forcing_and_cue_follows_the_exact_moments,
+     .timeout = 60) {
+    make_test_dir("time_noise_2d");
+    write_text("l.ini", linear_2d);
+    cr_assert_eq(run_ddm("@l.ini --output @l.h5 --stages train,simulate"), 0, "%s",
+                 run_err.message);
+    static float latent[LIN_B * LIN_RECORDS * 2], target[LIN_B * LIN_RECORDS * 2];
+    read_latent("l.h5", "/simulate/latent", latent);
+    read_latent("l.h5", "/simulate/target_latent", target);
+    static double mean[LIN_RECORDS][2], cov[LIN_RECORDS][3];
+    linear_2d_exact(mean, cov);
+    const double worst_target = linear_2d_worst(target, mean, cov);
+    const double worst_network = linear_2d_worst(latent, mean, cov);
+    cr_log_info("worst: target %.2f, network %.2f error bars", worst_target, worst_network);
+    cr_assert_lt(worst_target, 4.5, "target off by %.2f error bars", worst_target);
+    cr_assert_lt(worst_network, 4.5, "network off by %.2f error bars", worst_network);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", test_dir);
+    cr_assert_eq(system(cmd), 0);
+}

@@ -67,6 +67,13 @@ static int write_train(hid_t group, const struct ddm_train_state *st, struct ddm
     if (!code) code = h5_attr_double(group, H5N_RIDGE_USED, st->ridge_used, err);
     if (!code) code = h5_attr_double(group, H5N_LR_SCALE, st->lr_scale, err);
     if (!code) code = h5_attr_int(group, H5N_STALLS, st->stalls, err);
+    hsize_t report = TRAIN_STAGE_REPORT;
+    if (!code)
+        code =
+            h5_write(group, H5N_STAGE_REPORT, F64, H5T_NATIVE_DOUBLE, 1, &report, st->stage_report,
+                     "(9) Gauss-Newton eps_f, seconds, rounds kept, undone, overfit, stalled, "
+                     "skipped; Adam rounds kept, undone",
+                     err);
     return code;
 }
 
@@ -208,6 +215,10 @@ static int read_train(hid_t group, struct ddm_train_state *st, struct ddm_error 
         if (!code && dims[0] != count)
             code = shape_error(names[i], dims[0], count, "values (2nk+n)", err);
     }
+    const hsize_t report = TRAIN_STAGE_REPORT;
+    if (!code && H5Lexists(group, H5N_STAGE_REPORT, H5P_DEFAULT) > 0)
+        code =
+            h5_read(group, H5N_STAGE_REPORT, H5T_NATIVE_DOUBLE, 1, &report, st->stage_report, err);
     if (!code) {
         code = read_array(group, H5N_LOSS, H5T_NATIVE_DOUBLE, sizeof(double), 1, dims, &data, err);
         st->loss = data;

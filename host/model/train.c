@@ -342,6 +342,11 @@ static int stop_training(const struct ddm_backend *backend, void *ctx, struct dd
     stopped->ridge_used = report->ridge_used;
     stopped->lr_scale = state->lr_scale;
     stopped->stalls = state->stalls;
+    const double stage_report[TRAIN_STAGE_REPORT] = {
+        report->gn_rel_err,       report->gn_seconds,        report->gn_rounds_kept,
+        report->gn_rounds_undone, report->gn_rounds_overfit, report->gn_stalled,
+        report->gn_skipped,       report->rounds_accepted,   report->rounds_rejected};
+    memcpy(stopped->stage_report, stage_report, sizeof stage_report);
     return ddm_fail(err, DDM_EINTERRUPTED, "stopped by %s after epoch %d of %d",
                     stop_signal_name(stop_requested()), report->epochs_run, epochs);
 }
@@ -639,6 +644,12 @@ static int start_network(const struct ddm_backend *backend, void *ctx, const str
         memcpy(report->loss, from->loss, sizeof(double) * from->epochs_done);
         report->ridge_rel_err = from->ridge_rel_err;
         report->ridge_used = from->ridge_used;
+        const double *stages = from->stage_report; /* what came before the stop */
+        report->gn_rel_err = stages[0], report->gn_seconds = stages[1];
+        report->gn_rounds_kept = (int)stages[2], report->gn_rounds_undone = (int)stages[3];
+        report->gn_rounds_overfit = (int)stages[4], report->gn_stalled = (int)stages[5];
+        report->gn_skipped = (int)stages[6];
+        report->rounds_accepted = (int)stages[7], report->rounds_rejected = (int)stages[8];
         return DDM_OK;
     }
     code = test->from_data
@@ -778,8 +789,10 @@ int train_model_from(const struct ddm_backend *backend, const struct ddm_system 
     if (!from &&
         (code = gauss_newton_stage(backend, ctx, &tuned, model, &buf, M_train, &test, report, err)))
         goto done;
-    report->gn_rel_err = drift_relative_error(model, test.z, test.f, M_test);
-    report->gn_seconds = now_seconds() - t_gn;
+    if (!from) { /* a resumed run has the stage's figures from its checkpoint */
+        report->gn_rel_err = drift_relative_error(model, test.z, test.f, M_test);
+        report->gn_seconds = now_seconds() - t_gn;
+    }
     double t_adam = now_seconds();
     struct ddm_train_state state = {.lr_scale = from ? from->lr_scale : 1,
                                     .stalls = from ? from->stalls : 0};

@@ -72,7 +72,8 @@ static int gn_alloc(struct gn_work *w, int n, int k, int S, struct ddm_error *er
 }
 
 /* Features, readout and residual at (gamma, b); the mean squared residual, or ∞ when the ridge
- * system cannot be factored (λ is raised ×100 up to 1e-3 first, as in the ridge start). */
+ * system cannot be factored (λ is raised ×100 up to max(λ, 1e-3) first, as in the ridge start;
+ * a data system's evidence λ is often above 1e-3 and must still be tried). */
 static double gn_readout(struct gn_work *w) {
     const int n = w->n, k = w->k, S = w->S;
 #pragma omp parallel for schedule(static)
@@ -85,7 +86,7 @@ static double gn_readout(struct gn_work *w) {
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, k, S, 1, w->H, S, w->y, k, 0, w->W,
                 k);
     int info = -1;
-    for (double lambda = w->ridge; info != 0 && lambda <= 1e-3 * (1 + 1e-9);
+    for (double lambda = w->ridge; info != 0 && lambda <= fmax(w->ridge, 1e-3) * (1 + 1e-9);
          lambda = lambda > 0 ? lambda * 100 : 1e-12) {
         cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, n, S, 1, w->H, S, 0, w->chol, n);
         double mean_diag = 0;
@@ -144,7 +145,12 @@ static void gn_normal_equations(struct gn_work *w) {
     }
 }
 
-/* δ of (A + μ(diag A + tiny)) δ = g, added to the block of (gamma, b); 0 if solved. */
+/* δ of (A + μ(diag A + 10⁻⁵ mean diag A)) δ = g, added to the block of (gamma, b); 0 if solved.
+ * Marquardt's scaling by diag A alone leaves a saturated unit (1 − h² ≈ 0, a column near zero)
+ * undamped: steps there grew Γ̂ to 10³–10⁴, pairs of steep units whose narrow spikes in the drift
+ * lay between the training points, where no held-out point saw them (a drift around (100, 50):
+ * ε_f 3.4e-7 held out, 1.1e-3 on fresh paths). The floor bounds such steps (max |Γ̂| 2–19 on
+ * vdp, Lorenz and that drift); 10⁻³ bounded Γ̂ further but took half the gain on kinked drifts. */
 static int gn_apply_step(struct gn_work *w, double mu) {
     const int P = w->P, k = w->k;
     double *M = w->step, *delta = w->step + (size_t)P * P, mean_diag = 0;
@@ -152,7 +158,7 @@ static int gn_apply_step(struct gn_work *w, double mu) {
     memcpy(M, w->A, sizeof(double) * P * P);
     memcpy(delta, w->g, sizeof(double) * P);
     for (int p = 0; p < P; p++)
-        M[(size_t)p * P + p] += mu * (M[(size_t)p * P + p] + 1e-12 * mean_diag);
+        M[(size_t)p * P + p] += mu * (M[(size_t)p * P + p] + 1e-5 * mean_diag);
     if (LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', P, 1, M, P, delta, 1) != 0) return 1;
     for (int q = 0; q < w->nb; q++) {
         const int i = w->block[q];

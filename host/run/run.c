@@ -300,11 +300,17 @@ static void print_train_choices(const struct ddm_config *cfg,
                : train->gn_rounds_kept == 0 ? "; stopped: it cannot improve on the ridge start "
                                               "(rounds in a row gained < 2%)"
                                             : "; stopped: rounds in a row gained < 2%");
-        if (train->gn_stalled && train->gn_rounds_overfit > 0 && gn_gain < 2)
+        const int from_data = cfg->data_path && cfg->data_path[0];
+        if (train->gn_stalled && train->gn_rounds_overfit > 0 && gn_gain < 2 && !from_data)
             printf("          Gauss–Newton is limited by the training points: in %d round(s) the "
                    "training loss fell while the held-out ε_f rose; more [train] samples (now %d) "
                    "let it gain\n",
                    train->gn_rounds_overfit, cfg->samples);
+        else if (train->gn_stalled && train->gn_rounds_overfit > 0 && gn_gain < 2)
+            printf("          Gauss–Newton is limited by the data: in %d round(s) the training "
+                   "loss fell while the held-out ε_f rose; longer or more recordings (now %d "
+                   "training points) let it gain\n",
+                   train->gn_rounds_overfit, train->M_train);
     }
     if (cfg->epochs == 0) return;
     const double adam_start = train->gn_rounds_kept + train->gn_rounds_undone > 0

@@ -311,6 +311,8 @@
 #define H5N_GAUSS_NEWTON_DRIFT_REL_ERR "gauss_newton_drift_rel_err"
 #define H5N_GAUSS_NEWTON_ROUNDS_KEPT   "gauss_newton_rounds_kept"
 #define H5N_GAUSS_NEWTON_ROUNDS_UNDONE "gauss_newton_rounds_undone"
+/* on /checkpoint: what the summary and /train say of the stages before the stop */
+#define H5N_STAGE_REPORT "stage_report"
 
 /* The description of the object at absolute `path` ("/simulate/latent"), and its units in
  * *units; NULL when the table has no entry. */

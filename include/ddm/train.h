@@ -104,6 +104,7 @@ void train_report_free(struct ddm_train_report *report);
 
 /* Where Adam stands after `epochs_done` epochs: what a checkpoint keeps to continue training bit
  * for bit (the points, the split and each epoch's order are recomputed from the seed). */
+#define TRAIN_STAGE_REPORT 9
 struct ddm_train_state {
     int n, k;
     int epochs_done;
@@ -114,6 +115,10 @@ struct ddm_train_state {
     double ridge_rel_err, ridge_used; /* of the ridge start */
     double lr_scale;                  /* of the fine-tuning: lr factor after its rejected rounds */
     int stalls;                       /* rounds in a row that gained < 2% */
+    /* the report of the stages before the stop, for the summary and /train of the resumed run:
+     * Gauss–Newton ε_f, seconds, rounds kept, undone, overfit, stalled, skipped; Adam rounds
+     * kept, undone (all 0 in a checkpoint written before they were kept) */
+    double stage_report[TRAIN_STAGE_REPORT];
 };
 
 int train_state_alloc(struct ddm_train_state *state, int n, int k, int epochs,
