@@ -273,7 +273,10 @@ static void print_data_fit(const struct ddm_system *sys, const struct ddm_train_
     if (sys->diffusion_estimated) printf(" (used as σσᵀ/2)");
     printf(" · measurement noise σ_obs² corrected:");
     for (int c = 0; c < k; c++) printf(" %.3g", train->data_noise_var[c]);
-    printf(" · ridge λ %.2g (evidence)", train->ridge_used);
+    if (train->ridge_used > 1e8) /* the evidence's prior precision ran to ∞: weights ≈ 0 */
+        printf(" · ridge λ > 1e8 (evidence: the readout's weights are ≈ 0)");
+    else
+        printf(" · ridge λ %.2g (evidence)", train->ridge_used);
     if (train->data_diffusion_fit) print_diffusion_fit(train->data_diffusion_fit);
 }
 
