@@ -23,6 +23,7 @@
 #include "ddm/expr.h"
 #include "ddm/h5io.h"
 #include "ddm/model.h"
+#include "ddm/polynomial.h"
 #include "ddm/signals.h"
 #include "ddm/train.h"
 #include "test_util.h"
@@ -378,4 +379,28 @@ Test(data_diffusion, run_stops_and_resumes_bit_for_bit, .timeout = 60) {
     cr_log_info("resumed run: degree %g, 2D(z) = %s", degree, text);
     cr_expect(strstr(text, "*((z ") != NULL, "%s", text);
     H5Gclose(train), H5Fclose(file);
+}
+
+/* The shared polynomial basis: C(k + d, d) distinct monomials, graded (count_upto), and −1 past
+ * the capacity. */
+Test(data_diffusion, monomials_are_graded_distinct_and_complete) {
+    static int e[495][DDM_MAX_K];
+    for (int k = 1; k <= DDM_MAX_K; k++)
+        for (int d = 0; d <= 4; d++) {
+            int upto[5], expect = 1;
+            for (int j = 1; j <= d; j++) expect = expect * (k + j) / j; /* C(k + d, d) */
+            const int count = monomials_graded(k, d, e, 495, upto);
+            cr_assert_eq(count, expect, "k %d, degree %d: %d monomials", k, d, count);
+            cr_assert_eq(upto[d], count);
+            for (int a = 0; a < count; a++) {
+                int total = 0;
+                for (int c = 0; c < k; c++) total += e[a][c];
+                cr_assert(total <= d && (a < upto[0] ? total == 0 : total > 0));
+                for (int t = 1; t <= d; t++) /* graded: the first upto[t] have degree ≤ t */
+                    cr_assert((a < upto[t]) == (total <= t));
+                for (int b = 0; b < a; b++)
+                    cr_assert(memcmp(e[a], e[b], sizeof(int) * k) != 0, "repeated monomial");
+            }
+        }
+    cr_assert_eq(monomials_graded(8, 4, e, 494, NULL), -1);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ddm/analysis_stats.h"
+#include "ddm/polynomial.h"
 #include "ddm/latent_process.h"
 
 int data_batch_of(const struct recording *r, int b, long s, int G) {
@@ -394,27 +395,6 @@ int data_stsp_compare(const struct recording *network, const struct recording *d
 
 /* ---- stochastic force inference ---- */
 
-/* Exponents of the monomials of k variables up to total degree `degree`, constant first. */
-static int monomials(int k, int degree, int exponent[][DDM_MAX_K]) {
-    int count = 0, e[DDM_MAX_K] = {0};
-    for (int total = 0; total <= degree; total++) {
-        /* every e with Σ e = total, in lexicographic order, by odometer over the first k − 1 */
-        memset(e, 0, sizeof e);
-        for (;;) {
-            int used = 0;
-            for (int c = 0; c < k - 1; c++) used += e[c];
-            if (used <= total) {
-                e[k - 1] = total - used;
-                memcpy(exponent[count++], e, sizeof e);
-            }
-            int c = 0;
-            while (c < k - 1 && ++e[c] > total) e[c++] = 0;
-            if (c >= k - 1) break;
-        }
-    }
-    return count;
-}
-
 struct sfi_basis {
     int k, degree, count;
     int exponent[SFI_MAX_BASIS][DDM_MAX_K];
@@ -498,7 +478,7 @@ static double exact_part(const struct sfi_basis *bs, const double *GL, const dou
                          const double *V, int *count) {
     const int k = bs->k, nb = bs->count, kn = k * nb;
     int(*ex)[DDM_MAX_K] = malloc(sizeof(int[DDM_MAX_K]) * 495); /* k = 8, degree 4: 495 */
-    const int n_e = ex ? monomials(k, bs->degree + 1, ex) - 1 : 0;
+    const int n_e = ex ? monomials_graded(k, bs->degree + 1, ex, 495, NULL) - 1 : 0;
     double *E = calloc((size_t)kn * n_e, sizeof(double)), *WE = malloc(sizeof(double) * kn * n_e),
            *H = malloc(sizeof(double) * (2 * (size_t)n_e * n_e + n_e)), *q = H + 2 * n_e * n_e;
     double result = NAN;
@@ -651,7 +631,7 @@ int sfi_infer(const struct recording *r, int degree, int batches, struct sfi_res
         return ddm_fail(err, DDM_EUSAGE, "force inference: basis degree %d (use 1, 2 or 3)",
                         degree);
     struct sfi_basis basis = {.k = k, .degree = degree}, *bs = &basis;
-    bs->count = monomials(k, degree, bs->exponent);
+    bs->count = monomials_graded(k, degree, bs->exponent, SFI_MAX_BASIS, NULL);
     sfi_center(r, bs);
     const int nb = bs->count;
     struct sfi_sums sums[65];
@@ -689,7 +669,7 @@ int sfi_infer(const struct recording *r, int degree, int batches, struct sfi_res
 
 void sfi_drift_at(const struct sfi_result *s, const double *z, double *f) {
     struct sfi_basis basis = {.k = s->k, .degree = s->degree};
-    basis.count = monomials(s->k, s->degree, basis.exponent);
+    basis.count = monomials_graded(s->k, s->degree, basis.exponent, SFI_MAX_BASIS, NULL);
     memcpy(basis.center, s->center, sizeof basis.center);
     memcpy(basis.scale, s->scale, sizeof basis.scale);
     double b[SFI_MAX_BASIS];

@@ -26,30 +26,8 @@
 #include <string.h>
 
 #include "ddm/model.h"
+#include "ddm/polynomial.h"
 #include "ddm/train.h"
-
-/* The monomials of k variables with total degree ≤ max_degree, graded (all of degree 0, then 1,
- * ...), lexicographic within a degree; returns the count (or −1 past DIFFUSION_FIT_MAX_TERMS). */
-static int monomials(int k, int max_degree, int (*exponents)[DDM_MAX_K], int *terms_upto) {
-    int count = 0;
-    for (int d = 0; d <= max_degree; d++) {
-        int e[DDM_MAX_K] = {0};
-        e[0] = d;
-        for (;;) { /* every tuple e with Σe = d, from (d,0,..) down lexicographically */
-            if (count == DIFFUSION_FIT_MAX_TERMS) return -1;
-            memcpy(exponents[count++], e, sizeof e);
-            int c = k - 2; /* move one unit from the last non-zero position < k−1 rightwards */
-            while (c >= 0 && e[c] == 0) c--;
-            if (c < 0) break;
-            e[c]--;
-            int rest = e[k - 1];
-            e[k - 1] = 0;
-            e[c + 1] = rest + 1;
-        }
-        terms_upto[d] = count;
-    }
-    return count;
-}
 
 static void powers_of(const struct diffusion_fit *fit, const double *z,
                       double (*power)[DIFFUSION_FIT_MAX_DEGREE + 1]) {
@@ -268,7 +246,8 @@ int diffusion_fit_state(const struct recording *fit, const struct recording *hel
     out->text = keep_text;
     const int k = fit->k, entries = k * (k + 1) / 2;
     int terms_upto[DIFFUSION_FIT_MAX_DEGREE + 1], max_degree = DIFFUSION_FIT_MAX_DEGREE;
-    while (monomials(k, max_degree, out->exponents, terms_upto) < 0) max_degree--;
+    while (monomials_graded(k, max_degree, out->exponents, DIFFUSION_FIT_MAX_TERMS, terms_upto) < 0)
+        max_degree--;
     out->k = k, out->dt = fit->dt;
     part_moments(fit, out->mean, out->scale);
     out->fit_increments = recording_samples(fit) - fit->trajectories;

@@ -23,25 +23,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ddm/polynomial.h"
 #include "ddm/train.h"
 
 #define FIT_POINTS                                                                                 \
     200000 /* points (strided) of the score and drift fits: ample for ≤ 165 terms                \
             */
-
-/* The monomial exponents of total degree ≤ `degree` in k variables, constant first. */
-static int monomials(int k, int degree, int exponent[][DDM_MAX_K]) {
-    int count = 0, e[DDM_MAX_K] = {0};
-    for (;;) {
-        int total = 0;
-        for (int c = 0; c < k; c++) total += e[c];
-        if (total <= degree) memcpy(exponent[count++], e, sizeof e);
-        int c = 0; /* next exponent vector, odometer order */
-        while (c < k && ++e[c] > degree) e[c++] = 0;
-        if (c == k) break;
-    }
-    return count;
-}
 
 static void normalised(const struct data_noise_model *m, const double *y, double *yh) {
     for (int c = 0; c < m->k; c++) yh[c] = (y[c] - m->mean[c]) / m->scale[c];
@@ -191,7 +178,7 @@ int data_noise_model_fit(const struct recording *fit, double sigma_obs, struct d
     m->k = k;
     if (sigma_obs == 0) return DDM_OK;
     m->active = 1;
-    m->terms = monomials(k, k <= 4 ? 3 : 2, m->exponent);
+    m->terms = monomials_graded(k, k <= 4 ? 3 : 2, m->exponent, DATA_NOISE_MAX_TERMS, NULL);
     const long samples = recording_samples(fit);
     for (int c = 0; c < k; c++) {
         double mean = 0, var = 0;
