@@ -4,11 +4,10 @@
  * b ~ U(−g_b, g_b) fix random tanh features h = tanh(Γ̂ẑ + b); Ŵ_s then has a closed form,
  * Ŵ_sᵀ = (HHᵀ + λ̄I)⁻¹HYᵀ (the Gram matrix in double, λ̄ = λ·mean diag), which is usually a good fit
  * already; Gauss–Newton rounds (train_gn.c) and Adam then tune Γ̂, b with Ŵ_s in closed
- * form. The held-out drift error ε_f is measured in the original coordinates. The backend does the
- * heavy passes; this file only orchestrates. Training can stop after an epoch (a signal) and go on
- * from Adam's saved state (checkpoints).
+ * form (the ridge solves: ridge.c). The held-out drift error ε_f is measured in the original
+ * coordinates. The backend does the heavy passes; this file only orchestrates. Training can stop
+ * after an epoch (a signal) and go on from Adam's saved state (checkpoints).
  */
-#include <lapacke.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 
 #include "ddm/philox.h"
 #include "ddm/progress.h"
+#include "ddm/ridge.h"
 #include "ddm/signals.h"
 #include "ddm/data_diffusion.h"
 #include "ddm/train.h"
@@ -82,65 +82,6 @@ static void permutation(int *order, int count, uint64_t seed, uint64_t subsequen
         order[i] = order[j];
         order[j] = tmp;
     }
-}
-
-/* Solves (G + λ̄I) W = C for the first `features` features, W (features, width), in place of C
- * (on the device when the backend has train_solve, from the G, C of its last train_gram).
- * λ̄ = ridge · mean(diag G) makes λ independent of the number of points and of the scale. When G
- * is too ill-conditioned for the Cholesky factorisation, λ is raised ×100 until it succeeds (up
- * to 1e-3), and *ridge_used says which λ gave the solution. G and C are copied, not consumed. */
-static int ridge_solve(const struct ddm_backend *backend, void *ctx, const double *gram, int stride,
-                       int features, const double *cross, int width, double ridge, double *solution,
-                       double *ridge_used, struct ddm_error *err) {
-    double mean_diag = 0;
-    for (int i = 0; i < features; i++) mean_diag += gram[(size_t)i * stride + i] / features;
-    double *factor = ddm_alloc(sizeof(double) * features * features, "ridge system", err);
-    if (!factor) return DDM_ERUNTIME;
-    int info = -1;
-    for (double lambda = ridge; info != 0 && lambda <= fmax(ridge, 1e-3) * (1 + 1e-9);
-         lambda = lambda > 0 ? lambda * 100 : 1e-12) {
-        *ridge_used = lambda;
-        if (backend->train_solve) { /* on the device, from the Gram matrix it kept */
-            int code =
-                backend->train_solve(ctx, features, lambda * mean_diag, solution, &info, err);
-            if (code) {
-                free(factor);
-                return code;
-            }
-            continue;
-        }
-        for (int i = 0; i < features; i++) {
-            memcpy(factor + (size_t)i * features, gram + (size_t)i * stride,
-                   sizeof(double) * features);
-            factor[(size_t)i * features + i] += lambda * mean_diag;
-            memcpy(solution + (size_t)i * width, cross + (size_t)i * width, sizeof(double) * width);
-        }
-        info = LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', features, width, factor, features, solution,
-                             width);
-    }
-    free(factor);
-    if (info != 0)
-        return ddm_fail(err, DDM_ERUNTIME,
-                        "the ridge system stays singular up to λ = 1e-3 (LAPACK dposv info %d): "
-                        "are the training points degenerate?",
-                        info);
-    return DDM_OK;
-}
-
-/* Ŵ_s by ridge least squares on the current hidden layer: Ŵ_sᵀ = (HHᵀ + λ̄I)⁻¹ H Yᵀ. */
-static int ridge_readout(const struct ddm_backend *backend, void *ctx, struct ddm_model *model,
-                         double ridge, double *gram, double *cross, double *solution,
-                         double *ridge_used, struct ddm_error *err) {
-    const int n = model->n, k = model->k;
-    int code = backend->train_gram(ctx, NULL, k, gram, cross, err);
-    if (!code)
-        code =
-            ridge_solve(backend, ctx, gram, n + 1, n, cross, k, ridge, solution, ridge_used, err);
-    if (code) return code;
-    for (int i = 0; i < n; i++)
-        for (int c = 0; c < k; c++)
-            model->Ws[(size_t)c * n + i] = (float)solution[(size_t)i * k + c];
-    return backend->train_params(ctx, model, 1, err);
 }
 
 static void init_weights(struct ddm_model *model, uint64_t config_seed, double gain, double bias) {
@@ -550,64 +491,6 @@ static int gauss_newton_stage(const struct ddm_backend *backend, void *ctx,
     return code;
 }
 
-/* Ŵ_s from the ridge solve of λ (the Gram matrix computed before); *used: the λ that solved. */
-static int ridge_readout_again(const struct ddm_backend *backend, void *ctx,
-                               struct ddm_model *model, struct train_buffers *buf, double lambda,
-                               double *used, struct ddm_error *err) {
-    const int n = model->n, k = model->k;
-    int code = ridge_solve(backend, ctx, buf->gram, n + 1, n, buf->cross, k, lambda, buf->solution,
-                           used, err);
-    for (int i = 0; !code && i < n; i++)
-        for (int c = 0; c < k; c++)
-            model->Ws[(size_t)c * n + i] = (float)buf->solution[(size_t)i * k + c];
-    return code;
-}
-
-/* The evidence-maximising ridge λ (relative to mean diag G) of the Bayesian linear model
- * y_c = Hᵀw_c + noise of precision β, w_c ~ N(0, I/α), by MacKay's fixed point (Neural Comput. 4,
- * 415 (1992); Bishop, PRML §3.5.2): with G = V diag(d) Vᵀ and p_i = Σ_c (VᵀC)_ic²,
- * γ = Σ βd_i/(α + βd_i), α = kγ/Σ‖m_c‖², β = k(M − γ)/Σ‖y_c − Hᵀm_c‖², λ̄ = α/β. */
-static int evidence_ridge(const double *gram, const double *cross, int n, int k, int M, double yy,
-                          double *lambda, struct ddm_error *err) {
-    double *V = ddm_alloc(sizeof(double) * n * n, "evidence", err),
-           *d = ddm_alloc(sizeof(double) * n, "evidence", err),
-           *p = ddm_calloc(n, sizeof(double), "evidence", err);
-    int code = V && d && p ? DDM_OK : DDM_ERUNTIME;
-    double mean_diag = 0;
-    for (int i = 0; !code && i < n; i++) {
-        memcpy(V + (size_t)i * n, gram + (size_t)i * (n + 1), sizeof(double) * n);
-        mean_diag += gram[(size_t)i * (n + 1) + i] / n;
-    }
-    if (!code && LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'V', 'U', n, V, n, d))
-        code = ddm_fail(err, DDM_ERUNTIME, "the evidence of the ridge did not converge");
-    for (int i = 0; !code && i < n; i++) /* eigenvector i is column i of V */
-        for (int c = 0; c < k; c++) {
-            double proj = 0;
-            for (int j = 0; j < n; j++) proj += V[(size_t)j * n + i] * cross[(size_t)j * k + c];
-            p[i] += proj * proj;
-        }
-    double alpha = mean_diag * 1e-6, beta = k * (double)M / fmax(yy, 1e-300);
-    for (int iteration = 0; !code && iteration < 200; iteration++) {
-        double gamma = 0, m2 = 0, fit = 0;
-        for (int i = 0; i < n; i++) {
-            const double di = fmax(d[i], 0), w = beta / (alpha + beta * di);
-            gamma += beta * di / (alpha + beta * di);
-            m2 += w * w * p[i];
-            fit += (2 * w - di * w * w) * p[i]; /* 2mᵀC − mᵀGm */
-        }
-        const double next_alpha = k * gamma / fmax(m2, 1e-300),
-                     next_beta = k * (M - gamma) / fmax(yy - fit, 1e-300 * yy);
-        const int settled = fabs(next_alpha / next_beta - alpha / beta) <= 1e-6 * alpha / beta;
-        alpha = next_alpha, beta = next_beta;
-        if (settled) break;
-    }
-    *lambda = alpha / beta / mean_diag;
-    free(V);
-    free(d);
-    free(p);
-    return code;
-}
-
 /* Data: the targets carry the increments' noise (variance ≈ 2D/Δ per point), so the readout
  * needs a ridge λ that grows as the points get fewer: with λ = 1e-8, 2000 increments of the OU
  * example give readout weights of 2·10³ that cancel on the points, and the learnt flow escapes
@@ -622,10 +505,10 @@ static int ridge_readout_evidence(const struct ddm_backend *backend, void *ctx,
     double yy = 0, lambda = cfg->ridge;
     for (size_t q = 0; q < (size_t)M_train * k; q++) yy += (double)buf->Y[q] * buf->Y[q];
     int code = backend->train_gram(ctx, NULL, k, buf->gram, buf->cross, err);
-    if (!code) code = evidence_ridge(buf->gram, buf->cross, n, k, M_train, yy, &lambda, err);
+    if (!code) code = ridge_evidence(buf->gram, buf->cross, n, k, M_train, yy, &lambda, err);
     if (!code)
-        code = ridge_readout_again(backend, ctx, model, buf, fmax(lambda, cfg->ridge),
-                                   &report->ridge_used, err);
+        code = ridge_readout_from_gram(backend, ctx, model, buf->gram, buf->cross, buf->solution,
+                                       fmax(lambda, cfg->ridge), &report->ridge_used, err);
     return code ? code : backend->train_params(ctx, model, 1, err);
 }
 
