@@ -203,4 +203,16 @@ static inline int run_stopping_everywhere(const char *args, const char *file) {
     return stops;
 }
 
+/* Runs `args` straight (straight.h5) and stopped at every check and resumed (stopped.h5, at least
+ * two stops), and asserts the datasets `same` equal bit for bit. */
+static inline void assert_resumed_run_equals_straight(const char *args, const char *const *same,
+                                                      int count) {
+    char line[512];
+    snprintf(line, sizeof line, "%s --output @straight.h5", args);
+    cr_assert_eq(run_ddm(line), 0, "%s", run_err.message);
+    snprintf(line, sizeof line, "%s --output @stopped.h5", args);
+    cr_assert_gt(run_stopping_everywhere(line, "stopped.h5"), 1);
+    for (int i = 0; i < count; i++) assert_same_dataset("straight.h5", "stopped.h5", same[i]);
+}
+
 #endif

@@ -361,14 +361,9 @@ Test(data_diffusion, run_stops_and_resumes_bit_for_bit, .timeout = 60) {
              "fixed_point_seeds = 8\n[run]\nthreads = 1\n",
              in_dir("m.csv"));
     write_text("d.ini", ini);
-    cr_assert_eq(run_ddm("@d.ini --stages train,simulate,analyze --output @straight.h5"), 0, "%s",
-                 run_err.message);
-    cr_assert_gt(run_stopping_everywhere(
-                     "@d.ini --stages train,simulate,analyze --output @stopped.h5", "stopped.h5"),
-                 1);
     const char *same[] = {"/model/V", "/model/c", "/simulate/latent", "/simulate/target_latent",
                           "/analysis/lyapunov/rnn"};
-    for (int i = 0; i < 5; i++) assert_same_dataset("straight.h5", "stopped.h5", same[i]);
+    assert_resumed_run_equals_straight("@d.ini --stages train,simulate,analyze", same, 5);
     hid_t file = open_file("stopped.h5"), train = H5Gopen2(file, "train", H5P_DEFAULT);
     struct ddm_error err;
     char text[4096];

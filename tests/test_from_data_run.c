@@ -45,15 +45,9 @@ Test(from_data_run, trains_simulates_analyzes_and_resumes, .timeout = 60) {
     char ini[1024];
     snprintf(ini, sizeof ini, data_run, in_dir("ou.csv"));
     write_text("d.ini", ini);
-    cr_assert_eq(run_ddm("@d.ini --stages train,simulate,analyze --output @straight.h5"), 0, "%s",
-                 run_err.message);
-    /* stopped at every check, then resumed until it completes */
-    cr_assert_gt(run_stopping_everywhere(
-                     "@d.ini --stages train,simulate,analyze --output @stopped.h5", "stopped.h5"),
-                 1);
     const char *same[] = {"/model/Ws", "/model/S", "/simulate/latent", "/simulate/target_latent",
                           "/analysis/lyapunov/rnn"};
-    for (int i = 0; i < 5; i++) assert_same_dataset("straight.h5", "stopped.h5", same[i]);
+    assert_resumed_run_equals_straight("@d.ini --stages train,simulate,analyze", same, 5);
     hid_t file = open_file("stopped.h5"), system = H5Gopen2(file, "system", H5P_DEFAULT);
     struct ddm_error err;
     char text[1024];
