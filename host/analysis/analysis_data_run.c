@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ddm/analysis_data.h"
+#include "ddm/data_diffusion.h"
 #include "ddm/analysis_h5.h"
 #include "ddm/h5io.h"
 #include "ddm/h5schema.h"
@@ -362,13 +363,16 @@ void analysis_data_print(const struct ddm_system *sys, const struct data_report 
         snprintf(c, sizeof c, "not computed");
     if (k == 1) /* every basis direction is exact: the inference returns 0, not an estimate */
         snprintf(a, sizeof a, "0"), snprintf(b, sizeof b, "0 (1-D: no flux, Φ = 0 exactly)");
+    /* the inference takes D constant: with a D(z) (not a σ(z) fit that chose a constant) its Φ
+     * and noise bias are off, except in 1-D, where Φ = 0 exactly */
+    const int d_of_z =
+        !sys->diffusion_constant && !(sys->diffusion_fit && sys->diffusion_fit->degree == 0);
     printf("          data: Φ by force inference (degree %d): data %s vs network %s · network, "
            "sample identity with the learnt drift: %s (nats/time)%s\n",
            DATA_SFI_DEGREE, a, b, c,
-           /* the inference takes D constant: with a D(z) its Φ and noise bias are off */
-           sys->diffusion_constant ? ""
-                                   : "; the force inference takes D constant, so with this D(z) "
-                                     "its Φ is biased: the grid Φ above is the one to read");
+           k > 1 && d_of_z ? "; the force inference takes D constant, so with this D(z) its Φ is "
+                             "biased: the grid Φ above is the one to read"
+                           : "");
     const int w = r->worst;
     if (w >= 0 && r->wasserstein_std[w] > DDM_STATS_WARN &&
         !(r->wasserstein_std[w] <= DATA_FLOOR_FACTOR * r->wasserstein_floor[w]))
