@@ -43,7 +43,8 @@ static void assert_same_run(const char *a, const char *b) {
     /* the stages before a stop in the training are reported as a straight run reports them */
     const char *const stages[] = {"gauss_newton_drift_rel_err", "gauss_newton_rounds_kept",
                                   "gauss_newton_rounds_undone", "finetune_rounds_kept",
-                                  "finetune_rounds_undone"};
+                                  "finetune_rounds_undone",     "fresh_drift_rel_err",
+                                  "ridge_fresh_drift_rel_err",  "gauss_newton_fresh_drift_rel_err"};
     for (size_t i = 0; i < sizeof stages / sizeof *stages; i++)
         assert_same_attr(a, b, "/train", stages[i]);
     assert_same_attr(a, b, "/simulate", "target_nonfinite");

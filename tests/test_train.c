@@ -313,7 +313,7 @@ Test(train, gauss_newton_on_all_points_lowers_the_drift_error_on_fresh_paths, .t
     const char *text = "[system]\nname = dadras\n[network]\nneurons = 64\ninit_gain = 0.3\n"
                        "[train]\nridge = 1e-12\nsamples = 6000\npaths = 16\npath_time = 200\n"
                        "epochs = 0\ngauss_newton = ";
-    double fresh[2], held_out[2];
+    double fresh[2], held_out[2], reported[2];
     for (int i = 0; i < 2; i++) {
         char ini[512];
         snprintf(ini, sizeof ini, "%s%d\n", text, 8 * i);
@@ -323,14 +323,21 @@ Test(train, gauss_newton_on_all_points_lowers_the_drift_error_on_fresh_paths, .t
         train_text(ini, &sys, &model, &report);
         fresh[i] = fresh_drift_error(&sys, ini, &model);
         held_out[i] = report.drift_rel_err;
-        cr_log_info("gauss_newton = %d: held-out ε_f %.3g, fresh %.3g", 8 * i, held_out[i],
-                    fresh[i]);
+        reported[i] = report.fresh_rel_err;
+        cr_log_info("gauss_newton = %d: held-out ε_f %.3g, fresh %.3g, reported fresh %.3g", 8 * i,
+                    held_out[i], fresh[i], reported[i]);
         train_report_free(&report);
         model_free(&model);
         system_free(&sys);
     }
     cr_assert_lt(20 * fresh[1], fresh[0],
                  "fresh ε_f %.3g after the rounds, %.3g at the ridge start", fresh[1], fresh[0]);
+    /* the summary's fresh-path figure (paths as long as the training ones) is nearer the truth of
+     * long fresh paths than the held-out one (ridge start: ×1.2 against ×5.4; after: ×6 vs ×46) */
+    for (int i = 0; i < 2; i++)
+        cr_assert_lt(fabs(log(reported[i] / fresh[i])), fabs(log(held_out[i] / fresh[i])),
+                     "gauss_newton = %d: reported fresh %.3g, held out %.3g, long fresh paths %.3g",
+                     8 * i, reported[i], held_out[i], fresh[i]);
 }
 
 /* Above GN_MAX_POINTS (32 768) training points a round draws that many and each step must also

@@ -7,6 +7,7 @@
  */
 #include "ddm/checkpoint.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,8 +72,9 @@ static int write_train(hid_t group, const struct ddm_train_state *st, struct ddm
     if (!code)
         code =
             h5_write(group, H5N_STAGE_REPORT, F64, H5T_NATIVE_DOUBLE, 1, &report, st->stage_report,
-                     "(9) Gauss-Newton eps_f, seconds, rounds kept, undone, overfit, stalled, "
-                     "skipped; Adam rounds kept, undone",
+                     "(11) Gauss-Newton eps_f, seconds, rounds kept, undone, overfit, stalled, "
+                     "skipped; Adam rounds kept, undone; eps_f on fresh paths after the ridge "
+                     "start, after Gauss-Newton",
                      err);
     return code;
 }
@@ -215,10 +217,16 @@ static int read_train(hid_t group, struct ddm_train_state *st, struct ddm_error 
         if (!code && dims[0] != count)
             code = shape_error(names[i], dims[0], count, "values (2nk+n)", err);
     }
-    const hsize_t report = TRAIN_STAGE_REPORT;
-    if (!code && H5Lexists(group, H5N_STAGE_REPORT, H5P_DEFAULT) > 0)
-        code =
-            h5_read(group, H5N_STAGE_REPORT, H5T_NATIVE_DOUBLE, 1, &report, st->stage_report, err);
+    /* 9 entries before the fresh-path figures, none before the stages were kept */
+    for (int i = 9; i < TRAIN_STAGE_REPORT; i++) st->stage_report[i] = NAN;
+    if (!code && H5Lexists(group, H5N_STAGE_REPORT, H5P_DEFAULT) > 0) {
+        code = read_array(group, H5N_STAGE_REPORT, H5T_NATIVE_DOUBLE, sizeof(double), 1, dims,
+                          &data, err);
+        if (!code && dims[0] != 9 && dims[0] != TRAIN_STAGE_REPORT)
+            code = shape_error(H5N_STAGE_REPORT, dims[0], TRAIN_STAGE_REPORT, "values", err);
+        if (!code) memcpy(st->stage_report, data, sizeof(double) * dims[0]);
+        free(data);
+    }
     if (!code) {
         code = read_array(group, H5N_LOSS, H5T_NATIVE_DOUBLE, sizeof(double), 1, dims, &data, err);
         st->loss = data;

@@ -169,6 +169,22 @@ int runfile_write_model(struct ddm_runfile *rf, const struct ddm_model *model,
     return code;
 }
 
+/* ε_f on fresh target paths after each stage, and how many points (none: no attributes). */
+static int runfile_write_fresh(hid_t group, const struct ddm_train_report *report,
+                               struct ddm_error *err) {
+    if (report->M_fresh == 0) return DDM_OK;
+    int code = h5_attr_int(group, H5N_FRESH_POINTS, report->M_fresh, err);
+    if (!code) code = h5_attr_double(group, H5N_FRESH_DRIFT_REL_ERR, report->fresh_rel_err, err);
+    if (!code)
+        code =
+            h5_attr_double(group, H5N_RIDGE_FRESH_DRIFT_REL_ERR, report->ridge_fresh_rel_err, err);
+    if (!code)
+        code = h5_attr_double(group, H5N_GAUSS_NEWTON_FRESH_DRIFT_REL_ERR, report->gn_fresh_rel_err,
+                              err);
+    if (!code) code = h5_attr_double(group, H5N_FRESH_WORST_SHARE, report->fresh_worst_share, err);
+    return code;
+}
+
 int runfile_write_train(struct ddm_runfile *rf, const struct ddm_train_report *report,
                         struct ddm_error *err) {
     hid_t group = h5_group(rf->file, H5N_TRAIN, err);
@@ -178,8 +194,8 @@ int runfile_write_train(struct ddm_runfile *rf, const struct ddm_train_report *r
                         "(epochs)", err);
     if (!code) code = h5_attr_double(group, H5N_DRIFT_REL_ERR, report->drift_rel_err, err);
     if (!code)
-        code =
-            h5_attr_string(group, H5N_FIT_VERDICT, trust_fit_verdict(report->drift_rel_err), err);
+        code = h5_attr_string(group, H5N_FIT_VERDICT,
+                              trust_fit_verdict(train_worst_drift_error(report)), err);
     if (!code) code = h5_attr_double(group, H5N_FIT_WARN_ABOVE, DDM_FIT_WARN, err);
     if (!code) code = h5_attr_double(group, H5N_FINAL_LOSS, report->final_loss, err);
     if (!code) code = h5_attr_double(group, H5N_SECONDS, report->seconds, err);
@@ -201,6 +217,7 @@ int runfile_write_train(struct ddm_runfile *rf, const struct ddm_train_report *r
         code = h5_attr_int(group, H5N_GAUSS_NEWTON_ROUNDS_UNDONE, report->gn_rounds_undone, err);
     if (!code)
         code = h5_attr_double(group, H5N_GAUSS_NEWTON_DRIFT_REL_ERR, report->gn_rel_err, err);
+    if (!code) code = runfile_write_fresh(group, report, err);
     H5Gclose(group);
     if (!code) code = H5_CHECK(H5Fflush(rf->file, H5F_SCOPE_LOCAL), "flushing", err);
     return code;

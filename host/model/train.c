@@ -284,9 +284,10 @@ static int stop_training(const struct ddm_backend *backend, void *ctx, struct dd
     stopped->lr_scale = state->lr_scale;
     stopped->stalls = state->stalls;
     const double stage_report[TRAIN_STAGE_REPORT] = {
-        report->gn_rel_err,       report->gn_seconds,        report->gn_rounds_kept,
-        report->gn_rounds_undone, report->gn_rounds_overfit, report->gn_stalled,
-        report->gn_skipped,       report->rounds_accepted,   report->rounds_rejected};
+        report->gn_rel_err,          report->gn_seconds,        report->gn_rounds_kept,
+        report->gn_rounds_undone,    report->gn_rounds_overfit, report->gn_stalled,
+        report->gn_skipped,          report->rounds_accepted,   report->rounds_rejected,
+        report->ridge_fresh_rel_err, report->gn_fresh_rel_err};
     memcpy(stopped->stage_report, stage_report, sizeof stage_report);
     return ddm_fail(err, DDM_EINTERRUPTED, "stopped by %s after epoch %d of %d",
                     stop_signal_name(stop_requested()), report->epochs_run, epochs);
@@ -440,9 +441,12 @@ done:
     return code;
 }
 
-/* Gauss–Newton rounds on (Γ̂, b) after the ridge start (host/model/train_gn.c), each on a fresh
- * subsample and block of neurons, then Ŵ_s solved on all training points. A round is kept when the
- * training loss on all points and the held-out ε_f fell, undone otherwise. The stage ends after R
+/* Gauss–Newton rounds on (Γ̂, b) after the ridge start (host/model/train_gn.c), each on the
+ * training points and a block of neurons, then Ŵ_s solved on all training points. A round is kept
+ * when the training loss and the ε_f on `judge` fell, undone otherwise: the points of paths of
+ * their own (sample_fresh), or the held-out increments of a system learnt from data. Held-out
+ * points of the training paths judged worse: on dadras they kept a round that raised the error on
+ * new paths 3× (the points in far excursions are few and on the same paths). The stage ends after R
  * rounds, or when rounds in a row gain under 2% (an undone round gains 0): 3 for gauss_newton = R,
  * 2 for auto (at most GN_AUTO_ROUNDS rounds), which is the default. Auto skips the stage when the
  * ridge ε_f is at most a tenth of target_drift_error and n(k+1) > GN_AUTO_CHEAP_COLUMNS: there a
@@ -451,7 +455,7 @@ done:
  * then continues bit for bit from the same network as a straight one. */
 static int gauss_newton_stage(const struct ddm_backend *backend, void *ctx,
                               const struct ddm_config *cfg, struct ddm_model *model,
-                              struct train_buffers *buf, int M_train, const struct held_out *test,
+                              struct train_buffers *buf, int M_train, const struct held_out *judge,
                               struct ddm_train_report *report, struct ddm_error *err) {
     const uint64_t seed = ddm_stream_seed(cfg->seed, DDM_STREAM_TRAIN_POINTS);
     const int is_auto = cfg->gauss_newton == DDM_AUTO;
@@ -460,7 +464,8 @@ static int gauss_newton_stage(const struct ddm_backend *backend, void *ctx,
     report->gn_skipped = is_auto && model->n * (model->k + 1) > GN_AUTO_CHEAP_COLUMNS &&
                          report->ridge_rel_err <= 0.1 * cfg->target_drift_error;
     if (report->gn_skipped) return DDM_OK;
-    double best = training_loss(model, buf->Z, buf->Y, M_train), best_eps = report->ridge_rel_err;
+    double best = training_loss(model, buf->Z, buf->Y, M_train);
+    double best_eps = drift_relative_error(model, judge->z, judge->f, judge->count);
     params_pack(model, buf->best, 0);
     int code = DDM_OK, stalls = 0;
     for (int round = 0; round < rounds && stalls < stall_limit; round++) {
@@ -471,7 +476,7 @@ static int gauss_newton_stage(const struct ddm_backend *backend, void *ctx,
                                   buf->solution, &report->ridge_used, err)))
             break;
         double loss = training_loss(model, buf->Z, buf->Y, M_train);
-        double eps = drift_relative_error(model, test->z, test->f, test->count);
+        double eps = drift_relative_error(model, judge->z, judge->f, judge->count);
         const int kept = loss < best && eps <= best_eps;
         stalls = kept && loss <= 0.98 * best ? 0 : stalls + 1; /* undone: no gain */
         if (kept) {
@@ -482,8 +487,8 @@ static int gauss_newton_stage(const struct ddm_backend *backend, void *ctx,
             params_pack(model, buf->best, 1);
             if ((code = backend->train_params(ctx, model, 1, err))) break;
             report->gn_rounds_undone++;
-            /* it fits the training points better but the held-out ones worse: the points, not
-             * the optimiser, limit ε_f (more [train] samples is the remedy) */
+            /* it fits the training points better but the judging ones worse: the points, not
+             * the optimiser, limit ε_f (more [train] samples or paths is the remedy) */
             report->gn_rounds_overfit += loss < best && eps > best_eps;
         }
     }
@@ -533,6 +538,7 @@ static int start_network(const struct ddm_backend *backend, void *ctx, const str
         report->gn_rounds_overfit = (int)stages[4], report->gn_stalled = (int)stages[5];
         report->gn_skipped = (int)stages[6];
         report->rounds_accepted = (int)stages[7], report->rounds_rejected = (int)stages[8];
+        report->ridge_fresh_rel_err = stages[9], report->gn_fresh_rel_err = stages[10];
         return DDM_OK;
     }
     code = test->from_data
@@ -616,6 +622,50 @@ static int network_setup(const struct ddm_system *sys, const struct ddm_config *
     return DDM_OK;
 }
 
+/* Points of fresh target paths, drawn as the training points are but with their own seed. The
+ * held-out points lie on the training paths, between training points, so they share the paths'
+ * rare far excursions: on dadras 0.1 % of the points, 7–12 standard deviations out, carry 99 % of
+ * ε_f², and the held-out ε_f read 8.8e-4 where fresh paths give 1.3e-4–3.8e-3 (docs/training.md).
+ * Two such sets: one judges the Gauss–Newton rounds, the other (never used for a choice) is
+ * reported. None for a system learnt from data (no other recording) or when the draw fails. */
+static void sample_fresh(const struct ddm_system *sys, const struct ddm_config *cfg,
+                         enum ddm_stream stream, struct ddm_points *fresh) {
+    memset(fresh, 0, sizeof *fresh);
+    if (sys->recording) return;
+    struct ddm_config other = *cfg;
+    other.seed = ddm_stream_seed(cfg->seed, stream);
+    struct ddm_error ignored = {0};
+    if (sample_points(sys, &other, fresh, &ignored)) memset(fresh, 0, sizeof *fresh);
+}
+
+static double fresh_error(const struct ddm_model *model, const struct ddm_points *fresh) {
+    return fresh->M ? drift_relative_error(model, fresh->z, fresh->f, fresh->M) : NAN;
+}
+
+static int descending(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x < y) - (x > y);
+}
+
+/* The share of ‖f_RNN − f‖² over the fresh points that their worst 1 % carry: near 1, the figure
+ * rests on a few far points and another draw of paths can move it several-fold. NaN when none. */
+static double fresh_worst_share(const struct ddm_model *model, const struct ddm_points *fresh) {
+    const int k = model->k, M = fresh->M;
+    double *error = M ? malloc(sizeof(double) * M) : NULL, total = 0, worst = 0;
+    if (!error) return NAN;
+    for (int s = 0; s < M; s++) {
+        double f_rnn[DDM_MAX_K];
+        model_latent_drift(model, fresh->z + (size_t)s * k, f_rnn, NULL);
+        error[s] = 0;
+        for (int c = 0; c < k; c++) error[s] += pow(f_rnn[c] - fresh->f[(size_t)s * k + c], 2);
+        total += error[s];
+    }
+    qsort(error, M, sizeof *error, descending);
+    for (int s = 0; s < (M + 99) / 100; s++) worst += error[s];
+    free(error);
+    return total > 0 ? worst / total : 0;
+}
+
 /* Held-out points: the held-out increments of a data system, else a share of the points. */
 static int M_test_of(const struct ddm_config *cfg, const struct ddm_points *points) {
     return points->held_out ? points->held_out : (int)ceil(cfg->test_fraction * points->M);
@@ -629,9 +679,12 @@ int train_model_from(const struct ddm_backend *backend, const struct ddm_system 
     const int k = sys->k;
     memset(report, 0, sizeof *report);
     memset(model, 0, sizeof *model);
-    struct ddm_points points;
+    struct ddm_points points, fresh, choice;
     int code = sample_points(sys, cfg, &points, err);
     if (code) return code;
+    sample_fresh(sys, cfg, DDM_STREAM_FRESH_PATHS, &fresh);
+    sample_fresh(sys, cfg, DDM_STREAM_CHOICE_PATHS, &choice);
+    report->M_fresh = fresh.M;
     report->paths_used = points.paths_used;
     report->paths_dropped = points.paths_dropped;
     report->path_dt = points.path_dt;
@@ -663,17 +716,20 @@ int train_model_from(const struct ddm_backend *backend, const struct ddm_system 
                               err)))
         goto done;
     report->ridge_loss = training_loss(model, buf.Z, buf.Y, M_train);
+    if (!from) report->ridge_fresh_rel_err = fresh_error(model, &fresh);
     report->ridge_seconds = now_seconds() - t_ridge;
     struct ddm_config tuned = *cfg; /* data: the fine-tuning keeps the λ chosen above */
     if (test.from_data) tuned.ridge = report->ridge_used;
 
     /* fine-tuning of Γ̂, b with the readout in closed form: Gauss–Newton, then Adam */
     double t_gn = now_seconds();
-    if (!from &&
-        (code = gauss_newton_stage(backend, ctx, &tuned, model, &buf, M_train, &test, report, err)))
+    struct held_out judge = {choice.z, choice.f, choice.M, &shape, 0};
+    if (!from && (code = gauss_newton_stage(backend, ctx, &tuned, model, &buf, M_train,
+                                            choice.M ? &judge : &test, report, err)))
         goto done;
     if (!from) { /* a resumed run has the stage's figures from its checkpoint */
         report->gn_rel_err = drift_relative_error(model, test.z, test.f, M_test);
+        report->gn_fresh_rel_err = fresh_error(model, &fresh);
         report->gn_seconds = now_seconds() - t_gn;
     }
     double t_adam = now_seconds();
@@ -690,6 +746,8 @@ int train_model_from(const struct ddm_backend *backend, const struct ddm_system 
             (double)epochs_here * M_train * n / fmax(report->adam_seconds, 1e-9);
     report->final_loss = training_loss(model, buf.Z, buf.Y, M_train);
     report->drift_rel_err = drift_relative_error(model, test.z, test.f, M_test);
+    report->fresh_rel_err = fresh_error(model, &fresh);
+    report->fresh_worst_share = fresh_worst_share(model, &fresh);
     if (sys->diffusion_fit && (code = data_diffusion_state(sys, cfg, model, report, err)))
         goto done;
     if ((code = set_diffusion(backend, ctx, sys, cfg, model, &points, &buf, &test, report, err)))
@@ -703,6 +761,8 @@ done:
     if (ctx) backend->train_destroy(ctx);
     if (code) model_free(model);
     points_free(&points);
+    points_free(&fresh);
+    points_free(&choice);
     buffers_free(&buf);
     return code;
 }

@@ -280,6 +280,30 @@ static void print_data_fit(const struct ddm_system *sys, const struct ddm_train_
     if (train->data_diffusion_fit) print_diffusion_fit(train->data_diffusion_fit);
 }
 
+/* ε_f on the points of fresh target paths, which the held-out points (on the training paths)
+ * can read far lower when rare far excursions carry the error (docs/training.md). */
+static void print_fresh_paths(const struct ddm_train_report *train) {
+    if (train->M_fresh == 0) return;
+    printf("          fresh paths (%d points, not trained on): ε_f %.2e at the ridge start → %.2e",
+           train->M_fresh, train->ridge_fresh_rel_err, train->fresh_rel_err);
+    if (train->fresh_worst_share > 0.5)
+        printf("; %.0f %% of it from the worst 1 %% of the points (another draw of paths can "
+               "move it several-fold)",
+               100 * train->fresh_worst_share);
+    const double ratio = train->fresh_rel_err / train->drift_rel_err;
+    if (ratio > 2)
+        printf("; ×%.1f the held-out figure: held-out points lie on the training paths and "
+               "miss where new paths go, so compare this one",
+               ratio);
+    printf("\n");
+}
+
+/* "; fresh paths A → B (×r)" of a fine-tuning stage, or nothing when there are none. */
+static void print_fresh_gain(double before, double after) {
+    if (isfinite(before) && isfinite(after) && after > 0)
+        printf("; fresh paths %.2e → %.2e (×%.2f)", before, after, before / after);
+}
+
 /* The choices of the training (path step, n, g, g_b) and what the fine-tuning did. */
 static void print_train_choices(const struct ddm_config *cfg,
                                 const struct ddm_train_report *train) {
@@ -295,9 +319,10 @@ static void print_train_choices(const struct ddm_config *cfg,
                train->ridge_rel_err, cfg->target_drift_error);
     if (train->gn_rounds_kept + train->gn_rounds_undone > 0) {
         double gn_gain = train->gn_rel_err > 0 ? train->ridge_rel_err / train->gn_rel_err : 1;
-        printf("          Gauss–Newton: ε_f %.2e → %.2e (×%.2f), %d rounds kept, %d undone, %.1f "
-               "s%s\n",
-               train->ridge_rel_err, train->gn_rel_err, gn_gain, train->gn_rounds_kept,
+        printf("          Gauss–Newton: ε_f %.2e → %.2e (×%.2f)", train->ridge_rel_err,
+               train->gn_rel_err, gn_gain);
+        print_fresh_gain(train->ridge_fresh_rel_err, train->gn_fresh_rel_err);
+        printf(", %d rounds kept, %d undone, %.1f s%s\n", train->gn_rounds_kept,
                train->gn_rounds_undone, train->gn_seconds,
                !train->gn_stalled           ? ""
                : train->gn_rounds_kept == 0 ? "; stopped: it cannot improve on the ridge start "
@@ -320,10 +345,14 @@ static void print_train_choices(const struct ddm_config *cfg,
                                   ? train->gn_rel_err
                                   : train->ridge_rel_err;
     double gain = train->drift_rel_err > 0 ? adam_start / train->drift_rel_err : 1;
-    printf("          fine-tuning (Adam): ε_f %.2e → %.2e (×%.2f) in %d epochs, %.1f s, %d rounds "
-           "kept, %d undone%s\n",
-           adam_start, train->drift_rel_err, gain, train->epochs_run, train->adam_seconds,
-           train->rounds_accepted, train->rounds_rejected,
+    printf("          fine-tuning (Adam): ε_f %.2e → %.2e (×%.2f)", adam_start,
+           train->drift_rel_err, gain);
+    print_fresh_gain(train->gn_rounds_kept + train->gn_rounds_undone > 0
+                         ? train->gn_fresh_rel_err
+                         : train->ridge_fresh_rel_err,
+                     train->fresh_rel_err);
+    printf(" in %d epochs, %.1f s, %d rounds kept, %d undone%s\n", train->epochs_run,
+           train->adam_seconds, train->rounds_accepted, train->rounds_rejected,
            !train->stopped_early ? ""
            : gain < 1.02         ? "; stopped early: it cannot improve on its start (3 rounds in a "
                                    "row gained < 2%)"
@@ -357,10 +386,15 @@ static void print_summary(const struct run *run, double seconds) {
                 "\n          warning: ε_f %.2g %% is above %g %%: the network's drift misses the "
                 "target's on held-out points; %s",
                 100 * train->drift_rel_err, 100 * DDM_FIT_WARN, trust_fit_advice());
+        else if (train->fresh_rel_err > DDM_FIT_WARN)
+            printf("\n          warning: ε_f on fresh paths %.2g %% is above %g %%: the network's "
+                   "drift misses the target's where new paths go; %s",
+                   100 * train->fresh_rel_err, 100 * DDM_FIT_WARN, trust_fit_advice());
         printf("\n          %.2f s (sampling %.2f s, ridge %.2f s, Adam %.2f s at %.3g "
                "point·neurons/s)\n",
                train->seconds, train->sampling_seconds, train->ridge_seconds, train->adam_seconds,
                train->point_neurons_per_second);
+        print_fresh_paths(train);
         print_train_choices(cfg, train);
     }
     if (simulated) {

@@ -311,6 +311,12 @@
 #define H5N_GAUSS_NEWTON_DRIFT_REL_ERR "gauss_newton_drift_rel_err"
 #define H5N_GAUSS_NEWTON_ROUNDS_KEPT   "gauss_newton_rounds_kept"
 #define H5N_GAUSS_NEWTON_ROUNDS_UNDONE "gauss_newton_rounds_undone"
+/* ε_f on the points of fresh target paths (host/model/train.c sample_fresh), on /train */
+#define H5N_FRESH_DRIFT_REL_ERR              "fresh_drift_rel_err"
+#define H5N_RIDGE_FRESH_DRIFT_REL_ERR        "ridge_fresh_drift_rel_err"
+#define H5N_GAUSS_NEWTON_FRESH_DRIFT_REL_ERR "gauss_newton_fresh_drift_rel_err"
+#define H5N_FRESH_POINTS                     "fresh_points"
+#define H5N_FRESH_WORST_SHARE                "fresh_error_share_of_worst_percent"
 /* on /checkpoint: what the summary and /train say of the stages before the stop */
 #define H5N_STAGE_REPORT "stage_report"
 

@@ -118,6 +118,8 @@ enum ddm_stream {
     DDM_STREAM_TRAIN_POINTS = 5, /* jitter, box points, test split, mini-batch order */
     DDM_STREAM_SIM_START = 6,    /* starting points of the simulated trajectories */
     DDM_STREAM_ANALYSIS = 7,     /* the analysis' own simulations (PCA states) */
+    DDM_STREAM_FRESH_PATHS = 8,  /* independent target paths that check ε_f after training */
+    DDM_STREAM_CHOICE_PATHS = 9, /* independent target paths that judge Gauss–Newton rounds */
 };
 
 DDM_HD uint64_t ddm_stream_seed(uint64_t seed, enum ddm_stream stream) {

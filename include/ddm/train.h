@@ -67,7 +67,12 @@ struct ddm_train_report {
     int gn_rounds_overfit; /* undone rounds whose training loss fell while held-out ε_f rose */
     int gn_skipped;        /* gauss_newton = auto left a ridge start already well within target */
     double gn_rel_err;     /* held-out ε_f after the Gauss–Newton rounds */
-    double gn_seconds;     /* time of the Gauss–Newton rounds */
+    /* ε_f on the points of fresh target paths (their own seed, not trained on): after the ridge
+     * start, after the Gauss–Newton rounds, at the end; NaN for a system learnt from data */
+    double ridge_fresh_rel_err, gn_fresh_rel_err, fresh_rel_err;
+    int M_fresh;              /* points of the fresh paths (0: none) */
+    double fresh_worst_share; /* share of the final fresh ε_f² that the worst 1 % of points carry */
+    double gn_seconds;        /* time of the Gauss–Newton rounds */
     int epochs_run;
     double *loss; /* (epochs_run) training loss per epoch */
     double seconds, sampling_seconds, ridge_seconds, adam_seconds;
@@ -87,6 +92,13 @@ struct ddm_train_report {
     const struct diffusion_fit *data_diffusion_fit;
 };
 
+/* The larger of the held-out and fresh-path ε_f (the held-out one when there are no fresh paths):
+ * what the fit verdict judges. */
+static inline double train_worst_drift_error(const struct ddm_train_report *report) {
+    return report->fresh_rel_err > report->drift_rel_err ? report->fresh_rel_err
+                                                         : report->drift_rel_err;
+}
+
 /* neurons = auto: n = 64, 128, ... up to this, until the held-out ridge ε_f meets the target. */
 #define TRAIN_NEURONS_AUTO_MIN 64
 #define TRAIN_NEURONS_AUTO_MAX 1024
@@ -104,7 +116,7 @@ void train_report_free(struct ddm_train_report *report);
 
 /* Where Adam stands after `epochs_done` epochs: what a checkpoint keeps to continue training bit
  * for bit (the points, the split and each epoch's order are recomputed from the seed). */
-#define TRAIN_STAGE_REPORT 9
+#define TRAIN_STAGE_REPORT 11
 struct ddm_train_state {
     int n, k;
     int epochs_done;
@@ -117,7 +129,8 @@ struct ddm_train_state {
     int stalls;                       /* rounds in a row that gained < 2% */
     /* the report of the stages before the stop, for the summary and /train of the resumed run:
      * Gauss–Newton ε_f, seconds, rounds kept, undone, overfit, stalled, skipped; Adam rounds
-     * kept, undone (all 0 in a checkpoint written before they were kept) */
+     * kept, undone (all 0 in a checkpoint written before they were kept); ε_f on fresh paths
+     * after the ridge start and after Gauss–Newton (NaN in a checkpoint written before) */
     double stage_report[TRAIN_STAGE_REPORT];
 };
 
