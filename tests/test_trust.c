@@ -17,6 +17,7 @@
 #include "ddm/analysis_times.h"
 #include "ddm/cli.h"
 #include "ddm/latent_grid.h"
+#include "ddm/train.h"
 #include "ddm/trust.h"
 #include "test_util.h"
 
@@ -229,6 +230,14 @@ Test(trust, verdicts) {
     cr_assert_str_eq(trust_fit_verdict(0.005), "good: ε_f at most 1 %");
     cr_assert(!strncmp(trust_fit_verdict(0.08), "poor", 4));
     cr_assert(!strncmp(trust_fit_verdict(NAN), "poor", 4));
+    /* the verdict judges the larger of the held-out and fresh-path ε_f, the held-out one alone
+     * when there are no fresh paths (NaN) */
+    struct ddm_train_report report = {.drift_rel_err = 0.004, .fresh_rel_err = 0.19};
+    cr_assert(!strncmp(trust_fit_verdict(train_worst_drift_error(&report)), "poor", 4));
+    report.fresh_rel_err = NAN;
+    cr_assert_float_eq(train_worst_drift_error(&report), 0.004, 0);
+    report.drift_rel_err = NAN, report.fresh_rel_err = 0.001;
+    cr_assert(!strncmp(trust_fit_verdict(train_worst_drift_error(&report)), "poor", 4));
     double w_std[3];
     const double w1[3] = {0.01, 0.3, 0.02}, std[3] = {1, 2, 0.1};
     cr_assert_eq(trust_wasserstein_in_std(3, w1, std, w_std), 2);

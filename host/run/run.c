@@ -286,7 +286,7 @@ static void print_fresh_paths(const struct ddm_train_report *train) {
     if (train->M_fresh == 0) return;
     printf("          fresh paths (%d points, not trained on): ε_f %.2e at the ridge start → %.2e",
            train->M_fresh, train->ridge_fresh_rel_err, train->fresh_rel_err);
-    if (train->fresh_worst_share > 0.5)
+    if (train->fresh_worst_share > 0.9)
         printf("; %.0f %% of it from the worst 1 %% of the points (another draw of paths can "
                "move it several-fold)",
                100 * train->fresh_worst_share);

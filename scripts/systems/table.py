@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Trains and simulates every system of scripts/systems/*.ini with the engine's defaults and prints
-one table: held-out drift error ε_f after the ridge start and at the end, the chosen n, λ₁ of
-network and target, and the wall time of each run.
+one table: drift error ε_f after the ridge start and at the end, on held-out points and on fresh
+paths (docs/training.md), the chosen n, λ₁ of network and target, and the wall time of each run.
 
     python3 scripts/systems/table.py [OUTDIR] [NAME ...]     (needs h5py; run from the repo root)
 """
@@ -14,7 +14,8 @@ out = sys.argv[1] if len(sys.argv) > 1 else "systems_out"
 wanted = set(sys.argv[2:])
 os.makedirs(out, exist_ok=True)
 rows = []
-print(f"{'system':22} {'k':>2} {'n':>5} {'ε_f ridge':>10} {'ε_f final':>10} "
+print(f"{'system':22} {'k':>2} {'n':>5} {'ε_f ridge':>10} {'ε_f final':>10} {'fresh ridge':>11} "
+      f"{'fresh final':>11} "
       f"{'λ₁ net ± err':>15} {'λ₁ target ± err':>15} {'Δλ₁':>6} {'time s':>7}  note", flush=True)
 for ini in sorted(glob.glob(os.path.join(here, "*.ini"))):
     name = os.path.splitext(os.path.basename(ini))[0]
@@ -40,12 +41,15 @@ for ini in sorted(glob.glob(os.path.join(here, "*.ini"))):
         net, net_err = spectrum("rnn")
         tgt, tgt_err = spectrum("target")
         ridge, final = float(train["ridge_drift_rel_err"]), float(train["drift_rel_err"])
+        fresh_ridge = float(train.get("ridge_fresh_drift_rel_err", float("nan")))
+        fresh = float(train.get("fresh_drift_rel_err", float("nan")))
         n = int(f["model"].attrs["n"])
     off = abs(net - tgt) / abs(tgt) if tgt else float("nan")
-    rows.append((name, (final, off)))
+    rows.append((name, (final, off, fresh)))
     note = run.stderr.strip().splitlines()[-1][:80] if run.stderr.strip() else ""
-    print(f"{name:22} {k:2d} {n:5d} {ridge:10.2e} {final:10.2e} {net:7.3f} ± {net_err:5.3f} {tgt:7.3f} ± {tgt_err:5.3f} "
+    print(f"{name:22} {k:2d} {n:5d} {ridge:10.2e} {final:10.2e} {fresh_ridge:11.2e} {fresh:11.2e} {net:7.3f} ± {net_err:5.3f} {tgt:7.3f} ± {tgt_err:5.3f} "
           f"{off:6.1%} {seconds:7.1f}  {note}", flush=True)
 done = [r for _, r in rows if r]
-print(f"ran {len(done)} of {len(rows)}; ε_f < 1%: {sum(r[0] < 0.01 for r in done)}; "
+print(f"ran {len(done)} of {len(rows)}; ε_f < 1%: {sum(r[0] < 0.01 for r in done)} held out, "
+      f"{sum(r[2] < 0.01 for r in done)} on fresh paths; "
       f"λ₁ within 10%: {sum(r[1] <= 0.1 for r in done)}")
