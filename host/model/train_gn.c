@@ -55,8 +55,8 @@ struct gn_work {
 };
 
 static void gn_free(struct gn_work *w) {
-    void *parts[] = {w->z, w->y, w->gamma, w->b, w->H, w->chol, w->W,
-                     w->R, w->J, w->HJ,    w->A, w->g, w->step, w->block};
+    void *parts[] = {w->z, w->y,  w->gamma, w->b, w->H,    w->chol,  w->W,  w->R,
+                     w->J, w->HJ, w->A,     w->g, w->step, w->block, w->zv, w->yv};
     for (size_t q = 0; q < sizeof parts / sizeof *parts; q++) free(parts[q]);
 }
 
