@@ -6,6 +6,8 @@
  * a corrupt or foreign checkpoint is refused with one line.
  */
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 #include "ddm/h5io.h"
 #include "ddm/signals.h"
 #include "ddm/simulate.h"
+#include "ddm/train.h"
 #include "ddm/plan.h"
 #include "queued_backend.h"
 #include "test_util.h"
@@ -363,4 +366,52 @@ Test(resume, only_a_stopped_run_can_be_resumed, .init = stopped_small) {
              "apply (the stages, model, shard and output come from the file)",
              test_dir);
     cr_assert_str_eq(run_err.message, expected);
+}
+
+/* A checkpoint of the build before the fresh-path figures has a stage_report of 9 values: it still
+ * resumes, the figures it lacks are NaN in /train, and the summary prints none of them as "nan". */
+Test(resume, nine_value_stage_report_resumes_without_nan_in_the_summary, .timeout = 60) {
+    make_test_dir("resume_nine");
+    write_text("r.ini", long_run);
+    stop_request(SIGTERM);
+    cr_assert_eq(run_ddm("@r.ini --stages train --output @old.h5"), DDM_EINTERRUPTED, "%s",
+                 run_err.message);
+    hid_t file = H5Fopen(in_dir("old.h5"), H5F_ACC_RDWR, H5P_DEFAULT);
+    double report[TRAIN_STAGE_REPORT];
+    hid_t dataset = H5Dopen2(file, "/checkpoint/stage_report", H5P_DEFAULT);
+    cr_assert_geq(H5Dread(dataset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, report), 0);
+    H5Dclose(dataset);
+    H5Ldelete(file, "/checkpoint/stage_report", H5P_DEFAULT);
+    const hsize_t nine = 9;
+    hid_t space = H5Screate_simple(1, &nine, NULL);
+    dataset = H5Dcreate2(file, "/checkpoint/stage_report", H5T_IEEE_F64LE, space, H5P_DEFAULT,
+                         H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert_geq(H5Dwrite(dataset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, report), 0);
+    H5Dclose(dataset), H5Sclose(space), H5Fclose(file);
+    fflush(stdout);
+    const int saved = dup(STDOUT_FILENO),
+              summary = open(in_dir("summary.txt"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(summary, STDOUT_FILENO);
+    char *argv[40]; /* run_ddm is quiet: this run prints its summary */
+    const int argc = test_argv("ddm_gpu", "--resume @old.h5", argv);
+    struct ddm_cli cli;
+    int code = cli_parse(argc, argv, &cli, &run_err);
+    cli.quiet = 0;
+    if (!code) code = ddm_run(&cli, &run_err);
+    fflush(stdout);
+    dup2(saved, STDOUT_FILENO), close(saved), close(summary);
+    cr_assert_eq(code, 0, "%s", run_err.message);
+    char text[8192] = {0};
+    FILE *f = fopen(in_dir("summary.txt"), "r");
+    cr_assert(f);
+    cr_assert_gt(fread(text, 1, sizeof text - 1, f), 0);
+    fclose(f);
+    cr_assert(strstr(text, "fresh paths ("), "%s", text);
+    cr_assert(!strstr(text, "nan") && !strstr(text, "inf "), "%s", text);
+    file = open_file("old.h5");
+    double fresh = NAN;
+    hid_t attr = H5Aopen_by_name(file, "/train", "fresh_drift_rel_err", H5P_DEFAULT, H5P_DEFAULT);
+    H5Aread(attr, H5T_NATIVE_DOUBLE, &fresh);
+    H5Aclose(attr), H5Fclose(file);
+    cr_assert(isfinite(fresh) && fresh > 0, "fresh ε_f %g", fresh);
 }

@@ -284,14 +284,18 @@ static void print_data_fit(const struct ddm_system *sys, const struct ddm_train_
  * can read far lower when rare far excursions carry the error (docs/training.md). */
 static void print_fresh_paths(const struct ddm_train_report *train) {
     if (train->M_fresh == 0) return;
-    printf("          fresh paths (%d points, not trained on): ε_f %.2e at the ridge start → %.2e",
-           train->M_fresh, train->ridge_fresh_rel_err, train->fresh_rel_err);
+    /* a run resumed from a checkpoint written before the fresh figures were kept lacks the
+     * ridge start's (NaN): the line then gives the final figure alone */
+    printf("          fresh paths (%d points, not trained on): ε_f ", train->M_fresh);
+    if (isfinite(train->ridge_fresh_rel_err))
+        printf("%.2e at the ridge start → ", train->ridge_fresh_rel_err);
+    printf("%.2e", train->fresh_rel_err);
     if (train->fresh_worst_share > 0.9)
         printf("; %.0f %% of it from the worst 1 %% of the points (another draw of paths can "
                "move it several-fold)",
                100 * train->fresh_worst_share);
     const double ratio = train->fresh_rel_err / train->drift_rel_err;
-    if (ratio > 2)
+    if (isfinite(ratio) && ratio > 2)
         printf("; ×%.1f the held-out figure: held-out points lie on the training paths and "
                "miss where new paths go, so compare this one",
                ratio);

@@ -2,9 +2,10 @@
  * §7).
  *
  *   /checkpoint  attrs format, stage (train|simulate|analyze), stages, fingerprint, signal
- *     train:     params (2nk+n), m1 (2nk+n), m2 (2nk+n), loss (epochs_done), stage_report (11; 9
- * before fresh paths); attrs n, k, epochs_done, adam_step, ridge_rel_err, ridge_used, lr_scale,
- * stalls simulate:  x (B,n), target_z (B,k), target_dead (B), moments (4,k), moment_counts (2,k);
+ *     train:     params (2nk+n), m1 (2nk+n), m2 (2nk+n), loss (epochs_done),
+ *                stage_report (11; 9 before the fresh-path figures);
+ *                attrs n, k, epochs_done, adam_step, ridge_rel_err, ridge_used, lr_scale, stalls
+ *     simulate:  x (B,n), target_z (B,k), target_dead (B), moments (4,k), moment_counts (2,k);
  *                attrs step, recorded, target_nonfinite
  *
  * The fingerprint hashes the file's effective configuration (without [output] and [run]) and its
