@@ -309,7 +309,7 @@ static double fresh_drift_error(const struct ddm_system *sys, const char *text,
  * whose readout was solved on a subsample (8× the unknowns: 1 194 of 5 400 points here)
  * interpolated the subsample's few far points and generalised poorly there: fresh ε_f ×13 below
  * the ridge start's; with every training point ×41 (docs/training.md). */
-Test(train, gauss_newton_on_all_points_lowers_the_drift_error_on_fresh_paths, .timeout = 60) {
+Test(train, gauss_newton_on_all_points_lowers_the_drift_error_on_fresh_paths, .timeout = 120) {
     const char *text = "[system]\nname = dadras\n[network]\nneurons = 64\ninit_gain = 0.3\n"
                        "[train]\nridge = 1e-12\nsamples = 6000\npaths = 16\npath_time = 200\n"
                        "epochs = 0\ngauss_newton = ";
@@ -342,7 +342,7 @@ Test(train, gauss_newton_on_all_points_lowers_the_drift_error_on_fresh_paths, .t
 
 /* Above GN_MAX_POINTS (32 768) training points a round draws that many and each step must also
  * lower the loss on some of the others; a check that refused every step would leave ×1. */
-Test(train, gauss_newton_above_its_point_cap_still_gains, .timeout = 60) {
+Test(train, gauss_newton_above_its_point_cap_still_gains, .timeout = 120) {
     struct ddm_system sys;
     struct ddm_model model;
     struct ddm_train_report report;

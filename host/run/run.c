@@ -294,8 +294,9 @@ static void print_fresh_paths(const struct ddm_train_report *train) {
         printf("; %.0f %% of it from the worst 1 %% of the points (another draw of paths can "
                "move it several-fold)",
                100 * train->fresh_worst_share);
+    /* said only where it matters: above a tenth of the fit warning's 1 % */
     const double ratio = train->fresh_rel_err / train->drift_rel_err;
-    if (isfinite(ratio) && ratio > 2)
+    if (isfinite(ratio) && ratio > 2 && train->fresh_rel_err > 0.1 * DDM_FIT_WARN)
         printf("; ×%.1f the held-out figure: held-out points lie on the training paths and "
                "miss where new paths go, so compare this one",
                ratio);
@@ -335,8 +336,8 @@ static void print_train_choices(const struct ddm_config *cfg,
         const int from_data = cfg->data_path && cfg->data_path[0];
         if (train->gn_stalled && train->gn_rounds_overfit > 0 && gn_gain < 2 && !from_data)
             printf("          Gauss–Newton is limited by the training points: in %d round(s) the "
-                   "training loss fell while the held-out ε_f rose; more [train] samples (now %d) "
-                   "let it gain\n",
+                   "training loss fell while the ε_f on the choice paths rose; more [train] "
+                   "samples (now %d) or paths let it gain\n",
                    train->gn_rounds_overfit, cfg->samples);
         else if (train->gn_stalled && train->gn_rounds_overfit > 0 && gn_gain < 2)
             printf("          Gauss–Newton is limited by the data: in %d round(s) the training "
