@@ -356,6 +356,29 @@ Test(train, gauss_newton_above_its_point_cap_still_gains, .timeout = 120) {
     system_free(&sys);
 }
 
+/* A draw of fresh or choice paths that fails (most paths escape over the barrier at x = 1) is
+ * said, with the sampler's reason, and leaves no fresh figure rather than a wrong one; the
+ * training itself, on paths of another seed, goes on. */
+Test(train, a_failed_draw_of_fresh_paths_is_said_and_leaves_no_figure) {
+    struct ddm_system sys;
+    struct ddm_model model;
+    struct ddm_train_report report;
+    train_text("[system]\nname = escape\nvars = x\ndrift = x^2 - 1\ndiffusion = 1\n"
+               "[network]\nneurons = 16\nseed = 2\n[train]\nepochs = 0\npath_start = -1\n"
+               "path_time = 110\npath_bound = 50\nsamples = 2000\n",
+               &sys, &model, &report);
+    cr_assert(strstr(report.fresh_failed, "target paths stayed within"), "'%s'",
+              report.fresh_failed);
+    cr_assert(strstr(report.choice_failed, "target paths stayed within"), "'%s'",
+              report.choice_failed);
+    cr_assert_eq(report.M_fresh, 0);
+    cr_assert(!isfinite(report.fresh_rel_err));
+    cr_assert_eq(train_worst_drift_error(&report), report.drift_rel_err);
+    train_report_free(&report);
+    model_free(&model);
+    system_free(&sys);
+}
+
 /* The mean squared residual of y against the ridge readout (λ relative to mean diag G) of the
  * features tanh(Γ̂ẑ + b) of a k = 1 model on M points, solved here by Cholesky in double. */
 static double ridge_eliminated_loss(const struct ddm_model *model, const float *Z, const float *Y,

@@ -633,14 +633,21 @@ static int network_setup(const struct ddm_system *sys, const struct ddm_config *
  * already drawn as fresh ones would be) or when the draw fails. */
 #define FRESH_MAX_POINTS 32768
 static void sample_fresh(const struct ddm_system *sys, const struct ddm_config *cfg,
-                         enum ddm_stream stream, struct ddm_points *fresh) {
+                         enum ddm_stream stream, struct ddm_points *fresh, char *why,
+                         size_t why_size) {
     memset(fresh, 0, sizeof *fresh);
     if (sys->recording || cfg->sampling == SAMPLING_BOX) return;
     struct ddm_config other = *cfg;
     other.seed = ddm_stream_seed(cfg->seed, stream);
     if (other.samples > FRESH_MAX_POINTS) other.samples = FRESH_MAX_POINTS;
-    struct ddm_error ignored = {0};
-    if (sample_points(sys, &other, fresh, &ignored)) memset(fresh, 0, sizeof *fresh);
+    struct ddm_error failed = {0};
+    if (sample_points(sys, &other, fresh, &failed)) { /* said in the summary, not an error */
+        memset(fresh, 0, sizeof *fresh);
+        size_t length = strlen(failed.message);
+        if (length >= why_size) length = why_size - 1;
+        memcpy(why, failed.message, length);
+        why[length] = '\0';
+    }
 }
 
 static double fresh_error(const struct ddm_model *model, const struct ddm_points *fresh) {
@@ -688,9 +695,12 @@ int train_model_from(const struct ddm_backend *backend, const struct ddm_system 
     struct ddm_points points, fresh, choice;
     int code = sample_points(sys, cfg, &points, err);
     if (code) return code;
-    sample_fresh(sys, cfg, DDM_STREAM_FRESH_PATHS, &fresh);
+    sample_fresh(sys, cfg, DDM_STREAM_FRESH_PATHS, &fresh, report->fresh_failed,
+                 sizeof report->fresh_failed);
     memset(&choice, 0, sizeof choice); /* only for Gauss–Newton rounds */
-    if (!from && cfg->gauss_newton != 0) sample_fresh(sys, cfg, DDM_STREAM_CHOICE_PATHS, &choice);
+    if (!from && cfg->gauss_newton != 0)
+        sample_fresh(sys, cfg, DDM_STREAM_CHOICE_PATHS, &choice, report->choice_failed,
+                     sizeof report->choice_failed);
     report->M_fresh = fresh.M;
     report->paths_used = points.paths_used;
     report->paths_dropped = points.paths_dropped;

@@ -283,6 +283,14 @@ static void print_data_fit(const struct ddm_system *sys, const struct ddm_train_
 /* ε_f on the points of fresh target paths, which the held-out points (on the training paths)
  * can read far lower when rare far excursions carry the error (docs/training.md). */
 static void print_fresh_paths(const struct ddm_train_report *train) {
+    if (train->fresh_failed[0])
+        printf("          fresh paths: none, their draw failed (%s); the fit verdict reads the "
+               "held-out ε_f alone\n",
+               train->fresh_failed);
+    if (train->choice_failed[0])
+        printf("          choice paths: none, their draw failed (%s); the held-out points judged "
+               "the Gauss–Newton rounds\n",
+               train->choice_failed);
     if (train->M_fresh == 0) return;
     /* a run resumed from a checkpoint written before the fresh figures were kept lacks the
      * ridge start's (NaN): the line then gives the final figure alone */

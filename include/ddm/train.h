@@ -72,7 +72,9 @@ struct ddm_train_report {
     double ridge_fresh_rel_err, gn_fresh_rel_err, fresh_rel_err;
     int M_fresh;              /* points of the fresh paths (0: none) */
     double fresh_worst_share; /* share of the final fresh ε_f² that the worst 1 % of points carry */
-    double gn_seconds;        /* time of the Gauss–Newton rounds */
+    /* why the fresh or choice paths could not be drawn (empty: drawn, or not wanted) */
+    char fresh_failed[256], choice_failed[256];
+    double gn_seconds; /* time of the Gauss–Newton rounds */
     int epochs_run;
     double *loss; /* (epochs_run) training loss per epoch */
     double seconds, sampling_seconds, ridge_seconds, adam_seconds;
