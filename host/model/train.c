@@ -643,10 +643,7 @@ static void sample_fresh(const struct ddm_system *sys, const struct ddm_config *
     struct ddm_error failed = {0};
     if (sample_points(sys, &other, fresh, &failed)) { /* said in the summary, not an error */
         memset(fresh, 0, sizeof *fresh);
-        size_t length = strlen(failed.message);
-        if (length >= why_size) length = why_size - 1;
-        memcpy(why, failed.message, length);
-        why[length] = '\0';
+        snprintf(why, why_size, "%.255s", failed.message);
     }
 }
 
@@ -666,6 +663,7 @@ static double fresh_worst_share(const struct ddm_model *model, const struct ddm_
     const int k = model->k, M = fresh->M;
     double *error = M ? malloc(sizeof(double) * M) : NULL, total = 0, worst = 0;
     if (!error) return NAN;
+#pragma omp parallel for reduction(+ : total) schedule(static)
     for (int s = 0; s < M; s++) {
         double f_rnn[DDM_MAX_K];
         model_latent_drift(model, fresh->z + (size_t)s * k, f_rnn, NULL);
