@@ -656,9 +656,9 @@ static int descending(const void *a, const void *b) {
     return (x < y) - (x > y);
 }
 
-/* The share of ‖f_RNN − f‖² over the fresh points that their worst 1 % carry: near 1 (the summary
- * speaks above 0.9; dadras and hyper_rossler 1.00, vdp 0.66), the figure
- * rests on a few far points and another draw of paths can move it several-fold. NaN when none. */
+/* The share of ‖f_RNN − f‖² over the fresh points that their worst 1 % carry. Near 1 the figure
+ * rests on a few far points, and another draw of paths can move it several-fold (dadras and
+ * hyper_rossler 1.00, vdp 0.66; the summary speaks above 0.9). NaN when there are none. */
 static double fresh_worst_share(const struct ddm_model *model, const struct ddm_points *fresh) {
     const int k = model->k, M = fresh->M;
     double *error = M ? malloc(sizeof(double) * M) : NULL, total = 0, worst = 0;
