@@ -4,7 +4,8 @@
  *
  *   - an existing output file (a run, a sweep point, a shard, merge OUT.h5) without --overwrite,
  *     described from its root (complete, incomplete, stopped with a checkpoint); --overwrite
- *     replaces it; the output is never the --model file;
+ *     replaces it, but not while another process holds the file open (HDF5's flock); the output
+ *     is never the --model file;
  *   - --model, --resume, `--stages analyze --model` and merge shards that are missing, not HDF5,
  *     empty, truncated, foreign HDF5, of a newer format_version, or without /model;
  *   - an output path that cannot be created: a missing directory, a file where a directory should
@@ -13,9 +14,11 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -187,6 +190,24 @@ Test(faults, an_existing_output_is_kept_unless_overwrite, .init = trained) {
     cr_assert_eq(h5_read_attr_string(file, "config", config, sizeof config, &err), 0);
     H5Fclose(file);
     assert_has(config, "seed = 4");
+}
+
+/* HDF5 truncates a file before it takes its lock: --overwrite on a file that h5py (here: its
+ * shared flock) held open emptied it and then failed. Now it is refused before any work and the
+ * file is left as it was; once closed there, --overwrite replaces it. */
+Test(faults, overwrite_leaves_a_file_open_in_another_process_as_it_was, .init = trained) {
+    const int reader = open(in_dir("model.h5"), O_RDONLY);
+    cr_assert(reader >= 0 && flock(reader, LOCK_SH) == 0);
+    char args[512];
+    snprintf(args, sizeof args, "@t.ini --output @model.h5 --overwrite %s", slow);
+    const double t0 = now();
+    expect_refused(args, "model.h5", "output file '@model.h5' is open in another process (");
+    cr_assert_lt(now() - t0, 5, "refused before any work");
+    assert_has(run_err.message, "close it there, or give --output another path");
+    close(reader);
+    cr_assert_eq(run_ddm("@t.ini --stages train --output @model.h5 --overwrite"), 0, "%s",
+                 run_err.message);
+    cr_assert_eq(root_attr("model.h5", "complete"), 1);
 }
 
 Test(faults, an_existing_output_is_described_from_its_root, .init = trained) {

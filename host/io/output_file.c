@@ -1,15 +1,18 @@
 /* output_file.c — refusing to replace an existing output file, and saying why a path cannot be
  * created (include/ddm/output_file.h). The file system is asked with stat and access before any
  * work; the creation itself is exclusive, so a file written by someone else between the check and
- * the creation is refused too rather than truncated.
+ * the creation is refused too rather than truncated, and --overwrite does not replace a file that
+ * another process holds open.
  */
 #include "ddm/output_file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -62,6 +65,28 @@ static void describe(const char *path, char *buf, size_t len) {
     H5Fclose(file);
 }
 
+/* Whether another process holds `path` open through HDF5, which locks the files it opens with
+ * flock(2) (shared to read, exclusive to write; not where HDF5_USE_FILE_LOCKING=FALSE). It
+ * matters because H5Fcreate(H5F_ACC_TRUNC) truncates the file before it takes the lock and finds
+ * it held: --overwrite on a file that h5py had open, or that a running ddm_gpu was writing, left
+ * it empty under that process and then failed (and the writer's later blocks made a corrupt file
+ * marked complete). */
+static int held_by_another_process(const char *path) {
+    const int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    const int held = flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd); /* and with it the lock this test may have taken */
+    return held;
+}
+
+static int refuse_held(const char *path, const char *instead, struct ddm_error *err) {
+    return ddm_fail(err, DDM_EUSAGE,
+                    "output file '%s' is open in another process (a running ddm_gpu, h5py, "
+                    "HDFView: HDF5 locks the files it opens); --overwrite would empty it under "
+                    "that process: close it there, or give %s",
+                    path, instead);
+}
+
 int output_check(const char *path, int overwrite, const char *instead, struct ddm_error *err) {
     struct stat st;
     if (stat(path, &st) == 0) {
@@ -76,6 +101,7 @@ int output_check(const char *path, int overwrite, const char *instead, struct dd
                             "output file '%s' exists%s%s%s; give --overwrite to replace it, or %s",
                             path, what[0] ? " (" : "", what, what[0] ? ")" : "", instead);
         }
+        if (held_by_another_process(path)) return refuse_held(path, instead, err);
         if (!access(path, W_OK)) return DDM_OK;
         const int e = errno;
         return ddm_fail(err, ddm_errno_code(e), "cannot replace output file '%s': %s", path,
@@ -124,6 +150,7 @@ hid_t output_open(const char *path, unsigned flags) {
 int output_create(const char *path, int overwrite, const char *instead, int live, hid_t *file,
                   struct ddm_error *err) {
     h5_quiet();
+    if (overwrite && held_by_another_process(path)) return refuse_held(path, instead, err);
     /* a live run needs the latest format (superblock 3) for SWMR; the default is the oldest
      * format that holds the file, which HDF5 1.8 readers (older MATLAB) open too */
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
