@@ -340,14 +340,14 @@ Test(train, gauss_newton_on_all_points_lowers_the_drift_error_on_fresh_paths, .t
                      8 * i, reported[i], held_out[i], fresh[i]);
 }
 
-/* Above GN_MAX_POINTS (32 768) training points a round draws that many and each step must also
+/* Above GN_MAX_POINTS (65 536) training points a round draws that many and each step must also
  * lower the loss on some of the others; a check that refused every step would leave ×1. */
 Test(train, gauss_newton_above_its_point_cap_still_gains, .timeout = 120) {
     struct ddm_system sys;
     struct ddm_model model;
     struct ddm_train_report report;
     train_text("[system]\nname = vdp\n[network]\nneurons = 32\n"
-               "[train]\nsamples = 40000\nepochs = 0\ngauss_newton = 4\n",
+               "[train]\nsamples = 80000\nepochs = 0\ngauss_newton = 4\n",
                &sys, &model, &report);
     cr_assert_gt(report.ridge_rel_err, 10 * report.drift_rel_err, "ε_f %.3g → %.3g",
                  report.ridge_rel_err, report.drift_rel_err);
