@@ -24,7 +24,13 @@ BUILD     := build
 PKGS      := hdf5 inih lapacke openblas sleef
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+# The commit (with -dirty for uncommitted changes) is compiled into --version and each run file's
+# git_commit. The objects that hold it depend on a stamp rewritten only when it changes, so an
+# incremental build after a pull or a commit does not record the commit of the previous build.
+GIT_COMMIT := $(shell git describe --always --dirty --abbrev=12 --match=NONE 2>/dev/null || echo unknown)
+COMMIT_STAMP := $(BUILD)/git_commit.stamp
+$(shell mkdir -p $(BUILD) && [ "$$(cat $(COMMIT_STAMP) 2>/dev/null)" = "$(GIT_COMMIT)" ] || \
+        echo "$(GIT_COMMIT)" > $(COMMIT_STAMP))
 
 CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Werror -fopenmp -Iinclude $(PKG_CFLAGS) \
            -D_GNU_SOURCE -DDDM_VERSION='"$(VERSION)"' -DDDM_GIT_COMMIT='"$(GIT_COMMIT)"'
@@ -107,6 +113,8 @@ BENCH_BIN := $(BENCH_SRC:scripts/bench/%.c=$(BUILD)/bench/%)
 .PHONY: all deps info test test-sanitize test-valgrind test-slurm bench dev fuzz format format-check \
         clean install uninstall test-install gpu-bundle test-gpu-dry-run sass-check
 all: $(BIN) info-line
+
+$(BUILD)/host/run/main.o $(BUILD)/host/io/runfile.o $(BUILD)/host/io/merge.o: $(COMMIT_STAMP)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
