@@ -17,8 +17,11 @@ for f in bin/ddm_gpu share/ddm_gpu/scripts/plot.py share/ddm_gpu/scripts/slurm/s
     [ -e "$prefix/$f" ] || { echo "install_check: $prefix/$f was not installed" >&2; exit 1; }
 done
 
+# the binary and its run files name the commit they were built from, after an incremental build too
+commit=$(git describe --always --dirty --abbrev=12 --match=NONE 2>/dev/null || echo unknown)
 cd "$work"
-"$prefix/bin/ddm_gpu" --version
+"$prefix/bin/ddm_gpu" --version | grep -qF "($commit)" ||
+    { echo "install_check: --version does not name the commit $commit: $("$prefix/bin/ddm_gpu" --version)" >&2; exit 1; }
 "$prefix/bin/ddm_gpu" "$prefix/share/ddm_gpu/experiments/vdp.ini" --output vdp.h5 --quiet \
     --set train.samples=2000 --set train.epochs=2 --set simulate.trajectories=8 \
     --set simulate.steps=2000 --set analysis.lyapunov_steps=500 --set analysis.pca_trajectories=2
