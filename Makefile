@@ -115,6 +115,8 @@ BENCH_BIN := $(BENCH_SRC:scripts/bench/%.c=$(BUILD)/bench/%)
 all: $(BIN) info-line
 
 $(BUILD)/host/run/main.o $(BUILD)/host/io/runfile.o $(BUILD)/host/io/merge.o: $(COMMIT_STAMP)
+$(COMMIT_STAMP): # written above when the Makefile is read; again after a `make clean` in one call
+	@mkdir -p $(@D) && echo '$(GIT_COMMIT)' > $@
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

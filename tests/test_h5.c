@@ -265,6 +265,13 @@ static void kill_during_simulation(const char *config, const char *output, const
     }
     if (seen <= 1) kill(child, SIGKILL);
     cr_assert(seen > 1, "the run never flushed a block");
+    /* the file of a running run (live: HDF5 drops its lock in SWMR mode, the run holds one) is
+     * not emptied by --overwrite in another process */
+    struct ddm_error held = {0};
+    const int refused = output_check(path, 1, "--output another path", &held);
+    if (refused != DDM_EUSAGE) kill(child, SIGKILL);
+    cr_assert_eq(refused, DDM_EUSAGE, "--overwrite of a running run's file: '%s'", held.message);
+    cr_assert(strstr(held.message, "is open in another process"), "%s", held.message);
     usleep(300000);
     kill(child, SIGKILL);
     int status;

@@ -72,9 +72,14 @@ static void describe(const char *path, char *buf, size_t len) {
  * it empty under that process and then failed (and the writer's later blocks made a corrupt file
  * marked complete). */
 static int held_by_another_process(const char *path) {
-    const int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* read-write where allowed: NFS emulates flock with byte-range locks, and an exclusive one
+     * needs a descriptor open for writing; O_NONBLOCK so that a FIFO does not block the open */
+    int fd = open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return 0;
-    const int held = flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    struct stat st;
+    const int held = !fstat(fd, &st) && S_ISREG(st.st_mode) && flock(fd, LOCK_EX | LOCK_NB) != 0 &&
+                     errno == EWOULDBLOCK;
     close(fd); /* and with it the lock this test may have taken */
     return held;
 }

@@ -4,9 +4,11 @@
 #include "ddm/runfile.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,6 +60,7 @@ int runfile_create(struct ddm_runfile *rf, const char *path, int overwrite,
                    const struct ddm_config *cfg, const char *command_line,
                    const struct ddm_backend *backend, struct ddm_error *err) {
     memset(rf, 0, sizeof *rf);
+    rf->live_lock = -1;
     rf->t.dataset = rf->latent.dataset = rf->target.dataset = rf->traces.dataset = -1;
     rf->input.dataset = -1;
     int code =
@@ -298,6 +301,22 @@ int runfile_simulate_append(void *user, const struct sim_chunk *chunk, struct dd
     return code;
 }
 
+static void live_lock_drop(struct ddm_runfile *rf) {
+    if (rf->live_lock >= 0) close(rf->live_lock);
+    rf->live_lock = -1;
+}
+
+/* HDF5 gives up its flock on the file when it starts SWMR writing; a shared one held here keeps
+ * output_check's test (--overwrite in another process) refusing the file while it grows. Best
+ * effort: without it the run goes on as before. */
+static void live_lock_take(struct ddm_runfile *rf) {
+    char path[4096];
+    ssize_t len = H5Fget_name(rf->file, path, sizeof path);
+    if (len <= 0 || (size_t)len >= sizeof path) return;
+    rf->live_lock = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (rf->live_lock >= 0 && flock(rf->live_lock, LOCK_SH | LOCK_NB) != 0) live_lock_drop(rf);
+}
+
 int runfile_simulate_live(struct ddm_runfile *rf, const struct ddm_system *sys,
                           const struct ddm_sim_layout *layout, int live, struct ddm_error *err) {
     rf->scales = (struct h5schema_simulate){.first_trajectory = (long)layout->first,
@@ -318,6 +337,7 @@ int runfile_simulate_live(struct ddm_runfile *rf, const struct ddm_system *sys,
     rf->live = H5Fset_libver_bounds(rf->file, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) >= 0 &&
                H5Fstart_swmr_write(rf->file) >= 0;
     H5Eclear2(H5E_DEFAULT);
+    if (rf->live) live_lock_take(rf);
     return DDM_OK;
 }
 
@@ -331,6 +351,7 @@ int runfile_simulate_unlive(struct ddm_runfile *rf, struct ddm_error *err) {
     h5_stream_close(&rf->traces);
     h5_stream_close(&rf->input);
     rf->live = 0;
+    live_lock_drop(rf); /* before HDF5 reopens the file and takes its own lock */
     int code = H5_CHECK(H5Fclose(rf->file), "closing the live file", err);
     rf->file = -1;
     if (code) return code;
@@ -387,6 +408,7 @@ int runfile_simulate_end(struct ddm_runfile *rf, const struct ddm_sim_report *re
 }
 
 int runfile_close(struct ddm_runfile *rf, int complete, struct ddm_error *err) {
+    live_lock_drop(rf);
     if (rf->file < 0) return DDM_OK;
     h5_stream_close(&rf->t);
     h5_stream_close(&rf->latent);
@@ -537,6 +559,7 @@ int runfile_copy_train(struct ddm_runfile *rf, const char *model_path, struct dd
 int runfile_open(struct ddm_runfile *rf, const char *path, struct ddm_error *err) {
     h5_quiet();
     memset(rf, 0, sizeof *rf);
+    rf->live_lock = -1;
     rf->t.dataset = rf->latent.dataset = rf->target.dataset = rf->traces.dataset = -1;
     rf->input.dataset = -1;
     rf->file = output_open(path, H5F_ACC_RDWR);

@@ -372,6 +372,7 @@ int ddm_run(const struct ddm_cli *cli, struct ddm_error *err) {
     if (!run) return DDM_ERUNTIME;
     run->cli = cli;
     run->rf.file = -1;
+    run->rf.live_lock = -1;
     cpu_clock_now(&run->clock_start);
     int code = prepare(run, err);
     const struct run_setup *setup = &run->setup;

@@ -34,7 +34,9 @@ struct ddm_runfile {
     hid_t file;
     struct h5_stream t, latent, target, traces, input;
     int streaming;
-    int live;                        /* in SWMR mode: readers with swmr=True see /simulate grow */
+    int live;      /* in SWMR mode: readers with swmr=True see /simulate grow */
+    int live_lock; /* while live: a descriptor holding a shared flock on the file, which HDF5
+                      drops in SWMR mode, so that --overwrite elsewhere refuses it (-1: none) */
     struct h5schema_simulate scales; /* the axes of /simulate (names NULL until it exists) */
     const char *scale_names[DDM_MAX_K];
 };
