@@ -38,8 +38,8 @@
  * Jacobian of 512 MiB). Above it a round draws this many, and a step is kept only if it also
  * lowers the squared residual on up to GN_CHECK_POINTS of the others, so that it cannot fit the
  * draw alone. A draw still loses most of the gain: dadras with 54 000 training points kept one
- * round of four and gained ×1.1 on fresh paths with draws of 32 768, four rounds and ×2.2 with
- * all points (docs/training.md). */
+ * round of four and gained ×1.1 on the run's fresh paths with draws of 32 768, four rounds and
+ * ×2.2 with all points (docs/training.md; excursions rarer than the paths hold are not helped). */
 #define GN_MAX_POINTS   65536
 #define GN_CHECK_POINTS 16384
 
