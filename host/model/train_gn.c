@@ -63,10 +63,24 @@ static void gn_free(struct gn_work *w) {
     for (size_t q = 0; q < sizeof parts / sizeof *parts; q++) free(parts[q]);
 }
 
+/* The block width gn_alloc chooses: all n neurons, or as many as GN_MAX_COLUMNS columns hold. */
+static int gn_block(int n, int k) {
+    return n * (k + 1) <= GN_MAX_COLUMNS ? n : GN_MAX_COLUMNS / (k + 1);
+}
+
+double train_gauss_newton_bytes(int n, int k, double M) {
+    const double n_t = n < GN_SUB_NEURONS ? n : GN_SUB_NEURONS, S = fmin(M, GN_MAX_POINTS);
+    const double V = fmin(M - S, GN_CHECK_POINTS), P = gn_block((int)n_t, k) * (k + 1.0);
+    /* the arrays of gn_alloc, and the round's order of the points */
+    return sizeof(double) * (2 * S * k + n_t * k + n_t + n_t * S + n_t * n_t + n_t * k + k * S +
+                             S * P + n_t * P + P * P + P + P * (P + 1) + 2 * (V + 1) * k) +
+           sizeof(int) * (fmax(M, n_t) + P / (k + 1));
+}
+
 static int gn_alloc(struct gn_work *w, int n, int k, int S, int V, struct ddm_error *err) {
     memset(w, 0, sizeof *w);
     w->n = n, w->k = k, w->S = S, w->V = V;
-    w->nb = n * (k + 1) <= GN_MAX_COLUMNS ? n : GN_MAX_COLUMNS / (k + 1);
+    w->nb = gn_block(n, k);
     w->P = w->nb * (k + 1);
     const size_t P = (size_t)w->P;
     w->z = malloc(sizeof(double) * S * k), w->y = malloc(sizeof(double) * S * k);

@@ -15,6 +15,7 @@
 #include "ddm/analysis_pca.h"
 #include "ddm/kernel_math.h"
 #include "ddm/sim_sizes.h"
+#include "ddm/train.h"
 
 #define FLOAT  4.0 /* bytes */
 #define DOUBLE 8.0
@@ -104,6 +105,10 @@ void memory_need_train(const struct ddm_config *cfg, const struct memory_run *ru
         part(need, "Gram matrices", gram, "network", "neurons", "[network] neurons");
         part(need, "training points", points + copies, "train", "samples", "[train] samples");
         part(need, "Adam state", adam, "network", "neurons", "[network] neurons");
+        /* host/model/train_gn.c, on the host with either backend, while the above are held */
+        if (cfg->gauss_newton != 0)
+            part(need, "Gauss–Newton workspace", train_gauss_newton_bytes(run->n, run->k, M_train),
+                 "train", "samples", "[train] samples, or set [train] gauss_newton = 0");
     }
     sort_parts(need);
 }

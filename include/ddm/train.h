@@ -143,6 +143,10 @@ void train_state_free(struct ddm_train_state *state);
 /* One round of Levenberg–Marquardt steps (at most `iterations`) on the hidden layer (Γ̂, b) of
  * `model`, the readout eliminated by ridge λ (relative), on a subsample of the M training points
  * (ẑ in Z, y in Y) drawn from `seed` and `round` (host/model/train_gn.c). Ŵ_s is left as it was. */
+/* Bytes of one Gauss–Newton round's workspace (train_gauss_newton_round) for n neurons, dimension
+ * k and M training points: what [run] memory_limit must allow beside the training's own buffers. */
+double train_gauss_newton_bytes(int n, int k, double M);
+
 int train_gauss_newton_round(struct ddm_model *model, const float *Z, const float *Y, int M,
                              double ridge, uint64_t seed, int round, int iterations,
                              struct ddm_error *err);
