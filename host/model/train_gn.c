@@ -68,9 +68,17 @@ static int gn_block(int n, int k) {
     return n * (k + 1) <= GN_MAX_COLUMNS ? n : GN_MAX_COLUMNS / (k + 1);
 }
 
+/* The points a round's steps use (S) and the check points beside them (V) of M training points. */
+static void gn_points(double M, double *S, double *V) {
+    *S = fmin(M, GN_MAX_POINTS);
+    *V = fmin(M - *S, GN_CHECK_POINTS);
+}
+
 double train_gauss_newton_bytes(int n, int k, double M) {
-    const double n_t = n < GN_SUB_NEURONS ? n : GN_SUB_NEURONS, S = fmin(M, GN_MAX_POINTS);
-    const double V = fmin(M - S, GN_CHECK_POINTS), P = gn_block((int)n_t, k) * (k + 1.0);
+    const double n_t = n < GN_SUB_NEURONS ? n : GN_SUB_NEURONS,
+                 P = gn_block((int)n_t, k) * (k + 1.0);
+    double S, V;
+    gn_points(M, &S, &V);
     /* the arrays of gn_alloc, and the round's order of the points */
     return sizeof(double) * (2 * S * k + n_t * k + n_t + n_t * S + n_t * n_t + n_t * k + k * S +
                              S * P + n_t * P + P * P + P + P * (P + 1) + 2 * (V + 1) * k) +
@@ -257,8 +265,9 @@ int train_gauss_newton_round(struct ddm_model *model, const float *Z, const floa
                              double ridge, uint64_t seed, int round, int iterations,
                              struct ddm_error *err) {
     const int k = model->k, n = model->n < GN_SUB_NEURONS ? model->n : GN_SUB_NEURONS;
-    const int S = M < GN_MAX_POINTS ? M : GN_MAX_POINTS;
-    const int V = M - S < GN_CHECK_POINTS ? M - S : GN_CHECK_POINTS;
+    double S_points, V_points;
+    gn_points(M, &S_points, &V_points);
+    const int S = (int)S_points, V = (int)V_points;
     struct gn_work w;
     int code = gn_alloc(&w, n, k, S, V, err);
     if (code) return code;
