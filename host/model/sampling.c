@@ -24,6 +24,10 @@ void points_free(struct ddm_points *points) {
 }
 
 /* Where training paths start: [train] path_start, else [simulate] start, else N(0, I). */
+/* Steps per training path at most (burn-in and path_time at path_dt): 10⁹ Euler steps of a
+ * 3-variable drift is about an hour of one core; more means the step is wrong, not the system. */
+#define PATH_STEPS_MAX 1e9
+
 static const struct plan_origin *training_origin(const struct ddm_config *cfg) {
     const struct ddm_plan *plan = cfg->plan;
     return plan->path_origin.kind != ORIGIN_NORMAL ? &plan->path_origin : &plan->start_origin;
@@ -125,9 +129,10 @@ double sample_path_dt_from(const struct ddm_system *sys, const struct ddm_config
     const struct plan_origin origin = *from;
     const uint64_t seed = ddm_stream_seed(cfg->seed, DDM_STREAM_TRAIN_PATHS);
     double cap = fmin(1e-3, cfg->dt), radius = 0, z[DDM_MAX_K];
-    for (int i = 0; i < 16; i++) {
+    for (int i = 0; i < 16; i++) { /* a start where the Jacobian is undefined says nothing */
         path_start_point(&origin, k, seed, (uint64_t)i, z);
-        radius = fmax(radius, jacobian_radius(sys, z));
+        const double here = jacobian_radius(sys, z);
+        if (isfinite(here)) radius = fmax(radius, here);
     }
     double dt = fmin(cap, 0.05 / radius);
     for (int round = 0; round < 3; round++) {
@@ -184,6 +189,22 @@ static int paths_failed(const struct ddm_system *sys, const struct ddm_config *c
                     good, tried, cfg->path_bound, tried - good - quiet_escapes);
 }
 
+/* A step that makes a training path longer than PATH_STEPS_MAX is refused before any work. */
+static int check_path_steps(const struct ddm_config *cfg, double dt, struct ddm_error *err) {
+    const double steps = (cfg->path_burn_in + cfg->path_time) / dt;
+    if (steps > PATH_STEPS_MAX)
+        return ddm_fail(err, DDM_EUSAGE,
+                        "[train] path_dt = %.3g%s needs %.3g steps per training path (at most "
+                        "%.0e); set [train] path_dt, or shorten [train] path_time and "
+                        "path_burn_in",
+                        dt,
+                        cfg->path_dt == DDM_AUTO ? " (auto: the drift's Jacobian near the path "
+                                                   "starts is that steep)"
+                                                 : "",
+                        steps, PATH_STEPS_MAX);
+    return DDM_OK;
+}
+
 static int sample_paths(const struct ddm_system *sys, const struct ddm_config *cfg, int count,
                         double *out, struct ddm_points *points, struct ddm_error *err) {
     const int k = sys->k, paths = cfg->paths, attempts_max = 4 * paths;
@@ -192,6 +213,7 @@ static int sample_paths(const struct ddm_system *sys, const struct ddm_config *c
     const double dt = sample_path_dt(sys, cfg);
     const struct plan_origin origin = *training_origin(cfg);
     int code;
+    if ((code = check_path_steps(cfg, dt, err))) return code;
     double *buffer = ddm_alloc(sizeof(double) * k * per_path * (size_t)attempts_max, "paths", err);
     int *ok = ddm_calloc(attempts_max, sizeof(int), "paths", err);
     if (!buffer || !ok) {
@@ -261,7 +283,10 @@ int sample_check(const struct ddm_system *sys, const struct ddm_config *cfg,
     if (sys->recording) return DDM_OK; /* the points are the data's */
     const struct plan_origin *origin = training_origin(cfg);
     int code = DDM_OK;
-    if (cfg->sampling != SAMPLING_BOX) code = check_start_point(sys, cfg, origin, err);
+    if (cfg->sampling != SAMPLING_BOX) {
+        code = check_path_steps(cfg, sample_path_dt_from(sys, cfg, origin), err);
+        if (!code) code = check_start_point(sys, cfg, origin, err);
+    }
     if (!code && origin == &cfg->plan->path_origin) /* both given: the simulation's too */
         code = check_start_point(sys, cfg, &cfg->plan->start_origin, err);
     return code;
