@@ -12,7 +12,7 @@ paths into G sets and prints ε_f over each, and with several runs (of one syste
 against the first on the same points, pooled and over the sets (min, median, max).
 
     /usr/bin/python3 scripts/fresh_drift_error.py RUN.h5 [MORE.h5 ...] [--paths 16]
-        [--points 20000] [--time 100] [--burn 10] [--groups 1] [--seed 1]
+        [--points 20000] [--time 100] [--burn 10] [--groups 1] [--seed 1] [--bound 1e4]
 """
 import argparse
 import re
@@ -49,18 +49,25 @@ def target_drift(run):
 
 
 def fresh_points(f_true, sigma, mean, scale, args):
-    """(points, the path each came from) along args.paths new paths."""
+    """(points, the path each came from) along args.paths new paths; a path that leaves
+    |z_i| <= --bound (or becomes NaN) is dropped whole, as the engine drops its training paths."""
     rng = np.random.default_rng(args.seed)
     z = mean + scale * rng.standard_normal((args.paths, len(mean)))
     burn, steps = int(args.burn / args.dt), int(args.time / args.dt)
     every = max(1, steps * args.paths // args.points)
-    kept = []
+    kept, alive = [], np.ones(args.paths, bool)
     for step in range(burn + steps):
         z = z + f_true(z) * args.dt + sigma * np.sqrt(args.dt) * rng.standard_normal(z.shape)
+        alive &= np.all(np.abs(z) <= args.bound, axis=1)
+        z[~alive] = mean  # frozen where it cannot overflow; its points are dropped below
         if step >= burn and (step - burn) % every == 0:
             kept.append(z.copy())
-    path = np.tile(np.arange(args.paths), len(kept))[: args.points]
-    return np.concatenate(kept)[: args.points], path
+    if not alive.all():
+        print(f"{args.paths - alive.sum()} of {args.paths} paths left |z_i| <= {args.bound:g} "
+              "and are left out")
+    points = np.stack(kept)[:, alive].reshape(-1, len(mean))
+    path = np.tile(np.flatnonzero(alive), len(kept))
+    return points[: args.points], path[: args.points]
 
 
 def squared_errors(run, points, f):
@@ -87,6 +94,7 @@ def main():
     parser.add_argument("--time", type=float, default=100.0)
     parser.add_argument("--burn", type=float, default=10.0)
     parser.add_argument("--dt", type=float, default=1e-3)
+    parser.add_argument("--bound", type=float, default=1e4, help="|z_i| a path must stay within")
     parser.add_argument("--groups", type=int, default=1, help="sets of paths to report apart")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()

@@ -3,7 +3,11 @@
 one table: drift error ε_f after the ridge start and at the end, on held-out points and on fresh
 paths (docs/training.md), the chosen n, λ₁ of network and target, and the wall time of each run.
 
-    python3 scripts/systems/table.py [OUTDIR] [NAME ...]     (needs h5py; run from the repo root)
+    python3 scripts/systems/table.py [OUTDIR] [NAME ...] [SECTION.KEY=VALUE ...]
+                                         (needs h5py; run from the repo root)
+
+A SECTION.KEY=VALUE argument is passed to every run as --set (train.margin=1: the table without
+margin points).
 """
 import glob, os, subprocess, sys, time
 
@@ -11,7 +15,8 @@ import h5py
 
 here = os.path.dirname(os.path.abspath(__file__))
 out = sys.argv[1] if len(sys.argv) > 1 else "systems_out"
-wanted = set(sys.argv[2:])
+wanted = {a for a in sys.argv[2:] if "=" not in a}
+settings = [x for a in sys.argv[2:] if "=" in a for x in ("--set", a)]
 os.makedirs(out, exist_ok=True)
 rows = []
 print(f"{'system':22} {'k':>2} {'n':>5} {'ε_f ridge':>10} {'ε_f final':>10} {'fresh ridge':>11} "
@@ -24,7 +29,7 @@ for ini in sorted(glob.glob(os.path.join(here, "*.ini"))):
     h5 = os.path.join(out, name + ".h5")
     t0 = time.time()
     run = subprocess.run(["./ddm_gpu", ini, "--output", h5, "--overwrite", "--quiet",
-                          "--on-nonfinite", "drop"], capture_output=True, text=True)
+                          "--on-nonfinite", "drop"] + settings, capture_output=True, text=True)
     seconds = time.time() - t0
     if run.returncode != 0 or not os.path.exists(h5):
         print(f"{name:22} failed (exit {run.returncode}): {run.stderr.strip()[:160]}", flush=True)
