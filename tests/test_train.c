@@ -471,3 +471,98 @@ Test(train, gauss_newton_keeps_the_hidden_layer_bounded_and_no_spikes_between_th
     system_free(&sys);
     config_free(&cfg);
 }
+
+/* The margin points: on dadras the rare far excursions of long fresh paths go beyond the
+ * training paths, where the fit of a drift that grows has nothing to hold it. Each training point
+ * taken again at μ + 1.5(z − μ) with the drift there (margin = auto) must lower the error on long
+ * fresh paths several-fold against margin = 1, which fits the training points alone (measured
+ * 3.4e-5 against 2.8e-4, ×8.3). */
+Test(train, margin_points_lower_the_drift_error_on_long_fresh_paths, .timeout = 120) {
+    const char *text = "[system]\nname = dadras\n[network]\nneurons = 256\ninit_gain = 0.1\n"
+                       "init_bias = 2\n[train]\nridge = 1e-12\nsamples = 12000\npaths = 32\n"
+                       "path_time = 400\nepochs = 0\ngauss_newton = 0\nmargin = ";
+    const char *margins[2] = {"1", "auto"};
+    double fresh[2];
+    for (int i = 0; i < 2; i++) {
+        char ini[512];
+        snprintf(ini, sizeof ini, "%s%s\n", text, margins[i]);
+        struct ddm_system sys;
+        struct ddm_model model;
+        struct ddm_train_report report;
+        train_text(ini, &sys, &model, &report);
+        fresh[i] = fresh_drift_error(&sys, ini, &model);
+        cr_log_info("margin = %s: %d margin points, held-out ε_f %.3g, long fresh paths %.3g",
+                    margins[i], report.M_margin, report.drift_rel_err, fresh[i]);
+        /* every margin point of dadras is usable (finite drift, within path_bound) */
+        cr_assert_eq(report.M_margin, i ? report.M_train : 0);
+        cr_assert_eq(report.margin, i ? TRAIN_MARGIN_AUTO : 1);
+        /* auto chose them by the held-out ε_f of the ridge start; margin = 1 chooses nothing */
+        if (i)
+            cr_assert(report.margin_trial_with < report.margin_trial_without, "%.3g, %.3g",
+                      report.margin_trial_with, report.margin_trial_without);
+        else
+            cr_assert(report.margin_trial_with == 0 && report.margin_trial_without == 0);
+        train_report_free(&report);
+        model_free(&model);
+        system_free(&sys);
+    }
+    cr_assert_lt(4 * fresh[1], fresh[0],
+                 "long fresh paths: ε_f %.3g with margin points, %.3g without", fresh[1], fresh[0]);
+}
+
+/* A margin point whose drift is not finite is left out, not fitted: f = −x is NaN for |x| > 0.3
+ * (0·sqrt(0.3 − |x|)), which the paths (σ = 0.1, stationary std 0.07) do not reach but margin = 10
+ * moves about two thirds of the points to; the fit stays finite and close. Most path starts
+ * (N(0, I)) are there too: the automatic path_dt must pass over them, not take their undefined
+ * Jacobian for an infinitely steep one (it gave 1e-12 and a path of 10¹⁴ steps). */
+Test(train, margin_points_without_a_finite_drift_are_left_out) {
+    struct ddm_system sys;
+    struct ddm_model model;
+    struct ddm_train_report report;
+    train_text("[system]\nvars = x\ndrift = -x + 0*sqrt(0.3 - abs(x))\ndiffusion = 0.1\n"
+               "[network]\nneurons = 32\n[train]\nsamples = 4000\nepochs = 0\nmargin = 10\n",
+               &sys, &model, &report);
+    cr_log_info("%d of %d margin points kept, ε_f %.3g", report.M_margin, report.M_train,
+                report.drift_rel_err);
+    cr_assert(report.M_margin > report.M_train / 10 && report.M_margin < report.M_train * 9 / 10,
+              "%d of %d margin points kept", report.M_margin, report.M_train);
+    cr_assert(isfinite(report.drift_rel_err) && report.drift_rel_err < 1e-2, "ε_f %.3g",
+              report.drift_rel_err);
+    cr_assert_float_eq(report.path_dt, 1e-3, 1e-15, "path_dt %g", report.path_dt);
+    train_report_free(&report);
+    model_free(&model);
+    system_free(&sys);
+}
+
+/* margin = auto fits the margin points only when the ridge start's held-out ε_f is lower with
+ * them. Four wells (a drift that grows as |z|³ beyond them) spend the network far out: 8.5e-2 with
+ * them, 6.8e-2 without at n = 64; the fit must be the one without, as if margin were 1. */
+Test(train, margin_auto_leaves_out_margin_points_that_cost_the_fit) {
+    const char *text = "[system]\nname = wells\nparams = width=0.35, depth=1, count=4, radius=1\n"
+                       "diffusion = 0.55\n[network]\nneurons = 64\n[train]\nsamples = 6000\n"
+                       "sampling = both\nbox = -2.5:2.5, -2.5:2.5\nepochs = 0\ngauss_newton = 0\n"
+                       "margin = ";
+    double eps[2];
+    for (int i = 0; i < 2; i++) {
+        char ini[512];
+        snprintf(ini, sizeof ini, "%s%s\n", text, i ? "auto" : "1");
+        struct ddm_system sys;
+        struct ddm_model model;
+        struct ddm_train_report report;
+        train_text(ini, &sys, &model, &report);
+        eps[i] = report.drift_rel_err;
+        cr_log_info("margin %s: ε_f %.3g (trial %.3g with, %.3g without)", i ? "auto" : "1", eps[i],
+                    report.margin_trial_with, report.margin_trial_without);
+        cr_assert_eq(report.M_margin, 0);
+        cr_assert_eq(report.margin, 1);
+        if (i)
+            cr_assert(report.margin_trial_without > 0 &&
+                          report.margin_trial_with > report.margin_trial_without,
+                      "%.3g, %.3g", report.margin_trial_with, report.margin_trial_without);
+        train_report_free(&report);
+        model_free(&model);
+        system_free(&sys);
+    }
+    cr_assert_float_eq(eps[1], eps[0], 1e-12 * eps[0], "the same fit: %.17g, %.17g", eps[1],
+                       eps[0]);
+}

@@ -94,6 +94,10 @@ const struct config_key config_keys[] = {
      "stop Adam once the epoch's training loss is below this (0: run all epochs)"},
     {"train", "jitter", KEY_REAL, FIELD(jitter), "0.1", 0, 10, NULL,
      "Gaussian jitter of path points, as a fraction of each coordinate's std"},
+    {"train", "margin", KEY_REAL, FIELD(margin), "auto", 1, 10, "auto",
+     "the fit also takes each training point moved out from their mean, to mean + margin·(z − "
+     "mean), where the drift is known: the rarest excursions of new paths go beyond the training "
+     "paths; 1: off; auto: 1.5 for paths of a system written as expressions, else 1"},
     {"train", "test_fraction", KEY_REAL, FIELD(test_fraction), "0.1", 0.001, 0.9, NULL,
      "share of the points held out for the drift error ε_f"},
     {"train", "paths", KEY_INT, FIELD(paths), "16", 1, 1 << 20, NULL,

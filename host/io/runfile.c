@@ -206,6 +206,12 @@ int runfile_write_train(struct ddm_runfile *rf, const struct ddm_train_report *r
     if (!code) code = h5_attr_double(group, H5N_DIFFUSION_REL_ERR, report->diffusion_rel_err, err);
     if (!code) code = h5_attr_int(group, H5N_TRAIN_POINTS, report->M_train, err);
     if (!code) code = h5_attr_int(group, H5N_TEST_POINTS, report->M_test, err);
+    if (!code) code = h5_attr_double(group, H5N_MARGIN, report->margin, err);
+    if (!code) code = h5_attr_int(group, H5N_MARGIN_POINTS, report->M_margin, err);
+    if (!code && report->margin_trial_with > 0)
+        code = h5_attr_double(group, H5N_MARGIN_TRIAL_WITH, report->margin_trial_with, err);
+    if (!code && report->margin_trial_without > 0)
+        code = h5_attr_double(group, H5N_MARGIN_TRIAL_WITHOUT, report->margin_trial_without, err);
     if (!code) code = h5_attr_int(group, H5N_PATHS_DROPPED, report->paths_dropped, err);
     if (!code) code = h5_attr_double(group, H5N_PATH_DT, report->path_dt, err);
     if (!code) code = h5_attr_int(group, H5N_NEURONS, report->neurons, err);

@@ -621,6 +621,13 @@ static int build_from_data(struct ddm_system *sys, const struct ddm_config *cfg,
                         "drift (and a diffusion given as 'estimate' or expressions)",
                         at);
     }
+    if (cfg->margin != DDM_AUTO && cfg->margin > 1) {
+        config_where(cfg, "train", "margin", at, sizeof at);
+        return ddm_fail(err, DDM_EUSAGE,
+                        "%s = %g with [system] data; the drift of a recording is known only "
+                        "at its own points, so there are no margin points (valid: 1 or auto)",
+                        at, cfg->margin);
+    }
     snprintf(sys->name, sizeof sys->name, "%s", cfg->system_name[0] ? cfg->system_name : "data");
     where(cfg, "vars", 0, at, sizeof at);
     if (!cfg->vars[0])

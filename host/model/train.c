@@ -143,21 +143,37 @@ static const double bias_candidates[] = {1, 2};
  * target_drift_error, at most TRAIN_NEURONS_AUTO_MAX) and g, g_b (auto: the best held-out ridge
  * ε_f of the candidates) by ridge starts on up to max(4000, 8n) training points, which costs a
  * few Gram matrices. Fills report->neurons, init_gain, init_bias and choice. */
+/* The rows the choice fits: those of the first 8n training points (at least 4000), or all;
+ * `per` rows per point (2 when each is followed by its margin point). */
+static struct ddm_train_data choice_subset(const struct ddm_train_data *data, int n, int per) {
+    struct ddm_train_data subset = *data;
+    const int rows = per * (8 * n > 4000 ? 8 * n : 4000);
+    if (subset.M > rows) subset.M = rows;
+    return subset;
+}
+
+/* n, g and g_b (those that are auto) by the held-out ε_f of the ridge start on choice_subset;
+ * *chosen gets that ε_f of the network chosen (fitted once when nothing is auto) when not NULL. */
 static int choose_network(const struct ddm_backend *backend, const struct ddm_config *cfg,
-                          const struct ddm_train_data *data, const struct held_out *test,
-                          struct ddm_train_report *report, struct ddm_error *err) {
+                          const struct ddm_train_data *data, int per, const struct held_out *test,
+                          struct ddm_train_report *report, double *chosen, struct ddm_error *err) {
     const int auto_n = cfg->neurons == DDM_AUTO;
     const int gains = cfg->init_gain == DDM_AUTO ? 4 : 1,
               biases = cfg->init_bias == DDM_AUTO ? 2 : 1;
     report->neurons = auto_n ? TRAIN_NEURONS_AUTO_MIN : cfg->neurons;
     report->init_gain = gains > 1 ? gain_candidates[0] : cfg->init_gain;
     report->init_bias = biases > 1 ? bias_candidates[0] : cfg->init_bias;
-    if (!auto_n && gains * biases == 1) return DDM_OK;
+    if (!auto_n && gains * biases == 1) {
+        struct ddm_train_data subset = choice_subset(data, report->neurons, per);
+        return chosen ? ridge_trial(backend, cfg, &subset, test, report->neurons, report->init_gain,
+                                    report->init_bias, chosen, err)
+                      : DDM_OK;
+    }
     size_t used_n = 0, len_n = sizeof report->neurons_choice;
+    report->neurons_choice[0] = report->gain_choice[0] = '\0';
     for (int n = report->neurons;; n *= 2) {
         size_t used = 0, len = sizeof report->gain_choice;
-        struct ddm_train_data subset = *data;
-        if (subset.M > 8 * n && subset.M > 4000) subset.M = 8 * n > 4000 ? 8 * n : 4000;
+        struct ddm_train_data subset = choice_subset(data, n, per);
         double best = INFINITY;
         for (int g = 0; g < gains; g++)
             for (int b = 0; b < biases; b++) {
@@ -171,6 +187,7 @@ static int choose_network(const struct ddm_backend *backend, const struct ddm_co
                 if (eps < best) {
                     best = eps;
                     report->neurons = n, report->init_gain = gain, report->init_bias = bias;
+                    if (chosen) *chosen = eps;
                 }
             }
         if (used_n < len_n && auto_n)
@@ -194,11 +211,11 @@ static double schedule_lr(const struct ddm_config *cfg, int epoch) {
     }
 }
 
-/* Fits V, c of the state-dependent diffusion: targets Ŝ(ẑ) = diag(1/s) σ(z) on the training
- * points, features (tanh(Γ̂ẑ + b), 1), ridge least squares. */
+/* Fits V, c of the state-dependent diffusion: targets Ŝ(ẑ) = diag(1/s) σ(z) on the rows of the
+ * fit (z: their original coordinates), features (tanh(Γ̂ẑ + b), 1), ridge least squares. */
 static int fit_diffusion(const struct ddm_backend *backend, void *ctx, const struct ddm_system *sys,
                          const struct ddm_config *cfg, struct ddm_model *model, const double *z,
-                         const int *train_index, int M_train, struct ddm_error *err) {
+                         int M_train, struct ddm_error *err) {
     const int n = model->n, k = model->k, km = model->k * model->m, features = n + 1;
     float *targets = ddm_alloc(sizeof(float) * M_train * km, "diffusion targets", err);
     double *gram = ddm_alloc(sizeof(double) * features * features, "Gram matrix", err);
@@ -208,7 +225,7 @@ static int fit_diffusion(const struct ddm_backend *backend, void *ctx, const str
     if (targets && gram && cross && solution) {
         for (int s = 0; s < M_train; s++) {
             double sigma[DDM_MAX_K * DDM_MAX_M];
-            system_diffusion(sys, z + (size_t)train_index[s] * k, sigma);
+            system_diffusion(sys, z + (size_t)s * k, sigma);
             for (int q = 0; q < km; q++)
                 targets[(size_t)s * km + q] = (float)(sigma[q] / model->latent_scale[q / model->m]);
         }
@@ -302,7 +319,8 @@ int train_model(const struct ddm_backend *backend, const struct ddm_system *sys,
 /* Buffers of one training run: the points in normalised coordinates and the ridge system. */
 struct train_buffers {
     int *order, *batch_order;
-    float *Z, *Y;            /* (M_train,k) ẑ and y = τ f̂ + ẑ */
+    float *Z, *Y;            /* (M_fit,k) ẑ and y = τ f̂ + ẑ: training and margin points */
+    double *fit_z;           /* (M_fit,k) the same rows in original coordinates */
     double *test_z, *test_f; /* (M_test,k) held out, original coordinates */
     double *gram, *cross, *solution;
     float *best, *zeros; /* (2nk + n) the best parameters so far; zero moments */
@@ -313,6 +331,7 @@ static void buffers_free(struct train_buffers *buf) {
     free(buf->batch_order);
     free(buf->Z);
     free(buf->Y);
+    free(buf->fit_z);
     free(buf->test_z);
     free(buf->test_f);
     free(buf->gram);
@@ -322,10 +341,84 @@ static void buffers_free(struct train_buffers *buf) {
     free(buf->zeros);
 }
 
-/* μ, s per coordinate over all points into `shape`, then the held-out split and ẑ, y. */
+/* The margin of the fit: [train] margin, or for auto 1.5 where the drift is known off the points
+ * (a system written as expressions, points along paths), else 1 (none).
+ *
+ * Why: the held-out and fresh points lie where paths as long as the training ones go, but a long
+ * simulation goes further, and there a tanh fit of a drift that grows (quadratically on dadras)
+ * has nothing to hold it. On dadras (experiments/dadras.ini, 54 000 points) the worst 10 of
+ * 800 000 points of 640 independent paths carry 79 % of ε_f²; each training point taken again
+ * at mean + 1.5(z − mean), with the drift there, lowered ε_f on them ×16.6 (2.5e-4 → 1.5e-5) and
+ * the held-out one ×8.5. docs/training.md has the measurements. */
+double train_margin_factor(const struct ddm_config *cfg) {
+    if (cfg->margin != DDM_AUTO) return cfg->margin;
+    return cfg->data_path[0] || cfg->sampling == SAMPLING_BOX ? 1 : TRAIN_MARGIN_AUTO;
+}
+
+/* A margin point is fitted where its drift (and a state-dependent σ) is finite and it lies within
+ * [train] path_bound (where the target is meant to go); others are left out. */
+static int margin_point_usable(const struct ddm_system *sys, const struct ddm_config *cfg,
+                               const double *z, const double *f) {
+    double sigma[DDM_MAX_K * DDM_MAX_M];
+    if (!sys->diffusion_constant) system_diffusion(sys, z, sigma);
+    for (int q = 0; !sys->diffusion_constant && q < sys->k * sys->m; q++)
+        if (!isfinite(sigma[q])) return 0;
+    for (int c = 0; c < sys->k; c++)
+        if (!isfinite(f[c]) || !(fabs(z[c]) <= cfg->path_bound)) return 0;
+    return 1;
+}
+
+/* Row `row` of the fit: ẑ = (z − μ)/s and y = τ f̂(ẑ) + ẑ, and z itself. */
+static void training_row(const struct ddm_config *cfg, const struct ddm_model *shape,
+                         const double *z, const double *f, struct train_buffers *buf, int row) {
+    const int k = shape->k;
+    for (int c = 0; c < k; c++) {
+        const double mu = shape->latent_mean[c], scale = shape->latent_scale[c];
+        const double z_hat = (z[c] - mu) / scale;
+        buf->Z[(size_t)row * k + c] = (float)z_hat;
+        buf->Y[(size_t)row * k + c] = (float)(cfg->tau * f[c] / scale + z_hat);
+        buf->fit_z[(size_t)row * k + c] = z[c];
+    }
+}
+
+/* The rows of the fit: each training point, followed by its margin point (train_margin_factor)
+ * where it is usable; *M_fit rows in all. Interleaved, so that the first rows, which choose n, g
+ * and g_b (choose_network), hold both kinds. */
+static int fit_rows(const struct ddm_system *sys, const struct ddm_config *cfg,
+                    const struct ddm_points *points, int M_test, double factor,
+                    const struct ddm_model *shape, struct train_buffers *buf, int *M_fit,
+                    struct ddm_error *err) {
+    const int k = sys->k, M_train = points->M - M_test, margins = factor > 1 ? M_train : 0;
+    double *far = NULL; /* (margins,k) the margin points, then (margins,k) their drift */
+    if (margins && !(far = ddm_alloc(sizeof(double) * 2 * margins * k, "margin points", err)))
+        return DDM_ERUNTIME;
+#pragma omp parallel for schedule(static)
+    for (int s = 0; s < margins; s++) {
+        const double *z = points->z + (size_t)buf->order[M_test + s] * k;
+        for (int c = 0; c < k; c++)
+            far[(size_t)s * k + c] =
+                shape->latent_mean[c] + factor * (z[c] - shape->latent_mean[c]);
+        system_drift(sys, far + (size_t)s * k, far + (size_t)(margins + s) * k);
+    }
+    int rows = 0;
+    for (int s = 0; s < M_train; s++) {
+        const int p = buf->order[M_test + s];
+        training_row(cfg, shape, points->z + (size_t)p * k, points->f + (size_t)p * k, buf, rows++);
+        if (!margins) continue;
+        const double *z = far + (size_t)s * k, *f = far + (size_t)(margins + s) * k;
+        if (margin_point_usable(sys, cfg, z, f)) training_row(cfg, shape, z, f, buf, rows++);
+    }
+    free(far);
+    *M_fit = rows;
+    return DDM_OK;
+}
+
+/* μ, s per coordinate over all points into `shape`, then the held-out split and the rows of the
+ * fit (fit_rows). */
 static int normalise(const struct ddm_system *sys, const struct ddm_config *cfg,
-                     const struct ddm_points *points, int M_test, struct ddm_model *shape,
-                     struct train_buffers *buf, struct ddm_error *err) {
+                     const struct ddm_points *points, int M_test, double factor,
+                     struct ddm_model *shape, struct train_buffers *buf, int *M_fit,
+                     struct ddm_error *err) {
     const int k = sys->k, M = points->M, M_train = M - M_test;
     shape->k = k;
     shape->tau = cfg->tau;
@@ -351,15 +444,44 @@ static int normalise(const struct ddm_system *sys, const struct ddm_config *cfg,
             buf->test_z[s * k + c] = points->z[(size_t)buf->order[s] * k + c];
             buf->test_f[s * k + c] = points->f[(size_t)buf->order[s] * k + c];
         }
-    for (int s = 0; s < M_train; s++)
-        for (int c = 0; c < k; c++) {
-            int p = buf->order[M_test + s];
-            double mu = shape->latent_mean[c], scale = shape->latent_scale[c];
-            double z_hat = (points->z[(size_t)p * k + c] - mu) / scale;
-            buf->Z[s * k + c] = (float)z_hat;
-            buf->Y[s * k + c] = (float)(cfg->tau * points->f[(size_t)p * k + c] / scale + z_hat);
-        }
-    return DDM_OK;
+    return fit_rows(sys, cfg, points, M_test, factor, shape, buf, M_fit, err);
+}
+
+/* n, g, g_b as choose_network picks them, and for margin = auto where margin points are possible
+ * (*margin > 1) whether to fit them: the network picked with them and the one picked without are
+ * judged by the held-out ε_f of their ridge starts, and the rows, n, g and g_b of the better are
+ * kept (*margin = 1 when it is the one without; ties go to the smaller fit). A choice, because the
+ * margin points hold the fit where rare excursions go (dadras: ×8.5 held out) but spend the
+ * network there, which a drift steep far out makes costly (the eight wells of
+ * experiments/associative_recall.ini: ×22 worse held out). */
+static int choose_margin(const struct ddm_backend *backend, const struct ddm_system *sys,
+                         const struct ddm_config *cfg, const struct ddm_points *points,
+                         const struct held_out *test, struct train_buffers *buf, double *margin,
+                         int *M_fit, struct ddm_train_report *report, struct ddm_error *err) {
+    const int choose = cfg->margin == DDM_AUTO && *margin > 1;
+    struct ddm_train_data data = {*M_fit, buf->Z, buf->Y};
+    double with = 0, without = 0;
+    const int per = *margin > 1 ? 2 : 1; /* rows per training point: each with its margin point */
+    int code = choose_network(backend, cfg, &data, per, test, report, choose ? &with : NULL, err);
+    if (code || !choose) return code;
+    const int n = report->neurons;
+    const double gain = report->init_gain, bias = report->init_bias;
+    char sizes[sizeof report->neurons_choice], gains[sizeof report->gain_choice];
+    memcpy(sizes, report->neurons_choice, sizeof sizes);
+    memcpy(gains, report->gain_choice, sizeof gains);
+    if ((code = fit_rows(sys, cfg, points, test->count, 1, test->shape, buf, M_fit, err)))
+        return code;
+    data.M = *M_fit;
+    if ((code = choose_network(backend, cfg, &data, 1, test, report, &without, err))) return code;
+    report->margin_trial_with = with, report->margin_trial_without = without;
+    if (!(with < without)) {
+        *margin = 1;
+        return DDM_OK;
+    }
+    report->neurons = n, report->init_gain = gain, report->init_bias = bias;
+    memcpy(report->neurons_choice, sizes, sizeof sizes);
+    memcpy(report->gain_choice, gains, sizeof gains);
+    return fit_rows(sys, cfg, points, test->count, *margin, test->shape, buf, M_fit, err);
 }
 
 /* Epochs per fine-tuning round: about one Gram matrix (M n² flops) of Adam epochs (≈ 8 M n k),
@@ -553,12 +675,10 @@ static int start_network(const struct ddm_backend *backend, void *ctx, const str
 /* Diffusion: exact when constant, a fitted readout when it depends on z. */
 static int set_diffusion(const struct ddm_backend *backend, void *ctx, const struct ddm_system *sys,
                          const struct ddm_config *cfg, struct ddm_model *model,
-                         const struct ddm_points *points, const struct train_buffers *buf,
-                         const struct held_out *test, struct ddm_train_report *report,
-                         struct ddm_error *err) {
+                         const struct train_buffers *buf, int M_fit, const struct held_out *test,
+                         struct ddm_train_report *report, struct ddm_error *err) {
     if (!sys->diffusion_constant) {
-        int code = fit_diffusion(backend, ctx, sys, cfg, model, points->z, buf->order + test->count,
-                                 points->M - test->count, err);
+        int code = fit_diffusion(backend, ctx, sys, cfg, model, buf->fit_z, M_fit, err);
         if (!code)
             report->diffusion_rel_err = diffusion_relative_error(model, sys, test->z, test->count);
         return code;
@@ -570,16 +690,19 @@ static int set_diffusion(const struct ddm_backend *backend, void *ctx, const str
     return DDM_OK;
 }
 
-static int buffers_alloc(struct train_buffers *buf, int M, int M_train, int M_test, int k,
+/* Room for `rows` rows of the fit (the training points, and as many margin points at most). */
+static int buffers_alloc(struct train_buffers *buf, int M, int rows, int M_test, int k,
                          struct ddm_error *err) {
     memset(buf, 0, sizeof *buf);
     buf->order = ddm_alloc(sizeof(int) * M, "point order", err);
-    buf->Z = ddm_alloc(sizeof(float) * M_train * k, "training inputs", err);
-    buf->Y = ddm_alloc(sizeof(float) * M_train * k, "training targets", err);
+    buf->Z = ddm_alloc(sizeof(float) * rows * k, "training inputs", err);
+    buf->Y = ddm_alloc(sizeof(float) * rows * k, "training targets", err);
+    buf->fit_z = ddm_alloc(sizeof(double) * rows * k, "training points", err);
     buf->test_z = ddm_alloc(sizeof(double) * M_test * k, "test points", err);
     buf->test_f = ddm_alloc(sizeof(double) * M_test * k, "test points", err);
-    buf->batch_order = ddm_alloc(sizeof(int) * (M_train > 0 ? M_train : 1), "batch order", err);
-    return buf->order && buf->Z && buf->Y && buf->test_z && buf->test_f && buf->batch_order
+    buf->batch_order = ddm_alloc(sizeof(int) * (rows > 0 ? rows : 1), "batch order", err);
+    return buf->order && buf->Z && buf->Y && buf->fit_z && buf->test_z && buf->test_f &&
+                   buf->batch_order
                ? DDM_OK
                : DDM_ERUNTIME;
 }
@@ -710,27 +833,32 @@ int train_model_from(const struct ddm_backend *backend, const struct ddm_system 
     struct ddm_model shape = {0};
     struct held_out test = {NULL, NULL, M_test, &shape, points.held_out > 0};
     void *ctx = NULL;
-    if ((code = buffers_alloc(&buf, M, M_train, M_test, k, err))) goto done;
+    double margin = train_margin_factor(cfg);
+    if ((code = buffers_alloc(&buf, M, margin > 1 ? 2 * M_train : M_train, M_test, k, err)))
+        goto done;
     test.z = buf.test_z, test.f = buf.test_f;
     if (M_train < 1) {
         code = ddm_fail(err, DDM_EUSAGE,
                         "[train] samples = %d leaves no training points after the test split", M);
         goto done;
     }
-    if ((code = normalise(sys, cfg, &points, M_test, &shape, &buf, err))) goto done;
+    int M_fit = 0; /* rows of the fit: the training points and their margin points */
+    if ((code = normalise(sys, cfg, &points, M_test, margin, &shape, &buf, &M_fit, err))) goto done;
 
-    /* n, g, g_b (chosen when auto), then the network */
+    /* the margin, n, g, g_b (chosen when auto), then the network */
     double t_ridge = now_seconds();
-    struct ddm_train_data data = {M_train, buf.Z, buf.Y};
-    if ((code = choose_network(backend, cfg, &data, &test, report, err))) goto done;
+    if ((code =
+             choose_margin(backend, sys, cfg, &points, &test, &buf, &margin, &M_fit, report, err)))
+        goto done;
+    struct ddm_train_data data = {M_fit, buf.Z, buf.Y};
     const int n = report->neurons;
     if ((code = network_setup(sys, cfg, from, &shape, &buf, model, report, err))) goto done;
     struct ddm_adam adam = {0.9, 0.999, 1e-8, cfg->weight_decay, 0, 1};
     if ((code = backend->train_create(model, &data, &ctx, err)) ||
-        (code = start_network(backend, ctx, cfg, from, model, &buf, M_train, &test, report, &adam,
-                              err)))
+        (code =
+             start_network(backend, ctx, cfg, from, model, &buf, M_fit, &test, report, &adam, err)))
         goto done;
-    report->ridge_loss = training_loss(model, buf.Z, buf.Y, M_train);
+    report->ridge_loss = training_loss(model, buf.Z, buf.Y, M_fit);
     if (!from) report->ridge_fresh_rel_err = fresh_error(model, &fresh);
     report->ridge_seconds = now_seconds() - t_ridge;
     struct ddm_config tuned = *cfg; /* data: the fine-tuning keeps the λ chosen above */
@@ -739,7 +867,7 @@ int train_model_from(const struct ddm_backend *backend, const struct ddm_system 
     /* fine-tuning of Γ̂, b with the readout in closed form: Gauss–Newton, then Adam */
     double t_gn = now_seconds();
     struct held_out judge = {choice.z, choice.f, choice.M, &shape, 0};
-    if (!from && (code = gauss_newton_stage(backend, ctx, &tuned, model, &buf, M_train,
+    if (!from && (code = gauss_newton_stage(backend, ctx, &tuned, model, &buf, M_fit,
                                             choice.M ? &judge : &test, report, err)))
         goto done;
     points_free(&choice);
@@ -751,7 +879,7 @@ int train_model_from(const struct ddm_backend *backend, const struct ddm_system 
     double t_adam = now_seconds();
     struct ddm_train_state state = {.lr_scale = from ? from->lr_scale : 1,
                                     .stalls = from ? from->stalls : 0};
-    if ((code = finetune(backend, ctx, &tuned, model, &buf, M_train, &adam, &state, report, stopped,
+    if ((code = finetune(backend, ctx, &tuned, model, &buf, M_fit, &adam, &state, report, stopped,
                          quiet, err)))
         goto done;
     if ((code = model_update_pinv(model, err))) goto done;
@@ -759,18 +887,20 @@ int train_model_from(const struct ddm_backend *backend, const struct ddm_system 
     const int epochs_here = report->epochs_run - (from ? from->epochs_done : 0);
     if (epochs_here > 0)
         report->point_neurons_per_second =
-            (double)epochs_here * M_train * n / fmax(report->adam_seconds, 1e-9);
-    report->final_loss = training_loss(model, buf.Z, buf.Y, M_train);
+            (double)epochs_here * M_fit * n / fmax(report->adam_seconds, 1e-9);
+    report->final_loss = training_loss(model, buf.Z, buf.Y, M_fit);
     report->drift_rel_err = drift_relative_error(model, test.z, test.f, M_test);
     report->fresh_rel_err = fresh_error(model, &fresh);
     report->fresh_worst_share = fresh_worst_share(model, &fresh);
     if (sys->diffusion_fit && (code = data_diffusion_state(sys, cfg, model, report, err)))
         goto done;
-    if ((code = set_diffusion(backend, ctx, sys, cfg, model, &points, &buf, &test, report, err)))
+    if ((code = set_diffusion(backend, ctx, sys, cfg, model, &buf, M_fit, &test, report, err)))
         goto done;
     if (sys->recording && (code = data_diffusion(sys, cfg, model, report, err))) goto done;
     report->M_train = M_train;
     report->M_test = M_test;
+    report->margin = margin;
+    report->M_margin = M_fit - M_train;
     report->seconds = now_seconds() - t_start;
     code = DDM_OK;
 done:

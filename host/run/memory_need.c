@@ -53,20 +53,22 @@ void memory_need_train(const struct ddm_config *cfg, const struct memory_run *ru
     need->stage = "training";
     const double n = run->n, k = run->k, m = run->m, features = n + 1;
     const double M = cfg->samples, M_test = ceil(cfg->test_fraction * M), M_train = M - M_test;
+    /* the rows of the fit: the training points and as many margin points at most */
+    const double M_fit = train_margin_factor(cfg) > 1 ? 2 * M_train : M_train;
     const double params = 2 * n * k + n, width = run->state_dependent ? k * m : k;
-    const double diffusion_targets = run->state_dependent ? FLOAT * M_train * k * m : 0;
+    const double diffusion_targets = run->state_dependent ? FLOAT * M_fit * k * m : 0;
     if (device) { /* kernels/backend_cuda.cu: its training context */
         if (!run->cuda) return;
-        const double chunks = fmin(ceil(M_train / 32), MLP_MAX_CHUNKS);
+        const double chunks = fmin(ceil(M_fit / 32), MLP_MAX_CHUNKS);
         part(need, "training points",
-             3 * FLOAT * M_train * k + sizeof(int) * M_train + DOUBLE * M_train + diffusion_targets,
+             3 * FLOAT * M_fit * k + sizeof(int) * M_fit + DOUBLE * M_fit + diffusion_targets,
              "train", "samples", "[train] samples");
         part(need, "Gram matrices",
              2 * DOUBLE * features * features + 3 * DOUBLE * features * width +
                  DOUBLE * 256 * (features + k * DDM_MAX_M),
              "network", "neurons", "[network] neurons");
         part(need, "Adam state",
-             4 * FLOAT * params + DOUBLE * (chunks * (2 * k + 1) * n + M_train + 1), "network",
+             4 * FLOAT * params + DOUBLE * (chunks * (2 * k + 1) * n + M_fit + 1), "network",
              "neurons", "[network] neurons");
         part(need, "CUDA libraries", CUDA_LIBRARIES, "network", "neurons", "[network] neurons");
         sort_parts(need);
@@ -80,10 +82,10 @@ void memory_need_train(const struct ddm_config *cfg, const struct memory_run *ru
     const double per_path = from_paths > 0 ? ceil(from_paths / cfg->paths) : 0;
     const double points = 2 * DOUBLE * M * k;
     const double paths = DOUBLE * k * per_path * 4 * cfg->paths;
-    /* host/model/train.c: orders, the normalised split, the held-out points; the CPU backend's
-     * copies and residuals (host/cpu/backend_cpu.c) */
-    const double copies = sizeof(int) * (M + M_train) + 2 * FLOAT * M_train * k +
-                          2 * DOUBLE * M_test * k + (run->cuda ? 0 : 3 * FLOAT * M_train * k) +
+    /* host/model/train.c: orders, the rows of the fit (ẑ, y and z), the held-out points; the CPU
+     * backend's copies and residuals (host/cpu/backend_cpu.c) */
+    const double copies = sizeof(int) * (M + M_fit) + (2 * FLOAT + DOUBLE) * M_fit * k +
+                          2 * DOUBLE * M_test * k + (run->cuda ? 0 : 3 * FLOAT * M_fit * k) +
                           diffusion_targets;
     /* the Gram matrix (n+1)², its right-hand sides, and for the ridge solve on the host the
      * factor and the transposed copy LAPACKE_dposv makes of a row-major matrix; a state-dependent
@@ -107,7 +109,7 @@ void memory_need_train(const struct ddm_config *cfg, const struct memory_run *ru
         part(need, "Adam state", adam, "network", "neurons", "[network] neurons");
         /* host/model/train_gn.c, on the host with either backend, while the above are held */
         if (cfg->gauss_newton != 0)
-            part(need, "Gauss–Newton workspace", train_gauss_newton_bytes(run->n, run->k, M_train),
+            part(need, "Gauss–Newton workspace", train_gauss_newton_bytes(run->n, run->k, M_fit),
                  "train", "samples", "[train] samples, or set [train] gauss_newton = 0");
     }
     sort_parts(need);

@@ -348,6 +348,13 @@ void run_print_summary(const struct run *run, double seconds) {
                train->M_test, train->ridge_rel_err, train->epochs_run, train->drift_rel_err,
                train->final_loss);
         if (!sys->diffusion_constant) printf(" · ε_σ %.2e", train->diffusion_rel_err);
+        if (train->M_margin)
+            printf(" · %d margin points at %g× from the mean", train->M_margin, train->margin);
+        else if (train->margin_trial_with > 0)
+            printf(" · no margin points");
+        if (train->margin_trial_with > 0)
+            printf(" (auto: ridge ε_f %.1e with them, %.1e without)", train->margin_trial_with,
+                   train->margin_trial_without);
         if (train->from_data) print_data_fit(sys, train);
         if (!train->from_data && !(train->drift_rel_err <= DDM_FIT_WARN))
             printf(

@@ -59,16 +59,18 @@ struct ddm_config {
     double init_bias; /* g_b: b ~ U(-g_b, g_b) (DDM_AUTO: chosen by held-out ε_f) */
 
     /* [train] */
-    int samples;          /* M, training + test points */
-    int sampling;         /* enum sampling_mode */
-    int epochs;           /* Adam epochs after the ridge start (0: ridge only) */
-    int batch;            /* mini-batch size */
-    double lr;            /* peak Adam learning rate */
-    int schedule;         /* enum lr_schedule */
-    double weight_decay;  /* decoupled (AdamW) weight decay */
-    double ridge;         /* λ of the ridge start, relative to the mean Gram diagonal */
-    double target_loss;   /* stop early when the training loss falls below this */
-    double jitter;        /* Gaussian jitter of path points, as a fraction of the scale s */
+    int samples;         /* M, training + test points */
+    int sampling;        /* enum sampling_mode */
+    int epochs;          /* Adam epochs after the ridge start (0: ridge only) */
+    int batch;           /* mini-batch size */
+    double lr;           /* peak Adam learning rate */
+    int schedule;        /* enum lr_schedule */
+    double weight_decay; /* decoupled (AdamW) weight decay */
+    double ridge;        /* λ of the ridge start, relative to the mean Gram diagonal */
+    double target_loss;  /* stop early when the training loss falls below this */
+    double jitter;       /* Gaussian jitter of path points, as a fraction of the scale s */
+    double
+        margin; /* fit also at mean + margin·(z − mean) of each training point (1: off; DDM_AUTO) */
     double test_fraction; /* held-out share of the points */
     int paths;            /* number of target paths */
     double path_dt;      /* Euler–Maruyama step of the target paths (DDM_AUTO: from the system) */

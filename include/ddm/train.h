@@ -47,6 +47,13 @@ void points_free(struct ddm_points *points);
 
 struct ddm_train_report {
     int M_train, M_test;
+    /* the fit's margin points (train_margin_factor): each training point taken again at
+     * μ + margin·(z − μ) with the drift there; M_margin of them were fitted (1, 0: none) */
+    double margin;
+    int M_margin;
+    /* margin = auto: the held-out ε_f of the ridge start with and without the margin points
+     * (choose_margin); the smaller chose. 0, 0 when nothing was chosen. */
+    double margin_trial_with, margin_trial_without;
     int paths_used, paths_dropped;
     double ridge_rel_err;     /* ε_f on the held-out points after the ridge start */
     double drift_rel_err;     /* ε_f on the held-out points at the end */
@@ -100,6 +107,12 @@ static inline double train_worst_drift_error(const struct ddm_train_report *repo
     return report->fresh_rel_err > report->drift_rel_err ? report->fresh_rel_err
                                                          : report->drift_rel_err;
 }
+
+/* margin = auto: the factor of the margin points for a system written as expressions. */
+#define TRAIN_MARGIN_AUTO 1.5
+/* The factor of the fit's margin points: [train] margin, or for auto TRAIN_MARGIN_AUTO for path
+ * points of a system written as expressions and 1 (none) for data or box points. */
+double train_margin_factor(const struct ddm_config *cfg);
 
 /* neurons = auto: n = 64, 128, ... up to this, until the held-out ridge ε_f meets the target. */
 #define TRAIN_NEURONS_AUTO_MIN 64
