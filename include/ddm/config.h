@@ -69,8 +69,8 @@ struct ddm_config {
     double ridge;        /* λ of the ridge start, relative to the mean Gram diagonal */
     double target_loss;  /* stop early when the training loss falls below this */
     double jitter;       /* Gaussian jitter of path points, as a fraction of the scale s */
-    double
-        margin; /* fit also at mean + margin·(z − mean) of each training point (1: off; DDM_AUTO) */
+    /* margin points at mean + margin·(z − mean) of each training point (1: none; DDM_AUTO) */
+    double margin;
     double test_fraction; /* held-out share of the points */
     int paths;            /* number of target paths */
     double path_dt;      /* Euler–Maruyama step of the target paths (DDM_AUTO: from the system) */
