@@ -58,8 +58,6 @@ static void assert_same_run(const char *a, const char *b) {
     H5Fclose(file);
 }
 
-/* The stage of the checkpoint in `file` ("train", "simulate", "analyze"). */
-
 Test(resume, stops_in_training_burn_in_and_blocks_resume_bit_for_bit, .timeout = 60) {
     make_test_dir("resume");
     write_text("r.ini", long_run);
@@ -226,6 +224,79 @@ Test(resume, a_real_sigterm_stops_a_running_process_with_status_3, .timeout = 60
     cr_assert_eq(root_attr("signalled.h5", "interrupted"), 1);
     cr_assert_eq(run_ddm("--resume @signalled.h5"), 0, "%s", run_err.message);
     for (int i = 0; i < 4; i++) assert_same_dataset("straight.h5", "signalled.h5", compared[i]);
+}
+
+/* Training paths of 70 000 steps: a stop already requested is seen at their 65 536th step, before
+ * there is a network, and the checkpoint says so (n = 0); the resumed run trains from the start. */
+Test(resume, a_stop_while_sampling_keeps_no_network_and_the_resume_trains_afresh, .timeout = 60) {
+    make_test_dir("resume_sampling");
+    write_text("s.ini", small_run);
+    const char *longer = "@s.ini --stages train --set train.path_time=69 --set train.path_dt=1e-3";
+    char args[512], expected[768];
+    snprintf(args, sizeof args, "%s --output @straight.h5", longer);
+    cr_assert_eq(run_ddm(args), 0, "%s", run_err.message);
+    snprintf(args, sizeof args, "%s --output @stopped.h5", longer);
+    stop_request(SIGTERM);
+    cr_assert_eq(run_ddm(args), DDM_EINTERRUPTED, "%s", run_err.message);
+    snprintf(expected, sizeof expected,
+             "stopped by SIGTERM while sampling the target's paths (7e+04 steps each at path_dt "
+             "= 0.001), before the training began; checkpoint written to %s/stopped.h5 "
+             "(continue with: ddm_gpu --resume %s/stopped.h5)",
+             test_dir, test_dir);
+    cr_assert_str_eq(run_err.message, expected);
+    char stage[32];
+    checkpoint_stage("stopped.h5", stage, sizeof stage);
+    cr_assert_str_eq(stage, "train");
+    hid_t file = open_file("stopped.h5");
+    hid_t n_attr = H5Aopen_by_name(file, "checkpoint", "n", H5P_DEFAULT, H5P_DEFAULT);
+    double n = -1;
+    cr_assert(n_attr >= 0 && H5Aread(n_attr, H5T_NATIVE_DOUBLE, &n) >= 0);
+    H5Aclose(n_attr), H5Fclose(file);
+    cr_assert_eq(n, 0, "no network yet");
+    cr_assert_eq(run_ddm("--resume @stopped.h5"), 0, "%s", run_err.message);
+    const char *const same[] = {"/model/Gamma", "/model/b", "/model/Ws", "/train/loss"};
+    for (int i = 0; i < 4; i++) assert_same_dataset("straight.h5", "stopped.h5", same[i]);
+    assert_same_attr("straight.h5", "stopped.h5", "/train", "drift_rel_err");
+    cr_assert_eq(root_attr("stopped.h5", "complete"), 1);
+}
+
+/* A resumed run stopped again while it samples its points keeps the checkpoint it came from. */
+Test(resume, a_stop_while_resampling_keeps_the_checkpoint_it_resumed_from) {
+    struct ddm_config cfg;
+    config_from_text(&cfg, "[system]\nname = ou\n[network]\nneurons = 6\n[train]\n"
+                           "samples = 100\nepochs = 9\npaths = 2\npath_time = 69\n"
+                           "path_dt = 1e-3\npath_burn_in = 1\n");
+    struct ddm_system sys;
+    struct ddm_error err = {0};
+    cr_assert_eq(system_build(&sys, &cfg, &err), 0, "%s", err.message);
+    cr_assert_eq(config_resolve(&cfg, &sys, PLAN_ALL, &err), 0, "%s", err.message);
+    struct ddm_train_state from, stopped = {0};
+    cr_assert_eq(train_state_alloc(&from, 6, 1, 4, &err), 0);
+    const int count = 6 * 1 * 2 + 6;
+    fill_uniform(from.params, count, -1, 1, 1), fill_uniform(from.m1, count, -1, 1, 2);
+    fill_uniform(from.m2, count, 0, 1, 3);
+    for (int e = 0; e < 4; e++) from.loss[e] = 1.0 / (e + 1);
+    from.epochs_done = 4, from.adam_step = 40, from.lr_scale = 0.25, from.stalls = 1;
+    struct ddm_model model;
+    struct ddm_train_report report;
+    stop_request(SIGTERM);
+    int code =
+        train_model_from(backend_cpu(0), &sys, &cfg, &from, &stopped, &model, &report, 1, &err);
+    stop_signals_restore();
+    cr_assert_eq(code, DDM_EINTERRUPTED, "%s", err.message);
+    cr_assert(strstr(err.message, "while sampling the target's paths") &&
+                  strstr(err.message, "before epoch 5"),
+              "%s", err.message);
+    cr_assert(stopped.n == 6 && stopped.epochs_done == 4 && stopped.adam_step == 40 &&
+              stopped.lr_scale == 0.25 && stopped.stalls == 1);
+    cr_assert_eq(memcmp(stopped.params, from.params, sizeof(float) * count), 0);
+    cr_assert_eq(memcmp(stopped.m2, from.m2, sizeof(float) * count), 0);
+    cr_assert_eq(memcmp(stopped.loss, from.loss, sizeof(double) * 4), 0);
+    cr_assert_neq(stopped.params, from.params, "a copy, freed on its own");
+    train_state_free(&stopped), train_state_free(&from);
+    train_report_free(&report);
+    system_free(&sys);
+    config_free(&cfg);
 }
 
 /* The CPU backends continue bit for bit from the states of sim_state (what a checkpoint keeps),

@@ -49,17 +49,23 @@ static int read_uint64(hid_t obj, const char *name, uint64_t *value, struct ddm_
     return code;
 }
 
+/* n = 0: stopped before there was a network (while sampling); the arrays are left out. */
 static int write_train(hid_t group, const struct ddm_train_state *st, struct ddm_error *err) {
     hsize_t count = (hsize_t)st->n * st->k * 2 + st->n, epochs = st->epochs_done;
-    int code = h5_write(group, H5N_PARAMS, F32, H5T_NATIVE_FLOAT, 1, &count, st->params,
+    int code = DDM_OK;
+    if (st->n > 0) {
+        code = h5_write(group, H5N_PARAMS, F32, H5T_NATIVE_FLOAT, 1, &count, st->params,
                         "(2nk+n) Gamma (n,k), b (n), Ws (k,n)", err);
-    if (!code)
-        code = h5_write(group, H5N_M1, F32, H5T_NATIVE_FLOAT, 1, &count, st->m1, "(2nk+n)", err);
-    if (!code)
-        code = h5_write(group, H5N_M2, F32, H5T_NATIVE_FLOAT, 1, &count, st->m2, "(2nk+n)", err);
-    if (!code)
-        code = h5_write(group, H5N_LOSS, F64, H5T_NATIVE_DOUBLE, 1, &epochs, st->loss, "(epochs)",
-                        err);
+        if (!code)
+            code =
+                h5_write(group, H5N_M1, F32, H5T_NATIVE_FLOAT, 1, &count, st->m1, "(2nk+n)", err);
+        if (!code)
+            code =
+                h5_write(group, H5N_M2, F32, H5T_NATIVE_FLOAT, 1, &count, st->m2, "(2nk+n)", err);
+        if (!code)
+            code = h5_write(group, H5N_LOSS, F64, H5T_NATIVE_DOUBLE, 1, &epochs, st->loss,
+                            "(epochs)", err);
+    }
     if (!code) code = h5_attr_int(group, H5N_N, st->n, err);
     if (!code) code = h5_attr_int(group, H5N_K, st->k, err);
     if (!code) code = h5_attr_int(group, H5N_EPOCHS_DONE, st->epochs_done, err);
@@ -206,6 +212,12 @@ static int read_train(hid_t group, struct ddm_train_state *st, struct ddm_error 
     if (code) return code;
     st->stalls = (int)stalls;
     st->n = (int)n, st->k = (int)k, st->epochs_done = (int)epochs, st->adam_step = (long)step;
+    if (st->n == 0) /* stopped before there was a network: nothing else to read */
+        return st->epochs_done == 0 ? DDM_OK
+                                    : ddm_fail(err, DDM_EUSAGE,
+                                               "/checkpoint has no network (n = 0) after %d "
+                                               "epochs",
+                                               st->epochs_done);
     const hsize_t count = (hsize_t)st->n * st->k * 2 + st->n;
     hsize_t dims[1];
     void *data;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "ddm/philox.h"
+#include "ddm/signals.h"
 #include "ddm/train.h"
 
 void points_free(struct ddm_points *points) {
@@ -23,11 +24,14 @@ void points_free(struct ddm_points *points) {
     memset(points, 0, sizeof *points);
 }
 
-/* Where training paths start: [train] path_start, else [simulate] start, else N(0, I). */
 /* Steps per training path at most (burn-in and path_time at path_dt): 10⁹ Euler steps of a
  * 3-variable drift is about an hour of one core; more means the step is wrong, not the system. */
 #define PATH_STEPS_MAX 1e9
+/* A noisy path looks for a stop request (a job's SIGTERM) every this many steps: a path can take
+ * an hour, longer than a scheduler waits between SIGTERM and SIGKILL. */
+#define PATH_STOP_POLL 65536
 
+/* Where training paths start: [train] path_start, else [simulate] start, else N(0, I). */
 static const struct plan_origin *training_origin(const struct ddm_config *cfg) {
     const struct ddm_plan *plan = cfg->plan;
     return plan->path_origin.kind != ORIGIN_NORMAL ? &plan->path_origin : &plan->start_origin;
@@ -51,8 +55,9 @@ static void path_start_point(const struct plan_origin *origin, int k, uint64_t s
 }
 
 /* Integrates path `index` from z (k, overwritten) with step dt, with noise or without; writes
- * `count` points (count,k) into out (NULL: none). Returns 0, or -1 when the path escaped the
- * bound or became non-finite, with the time of the escape in *escape_time. */
+ * `count` points (count,k) into out (NULL: none). Returns 0; -1 when the path escaped the bound
+ * or became non-finite, with the time of the escape in *escape_time; 1 when a noisy path saw a
+ * stop request at one of its PATH_STOP_POLL-step marks (the path is abandoned). */
 static int simulate_path(const struct ddm_system *sys, const struct ddm_config *cfg, double dt,
                          int noisy, uint64_t seed, uint64_t index, double *z, int count,
                          double *out, double *escape_time) {
@@ -93,6 +98,7 @@ static int simulate_path(const struct ddm_system *sys, const struct ddm_config *
             *escape_time = step * dt;
             return -1;
         }
+        if (noisy && step % PATH_STOP_POLL == 0 && stop_requested()) return 1;
         if (!out) continue;
         if (step > burn_steps && (step - burn_steps) % stride == 0 && written < count)
             memcpy(out + (size_t)k * written++, z, sizeof(double) * k);
@@ -223,16 +229,18 @@ static int sample_paths(const struct ddm_system *sys, const struct ddm_config *c
     }
     /* Simulate in rounds of `paths` until enough have stayed bounded: reproducible whatever
      * the number of threads, since path i always uses stream i. */
-    int good = 0, tried = 0;
-    while (good < paths && tried < attempts_max) {
+    int good = 0, tried = 0, stopped = 0;
+    while (good < paths && tried < attempts_max && !stopped) {
         int round = paths - good;
         if (round > attempts_max - tried) round = attempts_max - tried;
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic) reduction(| : stopped)
         for (int i = tried; i < tried + round; i++) {
             double z[DDM_MAX_K], when;
             path_start_point(&origin, k, seed, (uint64_t)i, z);
-            ok[i] = simulate_path(sys, cfg, dt, 1, seed, (uint64_t)i, z, per_path,
-                                  buffer + (size_t)k * per_path * i, &when) == 0;
+            const int end = simulate_path(sys, cfg, dt, 1, seed, (uint64_t)i, z, per_path,
+                                          buffer + (size_t)k * per_path * i, &when);
+            ok[i] = end == 0;
+            stopped |= end > 0;
         }
         tried += round;
         good = 0;
@@ -241,8 +249,13 @@ static int sample_paths(const struct ddm_system *sys, const struct ddm_config *c
     points->paths_used = good;
     points->paths_dropped = tried - good;
     points->path_dt = dt;
-    if (good < (paths + 1) / 2) {
-        code = paths_failed(sys, cfg, dt, &origin, ok, good, tried, err);
+    if (stopped || good < (paths + 1) / 2) {
+        code = stopped ? ddm_fail(err, DDM_EINTERRUPTED,
+                                  "stopped by %s while sampling the target's paths (%.3g steps "
+                                  "each at path_dt = %.3g)",
+                                  stop_signal_name(stop_requested()),
+                                  (cfg->path_burn_in + cfg->path_time) / dt, dt)
+                       : paths_failed(sys, cfg, dt, &origin, ok, good, tried, err);
         free(buffer);
         free(ok);
         return code;

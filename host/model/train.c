@@ -139,10 +139,6 @@ static int ridge_trial(const struct ddm_backend *backend, const struct ddm_confi
 static const double gain_candidates[] = {0.25, 0.5, 1, 1.5};
 static const double bias_candidates[] = {1, 2};
 
-/* Chooses n (neurons = auto: doubled from 64 until the held-out ridge ε_f meets [train]
- * target_drift_error, at most TRAIN_NEURONS_AUTO_MAX) and g, g_b (auto: the best held-out ridge
- * ε_f of the candidates) by ridge starts on up to max(4000, 8n) training points, which costs a
- * few Gram matrices. Fills report->neurons, init_gain, init_bias and choice. */
 /* The rows the choice fits: those of the first 8n training points (at least 4000), or all;
  * `per` rows per point (2 when each is followed by its margin point). */
 static struct ddm_train_data choice_subset(const struct ddm_train_data *data, int n, int per) {
@@ -152,8 +148,11 @@ static struct ddm_train_data choice_subset(const struct ddm_train_data *data, in
     return subset;
 }
 
-/* n, g and g_b (those that are auto) by the held-out ε_f of the ridge start on choice_subset;
- * *chosen gets that ε_f of the network chosen (fitted once when nothing is auto) when not NULL. */
+/* Chooses n (neurons = auto: doubled from 64 until the held-out ridge ε_f meets [train]
+ * target_drift_error, at most TRAIN_NEURONS_AUTO_MAX) and g, g_b (auto: the best held-out ridge
+ * ε_f of the candidates) by ridge starts on choice_subset, which costs a few Gram matrices. Fills
+ * report->neurons, init_gain, init_bias and the choice strings; *chosen gets the held-out ε_f of
+ * the network chosen (fitted once when nothing is auto) when not NULL. */
 static int choose_network(const struct ddm_backend *backend, const struct ddm_config *cfg,
                           const struct ddm_train_data *data, int per, const struct held_out *test,
                           struct ddm_train_report *report, double *chosen, struct ddm_error *err) {
@@ -755,19 +754,52 @@ static int network_setup(const struct ddm_system *sys, const struct ddm_config *
  * for a system learnt from data (no other recording), for box points (the held-out points are
  * already drawn as fresh ones would be) or when the draw fails. */
 #define FRESH_MAX_POINTS 32768
-static void sample_fresh(const struct ddm_system *sys, const struct ddm_config *cfg,
-                         enum ddm_stream stream, struct ddm_points *fresh, char *why,
-                         size_t why_size) {
+static int sample_fresh(const struct ddm_system *sys, const struct ddm_config *cfg,
+                        enum ddm_stream stream, struct ddm_points *fresh, char *why,
+                        size_t why_size, struct ddm_error *err) {
     memset(fresh, 0, sizeof *fresh);
-    if (sys->recording || cfg->sampling == SAMPLING_BOX) return;
+    if (sys->recording || cfg->sampling == SAMPLING_BOX) return DDM_OK;
     struct ddm_config other = *cfg;
     other.seed = ddm_stream_seed(cfg->seed, stream);
     if (other.samples > FRESH_MAX_POINTS) other.samples = FRESH_MAX_POINTS;
     struct ddm_error failed = {0};
-    if (sample_points(sys, &other, fresh, &failed)) { /* said in the summary, not an error */
+    const int code = sample_points(sys, &other, fresh, &failed);
+    if (code == DDM_EINTERRUPTED) {
+        *err = failed;
+        return code;
+    }
+    if (code) { /* said in the summary, not an error */
         memset(fresh, 0, sizeof *fresh);
         snprintf(why, why_size, "%.255s", failed.message);
     }
+    return DDM_OK;
+}
+
+/* A stop while the points are sampled, before the network is set up: the checkpoint is the one
+ * the run was resumed from (copied), or holds no network (n = 0) and a resumed run samples and
+ * trains from the start, as a straight run does. */
+static int stop_while_sampling(const struct ddm_train_state *from, struct ddm_train_state *stopped,
+                               int k, struct ddm_error *err) {
+    char said[sizeof err->message - 64];
+    snprintf(said, sizeof said, "%.900s", err->message);
+    if (!stopped) return DDM_EINTERRUPTED;
+    if (!from) {
+        memset(stopped, 0, sizeof *stopped);
+        stopped->k = k, stopped->lr_scale = 1;
+        return ddm_fail(err, DDM_EINTERRUPTED, "%s, before the training began", said);
+    }
+    const size_t count = (size_t)from->n * from->k * 2 + from->n;
+    int code = train_state_alloc(stopped, from->n, from->k, from->epochs_done, err);
+    if (code) return code;
+    float *params = stopped->params, *m1 = stopped->m1, *m2 = stopped->m2;
+    double *loss = stopped->loss;
+    *stopped = *from;
+    stopped->params = params, stopped->m1 = m1, stopped->m2 = m2, stopped->loss = loss;
+    memcpy(params, from->params, sizeof(float) * count);
+    memcpy(m1, from->m1, sizeof(float) * count);
+    memcpy(m2, from->m2, sizeof(float) * count);
+    memcpy(loss, from->loss, sizeof(double) * from->epochs_done);
+    return ddm_fail(err, DDM_EINTERRUPTED, "%s, before epoch %d", said, from->epochs_done + 1);
 }
 
 static double fresh_error(const struct ddm_model *model, const struct ddm_points *fresh) {
@@ -813,15 +845,20 @@ int train_model_from(const struct ddm_backend *backend, const struct ddm_system 
     const int k = sys->k;
     memset(report, 0, sizeof *report);
     memset(model, 0, sizeof *model);
-    struct ddm_points points, fresh, choice;
+    struct ddm_points points, fresh, choice; /* choice: only for Gauss–Newton rounds */
+    memset(&fresh, 0, sizeof fresh), memset(&choice, 0, sizeof choice);
     int code = sample_points(sys, cfg, &points, err);
-    if (code) return code;
-    sample_fresh(sys, cfg, DDM_STREAM_FRESH_PATHS, &fresh, report->fresh_failed,
-                 sizeof report->fresh_failed);
-    memset(&choice, 0, sizeof choice); /* only for Gauss–Newton rounds */
-    if (!from && cfg->gauss_newton != 0)
-        sample_fresh(sys, cfg, DDM_STREAM_CHOICE_PATHS, &choice, report->choice_failed,
-                     sizeof report->choice_failed);
+    if (code && code != DDM_EINTERRUPTED) return code;
+    if (!code)
+        code = sample_fresh(sys, cfg, DDM_STREAM_FRESH_PATHS, &fresh, report->fresh_failed,
+                            sizeof report->fresh_failed, err);
+    if (!code && !from && cfg->gauss_newton != 0)
+        code = sample_fresh(sys, cfg, DDM_STREAM_CHOICE_PATHS, &choice, report->choice_failed,
+                            sizeof report->choice_failed, err);
+    if (code) {
+        points_free(&points), points_free(&fresh), points_free(&choice);
+        return stop_while_sampling(from, stopped, k, err);
+    }
     report->M_fresh = fresh.M;
     report->paths_used = points.paths_used;
     report->paths_dropped = points.paths_dropped;

@@ -7,9 +7,10 @@
  * until everything has been written; a failure part-way closes it cleanly with what it has and
  * says so. `--stages analyze` alone opens the --model file instead and writes /analysis into it
  * (the run's own attributes are left as they are).
- * A signal stops the training or the simulation at the next epoch or block: the checkpoint goes
- * into the file and the run ends with DDM_EINTERRUPTED; `--resume FILE.h5` reopens the file and
- * goes on from there (host/run/run_setup.c reads what it needs).
+ * A signal stops the training or the simulation at the next epoch or block (or, while the
+ * target's paths are sampled, at a path's next 65536-step mark): the checkpoint goes into the file
+ * and the run ends with DDM_EINTERRUPTED; `--resume FILE.h5` reopens the file and goes on from
+ * there (host/run/run_setup.c reads what it needs).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,8 +266,9 @@ static int write_stop(struct run *run, struct ddm_checkpoint *cp, struct ddm_err
 
 static int stage_train(struct run *run, struct ddm_error *err) {
     struct run_setup *setup = &run->setup;
+    const struct ddm_train_state *train = &setup->checkpoint.train; /* n = 0: none yet */
     const struct ddm_train_state *from =
-        setup->resuming && run->first_stage == CHECKPOINT_TRAIN ? &setup->checkpoint.train : NULL;
+        setup->resuming && run->first_stage == CHECKPOINT_TRAIN && train->n > 0 ? train : NULL;
     struct ddm_checkpoint stopped = {.stage = CHECKPOINT_TRAIN};
     int code = train_model_from(run->backend, &run->sys, &setup->cfg, from, &stopped.train,
                                 &run->model, &run->train, run->cli->quiet, err);

@@ -186,8 +186,10 @@ static void print_place(const struct run *run) {
     if (run->setup.resuming) {
         static const char *const stages[] = {"train", "simulate", "analyze"};
         printf("%s resumed from a %s checkpoint", gap, stages[run->setup.checkpoint.stage]);
-        if (run->setup.checkpoint.stage == CHECKPOINT_TRAIN)
+        if (run->setup.checkpoint.stage == CHECKPOINT_TRAIN && run->setup.checkpoint.train.n)
             printf(" (epoch %d)", run->setup.checkpoint.train.epochs_done);
+        if (run->setup.checkpoint.stage == CHECKPOINT_TRAIN && !run->setup.checkpoint.train.n)
+            printf(" (stopped while sampling: trained from the start)");
         if (run->setup.checkpoint.stage == CHECKPOINT_SIMULATE)
             printf(" (step %llu)", (unsigned long long)run->setup.checkpoint.sim.step);
     }
