@@ -9,7 +9,7 @@
  * A Levenberg–Marquardt step solves (JᵀJ + μ diag(JᵀJ)) δ = Jᵀr. The ridge start leaves W large
  * and the loss surface in (Γ̂, b) badly scaled (what makes a first-order step destroy it); the
  * second-order step is invariant to that scaling. The steps are taken on all training points up
- * to GN_MAX_POINTS (the Jacobian has S·k rows and (k+1)·n_block columns); each round is then
+ * to GN_ALL_POINTS (the Jacobian has S·k rows and (k+1)·n_block columns); each round is then
  * judged by the caller on the held-out points. Above 256 neurons only the first 256 are tuned,
  * as a network of their own fitted to the whole target (GN_SUB_NEURONS).
  *
@@ -34,13 +34,18 @@
  * step with S ∝ n, minutes at n = 1024; a tuned sub-network of 256 units and the n − 256 random
  * ones, with the readout then solved over all n by the caller, is what pays (docs/training.md). */
 #define GN_SUB_NEURONS 256
-/* Points a round's steps use at most (about 3 s of 2-core CPU a step at n = 256, k = 3, and a
- * Jacobian of 512 MiB). Above it a round draws this many, and a step is kept only if it also
- * lowers the squared residual on up to GN_CHECK_POINTS of the others, so that it cannot fit the
- * draw alone. A draw still loses most of the gain: dadras with 54 000 training points kept one
- * round of four and gained ×1.1 on the run's fresh paths with draws of 32 768, four rounds and
- * ×2.2 with all points (docs/training.md; excursions rarer than the paths hold are not helped). */
-#define GN_MAX_POINTS   65536
+/* Points a round's steps use: all training points up to GN_ALL_POINTS (a Jacobian of 1 GiB at
+ * 1024 columns; dadras's 5 rounds on 108 000 rows at n = 256 tuned, k = 3: 177 s of a 2-core
+ * machine). Above it (a recording of
+ * millions of increments) a round draws GN_DRAW_POINTS, and a step is kept only if it also lowers
+ * the squared residual on up to GN_CHECK_POINTS of the others, so that it cannot fit the draw
+ * alone. A draw loses most of the gain: dadras with 54 000 training points kept one round of four
+ * and gained ×1.1 on the run's fresh paths with draws of 32 768, four rounds and ×2.2 with all
+ * points; with its 54 000 margin points beside them (108 000 rows), ×1.66 held out with draws of
+ * 65 536 and ×2.73 with all rows (docs/training.md; excursions rarer than the paths hold are not
+ * helped). */
+#define GN_ALL_POINTS   131072
+#define GN_DRAW_POINTS  65536
 #define GN_CHECK_POINTS 16384
 
 struct gn_work {
@@ -70,7 +75,7 @@ static int gn_block(int n, int k) {
 
 /* The points a round's steps use (S) and the check points beside them (V) of M training points. */
 static void gn_points(double M, double *S, double *V) {
-    *S = fmin(M, GN_MAX_POINTS);
+    *S = M <= GN_ALL_POINTS ? M : GN_DRAW_POINTS;
     *V = fmin(M - *S, GN_CHECK_POINTS);
 }
 
@@ -277,7 +282,7 @@ int train_gauss_newton_round(struct ddm_model *model, const float *Z, const floa
         gn_free(&w);
         return ddm_fail(err, DDM_ERUNTIME, "out of memory for the Gauss–Newton subsample");
     }
-    /* a fresh draw (when M > GN_MAX_POINTS), check points and block each round (Fisher–Yates,
+    /* a fresh draw (when M > GN_ALL_POINTS), check points and block each round (Fisher–Yates,
      * keyed) */
     const uint64_t stream = (1ull << 32) + (uint64_t)round;
     for (int s = 0; s < M; s++) order[s] = s;
