@@ -183,9 +183,20 @@ static inline void checkpoint_stage(const char *file, char *stage, size_t len) {
     H5Gclose(group), H5Fclose(f);
 }
 
+/* /checkpoint's attribute n: the network's size, 0 for a stop while the paths were sampled. */
+static inline double checkpoint_neurons(const char *file) {
+    hid_t f = open_file(file);
+    hid_t attr = H5Aopen_by_name(f, "checkpoint", "n", H5P_DEFAULT, H5P_DEFAULT);
+    double n = -1;
+    cr_assert(attr >= 0 && H5Aread(attr, H5T_NATIVE_DOUBLE, &n) >= 0, "%s: no /checkpoint n", file);
+    H5Aclose(attr), H5Fclose(f);
+    return n;
+}
+
 /* Runs `args` with a stop already requested, so it stops at its first check; then resumes the
  * same way until the run completes (an analyze checkpoint is resumed without a stop: there is no
- * check inside the analysis). Returns the number of stops. */
+ * check inside the analysis). Returns the number of stops. Training paths of 65 536 steps or more
+ * would be stopped while sampling at every resume, so that is refused. */
 static inline int run_stopping_everywhere(const char *args, const char *file) {
     stop_request(SIGTERM);
     int code = run_ddm(args), stops = 0;
@@ -196,6 +207,9 @@ static inline int run_stopping_everywhere(const char *args, const char *file) {
         cr_assert_eq(root_attr(file, "complete"), 0);
         cr_assert_eq(root_attr(file, "interrupted"), 1);
         checkpoint_stage(file, stage, sizeof stage);
+        cr_assert(strcmp(stage, "train") || checkpoint_neurons(file) > 0,
+                  "stopped while sampling: with a stop at every resume it would never go on "
+                  "(shorten [train] path_time below 65 536 steps of path_dt)");
         if (strcmp(stage, "analyze")) stop_request(SIGTERM);
         code = run_ddm(resume);
     }

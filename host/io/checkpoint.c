@@ -16,7 +16,11 @@
 #include "ddm/h5space.h"
 #include "ddm/runfile.h"
 
-#define CHECKPOINT_FORMAT 1
+/* Format 2 is a train checkpoint without a network (n = 0: stopped while sampling), which a
+ * release that reads only format 1 would call corrupt; every other checkpoint is written as 1,
+ * so that such a release can still resume it. Both are read. */
+#define CHECKPOINT_FORMAT     2
+#define CHECKPOINT_FORMAT_OLD 1
 #define F32               H5T_IEEE_F32LE
 #define F64               H5T_IEEE_F64LE
 
@@ -152,7 +156,10 @@ int checkpoint_write(hid_t file, const struct ddm_checkpoint *cp, const char *si
     if (!code) code = fingerprint(file, &print, err);
     hid_t group = code ? -1 : h5_group(file, H5N_CHECKPOINT, err);
     if (!code && group < 0) code = DDM_ERUNTIME;
-    if (!code) code = h5_attr_int(group, H5N_FORMAT, CHECKPOINT_FORMAT, err);
+    const int no_network = cp->stage == CHECKPOINT_TRAIN && cp->train.n == 0;
+    if (!code)
+        code = h5_attr_int(group, H5N_FORMAT,
+                           no_network ? CHECKPOINT_FORMAT : CHECKPOINT_FORMAT_OLD, err);
     if (!code) code = h5_attr_string(group, H5N_STAGE, stage_names[cp->stage], err);
     if (!code) code = h5_attr_string(group, H5N_STAGES, stages, err);
     if (!code) code = h5_attr_uint64(group, H5N_FINGERPRINT, print, err);
@@ -344,9 +351,10 @@ int checkpoint_read(hid_t file, struct ddm_checkpoint *cp, struct ddm_error *err
     if (!code) code = h5_read_attr_string(group, H5N_STAGE, stage, sizeof stage, err);
     if (!code) code = h5_read_attr_string(group, H5N_STAGES, stages, sizeof stages, err);
     if (!code) code = read_uint64(group, H5N_FINGERPRINT, &stored, err);
-    if (!code && format != CHECKPOINT_FORMAT)
-        code = ddm_fail(err, DDM_EUSAGE, "/checkpoint has format %g; this ddm_gpu reads format %d",
-                        format, CHECKPOINT_FORMAT);
+    if (!code && format != CHECKPOINT_FORMAT && format != CHECKPOINT_FORMAT_OLD)
+        code = ddm_fail(err, DDM_EUSAGE,
+                        "/checkpoint has format %g; this ddm_gpu reads formats %d and %d", format,
+                        CHECKPOINT_FORMAT_OLD, CHECKPOINT_FORMAT);
     cp->stage = -1;
     for (int s = 0; s < 3 && !code; s++)
         if (!strcmp(stage, stage_names[s])) cp->stage = s;

@@ -57,7 +57,8 @@ static void path_start_point(const struct plan_origin *origin, int k, uint64_t s
 /* Integrates path `index` from z (k, overwritten) with step dt, with noise or without; writes
  * `count` points (count,k) into out (NULL: none). Returns 0; -1 when the path escaped the bound
  * or became non-finite, with the time of the escape in *escape_time; 1 when a noisy path saw a
- * stop request at one of its PATH_STOP_POLL-step marks (the path is abandoned). */
+ * stop request at one of its PATH_STOP_POLL-step marks, or at its first step when it has at
+ * least PATH_STOP_POLL steps (the path is abandoned). */
 static int simulate_path(const struct ddm_system *sys, const struct ddm_config *cfg, double dt,
                          int noisy, uint64_t seed, uint64_t index, double *z, int count,
                          double *out, double *escape_time) {
@@ -98,7 +99,10 @@ static int simulate_path(const struct ddm_system *sys, const struct ddm_config *
             *escape_time = step * dt;
             return -1;
         }
-        if (noisy && step % PATH_STOP_POLL == 0 && stop_requested()) return 1;
+        /* a path long enough to be polled is also polled at its first step: paths not yet begun
+         * when the stop came are then not run to their first mark */
+        const int poll = step % PATH_STOP_POLL == 0 || (step == 1 && total >= PATH_STOP_POLL);
+        if (noisy && poll && stop_requested()) return 1;
         if (!out) continue;
         if (step > burn_steps && (step - burn_steps) % stride == 0 && written < count)
             memcpy(out + (size_t)k * written++, z, sizeof(double) * k);

@@ -73,17 +73,18 @@ static int gn_block(int n, int k) {
     return n * (k + 1) <= GN_MAX_COLUMNS ? n : GN_MAX_COLUMNS / (k + 1);
 }
 
-/* The points a round's steps use (S) and the check points beside them (V) of M training points. */
+/* The points a round's steps use (S) and the check points beside them (V) of M rows. */
 static void gn_points(double M, double *S, double *V) {
     *S = M <= GN_ALL_POINTS ? M : GN_DRAW_POINTS;
     *V = fmin(M - *S, GN_CHECK_POINTS);
 }
 
+/* M is the most rows the fit may have; it may have fewer (margin points left out or declined),
+ * and S is largest at GN_ALL_POINTS rows, so the estimate takes that where M is above it. */
 double train_gauss_newton_bytes(int n, int k, double M) {
     const double n_t = n < GN_SUB_NEURONS ? n : GN_SUB_NEURONS,
                  P = gn_block((int)n_t, k) * (k + 1.0);
-    double S, V;
-    gn_points(M, &S, &V);
+    const double S = fmin(M, GN_ALL_POINTS), V = M > GN_ALL_POINTS ? GN_CHECK_POINTS : 0;
     /* the arrays of gn_alloc, and the round's order of the points */
     return sizeof(double) * (2 * S * k + n_t * k + n_t + n_t * S + n_t * n_t + n_t * k + k * S +
                              S * P + n_t * P + P * P + P + P * (P + 1) + 2 * (V + 1) * k) +

@@ -3,8 +3,8 @@
  * with what the machine allows, so that a run too big is refused up front rather than failing an
  * allocation hours in).
  *
- * The estimates follow the allocations of the stages — host/model/sampling.c and host/model/train.c
- * with the training contexts of the backends, host/sim/simulate.c with their simulation contexts,
+ * The estimates follow the allocations of the stages — host/model/sampling.c, train.c,
+ * train_choice.c and train_gn.c with the training contexts of the backends, host/sim/simulate.c with their simulation contexts,
  * host/analysis*.c — and the copies LAPACKE makes of row-major matrices; a change there belongs
  * here too. They leave out what the process holds before the check (libraries, HDF5, OpenBLAS's
  * buffers), which the limits subtract. Letters: M points, n neurons, k latent dims, m noise dims,

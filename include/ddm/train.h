@@ -52,7 +52,7 @@ struct ddm_train_report {
     double margin;
     int M_margin;
     /* margin = auto: the held-out ε_f of the ridge start with and without the margin points
-     * (choose_margin); the smaller chose. 0, 0 when nothing was chosen. */
+     * (train_choose_margin, host/model/train_choice.c); the smaller chose. 0, 0 when nothing was chosen. */
     double margin_trial_with, margin_trial_without;
     int paths_used, paths_dropped;
     double ridge_rel_err;     /* ε_f on the held-out points after the ridge start */
@@ -154,12 +154,14 @@ int train_state_alloc(struct ddm_train_state *state, int n, int k, int epochs,
 void train_state_free(struct ddm_train_state *state);
 
 /* Bytes of one Gauss–Newton round's workspace (train_gauss_newton_round) for n neurons, dimension
- * k and M training points: what [run] memory_limit must allow beside the training's own buffers. */
+ * k and at most M rows of the fit: what [run] memory_limit must allow beside the training's own
+ * buffers (the most any row count up to M needs). */
 double train_gauss_newton_bytes(int n, int k, double M);
 
 /* One round of Levenberg–Marquardt steps (at most `iterations`) on the hidden layer (Γ̂, b) of
- * `model`, the readout eliminated by ridge λ (relative), on a subsample of the M training points
- * (ẑ in Z, y in Y) drawn from `seed` and `round` (host/model/train_gn.c). Ŵ_s is left as it was. */
+ * `model`, the readout eliminated by ridge λ (relative), on the M rows of the fit (ẑ in Z, y in Y;
+ * above 131 072 rows a draw from `seed` and `round`) (host/model/train_gn.c). Ŵ_s is left as it
+ * was. */
 int train_gauss_newton_round(struct ddm_model *model, const float *Z, const float *Y, int M,
                              double ridge, uint64_t seed, int round, int iterations,
                              struct ddm_error *err);
@@ -167,8 +169,9 @@ int train_gauss_newton_round(struct ddm_model *model, const float *Z, const floa
 /* train_model that can stop and go on: from `from` (a checkpoint) when not NULL, skipping the
  * initialisation and the ridge start; when `stopped` is not NULL, a stop_requested() seen after
  * an epoch (other than the last) fills `stopped` (allocated here) and returns DDM_EINTERRUPTED.
- * A stop seen while the target's paths are sampled returns DDM_EINTERRUPTED too, with `stopped`
- * a copy of `from`, or holding no network (n = 0) when there is no `from`. */
+ * A stop seen while the target's paths are sampled returns DDM_EINTERRUPTED too (also when
+ * `stopped` is NULL), with `stopped` a copy of `from`, or holding no network (n = 0) when there
+ * is no `from`. */
 int train_model_from(const struct ddm_backend *backend, const struct ddm_system *sys,
                      const struct ddm_config *cfg, const struct ddm_train_state *from,
                      struct ddm_train_state *stopped, struct ddm_model *model,
