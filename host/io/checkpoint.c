@@ -21,8 +21,8 @@
  * so that such a release can still resume it. Both are read. */
 #define CHECKPOINT_FORMAT     2
 #define CHECKPOINT_FORMAT_OLD 1
-#define F32               H5T_IEEE_F32LE
-#define F64               H5T_IEEE_F64LE
+#define F32                   H5T_IEEE_F32LE
+#define F64                   H5T_IEEE_F64LE
 
 static const char *const stage_names[] = {"train", "simulate", "analyze"};
 
@@ -78,7 +78,13 @@ static int write_train(hid_t group, const struct ddm_train_state *st, struct ddm
     if (!code) code = h5_attr_double(group, H5N_RIDGE_USED, st->ridge_used, err);
     if (!code) code = h5_attr_double(group, H5N_LR_SCALE, st->lr_scale, err);
     if (!code) code = h5_attr_int(group, H5N_STALLS, st->stalls, err);
-    hsize_t report = TRAIN_STAGE_REPORT;
+    const double gn[4] = {st->gn_rounds_done, st->gn_stalls, st->gn_best_loss, st->gn_best_eps};
+    hsize_t report = TRAIN_STAGE_REPORT, gn_count = 4;
+    if (!code)
+        code = h5_write(group, H5N_GAUSS_NEWTON_STATE, F64, H5T_NATIVE_DOUBLE, 1, &gn_count, gn,
+                        "(4) Gauss-Newton rounds done (-1: the stage had ended), rounds in a row "
+                        "that gained < 2%, training loss and judging eps_f of the network kept",
+                        err);
     if (!code)
         code =
             h5_write(group, H5N_STAGE_REPORT, F64, H5T_NATIVE_DOUBLE, 1, &report, st->stage_report,
@@ -219,7 +225,8 @@ static int read_train(hid_t group, struct ddm_train_state *st, struct ddm_error 
     if (code) return code;
     st->stalls = (int)stalls;
     st->n = (int)n, st->k = (int)k, st->epochs_done = (int)epochs, st->adam_step = (long)step;
-    if (st->n == 0) /* stopped before there was a network: nothing else to read */
+    st->gn_rounds_done = -1; /* and so in checkpoints of releases that did not stop in them */
+    if (st->n == 0)          /* stopped before there was a network: nothing else to read */
         return st->epochs_done == 0 ? DDM_OK
                                     : ddm_fail(err, DDM_EUSAGE,
                                                "/checkpoint has no network (n = 0) after %d "
@@ -236,6 +243,22 @@ static int read_train(hid_t group, struct ddm_train_state *st, struct ddm_error 
         if (!code && dims[0] != count)
             code = shape_error(names[i], dims[0], count, "values (2nk+n)", err);
     }
+    if (!code && H5Lexists(group, H5N_GAUSS_NEWTON_STATE, H5P_DEFAULT) > 0) {
+        code = read_array(group, H5N_GAUSS_NEWTON_STATE, H5T_NATIVE_DOUBLE, sizeof(double), 1, dims,
+                          &data, err);
+        if (!code && dims[0] != 4)
+            code = shape_error(H5N_GAUSS_NEWTON_STATE, dims[0], 4, "values", err);
+        const double *gn = data;
+        if (!code) {
+            st->gn_rounds_done = (int)gn[0], st->gn_stalls = (int)gn[1];
+            st->gn_best_loss = gn[2], st->gn_best_eps = gn[3];
+        }
+        free(data);
+    }
+    if (!code && st->gn_rounds_done >= 0 && st->epochs_done > 0)
+        code = ddm_fail(err, DDM_EUSAGE,
+                        "/checkpoint is in the Gauss–Newton rounds (%d done) after %d epochs",
+                        st->gn_rounds_done, st->epochs_done);
     /* 9 entries before the fresh-path figures, none before the stages were kept */
     for (int i = 9; i < TRAIN_STAGE_REPORT; i++) st->stage_report[i] = NAN;
     if (!code && H5Lexists(group, H5N_STAGE_REPORT, H5P_DEFAULT) > 0) {

@@ -130,6 +130,7 @@ int train_state_alloc(struct ddm_train_state *state, int n, int k, int epochs,
     memset(state, 0, sizeof *state);
     const size_t count = (size_t)n * k * 2 + n;
     state->n = n, state->k = k;
+    state->gn_rounds_done = -1; /* not in the Gauss–Newton rounds */
     state->params = ddm_alloc(sizeof(float) * count, "checkpoint parameters", err);
     state->m1 = ddm_alloc(sizeof(float) * count, "checkpoint moments", err);
     state->m2 = ddm_alloc(sizeof(float) * count, "checkpoint moments", err);
@@ -282,25 +283,29 @@ done:
  * 2 for auto (at most GN_AUTO_ROUNDS rounds), which is the default. Auto skips the stage when the
  * ridge ε_f is at most a tenth of target_drift_error and n(k+1) > GN_AUTO_CHEAP_COLUMNS: there a
  * round costs seconds (about 2–5 s of CPU at n = 512–1024) for a gain nobody needs. A stop signal
- * is not taken here but at the first Adam epoch, whose checkpoint holds the result: a resumed run
- * then continues bit for bit from the same network as a straight one. */
+ * is taken between rounds (`stopped` not NULL): the checkpoint holds the network kept so far and
+ * where the rounds stand (`from` continues them), so a resumed run goes on bit for bit. */
 static int gauss_newton_stage(const struct ddm_backend *backend, void *ctx,
                               const struct ddm_config *cfg, struct ddm_model *model,
                               struct train_buffers *buf, int M_train, const struct held_out *judge,
+                              const struct ddm_train_state *from, struct ddm_train_state *stopped,
                               struct ddm_train_report *report, struct ddm_error *err) {
     const uint64_t seed = ddm_stream_seed(cfg->seed, DDM_STREAM_TRAIN_POINTS);
-    const int is_auto = cfg->gauss_newton == DDM_AUTO;
+    const int is_auto = cfg->gauss_newton == DDM_AUTO, resumed = from != NULL;
     const int rounds = is_auto ? GN_AUTO_ROUNDS : cfg->gauss_newton, stall_limit = is_auto ? 2 : 3;
-    double best_eps = drift_relative_error(model, judge->z, judge->f, judge->count);
+    const double t_start = now_seconds(), seconds_before = resumed ? report->gn_seconds : 0;
+    double best_eps =
+        resumed ? from->gn_best_eps : drift_relative_error(model, judge->z, judge->f, judge->count);
     /* auto leaves a ridge start well within target alone unless the rounds are cheap (small n);
      * "within" on the held-out and the judging points both (the held-out ones can read low) */
-    report->gn_skipped = is_auto && model->n * (model->k + 1) > GN_AUTO_CHEAP_COLUMNS &&
+    report->gn_skipped = !resumed && is_auto && model->n * (model->k + 1) > GN_AUTO_CHEAP_COLUMNS &&
                          fmax(report->ridge_rel_err, best_eps) <= 0.1 * cfg->target_drift_error;
     if (report->gn_skipped) return DDM_OK;
-    double best = training_loss(model, buf->Z, buf->Y, M_train);
+    double best = resumed ? from->gn_best_loss : training_loss(model, buf->Z, buf->Y, M_train);
     params_pack(model, buf->best, 0);
-    int code = DDM_OK, stalls = 0;
-    for (int round = 0; round < rounds && stalls < stall_limit; round++) {
+    int code = DDM_OK, stalls = resumed ? from->gn_stalls : 0;
+    for (int round = resumed ? from->gn_rounds_done : 0; round < rounds && stalls < stall_limit;
+         round++) {
         if ((code = train_gauss_newton_round(model, buf->Z, buf->Y, M_train, cfg->ridge, seed,
                                              round, 10, err)) ||
             (code = backend->train_params(ctx, model, 1, err)) ||
@@ -322,6 +327,19 @@ static int gauss_newton_stage(const struct ddm_backend *backend, void *ctx,
             /* it fits the training points better but the judging ones worse: the points, not
              * the optimiser, limit ε_f (more [train] samples or paths is the remedy) */
             report->gn_rounds_overfit += loss < best && eps > best_eps;
+        }
+        report->gn_seconds = seconds_before + now_seconds() - t_start;
+        if (stopped && round + 1 < rounds && stalls < stall_limit && stop_requested()) {
+            const struct ddm_adam adam = {0}; /* Adam has not begun */
+            const struct ddm_train_state state = {.lr_scale = 1};
+            code = stop_training(backend, ctx, model, report, &adam, &state, cfg->epochs, stopped,
+                                 err);
+            if (code != DDM_EINTERRUPTED) return code;
+            stopped->gn_rounds_done = round + 1, stopped->gn_stalls = stalls;
+            stopped->gn_best_loss = best, stopped->gn_best_eps = best_eps;
+            return ddm_fail(err, DDM_EINTERRUPTED,
+                            "stopped by %s after Gauss–Newton round %d (of at most %d)",
+                            stop_signal_name(stop_requested()), round + 1, rounds);
         }
     }
     report->gn_stalled = stalls >= stall_limit;
@@ -467,7 +485,7 @@ static int stop_while_sampling(const struct ddm_train_state *from, struct ddm_tr
     if (!stopped) return DDM_EINTERRUPTED;
     if (!from) {
         memset(stopped, 0, sizeof *stopped);
-        stopped->k = k, stopped->lr_scale = 1;
+        stopped->k = k, stopped->lr_scale = 1, stopped->gn_rounds_done = -1;
         return ddm_fail(err, DDM_EINTERRUPTED, "%s, before the training began", said);
     }
     const size_t count = (size_t)from->n * from->k * 2 + from->n;
@@ -534,7 +552,8 @@ int train_model_from(const struct ddm_backend *backend, const struct ddm_system 
     if (!code)
         code = sample_fresh(sys, cfg, DDM_STREAM_FRESH_PATHS, &fresh, report->fresh_failed,
                             sizeof report->fresh_failed, err);
-    if (!code && !from && cfg->gauss_newton != 0)
+    const int in_gauss_newton = !from || from->gn_rounds_done >= 0; /* the stage is to come */
+    if (!code && in_gauss_newton && cfg->gauss_newton != 0)
         code = sample_fresh(sys, cfg, DDM_STREAM_CHOICE_PATHS, &choice, report->choice_failed,
                             sizeof report->choice_failed, err);
     if (code) {
@@ -587,14 +606,15 @@ int train_model_from(const struct ddm_backend *backend, const struct ddm_system 
     /* fine-tuning of Γ̂, b with the readout in closed form: Gauss–Newton, then Adam */
     double t_gn = now_seconds();
     struct held_out judge = {choice.z, choice.f, choice.M, &shape, 0};
-    if (!from && (code = gauss_newton_stage(backend, ctx, &tuned, model, &buf, M_fit,
-                                            choice.M ? &judge : &test, report, err)))
+    if (in_gauss_newton &&
+        (code = gauss_newton_stage(backend, ctx, &tuned, model, &buf, M_fit,
+                                   choice.M ? &judge : &test, from, stopped, report, err)))
         goto done;
     points_free(&choice);
-    if (!from) { /* a resumed run has the stage's figures from its checkpoint */
+    if (in_gauss_newton) { /* a run resumed in Adam has the stage's figures from its checkpoint */
         report->gn_rel_err = drift_relative_error(model, test.z, test.f, M_test);
         report->gn_fresh_rel_err = fresh_error(model, &fresh);
-        report->gn_seconds = now_seconds() - t_gn;
+        if (!from) report->gn_seconds = now_seconds() - t_gn;
     }
     double t_adam = now_seconds();
     struct ddm_train_state state = {.lr_scale = from ? from->lr_scale : 1,

@@ -82,8 +82,8 @@ void memory_need_train(const struct ddm_config *cfg, const struct memory_run *ru
     const double per_path = from_paths > 0 ? ceil(from_paths / cfg->paths) : 0;
     const double points = 2 * DOUBLE * M * k;
     const double paths = DOUBLE * k * per_path * 4 * cfg->paths;
-    /* host/model/train_choice.c: orders, the rows of the fit (ẑ, y and z), the held-out points; the CPU
-     * backend's copies and residuals (host/cpu/backend_cpu.c) */
+    /* host/model/train_choice.c: orders, the rows of the fit (ẑ, y and z), the held-out points; the
+     * CPU backend's copies and residuals (host/cpu/backend_cpu.c) */
     const double copies = sizeof(int) * (M + M_fit) + (2 * FLOAT + DOUBLE) * M_fit * k +
                           2 * DOUBLE * M_test * k + (run->cuda ? 0 : 3 * FLOAT * M_fit * k) +
                           diffusion_targets;

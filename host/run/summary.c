@@ -186,8 +186,12 @@ static void print_place(const struct run *run) {
     if (run->setup.resuming) {
         static const char *const stages[] = {"train", "simulate", "analyze"};
         printf("%s resumed from a %s checkpoint", gap, stages[run->setup.checkpoint.stage]);
-        if (run->setup.checkpoint.stage == CHECKPOINT_TRAIN && run->setup.checkpoint.train.n)
-            printf(" (epoch %d)", run->setup.checkpoint.train.epochs_done);
+        const struct ddm_train_state *train = &run->setup.checkpoint.train;
+        if (run->setup.checkpoint.stage == CHECKPOINT_TRAIN && train->n &&
+            train->gn_rounds_done >= 0)
+            printf(" (after Gauss–Newton round %d)", train->gn_rounds_done);
+        else if (run->setup.checkpoint.stage == CHECKPOINT_TRAIN && train->n)
+            printf(" (epoch %d)", train->epochs_done);
         if (run->setup.checkpoint.stage == CHECKPOINT_TRAIN && !run->setup.checkpoint.train.n)
             printf(" (stopped while sampling: trained from the start)");
         if (run->setup.checkpoint.stage == CHECKPOINT_SIMULATE)

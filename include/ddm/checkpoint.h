@@ -5,7 +5,8 @@
  *     train:     params (2nk+n), m1 (2nk+n), m2 (2nk+n), loss (epochs_done),
  *                stage_report (11; 9 before the fresh-path figures);
  *                attrs n, k, epochs_done, adam_step, ridge_rel_err, ridge_used, lr_scale, stalls;
- *                n = 0 and no arrays: stopped while sampling, before there was a network
+ *                n = 0 and no arrays: stopped while sampling, before there was a network;
+ *                gauss_newton_state (4): rounds done (-1: the stage had ended), stalls, loss, ε_f
  *     simulate:  x (B,n), target_z (B,k), target_dead (B), moments (4,k), moment_counts (2,k);
  *                attrs step, recorded, target_nonfinite
  *

@@ -323,6 +323,8 @@
 #define H5N_FRESH_WORST_SHARE                "fresh_error_share_of_worst_percent"
 /* on /checkpoint: what the summary and /train say of the stages before the stop */
 #define H5N_STAGE_REPORT "stage_report"
+/* on /checkpoint: where the Gauss–Newton rounds stood at a stop between them */
+#define H5N_GAUSS_NEWTON_STATE "gauss_newton_state"
 
 /* The description of the object at absolute `path` ("/simulate/latent"), and its units in
  * *units; NULL when the table has no entry. */

@@ -4,11 +4,11 @@
  * allocation hours in).
  *
  * The estimates follow the allocations of the stages — host/model/sampling.c, train.c,
- * train_choice.c and train_gn.c with the training contexts of the backends, host/sim/simulate.c with their simulation contexts,
- * host/analysis*.c — and the copies LAPACKE makes of row-major matrices; a change there belongs
- * here too. They leave out what the process holds before the check (libraries, HDF5, OpenBLAS's
- * buffers), which the limits subtract. Letters: M points, n neurons, k latent dims, m noise dims,
- * B trajectories, T recorded times.
+ * train_choice.c and train_gn.c with the training contexts of the backends, host/sim/simulate.c
+ * with their simulation contexts, host/analysis*.c — and the copies LAPACKE makes of row-major
+ * matrices; a change there belongs here too. They leave out what the process holds before the check
+ * (libraries, HDF5, OpenBLAS's buffers), which the limits subtract. Letters: M points, n neurons, k
+ * latent dims, m noise dims, B trajectories, T recorded times.
  */
 #ifndef DDM_MEMORY_NEED_H
 #define DDM_MEMORY_NEED_H

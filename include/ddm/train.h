@@ -52,7 +52,8 @@ struct ddm_train_report {
     double margin;
     int M_margin;
     /* margin = auto: the held-out ε_f of the ridge start with and without the margin points
-     * (train_choose_margin, host/model/train_choice.c); the smaller chose. 0, 0 when nothing was chosen. */
+     * (train_choose_margin, host/model/train_choice.c); the smaller chose. 0, 0 when nothing was
+     * chosen. */
     double margin_trial_with, margin_trial_without;
     int paths_used, paths_dropped;
     double ridge_rel_err;     /* ε_f on the held-out points after the ridge start */
@@ -142,6 +143,11 @@ struct ddm_train_state {
     double ridge_rel_err, ridge_used; /* of the ridge start */
     double lr_scale;                  /* of the fine-tuning: lr factor after its rejected rounds */
     int stalls;                       /* rounds in a row that gained < 2% */
+    /* a stop between Gauss–Newton rounds (epochs_done = 0): the rounds run so far, those in a
+     * row that gained < 2%, and the training loss and judging ε_f of the network kept (params);
+     * gn_rounds_done = -1 when the stage had ended */
+    int gn_rounds_done, gn_stalls;
+    double gn_best_loss, gn_best_eps;
     /* the report of the stages before the stop, for the summary and /train of the resumed run:
      * Gauss–Newton ε_f, seconds, rounds kept, undone, overfit, stalled, skipped; Adam rounds
      * kept, undone (all 0 in a checkpoint written before they were kept); ε_f on fresh paths
