@@ -248,6 +248,28 @@ Test(resume, a_real_sigterm_stops_a_running_process_with_status_3, .timeout = 60
     for (int i = 0; i < 4; i++) assert_same_dataset("straight.h5", "signalled.h5", compared[i]);
 }
 
+/* The first check of a training run is the end of the first Gauss–Newton round: its checkpoint
+ * says where the rounds stand, as format 2 (a release reading only 1 would skip the rest). */
+Test(resume, a_stop_between_gauss_newton_rounds_says_where_they_stand) {
+    make_test_dir("resume_gauss_newton");
+    write_text("r.ini", long_run);
+    stop_request(SIGTERM);
+    cr_assert_eq(run_ddm("@r.ini --stages train --output @stopped.h5"), DDM_EINTERRUPTED);
+    cr_assert(strstr(run_err.message, "stopped by SIGTERM after Gauss–Newton round 1 (of at most"),
+              "%s", run_err.message);
+    hid_t file = open_file("stopped.h5");
+    hid_t format = H5Aopen_by_name(file, "checkpoint", "format", H5P_DEFAULT, H5P_DEFAULT);
+    double version = 0, state[4] = {0};
+    cr_assert(format >= 0 && H5Aread(format, H5T_NATIVE_DOUBLE, &version) >= 0);
+    hid_t gn = H5Dopen2(file, "checkpoint/gauss_newton_state", H5P_DEFAULT);
+    cr_assert(gn >= 0 && H5Dread(gn, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, state) >= 0);
+    H5Dclose(gn), H5Aclose(format), H5Fclose(file);
+    cr_assert_eq(version, 2);
+    cr_assert_eq(state[0], 1, "one round done");
+    cr_assert(state[2] > 0 && state[3] > 0, "the kept network's loss and ε_f: %g %g", state[2],
+              state[3]);
+}
+
 /* Training paths of 70 000 steps: a stop already requested is seen at their 65 536th step, before
  * there is a network, and the checkpoint says so (n = 0); the resumed run trains from the start. */
 Test(resume, a_stop_while_sampling_keeps_no_network_and_the_resume_trains_afresh, .timeout = 60) {

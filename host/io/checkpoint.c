@@ -16,9 +16,10 @@
 #include "ddm/h5space.h"
 #include "ddm/runfile.h"
 
-/* Format 2 is a train checkpoint without a network (n = 0: stopped while sampling), which a
- * release that reads only format 1 would call corrupt; every other checkpoint is written as 1,
- * so that such a release can still resume it. Both are read. */
+/* Format 2 is a train checkpoint that a release reading only format 1 would misread: one without
+ * a network (n = 0: stopped while sampling), which it would call corrupt, or one stopped between
+ * Gauss–Newton rounds, whose remaining rounds it would skip. Every other checkpoint is written as
+ * 1, so that such a release can still resume it. Both are read. */
 #define CHECKPOINT_FORMAT     2
 #define CHECKPOINT_FORMAT_OLD 1
 #define F32                   H5T_IEEE_F32LE
@@ -162,10 +163,11 @@ int checkpoint_write(hid_t file, const struct ddm_checkpoint *cp, const char *si
     if (!code) code = fingerprint(file, &print, err);
     hid_t group = code ? -1 : h5_group(file, H5N_CHECKPOINT, err);
     if (!code && group < 0) code = DDM_ERUNTIME;
-    const int no_network = cp->stage == CHECKPOINT_TRAIN && cp->train.n == 0;
+    const int newer =
+        cp->stage == CHECKPOINT_TRAIN && (cp->train.n == 0 || cp->train.gn_rounds_done >= 0);
     if (!code)
-        code = h5_attr_int(group, H5N_FORMAT,
-                           no_network ? CHECKPOINT_FORMAT : CHECKPOINT_FORMAT_OLD, err);
+        code =
+            h5_attr_int(group, H5N_FORMAT, newer ? CHECKPOINT_FORMAT : CHECKPOINT_FORMAT_OLD, err);
     if (!code) code = h5_attr_string(group, H5N_STAGE, stage_names[cp->stage], err);
     if (!code) code = h5_attr_string(group, H5N_STAGES, stages, err);
     if (!code) code = h5_attr_uint64(group, H5N_FINGERPRINT, print, err);

@@ -161,10 +161,11 @@ static void params_pack(struct ddm_model *model, float *params, int to_model) {
     }
 }
 
-/* Fills `stopped` after `epochs_done` epochs. */
+/* Fills `stopped` after `epochs_done` epochs. `ridge` is the λ the fine-tuning solves with (a data
+ * system's evidence λ), not the last solve's, which a failed factorisation may have raised. */
 static int stop_training(const struct ddm_backend *backend, void *ctx, struct ddm_model *model,
                          const struct ddm_train_report *report, const struct ddm_adam *adam,
-                         const struct ddm_train_state *state, int epochs,
+                         const struct ddm_train_state *state, int epochs, double ridge,
                          struct ddm_train_state *stopped, struct ddm_error *err) {
     int code = train_state_alloc(stopped, model->n, model->k, epochs, err);
     if (!code) code = backend->train_params(ctx, model, 0, err);
@@ -175,7 +176,7 @@ static int stop_training(const struct ddm_backend *backend, void *ctx, struct dd
     stopped->adam_step = adam->step;
     memcpy(stopped->loss, report->loss, sizeof(double) * report->epochs_run);
     stopped->ridge_rel_err = report->ridge_rel_err;
-    stopped->ridge_used = report->ridge_used;
+    stopped->ridge_used = ridge;
     stopped->lr_scale = state->lr_scale;
     stopped->stalls = state->stalls;
     const double stage_report[TRAIN_STAGE_REPORT] = {
@@ -262,8 +263,8 @@ static int finetune(const struct ddm_backend *backend, void *ctx, const struct d
         }
         if (stopped && stop_requested() && report->epochs_run < cfg->epochs && state->stalls < 3) {
             progress_end(&progress);
-            return stop_training(backend, ctx, model, report, adam, state, cfg->epochs, stopped,
-                                 err);
+            return stop_training(backend, ctx, model, report, adam, state, cfg->epochs, cfg->ridge,
+                                 stopped, err);
         }
     }
     report->stopped_early = report->epochs_run < cfg->epochs;
@@ -332,8 +333,8 @@ static int gauss_newton_stage(const struct ddm_backend *backend, void *ctx,
         if (stopped && round + 1 < rounds && stalls < stall_limit && stop_requested()) {
             const struct ddm_adam adam = {0}; /* Adam has not begun */
             const struct ddm_train_state state = {.lr_scale = 1};
-            code = stop_training(backend, ctx, model, report, &adam, &state, cfg->epochs, stopped,
-                                 err);
+            code = stop_training(backend, ctx, model, report, &adam, &state, cfg->epochs,
+                                 cfg->ridge, stopped, err);
             if (code != DDM_EINTERRUPTED) return code;
             stopped->gn_rounds_done = round + 1, stopped->gn_stalls = stalls;
             stopped->gn_best_loss = best, stopped->gn_best_eps = best_eps;
@@ -499,6 +500,9 @@ static int stop_while_sampling(const struct ddm_train_state *from, struct ddm_tr
     memcpy(m1, from->m1, sizeof(float) * count);
     memcpy(m2, from->m2, sizeof(float) * count);
     memcpy(loss, from->loss, sizeof(double) * from->epochs_done);
+    if (from->gn_rounds_done >= 0)
+        return ddm_fail(err, DDM_EINTERRUPTED, "%s, before Gauss–Newton round %d", said,
+                        from->gn_rounds_done + 1);
     return ddm_fail(err, DDM_EINTERRUPTED, "%s, before epoch %d", said, from->epochs_done + 1);
 }
 

@@ -136,13 +136,14 @@ void train_report_free(struct ddm_train_report *report);
 struct ddm_train_state {
     int n, k;
     int epochs_done;
-    long adam_step;                   /* updates so far (the bias correction) */
-    float *params;                    /* (2nk + n) Γ̂ (n,k), b (n), Ŵ_s (k,n) */
-    float *m1, *m2;                   /* (2nk + n) Adam moments, laid out as params */
-    double *loss;                     /* (epochs_done) training loss per epoch */
-    double ridge_rel_err, ridge_used; /* of the ridge start */
-    double lr_scale;                  /* of the fine-tuning: lr factor after its rejected rounds */
-    int stalls;                       /* rounds in a row that gained < 2% */
+    long adam_step;       /* updates so far (the bias correction) */
+    float *params;        /* (2nk + n) Γ̂ (n,k), b (n), Ŵ_s (k,n) */
+    float *m1, *m2;       /* (2nk + n) Adam moments, laid out as params */
+    double *loss;         /* (epochs_done) training loss per epoch */
+    double ridge_rel_err; /* of the ridge start */
+    double ridge_used;    /* λ the fine-tuning solves with (data: the ridge start's evidence λ) */
+    double lr_scale;      /* of the fine-tuning: lr factor after its rejected rounds */
+    int stalls;           /* rounds in a row that gained < 2% */
     /* a stop between Gauss–Newton rounds (epochs_done = 0): the rounds run so far, those in a
      * row that gained < 2%, and the training loss and judging ε_f of the network kept (params);
      * gn_rounds_done = -1 when the stage had ended */
