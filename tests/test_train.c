@@ -27,6 +27,25 @@ static void train_text(const char *text, struct ddm_system *sys, struct ddm_mode
     config_free(&cfg);
 }
 
+/* One run of a test that varies a key: `text` ends with "key = " and `value` completes it. */
+struct varied_run {
+    char ini[1024];
+    struct ddm_system sys;
+    struct ddm_model model;
+    struct ddm_train_report report;
+};
+
+static void train_varied(const char *text, const char *value, struct varied_run *run) {
+    snprintf(run->ini, sizeof run->ini, "%s%s\n", text, value);
+    train_text(run->ini, &run->sys, &run->model, &run->report);
+}
+
+static void varied_run_free(struct varied_run *run) {
+    train_report_free(&run->report);
+    model_free(&run->model);
+    system_free(&run->sys);
+}
+
 Test(train, recovers_linear_drift) {
     struct ddm_system sys;
     struct ddm_model model;
@@ -259,22 +278,17 @@ Test(train, fine_tuning_limited_by_the_points_is_told_apart, .timeout = 60) {
                        "[network]\nneurons = 96\n[train]\nepochs = 0\nsamples = ";
     double gain[2];
     int overfit[2];
-    const int samples[2] = {200, 2000};
+    const char *samples[2] = {"200", "2000"};
     for (int i = 0; i < 2; i++) {
-        char ini[512];
-        snprintf(ini, sizeof ini, "%s%d\n", text, samples[i]);
-        struct ddm_system sys;
-        struct ddm_model model;
-        struct ddm_train_report report;
-        train_text(ini, &sys, &model, &report);
-        gain[i] = report.ridge_rel_err / report.drift_rel_err;
-        overfit[i] = report.gn_rounds_overfit;
-        cr_assert(overfit[i] <= report.gn_rounds_undone);
-        cr_log_info("samples %d: gain ×%.2f, undone %d of which overfit %d", samples[i], gain[i],
-                    report.gn_rounds_undone, overfit[i]);
-        train_report_free(&report);
-        model_free(&model);
-        system_free(&sys);
+        struct varied_run run;
+        train_varied(text, samples[i], &run);
+        const struct ddm_train_report *report = &run.report;
+        gain[i] = report->ridge_rel_err / report->drift_rel_err;
+        overfit[i] = report->gn_rounds_overfit;
+        cr_assert(overfit[i] <= report->gn_rounds_undone);
+        cr_log_info("samples %s: gain ×%.2f, undone %d of which overfit %d", samples[i], gain[i],
+                    report->gn_rounds_undone, overfit[i]);
+        varied_run_free(&run);
     }
     cr_assert(overfit[0] >= 1 && gain[0] < 2, "200 points: gain ×%.2f, overfit rounds %d", gain[0],
               overfit[0]);
@@ -484,27 +498,22 @@ Test(train, margin_points_lower_the_drift_error_on_long_fresh_paths, .timeout = 
     const char *margins[2] = {"1", "auto"};
     double fresh[2];
     for (int i = 0; i < 2; i++) {
-        char ini[512];
-        snprintf(ini, sizeof ini, "%s%s\n", text, margins[i]);
-        struct ddm_system sys;
-        struct ddm_model model;
-        struct ddm_train_report report;
-        train_text(ini, &sys, &model, &report);
-        fresh[i] = fresh_drift_error(&sys, ini, &model);
+        struct varied_run run;
+        train_varied(text, margins[i], &run);
+        const struct ddm_train_report *report = &run.report;
+        fresh[i] = fresh_drift_error(&run.sys, run.ini, &run.model);
         cr_log_info("margin = %s: %d margin points, held-out ε_f %.3g, long fresh paths %.3g",
-                    margins[i], report.M_margin, report.drift_rel_err, fresh[i]);
+                    margins[i], report->M_margin, report->drift_rel_err, fresh[i]);
         /* every margin point of dadras is usable (finite drift, within path_bound) */
-        cr_assert_eq(report.M_margin, i ? report.M_train : 0);
-        cr_assert_eq(report.margin, i ? TRAIN_MARGIN_AUTO : 1);
+        cr_assert_eq(report->M_margin, i ? report->M_train : 0);
+        cr_assert_eq(report->margin, i ? TRAIN_MARGIN_AUTO : 1);
         /* auto chose them by the held-out ε_f of the ridge start; margin = 1 chooses nothing */
         if (i)
-            cr_assert(report.margin_trial_with < report.margin_trial_without, "%.3g, %.3g",
-                      report.margin_trial_with, report.margin_trial_without);
+            cr_assert(report->margin_trial_with < report->margin_trial_without, "%.3g, %.3g",
+                      report->margin_trial_with, report->margin_trial_without);
         else
-            cr_assert(report.margin_trial_with == 0 && report.margin_trial_without == 0);
-        train_report_free(&report);
-        model_free(&model);
-        system_free(&sys);
+            cr_assert(report->margin_trial_with == 0 && report->margin_trial_without == 0);
+        varied_run_free(&run);
     }
     cr_assert_lt(4 * fresh[1], fresh[0],
                  "long fresh paths: ε_f %.3g with margin points, %.3g without", fresh[1], fresh[0]);
@@ -544,24 +553,19 @@ Test(train, margin_auto_leaves_out_margin_points_that_cost_the_fit) {
                        "margin = ";
     double eps[2];
     for (int i = 0; i < 2; i++) {
-        char ini[512];
-        snprintf(ini, sizeof ini, "%s%s\n", text, i ? "auto" : "1");
-        struct ddm_system sys;
-        struct ddm_model model;
-        struct ddm_train_report report;
-        train_text(ini, &sys, &model, &report);
-        eps[i] = report.drift_rel_err;
+        struct varied_run run;
+        train_varied(text, i ? "auto" : "1", &run);
+        const struct ddm_train_report *report = &run.report;
+        eps[i] = report->drift_rel_err;
         cr_log_info("margin %s: ε_f %.3g (trial %.3g with, %.3g without)", i ? "auto" : "1", eps[i],
-                    report.margin_trial_with, report.margin_trial_without);
-        cr_assert_eq(report.M_margin, 0);
-        cr_assert_eq(report.margin, 1);
+                    report->margin_trial_with, report->margin_trial_without);
+        cr_assert_eq(report->M_margin, 0);
+        cr_assert_eq(report->margin, 1);
         if (i)
-            cr_assert(report.margin_trial_without > 0 &&
-                          report.margin_trial_with > report.margin_trial_without,
-                      "%.3g, %.3g", report.margin_trial_with, report.margin_trial_without);
-        train_report_free(&report);
-        model_free(&model);
-        system_free(&sys);
+            cr_assert(report->margin_trial_without > 0 &&
+                          report->margin_trial_with > report->margin_trial_without,
+                      "%.3g, %.3g", report->margin_trial_with, report->margin_trial_without);
+        varied_run_free(&run);
     }
     cr_assert_float_eq(eps[1], eps[0], 1e-12 * eps[0], "the same fit: %.17g, %.17g", eps[1],
                        eps[0]);

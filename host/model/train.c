@@ -285,7 +285,8 @@ done:
  * ridge ε_f is at most a tenth of target_drift_error and n(k+1) > GN_AUTO_CHEAP_COLUMNS: there a
  * round costs seconds (about 2–5 s of CPU at n = 512–1024) for a gain nobody needs. A stop signal
  * is taken between rounds (`stopped` not NULL): the checkpoint holds the network kept so far and
- * where the rounds stand (`from` continues them), so a resumed run goes on bit for bit. */
+ * where the rounds stand (`from` continues them), so a resumed run goes on bit for bit. The
+ * stage's seconds (report->gn_seconds, a resumed run's added to its checkpoint's) are set here. */
 static int gauss_newton_stage(const struct ddm_backend *backend, void *ctx,
                               const struct ddm_config *cfg, struct ddm_model *model,
                               struct train_buffers *buf, int M_train, const struct held_out *judge,
@@ -301,7 +302,10 @@ static int gauss_newton_stage(const struct ddm_backend *backend, void *ctx,
      * "within" on the held-out and the judging points both (the held-out ones can read low) */
     report->gn_skipped = !resumed && is_auto && model->n * (model->k + 1) > GN_AUTO_CHEAP_COLUMNS &&
                          fmax(report->ridge_rel_err, best_eps) <= 0.1 * cfg->target_drift_error;
-    if (report->gn_skipped) return DDM_OK;
+    if (report->gn_skipped) {
+        report->gn_seconds = now_seconds() - t_start;
+        return DDM_OK;
+    }
     double best = resumed ? from->gn_best_loss : training_loss(model, buf->Z, buf->Y, M_train);
     params_pack(model, buf->best, 0);
     int code = DDM_OK, stalls = resumed ? from->gn_stalls : 0;
@@ -344,6 +348,7 @@ static int gauss_newton_stage(const struct ddm_backend *backend, void *ctx,
         }
     }
     report->gn_stalled = stalls >= stall_limit;
+    report->gn_seconds = seconds_before + now_seconds() - t_start;
     return code;
 }
 
@@ -608,7 +613,6 @@ int train_model_from(const struct ddm_backend *backend, const struct ddm_system 
     if (test.from_data) tuned.ridge = report->ridge_used;
 
     /* fine-tuning of Γ̂, b with the readout in closed form: Gauss–Newton, then Adam */
-    double t_gn = now_seconds();
     struct held_out judge = {choice.z, choice.f, choice.M, &shape, 0};
     if (in_gauss_newton &&
         (code = gauss_newton_stage(backend, ctx, &tuned, model, &buf, M_fit,
@@ -618,7 +622,6 @@ int train_model_from(const struct ddm_backend *backend, const struct ddm_system 
     if (in_gauss_newton) { /* a run resumed in Adam has the stage's figures from its checkpoint */
         report->gn_rel_err = drift_relative_error(model, test.z, test.f, M_test);
         report->gn_fresh_rel_err = fresh_error(model, &fresh);
-        if (!from) report->gn_seconds = now_seconds() - t_gn;
     }
     double t_adam = now_seconds();
     struct ddm_train_state state = {.lr_scale = from ? from->lr_scale : 1,
